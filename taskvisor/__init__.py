@@ -1,0 +1,1 @@
+"""taskvisor: a compute control plane where every change is a durable task."""

@@ -1,0 +1,47 @@
+"""Services wired together in one process: what `taskvisor all-in-one`
+runs, and what functional tests start (with the same code)."""
+from __future__ import annotations
+
+from taskvisor.compute.service import ComputeService
+from taskvisor.conductor.service import Conductor
+from taskvisor.config import Config
+from taskvisor.db import migrate
+from taskvisor.db.session import Database
+from taskvisor.rpc.base import get_transport
+from taskvisor.seed import seed
+from taskvisor.virt import load_driver
+
+
+def open_database(conf: Config, upgrade: bool = True) -> Database:
+    db = Database(conf.database_url)
+    if upgrade:
+        migrate.upgrade(db)
+        seed(db)
+    return db
+
+
+class AllInOne:
+    """API state + one conductor + one compute sharing a database and a bus."""
+
+    def __init__(self, conf: Config):
+        self.conf = conf
+        self.db = open_database(conf)
+        self.transport = get_transport(conf.DEFAULT.transport_url)
+        self.conductor = Conductor(conf, self.db, self.transport)
+        self.driver = load_driver(conf)
+        self.compute = ComputeService(conf, self.transport, self.driver)
+
+    def app(self):
+        from taskvisor.api.app import create_app
+        return create_app(self.conf, self.db, self.transport)
+
+    def start(self) -> "AllInOne":
+        self.conductor.start()
+        self.compute.start()
+        return self
+
+    def stop(self, wait: float = 5.0) -> None:
+        self.conductor.stop(wait=wait)
+        self.compute.stop()
+        self.transport.close()
+        self.db.dispose()

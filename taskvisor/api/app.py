@@ -1,0 +1,97 @@
+"""The HTTP application: Compute v2.1 under /compute, Image v2 under /image,
+Bare Metal v1 under /baremetal, and the task API beside each resource."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from taskvisor.api import microversion
+from taskvisor.api.context import build_context
+from taskvisor.api.errors import ApiError, api_of, render
+from taskvisor.config import Config
+from taskvisor.db.session import Database
+from taskvisor.rpc.base import Transport
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiState:
+    conf: Config
+    db: Database
+    transport: Transport
+
+    def wake_conductors(self) -> None:
+        """Tell conductors a task is queued. Losing this is harmless: they
+        also look every [conductor] poll_interval."""
+        try:
+            self.transport.notify("conductor.wake", {})
+        except Exception:
+            LOG.warning("could not wake conductors; they will find the task on their next look")
+
+
+def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(render(api_of(request.url.path), status, message), status_code=status,
+                        headers=headers)
+
+
+def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
+    from taskvisor.api.baremetal import routes as baremetal_routes
+    from taskvisor.api.compute import routes as compute_routes
+    from taskvisor.api.image import routes as image_routes
+
+    app = FastAPI(title="taskvisor", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.tv = ApiState(conf, db, transport)
+
+    @app.middleware("http")
+    async def context_middleware(request: Request, call_next):
+        ctx = build_context(request, conf)
+        request.state.context = ctx
+        api = api_of(request.url.path)
+        extra = {"x-openstack-request-id": ctx.request_id}
+        if api == "compute":
+            extra["x-compute-request-id"] = ctx.request_id
+            try:
+                ctx.microversion = microversion.parse(request.headers)
+            except ApiError as exc:
+                return error_response(request, exc.status, exc.message, extra)
+            version = microversion.fmt(ctx.microversion)
+            extra.update({"OpenStack-API-Version": f"compute {version}",
+                          "X-OpenStack-Nova-API-Version": version,
+                          "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version"})
+        response = await call_next(request)
+        for key, value in extra.items():
+            response.headers[key] = value
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return error_response(request, exc.status, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        message = {404: "The resource could not be found.",
+                   405: "The method is not allowed for the requested URL."}.get(exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", []) if p not in ("query", "path", "body"))
+        return error_response(request, 400, f"Invalid input for field/attribute {where}. {first.get('msg', '')}")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        LOG.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "Unexpected API Error. Please report this at the taskvisor "
+                                            f"issue tracker and attach the server log. {type(exc).__name__}")
+
+    app.include_router(compute_routes.router)
+    app.include_router(image_routes.router)
+    app.include_router(baremetal_routes.router)
+    return app

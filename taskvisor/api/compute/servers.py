@@ -1,0 +1,254 @@
+"""Servers: create, list, show, delete, and each server's tasks."""
+from __future__ import annotations
+
+import re
+import uuid
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import insert, select
+
+from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url, visible
+from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
+from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.errors import BadRequest, NotFound
+from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
+from taskvisor.api.validation import METADATA, NAME, json_body, validate
+from taskvisor.db.models import flavors, images, servers, tasks
+from taskvisor.db.session import utcnow
+from taskvisor.states import server as states
+from taskvisor.tasks.flow import get_flow
+from taskvisor.tasks.store import insert_task, new_task_row
+from taskvisor.virt import power
+
+router = APIRouter(prefix="/compute/v2.1")
+
+NETWORK = {"type": "object", "properties": {"uuid": {"type": "string"}, "port": {"type": ["string", "null"]},
+                                            "fixed_ip": {"type": "string"}, "tag": {"type": "string"}},
+           "additionalProperties": False}
+CREATE_SCHEMA = {
+    "type": "object", "required": ["server"], "additionalProperties": False,
+    "properties": {
+        "server": {
+            "type": "object", "required": ["name", "flavorRef"], "additionalProperties": False,
+            "properties": {
+                "name": NAME, "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+                "imageRef": {"type": "string"}, "metadata": METADATA,
+                "networks": {"oneOf": [{"type": "string", "enum": ["auto", "none"]},
+                                       {"type": "array", "items": NETWORK}]},
+                "key_name": {"type": ["string", "null"]}, "availability_zone": {"type": ["string", "null"]},
+                "min_count": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
+                "max_count": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
+                "return_reservation_id": {"type": "boolean"},
+                "security_groups": {"type": "array", "items": {"type": "object"}},
+                "user_data": {"type": ["string", "null"]}, "config_drive": {"type": ["boolean", "string"]},
+                "description": {"type": ["string", "null"], "maxLength": 255},
+                "adminPass": {"type": "string"}, "accessIPv4": {"type": "string"}, "accessIPv6": {"type": "string"},
+                "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+                "block_device_mapping_v2": {"type": "array"}, "tags": {"type": "array"},
+                "hostname": {"type": "string"}, "host": {"type": "string"},
+                "hypervisor_hostname": {"type": "string"},
+            },
+        },
+        "os:scheduler_hints": {"type": "object"}, "OS-SCH-HNT:scheduler_hints": {"type": "object"},
+    },
+}
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _ref_id(ref) -> str:
+    """flavorRef/imageRef may be an id or a link ending with it."""
+    return str(ref).rstrip("/").rsplit("/", 1)[-1]
+
+
+@router.post("/servers", status_code=202)
+def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+    spec = validate(body, CREATE_SCHEMA)["server"]
+    db = request.app.state.tv.db
+    min_count, max_count = int(spec.get("min_count", 1)), int(spec.get("max_count", spec.get("min_count", 1)))
+    if min_count > max_count:
+        raise BadRequest("min_count must be <= max_count")
+    if max_count > 50:
+        raise BadRequest("max_count must be <= 50")
+    with db.read() as conn:
+        flavor = conn.execute(select(flavors).where(flavors.c.id == _ref_id(spec["flavorRef"]))).mappings().first()
+        if flavor is None:
+            raise BadRequest(f"Flavor {_ref_id(spec['flavorRef'])} could not be found.")
+        image = None
+        if spec.get("imageRef"):
+            image = conn.execute(select(images).where(images.c.id == _ref_id(spec["imageRef"]))).mappings().first()
+            if image is None:
+                raise BadRequest(f"Image {_ref_id(spec['imageRef'])} could not be found.")
+            if image["status"] != "active":
+                raise BadRequest(f"Image {image['id']} is not active.")
+            if flavor["ram"] < image["min_ram"]:
+                raise BadRequest("Flavor's memory is too small for requested image.")
+            if flavor["disk"] and flavor["disk"] < image["min_disk"]:
+                raise BadRequest("Flavor's disk is too small for requested image.")
+        else:
+            raise BadRequest("Missing imageRef attribute (booting from volume is not supported).")
+    flow = get_flow("boot")
+    now = utcnow()
+    created = []
+    with db.write() as conn:
+        for n in range(max_count):
+            server_id = str(uuid.uuid4())
+            name = spec["name"] if max_count == 1 else f"{spec['name']}-{n + 1}"
+            task = new_task_row(resource_type="server", resource_id=server_id, action="create", flow="boot",
+                                flow_version=flow.version, request_id=ctx.request_id, user_id=ctx.user_id,
+                                project_id=ctx.project_id)
+            conn.execute(insert(servers), {
+                "id": server_id, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
+                "vm_state": states.BUILDING, "task_state": "scheduling", "task_id": task["id"],
+                "power_state": power.NOSTATE, "flavor": flavor_snapshot(dict(flavor)),
+                "image_id": image["id"], "image_properties": image["properties"] or {},
+                "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
+                "addresses": {}, "system_metadata": {"description": spec.get("description")},
+                "key_name": spec.get("key_name"), "availability_zone": spec.get("availability_zone"),
+                "progress": 0, "created_at": now, "updated_at": now, "deleted": False})
+            insert_task(conn, task)
+            created.append((server_id, task["id"]))
+    request.app.state.tv.wake_conductors()
+    server_id, task_id = created[0]
+    base = base_url(request)
+    if spec.get("return_reservation_id"):
+        payload = {"reservation_id": f"r-{server_id[:8]}"}
+    else:
+        payload = {"server": {"id": server_id, "links": server_brief({"id": server_id, "name": ""}, base)["links"],
+                              "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}
+        # Nova answers with the admin password (enable_instance_password defaults to on).
+        payload["server"]["adminPass"] = spec.get("adminPass") or uuid.uuid4().hex[:12]
+    return JSONResponse(payload, status_code=202, headers={
+        TASK_HEADER: task_url(request, server_id, task_id),
+        "Location": f"{base}/compute/v2.1/servers/{server_id}"})
+
+
+def _list(request: Request, ctx: RequestContext, detail: bool):
+    params = request.query_params
+    db = request.app.state.tv.db
+    query = select(servers).where(servers.c.deleted.is_(False)).order_by(servers.c.created_at.desc(),
+                                                                          servers.c.id)
+    all_tenants = "all_tenants" in params and params["all_tenants"].lower() not in ("0", "false", "no")
+    if not (ctx.is_admin and all_tenants):
+        query = query.where(servers.c.project_id == ctx.project_id)
+    if params.get("host") and ctx.is_admin:
+        query = query.where(servers.c.host == params["host"])
+    with db.read() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+        if params.get("name"):
+            try:
+                pattern = re.compile(params["name"])
+            except re.error:
+                raise BadRequest(f"Invalid regular expression in name filter: {params['name']}") from None
+            rows = [r for r in rows if pattern.search(r["name"])]
+        if params.get("status"):
+            wanted = {s.upper() for s in params.getlist("status")}
+            rows = [r for r in rows if states.status(r["vm_state"], r["task_state"]) in wanted]
+        if params.get("marker"):
+            ids = [r["id"] for r in rows]
+            if params["marker"] not in ids:
+                raise BadRequest(f"marker [{params['marker']}] not found")
+            rows = rows[ids.index(params["marker"]) + 1:]
+        if params.get("limit"):
+            try:
+                limit = int(params["limit"])
+                if limit < 0:
+                    raise ValueError
+            except ValueError:
+                raise BadRequest("Invalid input for query parameters limit. Value: "
+                                 f"{params['limit']}. It must be a non-negative integer.") from None
+            rows = rows[:limit]
+        base = base_url(request)
+        if not detail:
+            return {"servers": [server_brief(r, base) for r in rows]}
+        return {"servers": [server_detail(r, ctx, base,
+                                          last_fault(conn, r["id"], ctx.is_admin) if r["vm_state"] == "error"
+                                          else None) for r in rows]}
+
+
+@router.get("/servers")
+def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
+    return _list(request, ctx, detail=False)
+
+
+@router.get("/servers/detail")
+def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
+    return _list(request, ctx, detail=True)
+
+
+@router.get("/servers/{server_id}")
+def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    with request.app.state.tv.db.read() as conn:
+        server = get_server(conn, ctx, server_id)
+        fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
+    return {"server": server_detail(server, ctx, base_url(request), fault)}
+
+
+@router.delete("/servers/{server_id}", status_code=204)
+def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    force = _force_query(request, ctx)
+    with request.app.state.tv.db.read() as conn:
+        server = get_server(conn, ctx, server_id)
+    if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
+        return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
+    _, url = start_server_task(request, ctx, server_id, action="delete", flow="delete", task_state="deleting",
+                               params={"force": force}, any_task_state=True)
+    return Response(status_code=204, headers={TASK_HEADER: url})
+
+
+def _force_query(request: Request, ctx: RequestContext) -> bool:
+    """``DELETE …?force=true`` skips the clean shutdown (microversion 2.101)."""
+    value = request.query_params.get("force")
+    if value is None:
+        return False
+    if not ctx.at_least("2.101"):
+        raise BadRequest("The 'force' query parameter needs microversion 2.101 or later.")
+    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise BadRequest(f"Invalid value {value!r} for 'force': it must be a boolean.")
+    return value.lower() in ("true", "1", "yes")
+
+
+# -- tasks --------------------------------------------------------------------
+def _server_tasks_visible(conn, ctx: RequestContext, server_id: str) -> None:
+    """A deleted server's tasks stay readable, to its project and to admins."""
+    query = visible(select(servers.c.id).where(servers.c.id == server_id), ctx)
+    if conn.execute(query).first() is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+
+
+@router.get("/servers/{server_id}/tasks")
+def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    with request.app.state.tv.db.read() as conn:
+        _server_tasks_visible(conn, ctx, server_id)
+        rows = load_tasks(conn, server_id)
+        steps = load_steps(conn, [t["id"] for t in rows])
+    return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, task_url(request, server_id, t["id"]))
+                      for t in rows]}
+
+
+@router.get("/servers/{server_id}/tasks/{task_id}")
+def show_server_task(server_id: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    with request.app.state.tv.db.read() as conn:
+        _server_tasks_visible(conn, ctx, server_id)
+        task = load_task(conn, server_id, task_id)
+        if task is None:
+            raise NotFound(f"Task {task_id} could not be found for instance {server_id}.")
+        steps = load_steps(conn, [task_id])[task_id]
+    return {"task": render_task(task, steps, ctx.is_admin, task_url(request, server_id, task_id))}
+
+
+@router.get("/tasks/{task_id}")
+def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    """Any task by id (a server's or a node's), for whoever may see it."""
+    with request.app.state.tv.db.read() as conn:
+        query = select(tasks).where(tasks.c.id == task_id)
+        if not ctx.is_admin:
+            query = query.where(tasks.c.project_id == ctx.project_id)
+        task = conn.execute(query).mappings().first()
+        if task is None:
+            raise NotFound(f"Task {task_id} could not be found.")
+        steps = load_steps(conn, [task_id])[task_id]
+    return {"task": render_task(dict(task), steps, ctx.is_admin)}

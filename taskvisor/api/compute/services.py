@@ -1,0 +1,69 @@
+"""os-services in Nova's shape: binary, host, zone, status, state, updated_at."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select, update
+
+from taskvisor import servicegroup
+from taskvisor.api.compute.views import iso_usec
+from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.errors import BadRequest, Forbidden, NotFound
+from taskvisor.api.validation import json_body, validate
+from taskvisor.db.models import services
+from taskvisor.db.session import utcnow
+
+router = APIRouter(prefix="/compute/v2.1")
+BINARY_NAMES = {"taskvisor-compute": "nova-compute", "taskvisor-conductor": "nova-conductor"}
+UPDATE_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+    "status": {"type": "string", "enum": ["enabled", "disabled"]},
+    "disabled_reason": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+    "forced_down": {"type": "boolean"}}}
+
+
+def view(row: dict, ctx: RequestContext, down_time: float) -> dict:
+    up = servicegroup.is_up(row, down_time)
+    out = {"id": row["id"], "binary": BINARY_NAMES.get(row["binary"], row["binary"]), "host": row["host"],
+           "zone": "internal" if row["binary"] != "taskvisor-compute" else row["zone"],
+           "status": "disabled" if row["disabled"] else "enabled", "state": "up" if up else "down",
+           "updated_at": iso_usec(row["updated_at"]), "disabled_reason": row["disabled_reason"]}
+    if ctx.at_least("2.11"):
+        out["forced_down"] = row["forced_down"]
+    # taskvisor: a compute finishing its work after SIGTERM says so
+    out["taskvisor:state"] = row["state"]
+    return out
+
+
+@router.get("/os-services")
+def list_services(request: Request, ctx: RequestContext = Depends(get_context)):
+    params = request.query_params
+    with request.app.state.tv.db.read() as conn:
+        rows = servicegroup.list_services(conn)
+    if params.get("host"):
+        rows = [r for r in rows if r["host"] == params["host"]]
+    if params.get("binary"):
+        rows = [r for r in rows if BINARY_NAMES.get(r["binary"], r["binary"]) == params["binary"]]
+    down_time = request.app.state.tv.conf.DEFAULT.service_down_time
+    return {"services": [view(r, ctx, down_time) for r in rows]}
+
+
+@router.put("/os-services/{service_id}")
+def update_service(service_id: str, request: Request, body=Depends(json_body),
+                   ctx: RequestContext = Depends(get_context)):
+    if not ctx.is_admin:
+        raise Forbidden()
+    spec = validate(body, UPDATE_SCHEMA)
+    if "disabled_reason" in spec and spec.get("status") != "disabled":
+        raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
+    if not service_id.isdigit():
+        raise NotFound(f"Service {service_id} could not be found.")
+    values = {"updated_at": utcnow()}
+    if "status" in spec:
+        values["disabled"] = spec["status"] == "disabled"
+        values["disabled_reason"] = spec.get("disabled_reason") if values["disabled"] else None
+    if "forced_down" in spec:
+        values["forced_down"] = spec["forced_down"]
+    with request.app.state.tv.db.write() as conn:
+        if conn.execute(update(services).where(services.c.id == int(service_id)).values(**values)).rowcount != 1:
+            raise NotFound(f"Service {service_id} could not be found.")
+        row = dict(conn.execute(select(services).where(services.c.id == int(service_id))).mappings().one())
+    return {"service": view(row, ctx, request.app.state.tv.conf.DEFAULT.service_down_time)}

@@ -1,0 +1,68 @@
+"""Starting a server task: one transaction checks the server's state
+(compare-and-swap), claims its task_state, and queues the task row. Two
+conflicting requests racing on one server: exactly one wins, the other 409s."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from taskvisor.api.context import RequestContext
+from taskvisor.api.errors import Conflict, NotFound
+from taskvisor.db.models import servers
+from taskvisor.db.session import utcnow
+from taskvisor.tasks.flow import get_flow
+from taskvisor.tasks.store import insert_task, new_task_row
+
+TASK_HEADER = "X-Taskvisor-Task"
+
+
+def visible(query, ctx: RequestContext, table=servers):
+    return query if ctx.is_admin else query.where(table.c.project_id == ctx.project_id)
+
+
+def get_server(conn: Connection, ctx: RequestContext, server_id: str) -> dict:
+    row = conn.execute(visible(select(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)),
+                               ctx)).mappings().first()
+    if row is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return dict(row)
+
+
+def task_url(request: Request, server_id: str, task_id: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/compute/v2.1/servers/{server_id}/tasks/{task_id}"
+
+
+def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, action: str, flow: str,
+                      task_state: str | None, params: dict | None = None,
+                      vm_states: Iterable[str] | None = None, any_task_state: bool = False,
+                      updates: dict[str, Any] | None = None, action_label: str | None = None
+                      ) -> tuple[dict, str]:
+    """Returns (task row, task url). ``vm_states`` None = any vm_state;
+    ``any_task_state`` lets the action supersede a running task (delete)."""
+    db = request.app.state.tv.db
+    flow_def = get_flow(flow)
+    task = new_task_row(resource_type="server", resource_id=server_id, action=action, flow=flow,
+                        flow_version=flow_def.version, params=params or {}, request_id=ctx.request_id,
+                        user_id=ctx.user_id, project_id=ctx.project_id)
+    cas = visible(update(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)), ctx)
+    if vm_states is not None:
+        cas = cas.where(servers.c.vm_state.in_(list(vm_states)))
+    if not any_task_state:
+        cas = cas.where(servers.c.task_state.is_(None))
+    with db.write() as conn:
+        result = conn.execute(cas.values(task_state=task_state, task_id=task["id"], updated_at=utcnow(),
+                                         **(updates or {})))
+        if result.rowcount != 1:
+            server = get_server(conn, ctx, server_id)
+            label = action_label or action
+            if server["task_state"] is not None and not any_task_state:
+                raise Conflict(f"Cannot '{label}' instance {server_id} while it is in task_state "
+                               f"{server['task_state']}")
+            raise Conflict(f"Cannot '{label}' instance {server_id} while it is in vm_state {server['vm_state']}")
+        insert_task(conn, task)
+    request.app.state.tv.wake_conductors()
+    return task, task_url(request, server_id, task["id"])

@@ -1,0 +1,130 @@
+"""How servers and flavors look in Nova's API, microversion by microversion."""
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from taskvisor.api.context import RequestContext
+from taskvisor.db.models import tasks
+from taskvisor.states import server as states
+
+
+def iso(value) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def iso_usec(value) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+
+
+def links(base: str, kind: str, ident: str) -> list[dict]:
+    return [{"rel": "self", "href": f"{base}/compute/v2.1/{kind}/{ident}"},
+            {"rel": "bookmark", "href": f"{base}/compute/{kind}/{ident}"}]
+
+
+def host_id(project_id: str, host: str | None) -> str:
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def last_fault(conn: Connection, server_id: str, is_admin: bool) -> dict | None:
+    """A server's fault is its last failed task's error."""
+    row = conn.execute(select(tasks.c.error, tasks.c.error_traceback, tasks.c.finished_at)
+                       .where(tasks.c.resource_id == server_id, tasks.c.status.in_(("failed", "reverted")))
+                       .order_by(tasks.c.created_ts.desc()).limit(1)).first()
+    if row is None or not row.error:
+        return None
+    code = int(row.error.get("code", 500))
+    fault = {"code": code, "created": iso(row.finished_at), "message": row.error.get("message", "")}
+    if is_admin or code != 500:
+        fault["details"] = row.error_traceback or row.error.get("message", "")
+    return fault
+
+
+def flavor_embed(server: dict, ctx: RequestContext, base: str) -> dict:
+    flavor = server["flavor"]
+    if not ctx.at_least("2.47"):
+        return {"id": flavor["id"], "links": [{"rel": "bookmark", "href": f"{base}/compute/flavors/{flavor['id']}"}]}
+    out = {"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
+           "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0),
+           "original_name": flavor["name"]}
+    out["extra_specs"] = flavor.get("extra_specs") or {}  # Nova's default policy: anyone may read them
+    return out
+
+
+def server_brief(server: dict, base: str) -> dict:
+    return {"id": server["id"], "name": server["name"], "links": links(base, "servers", server["id"])}
+
+
+def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | None = None) -> dict:
+    status = states.status(server["vm_state"], server["task_state"])
+    out = {
+        "id": server["id"], "name": server["name"], "status": status,
+        "tenant_id": server["project_id"], "user_id": server["user_id"],
+        "metadata": server["metadata"] or {}, "hostId": host_id(server["project_id"], server["host"]),
+        "image": ({"id": server["image_id"], "links": [{"rel": "bookmark",
+                                                         "href": f"{base}/compute/images/{server['image_id']}"}]}
+                  if server["image_id"] else ""),
+        "flavor": flavor_embed(server, ctx, base),
+        "created": iso(server["created_at"]), "updated": iso(server["updated_at"]),
+        "addresses": server["addresses"] or {}, "accessIPv4": "", "accessIPv6": "",
+        "links": links(base, "servers", server["id"]),
+        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": server["availability_zone"] or "nova",
+        "config_drive": "", "key_name": server["key_name"],
+        "OS-SRV-USG:launched_at": iso_usec(server["launched_at"]),
+        "OS-SRV-USG:terminated_at": iso_usec(server["terminated_at"]),
+        "OS-EXT-STS:task_state": server["task_state"], "OS-EXT-STS:vm_state": server["vm_state"],
+        "OS-EXT-STS:power_state": server["power_state"],
+        "os-extended-volumes:volumes_attached": [],
+        "security_groups": [{"name": "default"}],
+    }
+    if status in ("BUILD", "ACTIVE", "RESIZE", "VERIFY_RESIZE"):
+        out["progress"] = server["progress"]
+    if ctx.is_admin:
+        out["OS-EXT-SRV-ATTR:host"] = server["host"]
+        out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server["node"]
+        out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{server['id'][:8]}"
+    if ctx.at_least("2.3") and ctx.is_admin:
+        out.update({"OS-EXT-SRV-ATTR:reservation_id": f"r-{server['id'][:8]}", "OS-EXT-SRV-ATTR:launch_index": 0,
+                    "OS-EXT-SRV-ATTR:hostname": server["name"], "OS-EXT-SRV-ATTR:kernel_id": "",
+                    "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                    "OS-EXT-SRV-ATTR:user_data": None})
+    if ctx.at_least("2.9"):
+        out["locked"] = False
+    if ctx.at_least("2.19"):
+        out["description"] = (server["system_metadata"] or {}).get("description")
+    if ctx.at_least("2.26"):
+        out["tags"] = []
+    if ctx.at_least("2.73"):
+        out["locked_reason"] = None
+    if ctx.at_least("2.96"):
+        out["pinned_availability_zone"] = None
+    if ctx.at_least("2.100"):
+        out["scheduler_hints"] = {}
+    if fault is not None and server["vm_state"] in (states.ERROR, states.DELETED):
+        out["fault"] = fault
+    return out
+
+
+def flavor_view(flavor: dict, ctx: RequestContext, base: str, detail: bool = True) -> dict:
+    out = {"id": flavor["id"], "name": flavor["name"], "links": links(base, "flavors", flavor["id"])}
+    if ctx.at_least("2.55"):
+        out["description"] = flavor["description"]
+    if not detail:
+        return out
+    out.update({"ram": flavor["ram"], "vcpus": flavor["vcpus"], "disk": flavor["disk"],
+                "OS-FLV-EXT-DATA:ephemeral": flavor["ephemeral"],
+                "swap": flavor["swap"] if flavor["swap"] or ctx.at_least("2.75") else "",
+                "rxtx_factor": flavor["rxtx_factor"], "OS-FLV-DISABLED:disabled": False,
+                "os-flavor-access:is_public": flavor["is_public"]})
+    if ctx.at_least("2.61"):
+        out["extra_specs"] = flavor["extra_specs"] or {}
+    return out
+
+
+def flavor_snapshot(flavor: dict) -> dict:
+    """What a server keeps of its flavor (the flavor may be deleted later)."""
+    return {k: flavor[k] for k in ("id", "name", "vcpus", "ram", "disk", "ephemeral", "swap", "extra_specs")}

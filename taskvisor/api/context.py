@@ -1,0 +1,44 @@
+"""Who is asking, and at which microversion.
+
+No Keystone: identity comes from X-Project-Id / X-User-Id / X-Roles (the
+headers keystonemiddleware would set after validating a token) or, when a
+request names none, the configured defaults ([api] default_*).
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+
+@dataclass
+class RequestContext:
+    project_id: str
+    user_id: str
+    roles: list[str]
+    request_id: str = field(default_factory=lambda: f"req-{uuid.uuid4()}")
+    microversion: tuple[int, int] = (2, 1)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def at_least(self, version: str) -> bool:
+        major, minor = version.split(".")
+        return self.microversion >= (int(major), int(minor))
+
+
+def get_context(request: Request) -> RequestContext:
+    return request.state.context
+
+
+def build_context(request: Request, conf) -> RequestContext:
+    headers = request.headers
+    roles = headers.get("x-roles")
+    role_list = [r.strip() for r in (roles if roles is not None else conf.api.default_roles).split(",") if r.strip()]
+    return RequestContext(
+        project_id=headers.get("x-project-id") or headers.get("x-tenant-id") or conf.api.default_project_id,
+        user_id=headers.get("x-user-id") or conf.api.default_user_id,
+        roles=role_list,
+    )

@@ -1,0 +1,58 @@
+"""Errors, rendered in the shape of the API that was called.
+
+Compute (Nova):   {"itemNotFound": {"code": 404, "message": "…"}}
+Image (Glance):   {"code": "404 Not Found", "title": "Not Found", "message": "…"}
+Bare metal (Ironic): {"error_message": "{\"faultstring\": \"…\", \"faultcode\": \"Client\", \"debuginfo\": null}"}
+"""
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+
+NOVA_KINDS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
+              405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
+              415: "badMediaType", 501: "notImplemented"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+class BadRequest(ApiError):
+    def __init__(self, message: str):
+        super().__init__(400, message)
+
+
+class NotFound(ApiError):
+    def __init__(self, message: str):
+        super().__init__(404, message)
+
+
+class Conflict(ApiError):
+    def __init__(self, message: str):
+        super().__init__(409, message)
+
+
+class Forbidden(ApiError):
+    def __init__(self, message: str = "Policy doesn't allow this operation to be performed."):
+        super().__init__(403, message)
+
+
+def api_of(path: str) -> str:
+    for prefix in ("compute", "image", "baremetal"):
+        if path.startswith(f"/{prefix}"):
+            return prefix
+    return "compute"
+
+
+def render(api: str, status: int, message: str) -> dict:
+    if api == "image":
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        return {"code": f"{status} {phrase}", "title": phrase, "message": message}
+    if api == "baremetal":
+        fault = "Client" if status < 500 else "Server"
+        return {"error_message": json.dumps({"faultstring": message, "faultcode": fault, "debuginfo": None})}
+    kind = NOVA_KINDS.get(status, "computeFault")
+    return {kind: {"code": status, "message": message}}

@@ -1,0 +1,77 @@
+"""The task API's view: a task with its ordered steps (DESIGN §4). Shared by
+servers and nodes; instance actions and faults are further views over it."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from taskvisor.db.models import task_steps, tasks
+
+
+def iso(value) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else None
+
+
+def load_tasks(conn: Connection, resource_id: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(select(tasks).where(tasks.c.resource_id == resource_id)
+                                          .order_by(tasks.c.created_ts.desc())).mappings()]
+
+
+def load_task(conn: Connection, resource_id: str, task_id: str) -> dict | None:
+    row = conn.execute(select(tasks).where(tasks.c.id == task_id, tasks.c.resource_id == resource_id)
+                       ).mappings().first()
+    return dict(row) if row else None
+
+
+def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {t: [] for t in task_ids}
+    if task_ids:
+        for row in conn.execute(select(task_steps).where(task_steps.c.task_id.in_(task_ids))
+                                .order_by(task_steps.c.task_id, task_steps.c.idx)).mappings():
+            out[row["task_id"]].append(dict(row))
+    return out
+
+
+def planned_steps(task: dict) -> list[str]:
+    from taskvisor.tasks.flow import get_flow
+    try:
+        return get_flow(task["flow"]).step_names
+    except KeyError:
+        return []
+
+
+def render_task(task: dict, steps: list[dict], is_admin: bool, base_url: str = "") -> dict:
+    by_idx = {s["idx"]: s for s in steps}
+    names = planned_steps(task) or [s["name"] for s in steps]
+    rendered = []
+    for idx, name in enumerate(names):
+        row = by_idx.get(idx)
+        if row is None:
+            rendered.append({"index": idx, "name": name, "status": "pending", "host": None, "attempt": 0,
+                             "started_at": None, "finished_at": None, "details": {}, "error": None})
+            continue
+        item = {"index": idx, "name": row["name"], "status": row["status"], "host": row["host"],
+                "attempt": row["attempt"], "started_at": iso(row["started_at"]),
+                "finished_at": iso(row["finished_at"]), "details": row["details"] or {}, "error": row["error"]}
+        if is_admin:
+            item["traceback"] = row["traceback"]
+        rendered.append(item)
+    error = task["error"]
+    if error and is_admin:
+        error = {**error, "traceback": task["error_traceback"]}
+    out = {
+        "id": task["id"], "action": task["action"], "status": task["status"],
+        "resource_type": task["resource_type"], "resource_id": task["resource_id"],
+        "request_id": task["request_id"], "user_id": task["user_id"], "project_id": task["project_id"],
+        "flow": {"name": task["flow"], "version": task["flow_version"]},
+        "params": task["params"], "progress": task["progress"], "current_step": task["current_step"],
+        "created_at": iso(task["created_at"]), "started_at": iso(task["started_at"]),
+        "finished_at": iso(task["finished_at"]), "updated_at": iso(task["updated_at"]),
+        "steps": rendered, "error": error,
+    }
+    if is_admin:
+        out["owner"] = task["owner"]
+        out["takeovers"] = task["takeovers"]
+    if base_url:
+        out["links"] = [{"rel": "self", "href": base_url}]
+    return out

@@ -1,0 +1,150 @@
+"""The `taskvisor` command: all-in-one | api | conductor | compute | db upgrade | states."""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from taskvisor.config import Config
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config-file", help="ini file with [DEFAULT], [database], [conductor] ... options")
+    parser.add_argument("--data-dir", help="directory for the SQLite file, guest state and images")
+    parser.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/taskvisor")
+    parser.add_argument("--transport-url", help="inprocess:// or amqp://guest:guest@127.0.0.1:5672//")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
+
+
+def _load(args: argparse.Namespace) -> Config:
+    overrides = {("DEFAULT", "data_dir"): args.data_dir, ("database", "connection"): args.database,
+                 ("DEFAULT", "transport_url"): args.transport_url}
+    for attr, key in (("port", ("api", "port")), ("listen", ("api", "listen")), ("driver", ("compute", "driver")),
+                      ("name", ("DEFAULT", "host"))):
+        if getattr(args, attr, None) is not None:
+            overrides[key] = getattr(args, attr)
+    return Config.load(args.config_file, overrides)
+
+
+def _serve_api(conf: Config, app) -> None:
+    import uvicorn
+    server = uvicorn.Server(uvicorn.Config(app, host=conf.api.listen, port=conf.api.port, log_level="warning",
+                                           access_log=False, lifespan="off"))
+    logging.getLogger("taskvisor").info("API listening on http://%s:%s", conf.api.listen, conf.api.port)
+    server.run()  # returns on SIGINT/SIGTERM
+
+
+def cmd_all_in_one(args: argparse.Namespace) -> int:
+    from taskvisor.allinone import AllInOne
+    conf = _load(args)
+    node = AllInOne(conf).start()
+    try:
+        _serve_api(conf, node.app())
+    finally:
+        node.stop()
+    return 0
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from taskvisor.allinone import open_database
+    from taskvisor.api.app import create_app
+    from taskvisor.rpc.base import get_transport
+    conf = _load(args)
+    db = open_database(conf, upgrade=False)
+    _serve_api(conf, create_app(conf, db, get_transport(conf.DEFAULT.transport_url)))
+    return 0
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass
+
+
+def cmd_conductor(args: argparse.Namespace) -> int:
+    from taskvisor.allinone import open_database
+    from taskvisor.conductor.service import Conductor
+    from taskvisor.rpc.base import get_transport
+    conf = _load(args)
+    conductor = Conductor(conf, open_database(conf, upgrade=False), get_transport(conf.DEFAULT.transport_url))
+    conductor.start()
+    _wait_for_signal()
+    conductor.stop()
+    return 0
+
+
+def cmd_compute(args: argparse.Namespace) -> int:
+    from taskvisor.compute.service import ComputeService
+    from taskvisor.rpc.base import get_transport
+    from taskvisor.virt import load_driver
+    conf = _load(args)
+    compute = ComputeService(conf, get_transport(conf.DEFAULT.transport_url), load_driver(conf))
+    compute.start()
+    _wait_for_signal()
+    compute.stop()
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from taskvisor.allinone import open_database
+    open_database(_load(args), upgrade=True)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_states(args: argparse.Namespace) -> int:
+    from taskvisor.states import diagram
+    print(diagram.render(args.machine, args.format))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="taskvisor", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("all-in-one", help="API + conductor + compute in one process (SQLite, in-process bus)")
+    _common(p)
+    p.add_argument("--host", dest="listen", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8774)")
+    p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    p.set_defaults(func=cmd_all_in_one)
+
+    p = sub.add_parser("api", help="the HTTP API alone")
+    _common(p)
+    p.add_argument("--host", dest="listen", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on (default 8774)")
+    p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("conductor", help="a conductor: runs tasks")
+    _common(p)
+    p.add_argument("--name", help="this conductor's host name (unique per conductor)")
+    p.set_defaults(func=cmd_conductor)
+
+    p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
+    _common(p)
+    p.add_argument("--host", dest="name", help="this compute's host name (unique per compute)")
+    p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    p.set_defaults(func=cmd_compute)
+
+    p = sub.add_parser("db", help="database maintenance")
+    _common(p)
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("states", help="print a state machine diagram")
+    p.add_argument("machine", choices=["server", "node"])
+    p.add_argument("--format", choices=["dot", "mermaid"], default="mermaid")
+    p.set_defaults(func=cmd_states)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "debug", False) else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

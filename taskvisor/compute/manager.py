@@ -1,0 +1,102 @@
+"""The compute's RPC endpoint: one method per step a conductor can ask for.
+
+Thin by design: each method runs one driver operation and answers. Clean
+shutdown (DESIGN §5) lives here so that every driver gets the same rules.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from taskvisor.virt import power
+from taskvisor.virt.driver import ComputeDriver
+
+LOG = logging.getLogger(__name__)
+POLL_SECONDS = 0.1
+
+
+class ComputeManager:
+    RPC_API_VERSION = "1.0"
+
+    def __init__(self, driver: ComputeDriver, host: str):
+        self.driver, self.host = driver, host
+        self._inflight: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    # in-flight tracking, for graceful shutdown's progress log
+    def _track(self, what: str):
+        manager = self
+
+        class _Tracker:
+            def __enter__(self):
+                with manager._lock:
+                    manager._inflight[id(self)] = what
+
+            def __exit__(self, *exc):
+                with manager._lock:
+                    manager._inflight.pop(id(self), None)
+
+        return _Tracker()
+
+    def inflight(self) -> list[str]:
+        with self._lock:
+            return sorted(self._inflight.values())
+
+    # -- steps --------------------------------------------------------------------
+    def ping(self) -> dict:
+        return {"host": self.host}
+
+    def list_guests(self) -> dict:
+        return self.driver.list_guests()
+
+    def spawn(self, server: dict, image: dict, flavor: dict) -> dict:
+        with self._track(f"spawn {server['id']}"):
+            return {"power_state": self.driver.spawn(server, image, flavor)}
+
+    def destroy(self, server_id: str) -> dict:
+        with self._track(f"destroy {server_id}"):
+            return {"existed": self.driver.destroy(server_id)}
+
+    def power_on(self, server_id: str) -> dict:
+        with self._track(f"power_on {server_id}"):
+            return {"power_state": self.driver.power_on(server_id)}
+
+    def power_state(self, server_id: str) -> dict:
+        return {"power_state": self.driver.power_state(server_id)}
+
+    def power_off(self, server_id: str, timeout: float, retry_interval: float, force: bool = False) -> dict:
+        """Clean shutdown: ask, re-ask every retry_interval, poll the power
+        state, and force the guest off once timeout passes. The answer says
+        which path it took and how long it took."""
+        with self._track(f"power_off {server_id}"):
+            return clean_shutdown(self.driver, server_id, timeout, retry_interval, force)
+
+
+def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_interval: float,
+                   force: bool) -> dict:
+    started = time.monotonic()
+    state = driver.power_state(server_id)
+    if state in (power.SHUTDOWN, power.CRASHED):
+        return {"shutdown": "already-off", "requested": timeout, "seconds": 0.0, "retries": 0}
+    if force or timeout <= 0:
+        driver.force_off(server_id)
+        return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
+                "retries": 0, "reason": "force requested" if force else "shutdown timeout is 0"}
+    driver.request_shutdown(server_id)
+    retries, last_request = 0, started
+    while True:
+        now = time.monotonic()
+        if driver.power_state(server_id) in (power.SHUTDOWN, power.CRASHED):
+            return {"shutdown": "clean", "requested": timeout, "seconds": round(now - started, 3),
+                    "retries": retries}
+        if now - started >= timeout:
+            break
+        if retry_interval > 0 and now - last_request >= retry_interval:
+            driver.request_shutdown(server_id)
+            retries, last_request = retries + 1, now
+        time.sleep(min(POLL_SECONDS, max(0.0, timeout - (now - started))))
+    LOG.info("guest %s did not shut down in %ss; forcing it off", server_id, timeout)
+    driver.force_off(server_id)
+    return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
+            "retries": retries, "reason": "timeout"}

@@ -1,0 +1,37 @@
+"""The conductor's side of compute RPC.
+
+Topic choice (graceful shutdown, DESIGN §6): the first call an operation
+makes to a host goes to ``compute.<host>``; later calls of the same
+operation to that host go to ``compute-alt.<host>``, which a draining
+compute keeps serving, but only when the target's service version says it
+has that topic (an older compute gets everything on ``compute``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from taskvisor.rpc.base import Transport
+
+RPC_API_VERSION = "1.0"          # newest compute API this conductor speaks
+ALT_TOPIC_SERVICE_VERSION = 2    # computes from this service version serve compute-alt
+
+
+class ComputeClient:
+    def __init__(self, transport: Transport, host: str, store: dict, service_version: int, timeout: float):
+        self.transport, self.host, self.store = transport, host, store
+        self.service_version, self.timeout = service_version, timeout
+
+    def topic(self) -> str:
+        touched = self.store.setdefault("hosts_touched", [])
+        if self.host in touched and self.service_version >= ALT_TOPIC_SERVICE_VERSION:
+            return f"compute-alt.{self.host}"
+        return f"compute.{self.host}"
+
+    def call(self, method: str, rpc_timeout: float | None = None, version: str = RPC_API_VERSION,
+             **args: Any) -> Any:
+        topic = self.topic()
+        result = self.transport.call(topic, method, args, version=version, timeout=rpc_timeout or self.timeout)
+        touched = self.store.setdefault("hosts_touched", [])
+        if self.host not in touched:
+            touched.append(self.host)
+        return result

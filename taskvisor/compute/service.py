@@ -1,0 +1,75 @@
+"""A compute service: serves compute.<host> and compute-alt.<host>, and
+reports itself (with its capacity and service version) over the bus."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from taskvisor.compute.manager import ComputeManager
+from taskvisor.compute.rpcapi import ALT_TOPIC_SERVICE_VERSION
+from taskvisor.config import Config
+from taskvisor.rpc.base import RpcError, Transport
+from taskvisor.virt.driver import ComputeDriver
+
+LOG = logging.getLogger(__name__)
+BINARY = "taskvisor-compute"
+SERVICE_VERSION = 2  # 1: compute topic only; 2: also compute-alt
+
+
+class ComputeService:
+    def __init__(self, conf: Config, transport: Transport, driver: ComputeDriver, host: str | None = None):
+        self.conf, self.transport, self.driver = conf, transport, driver
+        self.host = host or conf.DEFAULT.host
+        pinned = conf.upgrade_levels.compute
+        self.version = int(pinned) if pinned else SERVICE_VERSION
+        self.manager = ComputeManager(driver, self.host)
+        self.rpc_servers: dict = {}
+        self.state = "running"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.driver.init_host(self.host)
+        workers = self.conf.compute.workers
+        self.rpc_servers["compute"] = self.transport.serve(f"compute.{self.host}", self.manager, workers)
+        if self.version >= ALT_TOPIC_SERVICE_VERSION:
+            self.rpc_servers["compute-alt"] = self.transport.serve(f"compute-alt.{self.host}", self.manager,
+                                                                   workers)
+        self.report(wait=True)
+        self._thread = threading.Thread(target=self._heartbeat, name=f"compute-{self.host}-heartbeat",
+                                        daemon=True)
+        self._thread.start()
+        LOG.info("compute %s serving (service version %d)", self.host, self.version)
+
+    def report(self, wait: bool = False) -> None:
+        args = {"binary": BINARY, "host": self.host, "topic": f"compute.{self.host}", "version": self.version,
+                "state": self.state, "capabilities": self.driver.capabilities()}
+        if not wait:
+            self.transport.cast("conductor", "report_service", args)
+            return
+        for _ in range(30):  # the conductor may still be starting
+            try:
+                self.transport.call("conductor", "report_service", args, timeout=5)
+                return
+            except RpcError as exc:
+                LOG.info("waiting for a conductor to register with: %s", exc)
+                if self._stop.wait(1):
+                    return
+        raise RuntimeError("no conductor answered; is one running on this transport?")
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.conf.DEFAULT.report_interval):
+            try:
+                self.report()
+            except Exception:
+                LOG.exception("service report failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+        for server in self.rpc_servers.values():
+            server.stop()
+        self.state = "stopped"
+        try:
+            self.report()
+        except Exception:
+            pass

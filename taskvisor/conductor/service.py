@@ -1,0 +1,149 @@
+"""The conductor: claims tasks, runs each in a worker thread, keeps their
+leases alive, and serves the ``conductor`` topic (service reports).
+
+It wakes when the API notifies ``conductor.wake`` after queueing a task and
+otherwise looks every [conductor] poll_interval (so a lost wake-up, or a
+lease that expired on a dead conductor, is noticed anyway).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from taskvisor import servicegroup
+from taskvisor.config import Config
+from taskvisor.db.session import Database
+from taskvisor.rpc.base import Transport
+from taskvisor.runtime import Runtime
+from taskvisor.tasks.runner import TaskRunner
+from taskvisor.tasks.store import TaskStore
+
+LOG = logging.getLogger(__name__)
+BINARY = "taskvisor-conductor"
+WAKE_TOPIC = "conductor.wake"
+
+
+class ConductorEndpoint:
+    RPC_API_VERSION = "1.0"
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def report_service(self, binary: str, host: str, topic: str | None, version: int, state: str,
+                       capabilities: dict | None = None) -> dict:
+        servicegroup.report(self.db, binary=binary, host=host, topic=topic, version=version, state=state,
+                            capabilities=capabilities)
+        return {"ok": True}
+
+
+class Conductor:
+    def __init__(self, conf: Config, db: Database, transport: Transport, host: str | None = None):
+        self.conf, self.db, self.transport = conf, db, transport
+        self.host = host or conf.DEFAULT.host
+        self.runtime = Runtime(conf, db, transport, self.host)
+        self.store = TaskStore(db, self.host, conf.conductor.lease_seconds)
+        self.runner = TaskRunner(self.runtime, self.store)
+        self.workers = conf.conductor.workers
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._queue: queue.Queue = queue.Queue()
+        self._active: set[str] = set()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._rpc = self._listener = None
+        self.finished = 0
+
+    def start(self) -> None:
+        servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
+        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db), workers=4)
+        self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())
+        for i in range(self.workers):
+            self._spawn(self._work, f"conductor-worker-{i}")
+        self._spawn(self._claim_loop, "conductor-claim")
+        self._spawn(self._heartbeat_loop, "conductor-heartbeat")
+        LOG.info("conductor %s started (%d workers, lease %.1fs)", self.host, self.workers,
+                 self.conf.conductor.lease_seconds)
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _claim_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            with self._lock:
+                free = self.workers - len(self._active)
+            claims = []
+            if free > 0:
+                try:
+                    claims = self.store.claim(free)
+                except Exception:
+                    LOG.exception("claiming tasks failed; retrying")
+                    self._stop.wait(1)
+                    continue
+            for claim in claims:
+                with self._lock:
+                    self._active.add(claim.task["id"])
+                self._queue.put(claim)
+            if not claims or len(claims) == free:
+                self._wake.wait(self.conf.conductor.poll_interval)
+
+    def _work(self) -> None:
+        while True:
+            claim = self._queue.get()
+            if claim is None:
+                return
+            try:
+                self.runner.run(claim)
+            except Exception:
+                LOG.exception("task %s crashed its runner; its lease will expire and it will be resumed",
+                              claim.task["id"])
+            finally:
+                with self._lock:
+                    self._active.discard(claim.task["id"])
+                    self.finished += 1
+                self._wake.set()
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.conf.conductor.lease_seconds / 3
+        last_report = time.monotonic()
+        while not self._stop.wait(interval):
+            try:
+                with self._lock:
+                    busy = bool(self._active)
+                if busy:
+                    self.store.heartbeat()
+                if time.monotonic() - last_report >= self.conf.DEFAULT.report_interval:
+                    servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
+                    last_report = time.monotonic()
+            except Exception:
+                LOG.exception("conductor heartbeat failed")
+
+    def active_tasks(self) -> list[str]:
+        with self._lock:
+            return sorted(self._active)
+
+    def stop(self, wait: float = 5.0) -> None:
+        """Stop claiming; give running tasks ``wait`` seconds. Tasks still
+        running then are resumed from their last checkpoint by the next
+        conductor (or this host's next start) — never lost."""
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + wait
+        while self.active_tasks() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for _ in range(self.workers):
+            self._queue.put(None)
+        for server in (self._rpc, self._listener):
+            if server is not None:
+                server.stop()
+        try:
+            servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor", state="stopped")
+        except Exception:
+            pass

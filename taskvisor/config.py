@@ -1,0 +1,152 @@
+"""All options in one place, with Nova's and Ironic's names where they exist.
+
+Options live in sections as in nova.conf/ironic.conf. They are read from an
+optional ini file (``--config-file``), then from environment variables named
+``TASKVISOR_<SECTION>__<OPTION>`` (upper case), then from command-line flags.
+"""
+from __future__ import annotations
+
+import configparser
+import copy
+import os
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Option:
+    section: str
+    name: str
+    default: Any
+    help: str
+
+    @property
+    def kind(self) -> type:
+        return type(self.default) if self.default is not None else str
+
+
+OPTIONS = [
+    Option("DEFAULT", "host", "localhost", "Name of this host (service records, task steps)."),
+    Option("DEFAULT", "data_dir", "./data", "Directory for the SQLite file, guest state and images."),
+    Option("DEFAULT", "transport_url", "inprocess://", "Bus: inprocess:// (all-in-one) or amqp://user:pass@host:port//."),
+    Option("DEFAULT", "shutdown_timeout", 60, "Seconds a guest gets to shut down cleanly before it is forced off (0 = force at once)."),
+    Option("DEFAULT", "graceful_shutdown_timeout", 180, "Seconds a compute keeps finishing in-flight work after SIGTERM."),
+    Option("DEFAULT", "rpc_response_timeout", 60, "Seconds an RPC call waits for its answer."),
+    Option("DEFAULT", "service_down_time", 60, "A service whose last heartbeat is older than this is down."),
+    Option("DEFAULT", "report_interval", 10, "Seconds between service heartbeats."),
+    Option("database", "connection", "", "SQLAlchemy URL; empty = sqlite file in data_dir."),
+    Option("api", "listen", "127.0.0.1", "Address the API binds to."),
+    Option("api", "port", 8774, "Port the API listens on."),
+    Option("api", "auth_strategy", "noauth", "noauth: identity from X-Project-Id/X-User-Id/X-Roles headers or the defaults below."),
+    Option("api", "default_project_id", "admin", "Project of requests that name none (noauth)."),
+    Option("api", "default_user_id", "admin", "User of requests that name none (noauth)."),
+    Option("api", "default_roles", "admin,member", "Roles of requests that name none (noauth)."),
+    Option("conductor", "workers", 16, "Tasks one conductor runs at once."),
+    Option("conductor", "lease_seconds", 4.0, "A task's lease; another conductor takes it over this long after its owner stops heartbeating."),
+    Option("conductor", "poll_interval", 1.0, "Seconds between looks for claimable tasks when nothing woke the conductor."),
+    Option("conductor", "step_retries", 3, "Retries of a step that failed for a transient reason (RPC timeout, lost connection)."),
+    Option("conductor", "retry_backoff", 0.5, "First retry delay in seconds; doubles each retry."),
+    Option("conductor", "compute_down_deadline", 120, "Seconds a step keeps retrying against a host that does not answer before the task fails."),
+    Option("conductor", "periodic_interval", 30, "Seconds between checks for resources whose task_state has no live task."),
+    Option("compute", "driver", "fake", "Virt driver: fake, process or baremetal."),
+    Option("compute", "workers", 16, "Steps one compute runs at once."),
+    Option("compute", "shutdown_retry_interval", 10, "Seconds between repeated clean-shutdown requests to a guest."),
+    Option("fake", "spawn_seconds", 0.0, "Simulated time a fake guest takes to spawn."),
+    Option("fake", "persist", True, "Keep the fake hypervisor's guests in a file so they survive restarts."),
+    Option("upgrade_levels", "compute", "", "Pin the compute RPC version this service speaks (simulate an older compute)."),
+]
+
+_BY_KEY = {(o.section, o.name): o for o in OPTIONS}
+
+
+def _coerce(option: Option, value: Any) -> Any:
+    if value is None or isinstance(value, option.kind):
+        return value
+    text = str(value).strip()
+    if option.kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"[{option.section}] {option.name}: {value!r} is not a boolean")
+    try:
+        return option.kind(text)
+    except ValueError:
+        raise ValueError(f"[{option.section}] {option.name}: {value!r} is not a {option.kind.__name__}") from None
+
+
+class Config:
+    """Typed option values: ``conf.get("compute", "driver")`` or ``conf.compute.driver``."""
+
+    def __init__(self, values: dict[tuple[str, str], Any] | None = None):
+        self._values = {key: opt.default for key, opt in _BY_KEY.items()}
+        for key, value in (values or {}).items():
+            self.set(*key, value)
+
+    @classmethod
+    def load(cls, path: str | None = None, overrides: dict[tuple[str, str], Any] | None = None,
+             environ: dict[str, str] | None = None) -> "Config":
+        conf = cls()
+        if path:
+            parser = configparser.ConfigParser(interpolation=None)
+            with open(path) as f:
+                parser.read_file(f)
+            for section in ["DEFAULT", *parser.sections()]:
+                items = parser.defaults() if section == "DEFAULT" else parser[section]
+                for name, value in items.items():
+                    if section != "DEFAULT" and name in parser.defaults() and parser.defaults()[name] == value:
+                        continue
+                    if (section, name) in _BY_KEY:
+                        conf.set(section, name, value)
+        for var, value in (os.environ if environ is None else environ).items():
+            if var.startswith("TASKVISOR_") and "__" in var:
+                section, name = var[len("TASKVISOR_"):].split("__", 1)
+                section = "DEFAULT" if section.upper() == "DEFAULT" else section.lower()
+                if (section, name.lower()) in _BY_KEY:
+                    conf.set(section, name.lower(), value)
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                conf.set(*key, value)
+        return conf
+
+    def set(self, section: str, name: str, value: Any) -> None:
+        option = _BY_KEY.get((section, name))
+        if option is None:
+            raise KeyError(f"unknown option [{section}] {name}")
+        self._values[(section, name)] = _coerce(option, value)
+
+    def get(self, section: str, name: str) -> Any:
+        return self._values[(section, name)]
+
+    def copy(self, **overrides: Any) -> "Config":
+        """A copy with ``section__name=value`` overrides (tests, embedded services)."""
+        conf = Config()
+        conf._values = copy.deepcopy(self._values)
+        for key, value in overrides.items():
+            section, name = key.split("__", 1)
+            conf.set(section, name, value)
+        return conf
+
+    def __getattr__(self, section: str) -> "_Section":
+        if section.startswith("_"):
+            raise AttributeError(section)
+        return _Section(self, section)
+
+    @property
+    def database_url(self) -> str:
+        url = self.get("database", "connection")
+        if url:
+            return url
+        return f"sqlite:///{os.path.abspath(os.path.join(self.get('DEFAULT', 'data_dir'), 'taskvisor.sqlite'))}"
+
+
+class _Section:
+    def __init__(self, conf: Config, section: str):
+        self._conf, self._section = conf, section
+
+    def __getattr__(self, name: str) -> Any:
+        section = "DEFAULT" if self._section == "default" else self._section
+        try:
+            return self._conf.get(section, name)
+        except KeyError:
+            raise AttributeError(f"no option [{section}] {name}") from None

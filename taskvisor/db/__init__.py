@@ -1,0 +1,1 @@
+from taskvisor.db.session import Database, utcnow  # noqa: F401

@@ -1,0 +1,193 @@
+"""Tables. SQLAlchemy Core tables: the task engine's hot path issues plain
+statements, and the API renders rows; nothing here needs an identity map.
+
+Times are naive UTC datetimes for display; leases and ordering use float
+epoch seconds, which compare cheaply and identically on SQLite and PostgreSQL.
+"""
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+flavors = Table(
+    "flavors", metadata,
+    Column("id", String(255), primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("vcpus", Integer, nullable=False),
+    Column("ram", Integer, nullable=False),
+    Column("disk", Integer, nullable=False),
+    Column("ephemeral", Integer, nullable=False, default=0),
+    Column("swap", Integer, nullable=False, default=0),
+    Column("rxtx_factor", Float, nullable=False, default=1.0),
+    Column("is_public", Boolean, nullable=False, default=True),
+    Column("description", Text),
+    Column("extra_specs", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+)
+
+images = Table(
+    "images", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255)),
+    Column("status", String(32), nullable=False),
+    Column("visibility", String(16), nullable=False, default="public"),
+    Column("protected", Boolean, nullable=False, default=False),
+    Column("disk_format", String(32)),
+    Column("container_format", String(32)),
+    Column("size", Integer),
+    Column("checksum", String(64)),
+    Column("min_disk", Integer, nullable=False, default=0),
+    Column("min_ram", Integer, nullable=False, default=0),
+    Column("owner", String(255)),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("properties", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+servers = Table(
+    "servers", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("vm_state", String(32), nullable=False),
+    Column("task_state", String(32)),
+    # The task that owns task_state. A flow writes the server only while it
+    # still owns it, so a delete that supersedes a running boot wins cleanly.
+    Column("task_id", String(36)),
+    Column("power_state", Integer, nullable=False, default=0),
+    Column("host", String(255)),
+    Column("node", String(255)),
+    Column("flavor", JSON, nullable=False),
+    Column("old_flavor", JSON),
+    Column("new_flavor", JSON),
+    Column("image_id", String(36)),
+    Column("image_properties", JSON, nullable=False, default=dict),
+    Column("metadata", JSON, nullable=False, default=dict),
+    Column("requested_networks", JSON),
+    Column("addresses", JSON, nullable=False, default=dict),
+    Column("system_metadata", JSON, nullable=False, default=dict),
+    Column("key_name", String(255)),
+    Column("availability_zone", String(255)),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("launched_at", DateTime),
+    Column("terminated_at", DateTime),
+    Column("deleted_at", DateTime),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Index("ix_servers_project_deleted", "project_id", "deleted"),
+    Index("ix_servers_host", "host"),
+)
+
+tasks = Table(
+    "tasks", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("resource_type", String(16), nullable=False),
+    Column("resource_id", String(36), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("flow", String(64), nullable=False),
+    Column("flow_version", Integer, nullable=False),
+    # queued, running, reverting, succeeded, failed, reverted, cancelled
+    Column("status", String(16), nullable=False),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("request_id", String(64)),
+    Column("user_id", String(255)),
+    Column("project_id", String(255)),
+    Column("params", JSON, nullable=False, default=dict),
+    # Values steps hand to later steps (e.g. the chosen host); saved with each checkpoint.
+    Column("store", JSON, nullable=False, default=dict),
+    Column("progress", Integer, nullable=False, default=0),
+    Column("current_step", String(64)),
+    Column("error", JSON),
+    Column("error_traceback", Text),
+    # Claim and fencing: a conductor writes only while owner/generation are its own.
+    Column("owner", String(255)),
+    Column("owner_instance", String(36)),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("lease_expires", Float),
+    Column("takeovers", Integer, nullable=False, default=0),
+    Column("created_ts", Float, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("started_at", DateTime),
+    Column("finished_at", DateTime),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_tasks_status_created", "status", "created_ts"),
+    Index("ix_tasks_resource", "resource_id", "created_ts"),
+    Index("ix_tasks_request", "request_id"),
+)
+
+task_steps = Table(
+    "task_steps", metadata,
+    Column("task_id", String(36), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("name", String(64), nullable=False),
+    # running, succeeded, failed, reverting, reverted, skipped
+    Column("status", String(16), nullable=False),
+    Column("host", String(255)),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("error", Text),
+    Column("traceback", Text),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+)
+
+services = Table(
+    "services", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("binary", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("topic", String(255)),
+    Column("zone", String(255), nullable=False, default="nova"),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("disabled_reason", String(255)),
+    Column("forced_down", Boolean, nullable=False, default=False),
+    # running, draining, stopped
+    Column("state", String(16), nullable=False, default="running"),
+    Column("version", Integer, nullable=False, default=1),
+    Column("capabilities", JSON, nullable=False, default=dict),
+    Column("last_seen", Float),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("binary", "host", name="uq_services_binary_host"),
+)
+
+nodes = Table(
+    "nodes", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), unique=True),
+    Column("driver", String(64), nullable=False),
+    Column("driver_info", JSON, nullable=False, default=dict),
+    Column("driver_internal_info", JSON, nullable=False, default=dict),
+    Column("properties", JSON, nullable=False, default=dict),
+    Column("instance_info", JSON, nullable=False, default=dict),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("resource_class", String(80)),
+    Column("instance_uuid", String(36)),
+    Column("provision_state", String(32), nullable=False),
+    Column("target_provision_state", String(32)),
+    Column("power_state", String(32)),
+    Column("target_power_state", String(32)),
+    Column("clean_step", JSON, nullable=False, default=dict),
+    Column("last_error", Text),
+    Column("fault", String(64)),
+    Column("maintenance", Boolean, nullable=False, default=False),
+    Column("maintenance_reason", Text),
+    Column("automated_clean", Boolean),
+    # The conductor host holding the node's lock while a task runs (Ironic's reservation).
+    Column("reservation", String(255)),
+    Column("task_id", String(36)),
+    Column("provision_updated_at", DateTime),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Index("ix_nodes_instance_uuid", "instance_uuid"),
+)
+
+# Tables a task may own through their task_id column, by resource_type.
+RESOURCE_TABLES = {"server": servers, "node": nodes}

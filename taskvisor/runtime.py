@@ -1,0 +1,36 @@
+"""What a conductor's steps need: config, database, bus, this host's name."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from taskvisor.compute.rpcapi import ComputeClient
+from taskvisor.config import Config
+from taskvisor.db.models import services
+from taskvisor.db.session import Database
+from taskvisor.rpc.base import Transport
+
+
+@dataclass
+class Runtime:
+    conf: Config
+    db: Database
+    transport: Transport
+    host: str
+    _versions: dict = field(default_factory=dict)
+
+    def service_version(self, host: str, binary: str = "taskvisor-compute") -> int:
+        cached = self._versions.get((binary, host))
+        if cached and time.monotonic() - cached[1] < 5:
+            return cached[0]
+        with self.db.read() as conn:
+            version = conn.execute(select(services.c.version).where(
+                services.c.binary == binary, services.c.host == host)).scalar() or 1
+        self._versions[(binary, host)] = (version, time.monotonic())
+        return version
+
+    def compute_client(self, host: str, store: dict) -> ComputeClient:
+        return ComputeClient(self.transport, host, store, self.service_version(host),
+                             float(self.conf.DEFAULT.rpc_response_timeout))

@@ -1,0 +1,43 @@
+"""Service records: every conductor and compute reports itself; a service
+whose last report is older than [DEFAULT] service_down_time is down.
+
+Computes never write the database: they report over the bus and a conductor
+writes the row (``ConductorEndpoint.report_service``).
+"""
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
+
+from taskvisor.db.models import services
+from taskvisor.db.session import Database, utcnow
+
+
+def report(db: Database, *, binary: str, host: str, topic: str | None = None, version: int = 1,
+           state: str = "running", capabilities: dict | None = None) -> None:
+    now, ts = utcnow(), time.time()
+    values = {"topic": topic, "version": version, "state": state, "last_seen": ts, "updated_at": now}
+    if capabilities is not None:
+        values["capabilities"] = capabilities
+    with db.write() as conn:
+        result = conn.execute(update(services).where(services.c.binary == binary, services.c.host == host)
+                              .values(**values))
+        if result.rowcount == 0:
+            conn.execute(insert(services), {"binary": binary, "host": host, "zone": "nova", "disabled": False,
+                                            "forced_down": False, "created_at": now,
+                                            "capabilities": capabilities or {}, **values})
+
+
+def is_up(row: dict, down_time: float, now: float | None = None) -> bool:
+    if row.get("forced_down") or row.get("state") == "stopped" or row.get("last_seen") is None:
+        return False
+    return (now or time.time()) - row["last_seen"] <= down_time
+
+
+def list_services(conn: Connection, binary: str | None = None) -> list[dict]:
+    query = select(services).order_by(services.c.id)
+    if binary:
+        query = query.where(services.c.binary == binary)
+    return [dict(r) for r in conn.execute(query).mappings()]

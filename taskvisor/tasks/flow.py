@@ -1,0 +1,116 @@
+"""Flows: an operation as an ordered list of steps.
+
+A flow module reads top to bottom::
+
+    flow = Flow("boot", version=1, action="create")
+
+    @flow.step(task_state="scheduling")
+    def schedule(ctx): ...
+
+    @flow.step(task_state="spawning")
+    def spawn(ctx): ...
+
+    @spawn.revert
+    def destroy_half_made_guest(ctx): ...
+
+    @flow.on_failure
+    def server_to_error(ctx, error): ...
+
+Each step's ``execute(ctx)`` may return a dict of details shown in the
+task's step record. Steps run again after a crash (the one in flight when the
+conductor died is repeated), so every step is idempotent or checks before it
+acts. A step's ``revert`` runs when a later step (or the step itself) fails
+for good; ``on_failure`` then leaves the resource in a state a user can act on.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+StepFn = Callable[[Any], "dict | None"]
+
+
+@dataclass
+class Step:
+    name: str
+    execute: StepFn
+    revert_fn: StepFn | None = None
+    task_state: str | None = None
+    retries: int | None = None  # None = [conductor] step_retries
+
+    def revert(self, fn: StepFn) -> StepFn:
+        self.revert_fn = fn
+        return fn
+
+    def __call__(self, ctx: Any) -> "dict | None":
+        return self.execute(ctx)
+
+
+@dataclass
+class Flow:
+    name: str
+    version: int
+    action: str
+    resource_type: str = "server"
+    steps: list[Step] = field(default_factory=list)
+    failure_fn: Callable[[Any, dict], None] | None = None
+    success_fn: Callable[[Any], None] | None = None
+
+    def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
+             retries: int | None = None, name: str | None = None):
+        def register(f: StepFn) -> Step:
+            s = Step(name or f.__name__, f, task_state=task_state, retries=retries)
+            if any(existing.name == s.name for existing in self.steps):
+                raise ValueError(f"flow {self.name}: duplicate step {s.name}")
+            self.steps.append(s)
+            return s
+        return register(fn) if fn is not None else register
+
+    def on_failure(self, fn: Callable[[Any, dict], None]) -> Callable[[Any, dict], None]:
+        self.failure_fn = fn
+        return fn
+
+    def on_success(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        self.success_fn = fn
+        return fn
+
+    @property
+    def step_names(self) -> list[str]:
+        return [s.name for s in self.steps]
+
+
+_REGISTRY: dict[str, Flow] = {}
+
+
+def register(flow: Flow) -> Flow:
+    if flow.name in _REGISTRY and _REGISTRY[flow.name] is not flow:
+        raise ValueError(f"flow {flow.name} registered twice")
+    _REGISTRY[flow.name] = flow
+    return flow
+
+
+def get_flow(name: str) -> Flow:
+    if not _REGISTRY:
+        import taskvisor.flows  # noqa: F401  (importing registers every flow)
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        import taskvisor.flows  # noqa: F401
+        return _REGISTRY[name]
+
+
+class StepFailed(Exception):
+    """A step's failure with an error code for the task (e.g. 500, 409)."""
+
+    def __init__(self, message: str, code: int = 500):
+        super().__init__(message)
+        self.code = code
+
+
+class Superseded(Exception):
+    """The resource now belongs to a newer task (e.g. a delete): stop here."""
+
+
+class Fenced(Exception):
+    """This conductor's lease on the task moved on: it must not write again."""

@@ -1,0 +1,219 @@
+"""Run one claimed task through its flow, checkpointing after every step.
+
+Resume rule: a task picks up at its first step that has not succeeded; the
+step that was in flight when its conductor died runs again (attempt + 1).
+A task records its flow's name and version and each step row its name, so
+a task started by other code (a renamed or reordered step) is failed with a
+clear error rather than guessed at.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from taskvisor.rpc.base import RpcTimeout
+from taskvisor.tasks.flow import Fenced, Flow, Step, StepFailed, Superseded, get_flow
+from taskvisor.tasks.store import Claim, TaskStore
+
+LOG = logging.getLogger(__name__)
+DONE = ("succeeded", "skipped")
+MAX_BACKOFF = 10.0
+
+
+class StepContext:
+    """What a step sees: the task, the resource, the store shared between
+    steps, and the services (RPC to computes, the database for reads)."""
+
+    def __init__(self, runtime: Any, claim: Claim, resource: dict, attempt: int):
+        self.runtime = runtime
+        self.task = claim.task
+        self.params: dict = claim.task["params"]
+        self.store: dict = claim.task["store"]
+        self.resource = resource
+        self.attempt = attempt
+        self.updates: dict = {}
+        self.host = runtime.host  # who ran this step; a compute call makes it the compute's host
+        self.conf = runtime.conf
+
+    @property
+    def server(self) -> dict:
+        return self.resource
+
+    @property
+    def node(self) -> dict:
+        return self.resource
+
+    def update(self, **fields: Any) -> None:
+        """Change the resource; written with this step's checkpoint."""
+        self.updates.update(fields)
+        self.resource.update(fields)
+
+    def compute(self, host: str):
+        """An RPC client for one compute host. The first call a task makes to
+        a host goes to its ``compute`` topic, later ones to ``compute-alt``
+        (graceful shutdown keeps serving those)."""
+        self.host = host
+        return self.runtime.compute_client(host, self.store)
+
+
+class TaskRunner:
+    def __init__(self, runtime: Any, store: TaskStore):
+        self.runtime = runtime
+        self.store = store
+        self.conf = runtime.conf
+
+    def run(self, claim: Claim) -> str:
+        """Run to a terminal state or until fenced; returns the final status."""
+        task = claim.task
+        try:
+            flow = get_flow(task["flow"])
+        except KeyError:
+            return self._finish_unrunnable(claim, f"unknown flow {task['flow']!r}")
+        if flow.version != task["flow_version"]:
+            return self._finish_unrunnable(
+                claim, f"task was started by {task['flow']} v{task['flow_version']}; this conductor runs "
+                       f"v{flow.version}; it cannot resume it safely")
+        rows = self.store.steps(task["id"])
+        for idx, row in rows.items():
+            if idx >= len(flow.steps) or flow.steps[idx].name != row["name"]:
+                return self._finish_unrunnable(
+                    claim, f"step {idx} was {row['name']!r} when the task started; the flow now has "
+                           f"{flow.step_names}; it cannot resume it safely")
+        try:
+            if task["status"] == "reverting":
+                return self._revert(claim, flow, rows, task.get("error") or {}, superseded=False)
+            return self._forward(claim, flow, rows)
+        except Fenced as exc:
+            LOG.warning("dropping task %s: %s", task["id"], exc)
+            return "fenced"
+
+    # -- forward --------------------------------------------------------------
+    def _forward(self, claim: Claim, flow: Flow, rows: dict[int, dict]) -> str:
+        total = len(flow.steps)
+        resource: dict = {}
+        for idx, step in enumerate(flow.steps):
+            if rows.get(idx, {}).get("status") in DONE:
+                continue
+            first_started = time.monotonic()
+            while True:
+                try:
+                    attempt, resource = self.store.begin_step(
+                        claim, idx, step.name, self.runtime.host,
+                        resource_updates={"task_state": step.task_state} if step.task_state else None)
+                except Superseded as exc:
+                    return self._revert(claim, flow, self.store.steps(claim.task["id"]),
+                                        {"code": 409, "message": str(exc)}, superseded=True)
+                ctx = StepContext(self.runtime, claim, resource, attempt)
+                try:
+                    details = step.execute(ctx) or {}
+                except (Fenced, Superseded):
+                    raise
+                except Exception as exc:
+                    delay = self._retry_delay(step, exc, attempt, time.monotonic() - first_started)
+                    if delay is None:
+                        self.store.end_step(claim, idx, "failed", host=ctx.host, error=exc, store=ctx.store)
+                        error = {"code": getattr(exc, "code", 500), "message": _message(step, ctx, exc),
+                                 "step": step.name}
+                        return self._revert(claim, flow, self.store.steps(claim.task["id"]), error,
+                                            superseded=False, tb=traceback.format_exc())
+                    self.store.end_step(claim, idx, "retrying", host=ctx.host, error=exc, store=ctx.store)
+                    LOG.info("task %s step %s attempt %d: %s; retrying in %.1fs",
+                             claim.task["id"], step.name, attempt, exc, delay)
+                    time.sleep(delay)
+                    continue
+                try:
+                    self.store.end_step(claim, idx, "skipped" if details.get("skipped") else "succeeded",
+                                        host=ctx.host, details=details, store=ctx.store,
+                                        progress=int(100 * (idx + 1) / total), resource_updates=ctx.updates)
+                except Superseded as exc:
+                    return self._revert(claim, flow, self.store.steps(claim.task["id"]),
+                                        {"code": 409, "message": str(exc)}, superseded=True)
+                break
+        ctx = StepContext(self.runtime, claim, resource, 0)
+        if flow.success_fn:
+            flow.success_fn(ctx)
+        self.store.set_status(claim, "succeeded", store=ctx.store, progress=100,
+                              resource_updates=ctx.updates)
+        return "succeeded"
+
+    def _retry_delay(self, step: Step, exc: Exception, attempt: int, elapsed: float) -> float | None:
+        """Backoff before the next attempt, or None when the step has failed for good.
+        A host that does not answer is retried until [conductor] compute_down_deadline;
+        other transient errors up to [conductor] step_retries times."""
+        if not getattr(exc, "retryable", False):
+            return None
+        delay = min(MAX_BACKOFF, self.conf.conductor.retry_backoff * 2 ** (attempt - 1))
+        if isinstance(exc, RpcTimeout):
+            return delay if elapsed + delay < self.conf.conductor.compute_down_deadline else None
+        retries = step.retries if step.retries is not None else self.conf.conductor.step_retries
+        return delay if attempt <= retries else None
+
+    # -- revert ---------------------------------------------------------------
+    def _revert(self, claim: Claim, flow: Flow, rows: dict[int, dict], error: dict, *,
+                superseded: bool, tb: str | None = None) -> str:
+        """Undo what the task did, newest step first, then leave the resource
+        in a state a user can act on (``on_failure``). A superseded task only
+        undoes its own work: the resource belongs to the newer task now."""
+        if claim.task["status"] != "reverting":
+            self.store.set_status(claim, "reverting", error=error, traceback=tb)
+            claim.task["status"] = "reverting"
+        claim.task["error"] = error
+        reverted_any, revert_error = False, None
+        for idx in sorted(rows, reverse=True):
+            row, step = rows[idx], flow.steps[idx]
+            if step.revert_fn is None or row["status"] in ("reverted", "skipped"):
+                continue
+            attempt, resource = self.store.begin_step(claim, idx, step.name, self.runtime.host,
+                                                      status="reverting", check_owner=False)
+            ctx = StepContext(self.runtime, claim, resource, attempt)
+            try:
+                step.revert_fn(ctx)
+            except Fenced:
+                raise
+            except Exception as exc:
+                revert_error = exc
+                self.store.end_step(claim, idx, "failed", host=ctx.host, error=exc, store=ctx.store)
+                break
+            self.store.end_step(claim, idx, "reverted", host=ctx.host, store=ctx.store,
+                                resource_updates=None if superseded else ctx.updates)
+            reverted_any = True
+        if superseded:
+            self.store.set_status(claim, "cancelled")
+            return "cancelled"
+        if revert_error is not None:
+            error = {**error, "message": f"{error.get('message')}; undoing it failed too: {revert_error}"}
+        with self.store.db.read() as conn:
+            resource = self.store.load_resource(conn, claim) or {}
+        ctx = StepContext(self.runtime, claim, resource, 0)
+        if flow.failure_fn:
+            flow.failure_fn(ctx, error)
+        status = "reverted" if reverted_any and revert_error is None else "failed"
+        self.store.set_status(claim, status, error=error, store=ctx.store, resource_updates=ctx.updates)
+        return status
+
+    def _finish_unrunnable(self, claim: Claim, message: str) -> str:
+        LOG.error("task %s: %s", claim.task["id"], message)
+        error = {"code": 500, "message": message}
+        try:
+            flow = get_flow(claim.task["flow"])
+        except KeyError:
+            flow = None
+        updates: dict = {}
+        if flow and flow.failure_fn:
+            with self.store.db.read() as conn:
+                resource = self.store.load_resource(conn, claim) or {}
+            ctx = StepContext(self.runtime, claim, resource, 0)
+            flow.failure_fn(ctx, error)
+            updates = ctx.updates
+        self.store.set_status(claim, "failed", error=error, resource_updates=updates)
+        return "failed"
+
+
+def _message(step: Step, ctx: StepContext, exc: Exception) -> str:
+    if isinstance(exc, StepFailed):
+        return str(exc)
+    if isinstance(exc, RpcTimeout):
+        return f"step {step.name}: compute host {ctx.host} did not answer: {exc}"
+    return f"step {step.name} failed on {ctx.host}: {getattr(exc, 'message', None) or exc}"

@@ -1,0 +1,26 @@
+"""Virt drivers, chosen by [compute] driver."""
+from __future__ import annotations
+
+import os
+
+from taskvisor.config import Config
+from taskvisor.virt.driver import ComputeDriver
+
+
+def load_driver(conf: Config) -> ComputeDriver:
+    name = conf.compute.driver
+    data_dir = os.path.abspath(conf.DEFAULT.data_dir)
+    host = conf.DEFAULT.host
+    if name == "fake":
+        from taskvisor.virt.fake import FakeDriver
+        os.makedirs(data_dir, exist_ok=True)
+        return FakeDriver(state_path=os.path.join(data_dir, f"fake-guests-{host}.json") if conf.fake.persist else None,
+                          spawn_seconds=conf.fake.spawn_seconds,
+                          inject_path=os.path.join(data_dir, "fake-inject.json"))
+    if name == "process":
+        from taskvisor.virt.process import ProcessDriver
+        return ProcessDriver(conf)
+    if name == "baremetal":
+        from taskvisor.virt.baremetal import BaremetalDriver
+        return BaremetalDriver(conf)
+    raise ValueError(f"unknown [compute] driver {name!r}: use fake, process or baremetal")

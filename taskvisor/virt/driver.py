@@ -1,0 +1,54 @@
+"""The virt driver interface: what a compute asks of a hypervisor.
+
+Every method is idempotent or checks before acting (DESIGN §3): a step can
+run twice after a crash, so spawn of a guest that exists returns it, destroy
+of a missing guest succeeds, power_off of a guest that is off reports so.
+Clean shutdown is built from three primitives (request_shutdown,
+power_state, force_off) by the compute manager, so every driver gets the
+same timeout/retry/force rules.
+"""
+from __future__ import annotations
+
+import abc
+
+
+class GuestNotFound(Exception):
+    code = 404
+
+
+class DriverError(Exception):
+    pass
+
+
+class ComputeDriver(abc.ABC):
+    def init_host(self, host: str) -> None:
+        """Called once at start; a driver finds its running guests here."""
+
+    def capabilities(self) -> dict:
+        return {"vcpus": 1024, "memory_mb": 4 * 1024 * 1024, "disk_gb": 100 * 1024}
+
+    @abc.abstractmethod
+    def list_guests(self) -> dict[str, int]:
+        """Server id → power state of every guest this host has."""
+
+    @abc.abstractmethod
+    def spawn(self, server: dict, image: dict, flavor: dict) -> int:
+        """Create and start the guest; returns its power state."""
+
+    @abc.abstractmethod
+    def destroy(self, server_id: str) -> bool:
+        """Remove the guest and its disk; True if there was one."""
+
+    @abc.abstractmethod
+    def power_state(self, server_id: str) -> int: ...
+
+    @abc.abstractmethod
+    def request_shutdown(self, server_id: str) -> None:
+        """Ask the guest to shut down (the ACPI power button)."""
+
+    @abc.abstractmethod
+    def force_off(self, server_id: str) -> None:
+        """Pull the plug."""
+
+    @abc.abstractmethod
+    def power_on(self, server_id: str) -> int: ...

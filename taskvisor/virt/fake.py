@@ -1,0 +1,158 @@
+"""A fake hypervisor with a real model of its guests.
+
+Guests have a power state, a flavor, an image and a disk (a dict). The
+guest's reaction to a shutdown request follows the same image properties as
+process guests: ``guest_shutdown_seconds`` and ``guest_on_shutdown``
+(clean, ignore, second-request, crash). Counters of spawns and destroys per
+server let tests prove that no side effect ran twice. With a state file the
+guests survive a restart of the process, like real guests survive a restart
+of their compute.
+
+Tests inject trouble at any method: ``driver.inject("spawn", fail="boom")``
+or ``delay=2.0``, for ``times`` calls (default 1; 0 = every call). A test
+driving a separate process writes ``{"spawn": [{"delay": 2.0}]}`` to the
+inject file instead (``<data_dir>/fake-inject.json``); its entries apply to
+every call while the file exists.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+from taskvisor.virt import power
+from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
+
+
+class FakeDriver(ComputeDriver):
+    def __init__(self, state_path: str | None = None, spawn_seconds: float = 0.0,
+                 inject_path: str | None = None):
+        self.state_path, self.inject_path = state_path, inject_path
+        self.spawn_seconds = spawn_seconds
+        self.guests: dict[str, dict] = {}
+        self.counts: dict[str, dict[str, int]] = {}
+        self._injections: dict[str, list[dict]] = {}
+        self._lock = threading.RLock()
+        if state_path and os.path.exists(state_path):
+            with open(state_path) as f:
+                saved = json.load(f)
+            self.guests, self.counts = saved["guests"], saved["counts"]
+
+    # -- test hooks -------------------------------------------------------------
+    def inject(self, method: str, *, fail: str | None = None, delay: float = 0.0, times: int = 1) -> None:
+        with self._lock:
+            self._injections.setdefault(method, []).append({"fail": fail, "delay": delay, "times": times})
+
+    def _trouble(self, method: str) -> None:
+        with self._lock:
+            queue = self._injections.get(method) or []
+            if self.inject_path and os.path.exists(self.inject_path):
+                with open(self.inject_path) as f:
+                    queue = queue + [i for i in json.load(f).get(method, [])]
+            entry = queue[0] if queue else None
+            if entry is not None and entry in self._injections.get(method, []):
+                entry["times"] -= 1
+                if entry["times"] == 0:
+                    self._injections[method].remove(entry)
+        if entry is None:
+            return
+        if entry.get("delay"):
+            time.sleep(entry["delay"])
+        if entry.get("fail"):
+            raise DriverError(entry["fail"])
+
+    def _count(self, server_id: str, what: str) -> None:
+        self.counts.setdefault(server_id, {}).setdefault(what, 0)
+        self.counts[server_id][what] += 1
+
+    def _save(self) -> None:
+        if not self.state_path:
+            return
+        tmp = f"{self.state_path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump({"guests": self.guests, "counts": self.counts}, f)
+        os.replace(tmp, self.state_path)
+
+    def _guest(self, server_id: str) -> dict:
+        guest = self.guests.get(server_id)
+        if guest is None:
+            raise GuestNotFound(f"guest {server_id} not found")
+        return guest
+
+    # -- the driver -------------------------------------------------------------
+    def list_guests(self) -> dict[str, int]:
+        with self._lock:
+            return {sid: self._current_state(g) for sid, g in self.guests.items()}
+
+    def spawn(self, server: dict, image: dict, flavor: dict) -> int:
+        self._trouble("spawn")
+        with self._lock:
+            if server["id"] in self.guests:
+                return self._current_state(self.guests[server["id"]])
+        seconds = float(image.get("properties", {}).get("fake_spawn_seconds", self.spawn_seconds) or 0)
+        if seconds:
+            time.sleep(seconds)
+        with self._lock:
+            if server["id"] not in self.guests:
+                props = image.get("properties", {})
+                self.guests[server["id"]] = {
+                    "power_state": power.RUNNING, "flavor": flavor, "image_id": image.get("id"),
+                    "disk": {"image": image.get("id")}, "shutdown_requests": 0, "shutdown_at": None,
+                    "behaviour": {"on_shutdown": props.get("guest_on_shutdown", "clean"),
+                                  "shutdown_seconds": float(props.get("guest_shutdown_seconds", 0) or 0)}}
+                self._count(server["id"], "spawn")
+                self._save()
+            return power.RUNNING
+
+    def destroy(self, server_id: str) -> bool:
+        self._trouble("destroy")
+        with self._lock:
+            existed = self.guests.pop(server_id, None) is not None
+            if existed:
+                self._count(server_id, "destroy")
+                self._save()
+            return existed
+
+    def _current_state(self, guest: dict) -> int:
+        """A guest that was asked to shut down goes off once its shutdown time passed."""
+        if guest["power_state"] == power.RUNNING and guest["shutdown_at"] and time.time() >= guest["shutdown_at"]:
+            guest["power_state"] = power.SHUTDOWN
+            guest["shutdown_at"] = None
+            self._save()
+        return guest["power_state"]
+
+    def power_state(self, server_id: str) -> int:
+        with self._lock:
+            return self._current_state(self._guest(server_id))
+
+    def request_shutdown(self, server_id: str) -> None:
+        self._trouble("request_shutdown")
+        with self._lock:
+            guest = self._guest(server_id)
+            guest["shutdown_requests"] += 1
+            how = guest["behaviour"]["on_shutdown"]
+            if guest["power_state"] != power.RUNNING or guest["shutdown_at"]:
+                return
+            if how == "crash":
+                guest["power_state"] = power.CRASHED
+            elif how == "clean" or (how == "second-request" and guest["shutdown_requests"] >= 2):
+                guest["shutdown_at"] = time.time() + guest["behaviour"]["shutdown_seconds"]
+            self._save()
+
+    def force_off(self, server_id: str) -> None:
+        self._trouble("force_off")
+        with self._lock:
+            guest = self._guest(server_id)
+            guest["power_state"], guest["shutdown_at"] = power.SHUTDOWN, None
+            self._save()
+
+    def power_on(self, server_id: str) -> int:
+        self._trouble("power_on")
+        with self._lock:
+            guest = self._guest(server_id)
+            if guest["power_state"] != power.RUNNING:
+                guest["power_state"], guest["shutdown_requests"] = power.RUNNING, 0
+                self._count(server_id, "power_on")
+                self._save()
+            return guest["power_state"]
