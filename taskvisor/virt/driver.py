@@ -52,3 +52,48 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     def power_on(self, server_id: str) -> int: ...
+
+    # -- actions beyond boot/delete (server actions issue) --------------------------
+    # Soft reboot, stop and the shutdown part of rescue/shelve/resize are built by
+    # the compute manager from request_shutdown/power_state/force_off + power_on.
+
+    def pause(self, server_id: str) -> int:
+        raise NotImplementedError
+
+    def unpause(self, server_id: str) -> int:
+        raise NotImplementedError
+
+    def suspend(self, server_id: str) -> int:
+        raise NotImplementedError
+
+    def resume(self, server_id: str) -> int:
+        raise NotImplementedError
+
+    def rescue(self, server_id: str, rescue_image: dict) -> int:
+        """Boot the rescue image with the guest's disk attached (read-only
+        where the driver can); the original guest must be off."""
+        raise NotImplementedError
+
+    def unrescue(self, server_id: str) -> int:
+        """Drop the rescue guest and start the original one again."""
+        raise NotImplementedError
+
+    def snapshot(self, server_id: str, image_id: str) -> dict:
+        """Copy the guest's disk into the image store under image_id; returns
+        {"size": bytes, "checksum": ...}. The guest is off (shelve)."""
+        raise NotImplementedError
+
+    def resize(self, server_id: str, new_flavor: dict) -> int:
+        """Apply a new flavor to a stopped guest, keeping what revert needs."""
+        raise NotImplementedError
+
+    def confirm_resize(self, server_id: str) -> None:
+        """Forget the pre-resize state kept for revert."""
+        raise NotImplementedError
+
+    def revert_resize(self, server_id: str) -> int:
+        """Go back to the pre-resize flavor (guest stopped)."""
+        raise NotImplementedError
+
+    def console_output(self, server_id: str, length: int | None = None) -> str:
+        raise NotImplementedError
