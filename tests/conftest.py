@@ -108,3 +108,12 @@ def cloud_factory(tmp_path) -> Iterator:
 @pytest.fixture
 def cloud(cloud_factory) -> Cloud:
     return cloud_factory()
+
+
+@pytest.fixture
+def procs():
+    """Register real processes here; any still running at teardown is stopped."""
+    started: list = []
+    yield started
+    for proc in started:
+        proc.stop()

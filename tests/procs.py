@@ -1,0 +1,87 @@
+"""Real taskvisor processes for tests: start, wait until serving, kill -9,
+restart, stop. Everything binds to 127.0.0.1 and the test that starts a
+process stops it (the ``procs`` fixture in conftest stops any left over)."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TaskvisorProcess:
+    """One `taskvisor <command> ...` process with its log in ``log_path``."""
+
+    def __init__(self, args: list[str], log_path: str, env: dict | None = None, port: int | None = None):
+        self.args, self.log_path, self.port = args, log_path, port
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait_http: bool = True, timeout: float = 30) -> "TaskvisorProcess":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "taskvisor.cli", *self.args], stdout=log,
+                                     stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+        log.close()
+        if wait_http and self.port:
+            deadline = time.monotonic() + timeout
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.args[0]} exited with {self.proc.returncode}:\n{self.log()}")
+                try:
+                    if httpx.get(f"{self.base_url}/compute/v2.1/", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.args[0]} did not start serving:\n{self.log()}")
+                time.sleep(0.1)
+        return self
+
+    def log(self) -> str:
+        with open(self.log_path, errors="replace") as f:
+            return f.read()[-5000:]
+
+    def signal(self, sig: int) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, like a crash."""
+        self.signal(signal.SIGKILL)
+        if self.proc:
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 15) -> int | None:
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return self.proc.returncode
+
+    @property
+    def running(self) -> bool:
+        return bool(self.proc) and self.proc.poll() is None
+
+
+def all_in_one(data_dir: str, port: int | None = None, driver: str = "fake", env: dict | None = None,
+               extra: list[str] | None = None) -> TaskvisorProcess:
+    port = port or free_port()
+    args = ["all-in-one", "--data-dir", data_dir, "--port", str(port), "--driver", driver, *(extra or [])]
+    return TaskvisorProcess(args, os.path.join(data_dir, "all-in-one.log"), env=env, port=port)
