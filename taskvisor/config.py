@@ -30,6 +30,7 @@ OPTIONS = [
     Option("DEFAULT", "data_dir", "./data", "Directory for the SQLite file, guest state and images."),
     Option("DEFAULT", "transport_url", "inprocess://", "Bus: inprocess:// (all-in-one) or amqp://user:pass@host:port//."),
     Option("DEFAULT", "shutdown_timeout", 60, "Seconds a guest gets to shut down cleanly before it is forced off (0 = force at once)."),
+    Option("DEFAULT", "shelved_offload_time", 0, "Seconds a shelved server keeps its guest on the host before it is offloaded: 0 = offload at once (shelve ends SHELVED_OFFLOADED), -1 = never (shelve ends SHELVED)."),
     Option("DEFAULT", "graceful_shutdown_timeout", 180, "Seconds a compute keeps finishing in-flight work after SIGTERM."),
     Option("DEFAULT", "rpc_response_timeout", 60, "Seconds an RPC call waits for its answer."),
     Option("DEFAULT", "service_down_time", 60, "A service whose last heartbeat is older than this is down."),

@@ -72,6 +72,51 @@ class ComputeManager:
         with self._track(f"power_off {server_id}"):
             return clean_shutdown(self.driver, server_id, timeout, retry_interval, force)
 
+    # -- server actions: one driver call each -----------------------------------------
+    def pause(self, server_id: str) -> dict:
+        with self._track(f"pause {server_id}"):
+            return {"power_state": self.driver.pause(server_id)}
+
+    def unpause(self, server_id: str) -> dict:
+        with self._track(f"unpause {server_id}"):
+            return {"power_state": self.driver.unpause(server_id)}
+
+    def suspend(self, server_id: str) -> dict:
+        with self._track(f"suspend {server_id}"):
+            return {"power_state": self.driver.suspend(server_id)}
+
+    def resume(self, server_id: str) -> dict:
+        with self._track(f"resume {server_id}"):
+            return {"power_state": self.driver.resume(server_id)}
+
+    def rescue(self, server_id: str, rescue_image: dict) -> dict:
+        with self._track(f"rescue {server_id}"):
+            return {"power_state": self.driver.rescue(server_id, rescue_image)}
+
+    def unrescue(self, server_id: str) -> dict:
+        with self._track(f"unrescue {server_id}"):
+            return {"power_state": self.driver.unrescue(server_id)}
+
+    def snapshot(self, server_id: str, image_id: str) -> dict:
+        with self._track(f"snapshot {server_id}"):
+            return self.driver.snapshot(server_id, image_id)
+
+    def resize(self, server_id: str, new_flavor: dict) -> dict:
+        with self._track(f"resize {server_id}"):
+            return {"power_state": self.driver.resize(server_id, new_flavor)}
+
+    def confirm_resize(self, server_id: str) -> dict:
+        with self._track(f"confirm_resize {server_id}"):
+            self.driver.confirm_resize(server_id)
+            return {}
+
+    def revert_resize(self, server_id: str) -> dict:
+        with self._track(f"revert_resize {server_id}"):
+            return {"power_state": self.driver.revert_resize(server_id)}
+
+    def console_output(self, server_id: str, length: int | None = None) -> dict:
+        return {"output": self.driver.console_output(server_id, length)}
+
 
 def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_interval: float,
                    force: bool) -> dict:

@@ -36,3 +36,90 @@ def guest_spec(server: dict) -> dict:
     """What a compute is told about a server (never the whole row)."""
     return {"id": server["id"], "name": server["name"], "project_id": server["project_id"],
             "metadata": server.get("metadata") or {}}
+
+
+# -- server actions ------------------------------------------------------------------
+def source_state(ctx: Any) -> str:
+    """The vm_state the action started from (the API's CAS recorded it)."""
+    return ctx.params.get("source") or ctx.server["vm_state"]
+
+
+def require_host(ctx: Any) -> str:
+    from taskvisor.tasks.flow import StepFailed
+    if not ctx.server.get("host"):
+        raise StepFailed(f"Instance {ctx.server['id']} has no host (it was never built).", code=409)
+    return ctx.server["host"]
+
+
+def guest_power(ctx: Any) -> int | None:
+    """The guest's power state on its host (NOSTATE: no guest); None when the
+    host cannot tell (then nobody knows what state the guest is in)."""
+    from taskvisor.virt import power
+    if not ctx.server.get("host"):
+        return power.NOSTATE
+    try:
+        return ctx.compute(ctx.server["host"]).call("list_guests").get(ctx.server["id"], power.NOSTATE)
+    except Exception:
+        return None
+
+
+def power_off_guest(ctx: Any) -> dict:
+    """Clean shutdown (DESIGN §5); a paused or suspended guest cannot answer
+    the power button, so it is forced off at once."""
+    from taskvisor.virt import power
+    host = require_host(ctx)
+    args = shutdown_args(ctx)
+    state = ctx.compute(host).call("power_state", server_id=ctx.server["id"])["power_state"]
+    if state in (power.PAUSED, power.SUSPENDED):
+        args["force"] = True
+    details = ctx.compute(host).call("power_off", server_id=ctx.server["id"], **args)
+    if state in (power.PAUSED, power.SUSPENDED) and details.get("shutdown") == "forced":
+        details["reason"] = f"guest was {power.NAMES[state]}"
+    ctx.update(power_state=power.SHUTDOWN)
+    return details
+
+
+def settle(action: str):
+    """An ``on_failure`` for a server action: back to the source state when
+    the guest still looks as it did (the failure did not change it), else
+    ERROR. The task keeps the error; the server shows it as its fault."""
+    from taskvisor.states import server as states
+    from taskvisor.virt import power
+
+    def on_failure(ctx: Any, error: dict) -> None:
+        actual = guest_power(ctx)
+        vm_state = states.after_failure(action, source_state(ctx), actual)
+        ctx.update(vm_state=vm_state, task_state=None,
+                   power_state=actual if actual is not None else power.NOSTATE)
+        ctx.store["settled"] = {"vm_state": vm_state, "guest": power.NAMES.get(actual, "unknown")}
+    return on_failure
+
+
+def finish(ctx: Any, action: str, event: str = "done", **fields: Any) -> None:
+    """Success: the machine says where the action ends."""
+    from taskvisor.states import server as states
+    ctx.update(vm_state=states.target(action, source_state(ctx), event), task_state=None, **fields)
+
+
+def set_system_metadata(ctx: Any, **items: Any) -> None:
+    """Merge into system_metadata (None removes a key)."""
+    meta = dict(ctx.server.get("system_metadata") or {})
+    for key, value in items.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    ctx.update(system_metadata=meta)
+
+
+def delete_image(ctx: Any, image_id: str) -> bool:
+    """Remove an image row and its file from the image store."""
+    import os
+
+    from sqlalchemy import delete
+    with ctx.runtime.db.write() as conn:
+        existed = conn.execute(delete(images).where(images.c.id == image_id)).rowcount == 1
+    path = os.path.join(ctx.conf.DEFAULT.data_dir, "images", image_id)
+    if os.path.exists(path):
+        os.unlink(path)
+    return existed

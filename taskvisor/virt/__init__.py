@@ -16,7 +16,8 @@ def load_driver(conf: Config) -> ComputeDriver:
         os.makedirs(data_dir, exist_ok=True)
         return FakeDriver(state_path=os.path.join(data_dir, f"fake-guests-{host}.json") if conf.fake.persist else None,
                           spawn_seconds=conf.fake.spawn_seconds,
-                          inject_path=os.path.join(data_dir, "fake-inject.json"))
+                          inject_path=os.path.join(data_dir, "fake-inject.json"),
+                          image_dir=os.path.join(data_dir, "images"))
     if name == "process":
         from taskvisor.virt.process import ProcessDriver
         return ProcessDriver(conf)

@@ -16,6 +16,7 @@ every call while the file exists.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -27,8 +28,10 @@ from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
 class FakeDriver(ComputeDriver):
     def __init__(self, state_path: str | None = None, spawn_seconds: float = 0.0,
-                 inject_path: str | None = None):
+                 inject_path: str | None = None, image_dir: str | None = None):
         self.state_path, self.inject_path = state_path, inject_path
+        self.image_dir = image_dir  # snapshots go here (the image store's files); None = in memory
+        self.snapshots: dict[str, dict] = {}
         self.spawn_seconds = spawn_seconds
         self.guests: dict[str, dict] = {}
         self.counts: dict[str, dict[str, int]] = {}
@@ -96,9 +99,10 @@ class FakeDriver(ComputeDriver):
         with self._lock:
             if server["id"] not in self.guests:
                 props = image.get("properties", {})
+                disk = self._read_snapshot(image.get("id")) or {"image": image.get("id")}
                 self.guests[server["id"]] = {
                     "power_state": power.RUNNING, "flavor": flavor, "image_id": image.get("id"),
-                    "disk": {"image": image.get("id")}, "shutdown_requests": 0, "shutdown_at": None,
+                    "disk": disk, "shutdown_requests": 0, "shutdown_at": None, "console": ["booted"],
                     "behaviour": {"on_shutdown": props.get("guest_on_shutdown", "clean"),
                                   "shutdown_seconds": float(props.get("guest_shutdown_seconds", 0) or 0)}}
                 self._count(server["id"], "spawn")
@@ -145,6 +149,7 @@ class FakeDriver(ComputeDriver):
         with self._lock:
             guest = self._guest(server_id)
             guest["power_state"], guest["shutdown_at"] = power.SHUTDOWN, None
+            guest.setdefault("console", []).append("power off")
             self._save()
 
     def power_on(self, server_id: str) -> int:
@@ -153,6 +158,129 @@ class FakeDriver(ComputeDriver):
             guest = self._guest(server_id)
             if guest["power_state"] != power.RUNNING:
                 guest["power_state"], guest["shutdown_requests"] = power.RUNNING, 0
+                guest.setdefault("console", []).append("power on")
                 self._count(server_id, "power_on")
                 self._save()
             return guest["power_state"]
+
+    # -- actions beyond boot/delete ------------------------------------------------
+    def _set_power(self, server_id: str, method: str, want: int, allowed_from: tuple[int, ...]) -> int:
+        """Move a guest to ``want``; idempotent (already there is success)."""
+        self._trouble(method)
+        with self._lock:
+            guest = self._guest(server_id)
+            state = self._current_state(guest)
+            if state == want:
+                return state
+            if state not in allowed_from:
+                raise DriverError(f"cannot {method} guest {server_id}: it is {power.NAMES.get(state, state)}")
+            guest["power_state"] = want
+            guest.setdefault("console", []).append(method)
+            self._count(server_id, method)
+            self._save()
+            return want
+
+    def pause(self, server_id: str) -> int:
+        return self._set_power(server_id, "pause", power.PAUSED, (power.RUNNING,))
+
+    def unpause(self, server_id: str) -> int:
+        return self._set_power(server_id, "unpause", power.RUNNING, (power.PAUSED,))
+
+    def suspend(self, server_id: str) -> int:
+        return self._set_power(server_id, "suspend", power.SUSPENDED, (power.RUNNING,))
+
+    def resume(self, server_id: str) -> int:
+        return self._set_power(server_id, "resume", power.RUNNING, (power.SUSPENDED,))
+
+    def rescue(self, server_id: str, rescue_image: dict) -> int:
+        self._trouble("rescue")
+        with self._lock:
+            guest = self._guest(server_id)
+            if guest.get("rescue"):
+                return guest["power_state"]
+            if self._current_state(guest) not in (power.SHUTDOWN, power.CRASHED):
+                raise DriverError(f"cannot rescue guest {server_id}: it is still running")
+            guest["rescue"] = {"image": rescue_image.get("id")}
+            guest["power_state"], guest["shutdown_requests"] = power.RUNNING, 0
+            guest.setdefault("console", []).append(f"rescue from {rescue_image.get('id')}")
+            self._count(server_id, "rescue")
+            self._save()
+            return power.RUNNING
+
+    def unrescue(self, server_id: str) -> int:
+        self._trouble("unrescue")
+        with self._lock:
+            guest = self._guest(server_id)
+            if guest.pop("rescue", None) is not None:
+                self._count(server_id, "unrescue")
+            guest["power_state"], guest["shutdown_at"], guest["shutdown_requests"] = power.RUNNING, None, 0
+            guest.setdefault("console", []).append("unrescue")
+            self._save()
+            return power.RUNNING
+
+    def snapshot(self, server_id: str, image_id: str) -> dict:
+        self._trouble("snapshot")
+        with self._lock:
+            data = json.dumps(self._guest(server_id)["disk"], sort_keys=True).encode()
+            if self.image_dir:
+                os.makedirs(self.image_dir, exist_ok=True)
+                path = os.path.join(self.image_dir, image_id)
+                with open(path + ".part", "wb") as f:
+                    f.write(data)
+                os.replace(path + ".part", path)
+            else:
+                self.snapshots[image_id] = json.loads(data)
+            self._count(server_id, "snapshot")
+            return {"size": len(data), "checksum": hashlib.md5(data).hexdigest()}
+
+    def _read_snapshot(self, image_id: str | None) -> dict | None:
+        if not image_id:
+            return None
+        if image_id in self.snapshots:
+            return dict(self.snapshots[image_id])
+        path = os.path.join(self.image_dir, image_id) if self.image_dir else None
+        if path and os.path.exists(path):
+            try:
+                with open(path) as f:
+                    disk = json.load(f)
+                return disk if isinstance(disk, dict) else None
+            except ValueError:
+                return None  # an uploaded image, not one of our snapshots
+        return None
+
+    def resize(self, server_id: str, new_flavor: dict) -> int:
+        self._trouble("resize")
+        with self._lock:
+            guest = self._guest(server_id)
+            if guest["flavor"] == new_flavor and "old_flavor" in guest:
+                return guest["power_state"]  # done before
+            guest["old_flavor"], guest["flavor"] = guest["flavor"], new_flavor
+            guest["disk"]["size_gb"] = new_flavor.get("disk")
+            self._count(server_id, "resize")
+            self._save()
+            return guest["power_state"]
+
+    def confirm_resize(self, server_id: str) -> None:
+        self._trouble("confirm_resize")
+        with self._lock:
+            self._guest(server_id).pop("old_flavor", None)
+            self._save()
+
+    def revert_resize(self, server_id: str) -> int:
+        self._trouble("revert_resize")
+        with self._lock:
+            guest = self._guest(server_id)
+            if "old_flavor" in guest:
+                guest["flavor"] = guest.pop("old_flavor")
+                guest["disk"]["size_gb"] = guest["flavor"].get("disk")
+                self._count(server_id, "revert_resize")
+                self._save()
+            return guest["power_state"]
+
+    def console_output(self, server_id: str, length: int | None = None) -> str:
+        self._trouble("console_output")
+        with self._lock:
+            lines = [f"[fake] {line}" for line in self._guest(server_id).get("console", [])]
+        if length is not None and length >= 0:
+            lines = lines[-length:] if length else []
+        return "\n".join(lines) + ("\n" if lines else "")

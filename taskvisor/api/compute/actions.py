@@ -1,0 +1,244 @@
+"""POST /servers/{id}/action: every server action as a task.
+
+Each action validates its body (Nova's shapes, JSON Schema), checks the
+server's vm_state against the state machine's data (``states.ACTIONS``),
+then starts the action's flow with ``start_server_task`` (compare-and-swap
+on the observed vm_state and a free task_state, plus the task row, in one
+transaction). ``os-getConsoleOutput`` is the exception: a synchronous read.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url
+from taskvisor.api.compute.views import flavor_snapshot
+from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
+from taskvisor.api.validation import BOOLEAN, json_body, validate
+from taskvisor.compute.rpcapi import ComputeClient
+from taskvisor.db.models import flavors, images, services
+from taskvisor.rpc.base import RemoteError, RpcTimeout
+from taskvisor.states import server as states
+
+router = APIRouter(prefix="/compute/v2.1")
+
+EMPTY = {"type": ["object", "null"], "properties": {}, "additionalProperties": False}
+FORCE_FROM = "2.101"  # taskvisor's microversion: "force" skips the clean shutdown
+
+
+def _inner(properties: dict, required: list[str] | None = None, nullable: bool = True) -> dict:
+    schema = {"type": ["object", "null"] if nullable else "object", "properties": properties,
+              "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _with_force(schema: dict, ctx: RequestContext) -> dict:
+    """The "force" member exists only from microversion 2.101 (below it, it is unexpected)."""
+    if not ctx.at_least(FORCE_FROM):
+        return schema
+    return {**schema, "properties": {**schema["properties"], "force": BOOLEAN}}
+
+
+def _body(body: dict, key: str, inner: dict) -> dict:
+    validate(body, {"type": "object", "required": [key], "properties": {key: inner},
+                    "additionalProperties": False})
+    return body[key] or {}
+
+
+def _params(args: dict, **extra) -> dict:
+    params = {k: v for k, v in extra.items() if v is not None}
+    if args.get("force"):
+        params["force"] = True
+    return params
+
+
+def _start(request: Request, ctx: RequestContext, server_id: str, action: str, params: dict | None = None,
+           status: int = 202, payload: dict | None = None) -> Response:
+    spec = states.ACTIONS[action]
+    with request.app.state.tv.db.read() as conn:
+        server = get_server(conn, ctx, server_id)
+    if server["vm_state"] not in spec.sources:
+        raise Conflict(f"Cannot '{spec.label}' instance {server_id} while it is in vm_state {server['vm_state']}")
+    if spec.supersedes and server["task_state"] == spec.task_states[0]:  # already on its way
+        url = task_url(request, server_id, server["task_id"])
+    else:
+        _, url = start_server_task(
+            request, ctx, server_id, action=spec.name, flow=spec.flow, task_state=spec.task_states[0],
+            params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
+            any_task_state=spec.supersedes, action_label=spec.label)
+    if payload is not None:
+        return JSONResponse(payload, status_code=status, headers={TASK_HEADER: url})
+    return Response(status_code=status, headers={TASK_HEADER: url})
+
+
+# -- one handler per action: (request, ctx, server_id, body) -> Response --------------
+def os_stop(request, ctx, server_id, body):
+    args = _body(body, "os-stop", _with_force(EMPTY, ctx))
+    return _start(request, ctx, server_id, "stop", _params(args))
+
+
+def os_start(request, ctx, server_id, body):
+    _body(body, "os-start", EMPTY)
+    return _start(request, ctx, server_id, "start")
+
+
+REBOOT = _inner({"type": {"type": "string", "enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
+                required=["type"], nullable=False)
+
+
+def reboot(request, ctx, server_id, body):
+    args = _body(body, "reboot", REBOOT)
+    return _start(request, ctx, server_id, "reboot_hard" if args["type"].upper() == "HARD" else "reboot")
+
+
+RESCUE = _inner({"adminPass": {"type": "string", "maxLength": 255},
+                 "rescue_image_ref": {"type": "string", "format": "uuid", "minLength": 1}})
+
+
+def rescue(request, ctx, server_id, body):
+    args = _body(body, "rescue", _with_force(RESCUE, ctx))
+    image_ref = args.get("rescue_image_ref")
+    if image_ref:
+        with request.app.state.tv.db.read() as conn:
+            image = conn.execute(select(images.c.id, images.c.status).where(images.c.id == image_ref)).first()
+        if image is None or image.status != "active":
+            raise BadRequest(f"Image {image_ref} could not be found.")
+    password = args.get("adminPass") or uuid.uuid4().hex[:12]
+    return _start(request, ctx, server_id, "rescue", _params(args, rescue_image_ref=image_ref),
+                  status=200, payload={"adminPass": password})
+
+
+def unrescue(request, ctx, server_id, body):
+    _body(body, "unrescue", EMPTY)
+    return _start(request, ctx, server_id, "unrescue")
+
+
+def shelve(request, ctx, server_id, body):
+    args = _body(body, "shelve", _with_force(EMPTY, ctx))
+    return _start(request, ctx, server_id, "shelve", _params(args))
+
+
+def shelve_offload(request, ctx, server_id, body):
+    args = _body(body, "shelveOffload", _with_force(EMPTY, ctx))
+    return _start(request, ctx, server_id, "shelveOffload", _params(args))
+
+
+UNSHELVE = _inner({"availability_zone": {"type": ["string", "null"], "minLength": 1, "maxLength": 255}})
+
+
+def unshelve(request, ctx, server_id, body):
+    args = _body(body, "unshelve", UNSHELVE)
+    zone = args.get("availability_zone")
+    if zone is not None:
+        with request.app.state.tv.db.read() as conn:
+            server = get_server(conn, ctx, server_id)
+            zones = {z for (z,) in conn.execute(select(services.c.zone).where(services.c.binary == "taskvisor-compute"))}
+        if server["vm_state"] == states.SHELVED:
+            raise Conflict("The availability_zone parameter is only valid when unshelving a shelved "
+                           "offloaded server.")
+        if zone not in zones:
+            raise BadRequest(f"The requested availability zone is not available: {zone}")
+    return _start(request, ctx, server_id, "unshelve", _params({}, availability_zone=zone))
+
+
+RESIZE = _inner({"flavorRef": {"type": ["string", "integer"], "minLength": 1},
+                 "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]}},
+                required=["flavorRef"], nullable=False)
+
+
+def resize(request, ctx, server_id, body):
+    args = _body(body, "resize", _with_force(RESIZE, ctx))
+    flavor_id = str(args["flavorRef"]).rstrip("/").rsplit("/", 1)[-1]
+    with request.app.state.tv.db.read() as conn:
+        server = get_server(conn, ctx, server_id)
+        flavor = conn.execute(select(flavors).where(flavors.c.id == flavor_id)).mappings().first()
+    if server["vm_state"] not in states.ACTIONS["resize"].sources:
+        raise Conflict(f"Cannot 'resize' instance {server_id} while it is in vm_state {server['vm_state']}")
+    if flavor is None:
+        raise BadRequest("Unable to locate requested flavor.")
+    if flavor["id"] == server["flavor"]["id"]:
+        raise BadRequest("When resizing, instances must change flavor!")
+    if flavor["disk"] < server["flavor"].get("disk", 0):
+        raise BadRequest("Resize error: Unable to resize disk down.")
+    return _start(request, ctx, server_id, "resize", _params(args, new_flavor=flavor_snapshot(dict(flavor))))
+
+
+def confirm_resize(request, ctx, server_id, body):
+    _body(body, "confirmResize", EMPTY)
+    return _start(request, ctx, server_id, "confirmResize", status=204)
+
+
+def revert_resize(request, ctx, server_id, body):
+    _body(body, "revertResize", EMPTY)
+    return _start(request, ctx, server_id, "revertResize")
+
+
+def _simple(key: str, action: str) -> Callable:
+    def handler(request, ctx, server_id, body):
+        _body(body, key, EMPTY)
+        return _start(request, ctx, server_id, action)
+    return handler
+
+
+def force_delete(request, ctx, server_id, body):
+    _body(body, "forceDelete", EMPTY)
+    return _start(request, ctx, server_id, "forceDelete", {"force": True})
+
+
+CONSOLE = _inner({"length": {"type": ["integer", "string", "null"], "pattern": "^-?[0-9]+$", "minimum": -1}},
+                 nullable=False)
+
+
+def console_output(request, ctx, server_id, body):
+    args = _body(body, "os-getConsoleOutput", CONSOLE)
+    length = args.get("length")
+    length = None if length is None or int(length) == -1 else int(length)
+    if length is not None and length < 0:
+        raise BadRequest(f"Invalid input for field/attribute length. Value: {args['length']}. "
+                         "It must be -1 or a non-negative integer.")
+    with request.app.state.tv.db.read() as conn:
+        server = get_server(conn, ctx, server_id)
+    if not server["host"] or server["vm_state"] in (states.BUILDING, states.SHELVED_OFFLOADED):
+        raise Conflict(f"Instance {server_id} is not ready")
+    tv = request.app.state.tv
+    client = ComputeClient(tv.transport, server["host"], {}, 1, min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)))
+    try:
+        output = client.call("console_output", server_id=server_id, length=length)["output"]
+    except RemoteError as exc:
+        if exc.type == "GuestNotFound":
+            raise NotFound("Guest does not have a console available.") from None
+        raise ApiError(500, f"Unable to get console output: {exc.message}") from None
+    except RpcTimeout:
+        raise Conflict(f"Instance {server_id} is not ready: its compute host did not answer") from None
+    return JSONResponse({"output": output})
+
+
+HANDLERS: dict[str, Callable] = {
+    "os-stop": os_stop, "os-start": os_start, "reboot": reboot, "rescue": rescue, "unrescue": unrescue,
+    "shelve": shelve, "shelveOffload": shelve_offload, "unshelve": unshelve, "resize": resize,
+    "confirmResize": confirm_resize, "revertResize": revert_resize,
+    "pause": _simple("pause", "pause"), "unpause": _simple("unpause", "unpause"),
+    "suspend": _simple("suspend", "suspend"), "resume": _simple("resume", "resume"),
+    "forceDelete": force_delete, "os-getConsoleOutput": console_output,
+}
+
+
+@router.post("/servers/{server_id}/action")
+def server_action(server_id: str, request: Request, body=Depends(json_body),
+                  ctx: RequestContext = Depends(get_context)):
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("The request body must be a JSON object naming one action.")
+    if len(body) != 1:
+        raise BadRequest(f"Only one action per request; got {', '.join(sorted(body))}.")
+    (name,) = body
+    handler = HANDLERS.get(name)
+    if handler is None:
+        raise BadRequest(f"There is no such action: {name}")
+    return handler(request, ctx, server_id, body)

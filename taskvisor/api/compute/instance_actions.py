@@ -1,0 +1,100 @@
+"""Nova's os-instance-actions as a view over tasks: one action per task,
+one event per step (``compute_<step>``), Success/Error results."""
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+
+from taskvisor.api.compute.submit import visible
+from taskvisor.api.compute.views import host_id, iso_usec
+from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.errors import BadRequest, NotFound
+from taskvisor.api.tasks_view import load_steps, load_tasks
+from taskvisor.db.models import servers, tasks
+
+router = APIRouter(prefix="/compute/v2.1")
+RESULTS = {"succeeded": "Success", "skipped": "Success", "reverted": "Success", "failed": "Error"}
+
+
+def _server(conn, ctx: RequestContext, server_id: str) -> dict:
+    """Deleted servers keep their actions (to their project and to admins)."""
+    row = conn.execute(visible(select(servers).where(servers.c.id == server_id), ctx)).mappings().first()
+    if row is None:
+        raise NotFound(f"Instance {server_id} could not be found.")
+    return dict(row)
+
+
+def action_view(task: dict, ctx: RequestContext) -> dict:
+    out = {"action": task["action"], "instance_uuid": task["resource_id"], "request_id": task["request_id"],
+           "user_id": task["user_id"], "project_id": task["project_id"],
+           "start_time": iso_usec(task["created_at"]),
+           "message": "Error" if task["status"] in ("failed", "reverted") else None}
+    if ctx.at_least("2.58"):
+        out["updated_at"] = iso_usec(task["updated_at"])
+    return out
+
+
+def event_view(step: dict, project_id: str, ctx: RequestContext) -> dict:
+    out = {"event": f"compute_{step['name']}", "start_time": iso_usec(step["started_at"]),
+           "finish_time": iso_usec(step["finished_at"]), "result": RESULTS.get(step["status"])}
+    if ctx.is_admin:
+        out["traceback"] = step["traceback"]
+    if ctx.at_least("2.62"):
+        out["hostId"] = host_id(project_id, step["host"])
+        if ctx.is_admin:
+            out["host"] = step["host"]
+    if ctx.at_least("2.84"):
+        out["details"] = step["error"] if step["status"] == "failed" else (
+            "reverted after the action failed" if step["status"] == "reverted" else None)
+    return out
+
+
+def _time(params, name: str) -> dt.datetime | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
+                         "It must be an ISO 8601 date-time.") from None
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+@router.get("/servers/{server_id}/os-instance-actions")
+def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    params = request.query_params
+    with request.app.state.tv.db.read() as conn:
+        _server(conn, ctx, server_id)
+        rows = [t for t in load_tasks(conn, server_id) if t["resource_type"] == "server"]
+    if ctx.at_least("2.58"):
+        since, before = _time(params, "changes-since"), _time(params, "changes-before") if ctx.at_least("2.66") else None
+        rows = [t for t in rows if (since is None or t["updated_at"] >= since)
+                and (before is None or t["updated_at"] <= before)]
+        if params.get("marker"):
+            ids = [t["request_id"] for t in rows]
+            if params["marker"] not in ids:
+                raise BadRequest(f"Marker {params['marker']} could not be found.")
+            rows = rows[ids.index(params["marker"]) + 1:]
+        if params.get("limit") is not None:
+            if not params["limit"].isdigit():
+                raise BadRequest(f"Invalid input for query parameters limit. Value: {params['limit']}. "
+                                 "It must be a non-negative integer.")
+            rows = rows[:int(params["limit"])]
+    return {"instanceActions": [action_view(t, ctx) for t in rows]}
+
+
+@router.get("/servers/{server_id}/os-instance-actions/{request_id}")
+def show_action(server_id: str, request_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    with request.app.state.tv.db.read() as conn:
+        server = _server(conn, ctx, server_id)
+        task = conn.execute(select(tasks).where(tasks.c.resource_id == server_id, tasks.c.request_id == request_id)
+                            .order_by(tasks.c.created_ts.desc()).limit(1)).mappings().first()
+        if task is None:
+            raise NotFound(f"Action for request_id {request_id} on instance {server_id} not found")
+        steps = load_steps(conn, [task["id"]])[task["id"]]
+    out = action_view(dict(task), ctx)
+    out["events"] = [event_view(s, server["project_id"], ctx) for s in steps]
+    return {"instanceAction": out}

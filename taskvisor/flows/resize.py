@@ -1,0 +1,126 @@
+"""Resize (on the same host: all-in-one has one compute): record old and new
+flavor, shut down cleanly, resize the disk, switch the flavor, start again if
+it was running → VERIFY_RESIZE. A failure puts the old flavor back.
+Confirm forgets the old flavor; revert restores it."""
+from __future__ import annotations
+
+from taskvisor.flows.common import finish, power_off_guest, require_host, set_system_metadata, settle
+from taskvisor.states import server as states
+from taskvisor.tasks.flow import Flow, register
+from taskvisor.virt import power
+
+resize = register(Flow("resize", version=1, action="resize"))
+
+
+def _was_running(ctx) -> bool:
+    return (ctx.server.get("system_metadata") or {}).get("old_vm_state", states.ACTIVE) == states.ACTIVE
+
+
+def _power_on(ctx) -> None:
+    result = ctx.compute(ctx.server["host"]).call("power_on", server_id=ctx.server["id"])
+    ctx.update(power_state=result["power_state"])
+
+
+@resize.step(task_state="resize_prep")
+def prep(ctx):
+    require_host(ctx)
+    if not ctx.server.get("old_flavor"):
+        ctx.update(old_flavor=ctx.server["flavor"], new_flavor=ctx.params["new_flavor"])
+        set_system_metadata(ctx, old_vm_state=ctx.params.get("source") or ctx.server["vm_state"])
+    return {"old_flavor": ctx.server["old_flavor"]["name"], "new_flavor": ctx.server["new_flavor"]["name"],
+            "host": ctx.server["host"]}
+
+
+@prep.revert
+def forget_flavors(ctx):
+    ctx.update(old_flavor=None, new_flavor=None)
+    set_system_metadata(ctx, old_vm_state=None)
+
+
+@resize.step(task_state="resize_migrating")
+def power_off(ctx):
+    return power_off_guest(ctx)
+
+
+@power_off.revert
+def power_back_on(ctx):
+    if _was_running(ctx):
+        _power_on(ctx)
+
+
+@resize.step(task_state="resize_migrated")
+def migrate_disk(ctx):
+    result = ctx.compute(ctx.server["host"]).call("resize", server_id=ctx.server["id"],
+                                                  new_flavor=ctx.server["new_flavor"])
+    return {"power_state": power.NAMES.get(result["power_state"]), "disk_gb": ctx.server["new_flavor"]["disk"]}
+
+
+@migrate_disk.revert
+def restore_disk(ctx):
+    ctx.compute(ctx.server["host"]).call("revert_resize", server_id=ctx.server["id"])
+
+
+@resize.step(task_state="resize_finish", name="finish")
+def finish_resize(ctx):
+    ctx.update(flavor=ctx.server["new_flavor"])
+    if _was_running(ctx):
+        _power_on(ctx)
+    return {"flavor": ctx.server["flavor"]["name"], "power_state": power.NAMES.get(ctx.server["power_state"])}
+
+
+@finish_resize.revert
+def old_flavor_back(ctx):
+    ctx.update(flavor=ctx.server["old_flavor"])
+
+
+@resize.on_success
+def verify_resize(ctx):
+    finish(ctx, "resize")
+
+
+resize.on_failure(settle("resize"))
+
+
+def _end(ctx, action: str) -> None:
+    was_running = _was_running(ctx)
+    set_system_metadata(ctx, old_vm_state=None)
+    finish(ctx, action, "done" if was_running else "stopped", old_flavor=None, new_flavor=None)
+
+
+confirm = register(Flow("confirm_resize", version=1, action="confirmResize"))
+
+
+@confirm.step(task_state="resize_confirming", name="confirm")
+def drop_old_state(ctx):
+    ctx.compute(require_host(ctx)).call("confirm_resize", server_id=ctx.server["id"])
+    return {"dropped_flavor": (ctx.server.get("old_flavor") or {}).get("name")}
+
+
+confirm.on_success(lambda ctx: _end(ctx, "confirmResize"))
+confirm.on_failure(settle("confirmResize"))
+
+revert = register(Flow("revert_resize", version=1, action="revertResize"))
+
+
+@revert.step(task_state="resize_reverting")
+def power_off_new(ctx):
+    return ctx.compute(require_host(ctx)).call("power_off", server_id=ctx.server["id"], timeout=0,
+                                               retry_interval=0, force=True)
+
+
+@revert.step
+def revert_disk(ctx):
+    result = ctx.compute(ctx.server["host"]).call("revert_resize", server_id=ctx.server["id"])
+    return {"power_state": power.NAMES.get(result["power_state"])}
+
+
+@revert.step
+def finish_revert(ctx):
+    ctx.update(flavor=ctx.server["old_flavor"] or ctx.server["flavor"], power_state=power.SHUTDOWN)
+    if _was_running(ctx):
+        _power_on(ctx)
+    return {"flavor": ctx.server["flavor"]["name"]}
+
+
+revert.on_success(lambda ctx: _end(ctx, "revertResize"))
+revert.on_failure(settle("revertResize"))
