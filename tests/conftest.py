@@ -81,6 +81,28 @@ class Cloud:
                                      f"{server['OS-EXT-STS:task_state']}, not {status}, after {timeout}s")
             time.sleep(0.02)
 
+    # server actions
+    def act(self, server_id: str, body: dict, headers: dict | None = None, expect: int | None = None):
+        """POST an action and wait for its task; returns (response, task)."""
+        resp = self.action(server_id, body, headers)
+        if expect is not None:
+            assert resp.status_code == expect, resp.text
+        assert resp.status_code < 300, resp.text
+        return resp, self.wait_task(resp.headers["X-Taskvisor-Task"])
+
+    def vm_state(self, server_id: str) -> str:
+        return self.server(server_id)["OS-EXT-STS:vm_state"]
+
+    def instance_actions(self, server_id: str, headers: dict | None = None) -> list[dict]:
+        resp = self.get(f"/servers/{server_id}/os-instance-actions", headers=headers or {})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["instanceActions"]
+
+    def instance_action(self, server_id: str, request_id: str, headers: dict | None = None) -> dict:
+        resp = self.get(f"/servers/{server_id}/os-instance-actions/{request_id}", headers=headers or {})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["instanceAction"]
+
 
 def make_conf(tmp_path, **overrides) -> Config:
     base = {"DEFAULT__data_dir": str(tmp_path), "conductor__poll_interval": 0.2, "conductor__lease_seconds": 2.0,

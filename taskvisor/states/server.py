@@ -79,6 +79,11 @@ class Action:
     outcomes: dict[str, str] = field(default_factory=dict)  # finishing event -> vm_state
     fail_back: bool = True         # a failure that left the guest as it was returns to the source
     supersedes: bool = False       # accepted while another task runs (delete takes the server over)
+    recorded_as: str | None = None  # the instance action's name when it differs from ``name``
+
+    @property
+    def instance_action(self) -> str:
+        return self.recorded_as or self.name
 
 
 _ANY = (BUILDING, *STABLE)
@@ -89,7 +94,7 @@ _ACTIONS = [
     Action("start", "start", "start", (STOPPED,), ("powering-on",), {DONE: ACTIVE}),
     Action("reboot", "reboot", "reboot", (ACTIVE,), ("rebooting", "reboot_started"), {DONE: ACTIVE}),
     Action("reboot_hard", "reboot", "reboot_hard", (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR),
-           ("rebooting_hard", "reboot_started_hard"), {DONE: ACTIVE}),
+           ("rebooting_hard", "reboot_started_hard"), {DONE: ACTIVE}, recorded_as="reboot"),
     Action("rescue", "rescue", "rescue", (ACTIVE, STOPPED, ERROR), ("rescuing",), {DONE: RESCUED}),
     Action("unrescue", "unrescue", "unrescue", (RESCUED,), ("unrescuing",), {DONE: ACTIVE}),
     Action("shelve", "shelve", "shelve", (ACTIVE, STOPPED, PAUSED, SUSPENDED),

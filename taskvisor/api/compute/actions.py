@@ -70,7 +70,7 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
         url = task_url(request, server_id, server["task_id"])
     else:
         _, url = start_server_task(
-            request, ctx, server_id, action=spec.name, flow=spec.flow, task_state=spec.task_states[0],
+            request, ctx, server_id, action=spec.instance_action, flow=spec.flow, task_state=spec.task_states[0],
             params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
             any_task_state=spec.supersedes, action_label=spec.label)
     if payload is not None:

@@ -36,17 +36,22 @@ def action_view(task: dict, ctx: RequestContext) -> dict:
     return out
 
 
-def event_view(step: dict, project_id: str, ctx: RequestContext) -> dict:
+def event_view(step: dict, task: dict, project_id: str, ctx: RequestContext) -> dict:
+    """A step is an event. The step that failed the task is an Error even when
+    its own revert ran afterwards (the task's error names it)."""
+    failed_here = (task.get("error") or {}).get("step") == step["name"] and task["status"] in ("failed", "reverted")
+    result = "Error" if failed_here else RESULTS.get(step["status"])
+    error = (task["error"] or {}).get("message") if failed_here else step["error"]
     out = {"event": f"compute_{step['name']}", "start_time": iso_usec(step["started_at"]),
-           "finish_time": iso_usec(step["finished_at"]), "result": RESULTS.get(step["status"])}
+           "finish_time": iso_usec(step["finished_at"]), "result": result}
     if ctx.is_admin:
-        out["traceback"] = step["traceback"]
+        out["traceback"] = (task["error_traceback"] if failed_here else None) or step["traceback"]
     if ctx.at_least("2.62"):
         out["hostId"] = host_id(project_id, step["host"])
         if ctx.is_admin:
             out["host"] = step["host"]
     if ctx.at_least("2.84"):
-        out["details"] = step["error"] if step["status"] == "failed" else (
+        out["details"] = error if result == "Error" else (
             "reverted after the action failed" if step["status"] == "reverted" else None)
     return out
 
@@ -96,5 +101,5 @@ def show_action(server_id: str, request_id: str, request: Request, ctx: RequestC
             raise NotFound(f"Action for request_id {request_id} on instance {server_id} not found")
         steps = load_steps(conn, [task["id"]])[task["id"]]
     out = action_view(dict(task), ctx)
-    out["events"] = [event_view(s, server["project_id"], ctx) for s in steps]
+    out["events"] = [event_view(s, dict(task), server["project_id"], ctx) for s in steps]
     return {"instanceAction": out}
