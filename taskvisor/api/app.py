@@ -64,6 +64,14 @@ def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
             extra.update({"OpenStack-API-Version": f"compute {version}",
                           "X-OpenStack-Nova-API-Version": version,
                           "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version"})
+        elif api == "baremetal":
+            from taskvisor.api.baremetal import versions as ironic
+            extra.update(ironic.range_headers())
+            try:
+                ctx.microversion = ironic.parse(request.headers)
+            except ApiError as exc:
+                return error_response(request, exc.status, exc.message, {**extra, **exc.headers})
+            extra[ironic.HEADER] = ironic.fmt(ctx.microversion)
         response = await call_next(request)
         for key, value in extra.items():
             response.headers[key] = value

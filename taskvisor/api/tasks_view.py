@@ -35,7 +35,7 @@ def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, list[dict]]:
 def planned_steps(task: dict) -> list[str]:
     from taskvisor.tasks.flow import get_flow
     try:
-        return get_flow(task["flow"]).step_names
+        return get_flow(task["flow"]).for_task(task).step_names
     except KeyError:
         return []
 

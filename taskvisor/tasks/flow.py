@@ -25,7 +25,7 @@ for good; ``on_failure`` then leaves the resource in a state a user can act on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 StepFn = Callable[[Any], "dict | None"]
@@ -56,6 +56,9 @@ class Flow:
     steps: list[Step] = field(default_factory=list)
     failure_fn: Callable[[Any, dict], None] | None = None
     success_fn: Callable[[Any], None] | None = None
+    # Builds the steps of one task from its row (a node's clean steps come
+    # from the request); None = the steps declared with @flow.step.
+    expand_fn: Callable[[dict], list[Step]] | None = None
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
              retries: int | None = None, name: str | None = None):
@@ -74,6 +77,17 @@ class Flow:
     def on_success(self, fn: Callable[[Any], None]) -> Callable[[Any], None]:
         self.success_fn = fn
         return fn
+
+    def expand(self, fn: Callable[[dict], list[Step]]) -> Callable[[dict], list[Step]]:
+        self.expand_fn = fn
+        return fn
+
+    def for_task(self, task: dict) -> "Flow":
+        """The flow as this task runs it. Its steps must follow from the task
+        row alone, so a resumed task sees the same list."""
+        if self.expand_fn is None:
+            return self
+        return replace(self, steps=self.expand_fn(task))
 
     @property
     def step_names(self) -> list[str]:

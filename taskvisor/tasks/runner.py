@@ -68,7 +68,7 @@ class TaskRunner:
         """Run to a terminal state or until fenced; returns the final status."""
         task = claim.task
         try:
-            flow = get_flow(task["flow"])
+            flow = get_flow(task["flow"]).for_task(task)
         except KeyError:
             return self._finish_unrunnable(claim, f"unknown flow {task['flow']!r}")
         if flow.version != task["flow_version"]:

@@ -1,5 +1,27 @@
-"""Bare Metal v1 (Ironic subset). Reserved here; the node API arrives with
-the bare-metal issue."""
-from fastapi import APIRouter
+"""Bare Metal v1 (Ironic subset) under /baremetal: version documents,
+nodes, their provision/power/maintenance actions (tasks), clean steps."""
+from fastapi import APIRouter, Request
 
-router = APIRouter()
+from taskvisor.api.baremetal import actions, nodes, versions
+
+router = APIRouter(prefix="/baremetal")
+
+
+def _base(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}/baremetal"
+
+
+@router.get("")
+@router.get("/")
+def root(request: Request):
+    return versions.root_doc(_base(request))
+
+
+@router.get("/v1")
+@router.get("/v1/")
+def v1(request: Request):
+    return versions.v1_doc(_base(request))
+
+
+router.include_router(nodes.router)
+router.include_router(actions.router)

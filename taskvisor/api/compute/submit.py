@@ -14,10 +14,7 @@ from taskvisor.api.context import RequestContext
 from taskvisor.api.errors import Conflict, NotFound
 from taskvisor.db.models import servers
 from taskvisor.db.session import utcnow
-from taskvisor.tasks.flow import get_flow
-from taskvisor.tasks.store import insert_task, new_task_row
-
-TASK_HEADER = "X-Taskvisor-Task"
+from taskvisor.api.task_start import TASK_HEADER, start_task  # noqa: F401  (TASK_HEADER is imported from here)
 
 
 def visible(query, ctx: RequestContext, table=servers):
@@ -43,26 +40,22 @@ def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, 
                       ) -> tuple[dict, str]:
     """Returns (task row, task url). ``vm_states`` None = any vm_state;
     ``any_task_state`` lets the action supersede a running task (delete)."""
-    db = request.app.state.tv.db
-    flow_def = get_flow(flow)
-    task = new_task_row(resource_type="server", resource_id=server_id, action=action, flow=flow,
-                        flow_version=flow_def.version, params=params or {}, request_id=ctx.request_id,
-                        user_id=ctx.user_id, project_id=ctx.project_id)
     cas = visible(update(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)), ctx)
     if vm_states is not None:
         cas = cas.where(servers.c.vm_state.in_(list(vm_states)))
     if not any_task_state:
         cas = cas.where(servers.c.task_state.is_(None))
-    with db.write() as conn:
-        result = conn.execute(cas.values(task_state=task_state, task_id=task["id"], updated_at=utcnow(),
-                                         **(updates or {})))
-        if result.rowcount != 1:
-            server = get_server(conn, ctx, server_id)
-            label = action_label or action
-            if server["task_state"] is not None and not any_task_state:
-                raise Conflict(f"Cannot '{label}' instance {server_id} while it is in task_state "
-                               f"{server['task_state']}")
-            raise Conflict(f"Cannot '{label}' instance {server_id} while it is in vm_state {server['vm_state']}")
-        insert_task(conn, task)
-    request.app.state.tv.wake_conductors()
+
+    def conflict(conn: Connection):
+        server = get_server(conn, ctx, server_id)
+        label = action_label or action
+        if server["task_state"] is not None and not any_task_state:
+            raise Conflict(f"Cannot '{label}' instance {server_id} while it is in task_state "
+                           f"{server['task_state']}")
+        raise Conflict(f"Cannot '{label}' instance {server_id} while it is in vm_state {server['vm_state']}")
+
+    task = start_task(request, ctx, resource_type="server", resource_id=server_id, action=action, flow=flow,
+                      params=params, on_conflict=conflict,
+                      cas=lambda task_id: cas.values(task_state=task_state, task_id=task_id, updated_at=utcnow(),
+                                                     **(updates or {})))
     return task, task_url(request, server_id, task["id"])

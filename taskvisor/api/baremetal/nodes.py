@@ -1,0 +1,326 @@
+"""Nodes: create, list, detail, show (by UUID or name), JSON-patch, delete.
+Shapes, codes and messages follow Ironic's node controller."""
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from taskvisor.api.baremetal import views
+from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
+from taskvisor.api.validation import json_body
+from taskvisor.baremetal import DRIVERS
+from taskvisor.db.models import nodes
+from taskvisor.db.session import utcnow
+from taskvisor.states import node as states
+
+router = APIRouter()
+_NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_RESERVED_NAMES = ("detail", "validate")
+_STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_info", "instance_uuid",
+           "resource_class", "automated_clean", "maintenance")
+_OBJECTS = ("driver_info", "properties", "extra", "instance_info")
+PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
+             "maintenance", "name", "properties", "resource_class")
+
+
+def minor(ctx: RequestContext) -> int:
+    return ctx.microversion[1]
+
+
+def base_url(request: Request) -> str:
+    return f"{str(request.base_url).rstrip('/')}/baremetal"
+
+
+def conductor_host(request: Request) -> str:
+    return request.app.state.tv.conf.DEFAULT.host
+
+
+def is_uuid(text: str) -> bool:
+    return bool(_UUID.match(text))
+
+
+def load_node(conn, ident: str, ctx: RequestContext) -> dict:
+    column = nodes.c.id if is_uuid(ident) else nodes.c.name
+    if column is nodes.c.name and minor(ctx) < 5:
+        raise BadRequest(f"Expected a UUID but received {ident}.")
+    row = conn.execute(select(nodes).where(column == (str(uuid.UUID(ident)) if is_uuid(ident) else ident))
+                       ).mappings().first()
+    if row is None:
+        raise NotFound(f"Node {ident} could not be found.")
+    return dict(row)
+
+
+def node_locked(request: Request, node: dict) -> ApiError:
+    host = node.get("reservation") or conductor_host(request)
+    return ApiError(409, f"Node {node['id']} is locked by host {host}, please retry after the current "
+                         "operation is completed.")
+
+
+def _bool(name: str, value):
+    """Ironic accepts booleans and their string forms."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+        return value.lower() in ("true", "1", "yes", "on")
+    raise BadRequest(f"Invalid boolean value for {name}: {value!r}")
+
+
+def check_values(values: dict, ctx: RequestContext) -> dict:
+    """Types, names and drivers of node fields a user may set."""
+    out = dict(values)
+    if "driver" in out and out["driver"] not in DRIVERS:
+        raise BadRequest(f"No valid host was found. Reason: No conductor service registered which supports "
+                         f"driver {out['driver']} for conductor group \"\".")
+    for name in _OBJECTS:
+        if name in out:
+            if out[name] is None:
+                out[name] = {}
+            elif not isinstance(out[name], dict):
+                raise BadRequest(f"Invalid input for field/attribute {name}. Value: {out[name]!r}. "
+                                 "Wrong type. Expected 'dict'")
+    for name in ("automated_clean", "maintenance"):
+        if name in out:
+            out[name] = _bool(name, out[name])
+    if out.get("name") is not None:
+        name = out["name"]
+        if not isinstance(name, str) or not _NAME.match(name) or is_uuid(name) or name in _RESERVED_NAMES \
+                or len(name) > 255:
+            raise BadRequest(f"Cannot create node with invalid name '{name}'")
+    if out.get("instance_uuid") is not None and not (isinstance(out["instance_uuid"], str)
+                                                     and is_uuid(out["instance_uuid"])):
+        raise BadRequest(f"Expected a UUID for instance_uuid: {out['instance_uuid']}")
+    if out.get("resource_class") is not None and (not isinstance(out["resource_class"], str)
+                                                  or len(out["resource_class"]) > 80):
+        raise BadRequest("resource_class must be a string of at most 80 characters")
+    for name in ("name", "driver"):
+        if name in out and out[name] is not None and not isinstance(out[name], str):
+            raise BadRequest(f"Invalid input for field/attribute {name}. Wrong type. Expected 'str'")
+    return out
+
+
+def _reject_newer(values: dict, ctx: RequestContext) -> None:
+    for name, value in values.items():
+        if value is not None and views.VERSIONED.get(name, 1) > minor(ctx):
+            raise ApiError(406, "Request not acceptable.")
+
+
+@router.post("/v1/nodes", status_code=201)
+async def create_node(request: Request, response: Response, ctx: RequestContext = Depends(get_context)):
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise BadRequest("Invalid input for field/attribute node. Value: body. Wrong type. Expected 'dict'")
+    if not body.get("driver"):
+        raise BadRequest("Invalid input for field/attribute node. 'driver' is a required property")
+    interfaces = {k: v for k, v in body.items() if k.endswith("_interface")}
+    unknown = sorted(set(body) - set(_STORED) - set(interfaces) - {"uuid"})
+    if unknown:
+        raise BadRequest(f"Schema error for node: Additional properties are not allowed "
+                         f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
+                         "unexpected)")
+    _reject_newer(body, ctx)
+    values = check_values({k: v for k, v in body.items() if k in _STORED}, ctx)
+    for key, value in interfaces.items():
+        mine = views._interface_name(values["driver"], key[:-len("_interface")])
+        if value is not None and value != mine:
+            raise BadRequest(f"Could not find the following interface in the "
+                             f"'ironic.hardware.interfaces.{key[:-len('_interface')]}' entrypoint: {value}. "
+                             f"Valid interfaces are {mine}.")
+    node_id = body.get("uuid") or str(uuid.uuid4())
+    if not isinstance(node_id, str) or not is_uuid(node_id):
+        raise BadRequest(f"Expected a UUID but received {node_id}.")
+    node_id = str(uuid.UUID(node_id))
+    now = utcnow()
+    row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
+           "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
+           "maintenance": False, "automated_clean": None, **values,
+           "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
+           "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
+           "last_error": None, "fault": None, "maintenance_reason": None, "reservation": None, "task_id": None,
+           "provision_updated_at": None, "created_at": now, "updated_at": None}
+    row["updated_at"] = now
+    db = request.app.state.tv.db
+    try:
+        with db.write() as conn:
+            conn.execute(insert(nodes), row)
+    except IntegrityError:
+        with db.read() as conn:
+            if conn.execute(select(nodes.c.id).where(nodes.c.id == node_id)).first():
+                raise Conflict(f"A node with UUID {node_id} already exists.") from None
+        raise Conflict(f"A node with name {row['name']} already exists.") from None
+    response.headers["Location"] = f"{base_url(request)}/v1/nodes/{node_id}"
+    created = views.render_node(row, minor(ctx), base_url(request), conductor=conductor_host(request))
+    created["updated_at"] = None  # Ironic: a node just created was never updated
+    return created
+
+
+def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | None, limit: int | None,
+          marker: str | None, provision_state: str | None, maintenance: str | None, driver: str | None,
+          resource_class: str | None, associated: str | None, instance_uuid: str | None,
+          sort_dir: str) -> dict:
+    wanted = views.check_fields(fields, minor(ctx))
+    if detail and wanted is not None:
+        raise BadRequest("Can not specify ?detail=True and fields in the same request.")
+    if wanted is None:
+        wanted = views.allowed_fields(minor(ctx)) if detail else list(views.LIST_FIELDS)
+    query = select(nodes)
+    if provision_state is not None:
+        if provision_state not in states.STATES:
+            raise BadRequest(f'Provision state "{provision_state}" is not valid')
+        query = query.where(nodes.c.provision_state == provision_state)
+    if maintenance is not None:
+        query = query.where(nodes.c.maintenance.is_(_bool("maintenance", maintenance)))
+    if associated is not None:
+        on = _bool("associated", associated)
+        query = query.where(nodes.c.instance_uuid.is_not(None) if on else nodes.c.instance_uuid.is_(None))
+    for column, value in ((nodes.c.driver, driver), (nodes.c.resource_class, resource_class),
+                          (nodes.c.instance_uuid, instance_uuid)):
+        if value is not None:
+            query = query.where(column == value)
+    if sort_dir not in ("asc", "desc"):
+        raise BadRequest(f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'")
+    order = (nodes.c.created_at, nodes.c.id)
+    query = query.order_by(*(c.desc() if sort_dir == "desc" else c for c in order))
+    db = request.app.state.tv.db
+    with db.read() as conn:
+        if marker:
+            mark = conn.execute(select(nodes.c.created_at, nodes.c.id).where(nodes.c.id == marker)).first()
+            if mark is None:
+                raise BadRequest(f"Marker {marker} could not be found.")
+            after = (nodes.c.created_at, nodes.c.id)
+            cond = (after[0] > mark[0]) | ((after[0] == mark[0]) & (after[1] > mark[1])) if sort_dir == "asc" else \
+                (after[0] < mark[0]) | ((after[0] == mark[0]) & (after[1] < mark[1]))
+            query = query.where(cond)
+        if limit is not None:
+            if limit < 0:
+                raise BadRequest(f"Limit must be positive: {limit}")
+            query = query.limit(limit or 1000)
+        rows = conn.execute(query).mappings().all()
+    url, host, m = base_url(request), conductor_host(request), minor(ctx)
+    out = {"nodes": [views.render_node(r, m, url, wanted, conductor=host) for r in rows]}
+    if limit and len(rows) == limit:
+        path = "nodes/detail" if detail else "nodes"
+        params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
+        out["next"] = f"{url}/v1/{path}{params}"
+    return out
+
+
+@router.get("/v1/nodes")
+def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None,
+               limit: int | None = None, marker: str | None = None, provision_state: str | None = None,
+               maintenance: str | None = None, driver: str | None = None, resource_class: str | None = None,
+               associated: str | None = None, instance_uuid: str | None = None, detail: str | None = None,
+               sort_dir: str = "asc"):
+    show_detail = _bool("detail", detail) if detail is not None else False
+    if show_detail and minor(ctx) < 43:
+        raise ApiError(406, "Request not acceptable.")
+    return _list(request, ctx, bool(show_detail), fields, limit, marker, provision_state, maintenance, driver,
+                 resource_class, associated, instance_uuid, sort_dir)
+
+
+@router.get("/v1/nodes/detail")
+def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_context), limit: int | None = None,
+                      marker: str | None = None, provision_state: str | None = None,
+                      maintenance: str | None = None, driver: str | None = None,
+                      resource_class: str | None = None, associated: str | None = None,
+                      instance_uuid: str | None = None, sort_dir: str = "asc"):
+    return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver, resource_class,
+                 associated, instance_uuid, sort_dir)
+
+
+@router.get("/v1/nodes/{ident}")
+def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
+    wanted = views.check_fields(fields, minor(ctx))
+    with request.app.state.tv.db.read() as conn:
+        node = load_node(conn, ident, ctx)
+    return views.render_node(node, minor(ctx), base_url(request), wanted, conductor=conductor_host(request))
+
+
+@router.patch("/v1/nodes/{ident}")
+async def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    patch = await json_body(request)
+    if not isinstance(patch, list) or not patch:
+        raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
+    db = request.app.state.tv.db
+    with db.read() as conn:
+        node = load_node(conn, ident, ctx)
+    document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
+    for op in patch:
+        _apply(document, op, ctx)
+    changes = {k: v for k, v in document.items() if v != node[k]}
+    changes = check_values(changes, ctx)
+    if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
+        raise ApiError(406, "Request not acceptable.")
+    if changes:
+        try:
+            with db.write() as conn:
+                done = conn.execute(update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))
+                                    .values(updated_at=utcnow(), **changes)).rowcount
+        except IntegrityError:
+            raise Conflict(f"A node with name {changes.get('name')} already exists.") from None
+        if not done:
+            raise node_locked(request, node)
+    with db.read() as conn:
+        node = load_node(conn, node["id"], ctx)
+    return views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request))
+
+
+def _apply(document: dict, op, ctx: RequestContext) -> None:
+    """One RFC 6902 operation (add, replace, remove) on the patchable fields."""
+    if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove") \
+            or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
+        raise BadRequest(f"Invalid patch operation: {op!r}. Each needs 'op' (add, replace, remove) and a 'path'")
+    if op["op"] != "remove" and "value" not in op:
+        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: 'value' is required for '{op['op']}'")
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")]
+    field = parts[0]
+    if field not in PATCHABLE:
+        raise BadRequest(f"Cannot patch {op['path']}. Only the following can be updated: "
+                         f"{', '.join('/' + p for p in PATCHABLE)}")
+    if len(parts) == 1:
+        if op["op"] == "remove":
+            document[field] = {} if field in _OBJECTS else None
+        else:
+            document[field] = op["value"]
+        return
+    if field not in _OBJECTS:
+        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {field} has no members")
+    target = document[field]
+    for key in parts[1:-1]:
+        if not isinstance(target, dict) or key not in target:
+            raise BadRequest(f"Couldn't apply patch '{op}'. Reason: can't find {key} in {field}")
+        target = target[key]
+    key = parts[-1]
+    if not isinstance(target, dict):
+        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {op['path']} is not an object")
+    if op["op"] == "remove" or op["op"] == "replace":
+        if key not in target:
+            raise BadRequest(f"Couldn't apply patch '{op}'. Reason: can't remove a non-existent object '{key}'")
+    if op["op"] == "remove":
+        del target[key]
+    else:
+        target[key] = op["value"]
+
+
+@router.delete("/v1/nodes/{ident}", status_code=204)
+def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    db = request.app.state.tv.db
+    with db.write() as conn:
+        node = load_node(conn, ident, ctx)
+        if node["task_id"] is not None:
+            raise node_locked(request, node)
+        if not node["maintenance"] and node["instance_uuid"] is not None:
+            raise Conflict(f"Node {node['id']} is associated with instance {node['instance_uuid']}.")
+        if not node["maintenance"] and node["provision_state"] not in states.DELETE_ALLOWED:
+            raise Conflict(f'Can not delete node "{node["id"]}" while it is in provision state '
+                           f'"{node["provision_state"]}". Valid provision states to perform deletion are: '
+                           f'"{states.DELETE_ALLOWED}", or set the node into maintenance mode')
+        if not conn.execute(delete(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))).rowcount:
+            raise node_locked(request, node)
+    return Response(status_code=204)

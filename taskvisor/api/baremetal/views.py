@@ -1,0 +1,130 @@
+"""Nodes as Ironic's API shows them, field by field and version by version
+(a field appears from the microversion that introduced it)."""
+from __future__ import annotations
+
+from taskvisor.api.errors import ApiError, BadRequest
+from taskvisor.baremetal import get_driver
+
+# field -> first minor version showing it (Ironic's VERSIONED_FIELDS); 1 = always
+VERSIONED = {
+    "uuid": 1, "created_at": 1, "updated_at": 1, "driver": 1, "driver_info": 1, "extra": 1,
+    "instance_info": 1, "instance_uuid": 1, "last_error": 1, "maintenance": 1, "maintenance_reason": 1,
+    "power_state": 1, "properties": 1, "provision_state": 1, "provision_updated_at": 1, "reservation": 1,
+    "target_power_state": 1, "target_provision_state": 1, "console_enabled": 1, "chassis_uuid": 1,
+    "driver_internal_info": 3, "name": 5, "inspection_finished_at": 6, "inspection_started_at": 6,
+    "clean_step": 7, "raid_config": 12, "target_raid_config": 12, "network_interface": 20,
+    "resource_class": 21, "boot_interface": 31, "console_interface": 31, "deploy_interface": 31,
+    "inspect_interface": 31, "management_interface": 31, "power_interface": 31, "raid_interface": 31,
+    "vendor_interface": 31, "storage_interface": 33, "traits": 37, "rescue_interface": 38,
+    "bios_interface": 40, "fault": 42, "deploy_step": 44, "conductor_group": 46, "automated_clean": 47,
+    "protected": 48, "protected_reason": 48, "conductor": 49, "owner": 50, "description": 51,
+    "allocation_uuid": 52, "retired": 61, "retired_reason": 61, "lessee": 65, "network_data": 66,
+    "boot_mode": 75, "secure_boot": 75, "shard": 82, "parent_node": 83, "firmware_interface": 86,
+    "service_step": 87, "disable_power_off": 95, "instance_name": 104, "health": 109,
+}
+LIST_FIELDS = ("instance_uuid", "maintenance", "name", "power_state", "provision_state", "uuid")
+_COLUMNS = ("driver", "driver_info", "extra", "instance_info", "instance_uuid", "last_error", "maintenance",
+            "maintenance_reason", "power_state", "properties", "provision_state", "reservation",
+            "target_power_state", "target_provision_state", "driver_internal_info", "name", "clean_step",
+            "resource_class", "fault", "automated_clean")
+_INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
+               "rescue", "bios", "firmware", "network")
+_DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finished_at": None,
+             "inspection_started_at": None, "raid_config": {}, "target_raid_config": {}, "traits": [],
+             "deploy_step": {}, "conductor_group": "", "protected": False, "protected_reason": None,
+             "owner": None, "description": None, "allocation_uuid": None, "retired": False,
+             "retired_reason": None, "lessee": None, "network_data": {}, "boot_mode": None,
+             "secure_boot": None, "shard": None, "parent_node": None, "service_step": {},
+             "disable_power_off": False, "instance_name": None, "health": None}
+SECRET = "******"
+
+
+def allowed_fields(minor: int) -> list[str]:
+    return [f for f, since in VERSIONED.items() if since <= minor]
+
+
+def check_fields(fields: str | None, minor: int) -> list[str] | None:
+    """The ``fields`` query parameter (1.8+): a comma list of known fields."""
+    if fields is None:
+        return None
+    if minor < 8:
+        raise ApiError(406, "Request not acceptable.")
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    allowed = set(allowed_fields(minor))
+    for name in names:
+        if name not in allowed:
+            raise BadRequest(f"Field {name} is not a valid field.")
+    return names
+
+
+def mask(info: dict | None) -> dict:
+    """driver_info with secrets hidden (any key naming a password)."""
+    return {k: (SECRET if "password" in k and v not in (None, "") else v) for k, v in (info or {}).items()}
+
+
+def _interface_name(driver_name: str, kind: str) -> str | None:
+    try:
+        interface = getattr(get_driver(driver_name), kind, None)
+    except ValueError:
+        return None
+    return getattr(interface, "name", None) or ("noop" if kind in ("console", "rescue", "storage", "inspect",
+                                                                   "network", "boot", "firmware") else None)
+
+
+def _value(row: dict, field: str, conductor: str | None):
+    if field == "uuid":
+        return row["id"]
+    if field in ("created_at", "updated_at", "provision_updated_at"):
+        return iso_utc(row.get(field))
+    if field == "driver_info":
+        return mask(row.get("driver_info"))
+    if field == "conductor":
+        return conductor
+    if field.endswith("_interface"):
+        return _interface_name(row["driver"], field[:-len("_interface")])
+    if field in _COLUMNS:
+        value = row.get(field)
+        return {} if value is None and field in ("clean_step", "driver_internal_info", "properties", "extra",
+                                                  "instance_info") else value
+    return _DEFAULTS.get(field)
+
+
+def iso_utc(value) -> str | None:
+    return value.isoformat() + "+00:00" if value is not None else None
+
+
+def links(base_url: str, node_id: str, sub: str = "") -> list[dict]:
+    path = f"nodes/{node_id}{sub}"
+    return [{"href": f"{base_url}/v1/{path}", "rel": "self"}, {"href": f"{base_url}/{path}", "rel": "bookmark"}]
+
+
+def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None = None,
+                conductor: str | None = None) -> dict:
+    names = fields if fields is not None else allowed_fields(minor)
+    node = {name: _value(row, name, conductor) for name in names}
+    if minor < 2 and node.get("provision_state") == "available":
+        node["provision_state"] = None  # Ironic before 1.2 called available "None"
+    node["links"] = links(base_url, row["id"])
+    if fields is None:
+        node["ports"] = links(base_url, row["id"], "/ports")
+        if minor >= 14:
+            node["states"] = links(base_url, row["id"], "/states")
+        if minor >= 24:
+            node["portgroups"] = links(base_url, row["id"], "/portgroups")
+        if minor >= 32:
+            node["volume"] = links(base_url, row["id"], "/volume")
+    return node
+
+
+def render_states(row: dict, minor: int) -> dict:
+    states = {"console_enabled": False, "last_error": row.get("last_error"), "power_state": row.get("power_state"),
+              "provision_state": row.get("provision_state"), "target_power_state": row.get("target_power_state"),
+              "target_provision_state": row.get("target_provision_state"),
+              "provision_updated_at": iso_utc(row.get("provision_updated_at"))}
+    if minor >= 12:
+        states.update(raid_config={}, target_raid_config={})
+    if minor >= 75:
+        states.update(boot_mode=None, secure_boot=None)
+    if minor < 2 and states["provision_state"] == "available":
+        states["provision_state"] = None
+    return states

@@ -1,0 +1,128 @@
+"""The ``fake-hardware`` driver: no hardware, real flow.
+
+driver_info knobs (all optional):
+  fake_clean_delay   seconds every clean step takes, or {"deploy.erase_devices": 2, ...}
+  fake_fail_step     "interface.step" (or a list) that fails
+  fake_power_delay   seconds a power action takes
+  fake_power_fail    true: power actions fail
+  fake_deploy_delay  seconds deploy takes
+"""
+from __future__ import annotations
+
+from taskvisor.baremetal import interfaces as base
+from taskvisor.baremetal.interfaces import HardwareError, HardwareTask
+from taskvisor.baremetal.steps import clean_step
+
+
+def _delay(task: HardwareTask, key: str) -> float:
+    value = task.driver_info.get("fake_clean_delay", 0)
+    if isinstance(value, dict):
+        value = value.get(key, 0)
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        raise HardwareError(f"driver_info fake_clean_delay must be a number of seconds, not {value!r}") from None
+
+
+def _fake_step(task: HardwareTask, key: str, abortable: bool) -> None:
+    task.wait(_delay(task, key), abortable=abortable)
+    failing = task.driver_info.get("fake_fail_step") or []
+    if key in ([failing] if isinstance(failing, str) else failing):
+        raise HardwareError(f"fake failure injected by driver_info fake_fail_step={key}")
+    runs = task.internal.setdefault("fake_step_runs", {})
+    runs[key] = runs.get(key, 0) + 1
+
+
+class FakePower(base.PowerInterface):
+    name = "fake"
+
+    def get_power_state(self, task: HardwareTask) -> str:
+        return task.node.get("power_state") or base.POWER_OFF
+
+    def set_power_state(self, task: HardwareTask, target: str, timeout: float | None = None) -> str:
+        task.wait(float(task.driver_info.get("fake_power_delay", 0)), abortable=False)
+        if task.driver_info.get("fake_power_fail"):
+            raise HardwareError(f"fake power failure injected by driver_info fake_power_fail ({target})")
+        return base.POWER_RESULT[target]
+
+
+class FakeManagement(base.ManagementInterface):
+    name = "fake"
+
+    def get_boot_device(self, task: HardwareTask) -> dict:
+        return {"boot_device": task.internal.get("fake_boot_device", "disk"),
+                "persistent": task.internal.get("fake_boot_persistent", False)}
+
+    @clean_step(priority=0, requires_ramdisk=False, argsinfo={
+        "device": {"description": "Boot device: pxe, disk, cdrom, bios", "required": True, "type": "string"},
+        "persistent": {"description": "Keep it for every boot", "required": False, "type": "boolean"}})
+    def set_boot_device(self, task: HardwareTask, device: str, persistent: bool = False) -> None:
+        _fake_step(task, "management.set_boot_device", abortable=False)
+        task.internal.update(fake_boot_device=device, fake_boot_persistent=persistent)
+
+
+class FakeDeploy(base.DeployInterface):
+    name = "fake"
+
+    def deploy(self, task: HardwareTask) -> None:
+        task.wait(float(task.driver_info.get("fake_deploy_delay", 0)), abortable=False)
+
+    @clean_step(priority=10, abortable=True, requires_ramdisk=True)
+    def erase_devices(self, task: HardwareTask) -> None:
+        _fake_step(task, "deploy.erase_devices", abortable=True)
+
+    @clean_step(priority=0, abortable=True, requires_ramdisk=True, argsinfo={
+        "passes": {"description": "How many times to overwrite each disk", "required": True,
+                   "type": "integer"}})
+    def burnin_disk(self, task: HardwareTask, passes: int) -> None:
+        _fake_step(task, "deploy.burnin_disk", abortable=True)
+
+
+class FakeBios(base.BiosInterface):
+    name = "fake"
+
+    @clean_step(priority=0, requires_ramdisk=False, argsinfo={
+        "settings": {"description": "A list of {name, value} BIOS settings", "required": True,
+                     "type": "array"}})
+    def apply_configuration(self, task: HardwareTask, settings: list) -> None:
+        _fake_step(task, "bios.apply_configuration", abortable=False)
+        task.internal["fake_bios_settings"] = settings
+
+    @clean_step(priority=0, requires_ramdisk=False)
+    def factory_reset(self, task: HardwareTask) -> None:
+        _fake_step(task, "bios.factory_reset", abortable=False)
+        task.internal.pop("fake_bios_settings", None)
+
+
+class FakeRaid(base.RaidInterface):
+    name = "fake"
+
+    @clean_step(priority=0, requires_ramdisk=False, argsinfo={
+        "create_root_volume": {"description": "Create the root volume", "required": False, "type": "boolean"},
+        "create_nonroot_volumes": {"description": "Create the other volumes", "required": False,
+                                   "type": "boolean"}})
+    def create_configuration(self, task: HardwareTask, create_root_volume: bool = True,
+                             create_nonroot_volumes: bool = True) -> None:
+        _fake_step(task, "raid.create_configuration", abortable=False)
+
+    @clean_step(priority=0, requires_ramdisk=False)
+    def delete_configuration(self, task: HardwareTask) -> None:
+        _fake_step(task, "raid.delete_configuration", abortable=False)
+
+
+class FakeVendor(base.VendorInterface):
+    name = "fake"
+
+    # runs in the ramdisk (the node shows clean wait) and cannot be interrupted
+    @clean_step(priority=0, abortable=False, requires_ramdisk=True, argsinfo={
+        "duration": {"description": "Seconds of CPU burn-in", "required": True, "type": "integer"}})
+    def burnin_cpu(self, task: HardwareTask, duration: int) -> None:
+        _fake_step(task, "vendor.burnin_cpu", abortable=False)
+
+
+class FakeHardware:
+    name = "fake-hardware"
+
+    def __init__(self):
+        self.power, self.management, self.deploy = FakePower(), FakeManagement(), FakeDeploy()
+        self.bios, self.raid, self.vendor = FakeBios(), FakeRaid(), FakeVendor()

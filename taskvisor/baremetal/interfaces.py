@@ -1,0 +1,114 @@
+"""Hardware interfaces a bare-metal driver is made of (Ironic's split):
+power, management, deploy, bios, raid, vendor. A driver (hardware type)
+names one implementation of each; clean steps live on them.
+
+Interface methods receive a ``HardwareTask``: the node as the conductor
+sees it, the config, and a way to wait that notices an abort request.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from taskvisor.baremetal.steps import interface_steps
+
+POWER_ON, POWER_OFF, REBOOT = "power on", "power off", "rebooting"
+SOFT_POWER_OFF, SOFT_REBOOT = "soft power off", "soft rebooting"
+POWER_TARGETS = (POWER_ON, POWER_OFF, REBOOT, SOFT_REBOOT, SOFT_POWER_OFF)
+# The power state a node has once a power action has finished.
+POWER_RESULT = {POWER_ON: POWER_ON, POWER_OFF: POWER_OFF, REBOOT: POWER_ON, SOFT_REBOOT: POWER_ON,
+                SOFT_POWER_OFF: POWER_OFF}
+
+
+class Aborted(Exception):
+    """The user aborted cleaning while an abortable step ran."""
+
+
+class HardwareError(Exception):
+    """A driver call failed; the message says what the hardware answered."""
+
+
+class HardwareTask:
+    def __init__(self, node: dict, conf: Any, should_abort: Callable[[], bool] = lambda: False):
+        self.node = node
+        self.conf = conf
+        self.should_abort = should_abort
+        self.internal: dict = dict(node.get("driver_internal_info") or {})  # written back by the flow
+
+    @property
+    def driver_info(self) -> dict:
+        return self.node.get("driver_info") or {}
+
+    def wait(self, seconds: float, abortable: bool = True, interval: float = 0.05) -> None:
+        """Sleep, waking early (``Aborted``) when an abort is requested."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while True:
+            if abortable and self.should_abort():
+                raise Aborted()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(interval, left))
+
+
+class Interface:
+    name = "none"            # the interface implementation's name (node.<type>_interface)
+    interface_type = ""
+
+    def validate(self, task: HardwareTask) -> None:
+        """Raise ``HardwareError`` when driver_info cannot work."""
+
+    def get_clean_steps(self) -> list[dict]:
+        return interface_steps(self, self.interface_type)
+
+    def execute_clean_step(self, task: HardwareTask, step: dict) -> None:
+        getattr(self, step["step"])(task, **(step.get("args") or {}))
+
+
+class PowerInterface(Interface):
+    interface_type = "power"
+
+    def get_power_state(self, task: HardwareTask) -> str:
+        raise NotImplementedError
+
+    def set_power_state(self, task: HardwareTask, target: str, timeout: float | None = None) -> str:
+        """Perform a power action and return once the node is in its
+        resulting state (``POWER_RESULT[target]``)."""
+        raise NotImplementedError
+
+
+class ManagementInterface(Interface):
+    interface_type = "management"
+
+    def get_boot_device(self, task: HardwareTask) -> dict:
+        raise NotImplementedError
+
+    def set_boot_device(self, task: HardwareTask, device: str, persistent: bool = False) -> None:
+        raise NotImplementedError
+
+
+class DeployInterface(Interface):
+    interface_type = "deploy"
+
+    def deploy(self, task: HardwareTask) -> None:
+        """Write the instance image (instance_info) to the node."""
+
+    def tear_down(self, task: HardwareTask) -> None:
+        """Undo deploy (the node is powered off by the conductor)."""
+
+
+class BiosInterface(Interface):
+    interface_type = "bios"
+
+
+class RaidInterface(Interface):
+    interface_type = "raid"
+
+
+class VendorInterface(Interface):
+    interface_type = "vendor"
+
+
+class NoInterface(Interface):
+    """An interface type a driver does not implement: no steps."""

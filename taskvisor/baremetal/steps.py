@@ -1,0 +1,167 @@
+"""Clean steps: declared on hardware interfaces with ``@clean_step``,
+collected from a node's driver, ordered for automated cleaning, and
+validated when a user asks for them (manual cleaning).
+
+A step as the API shows it (Ironic's shape)::
+
+    {"interface": "deploy", "step": "erase_devices", "priority": 10,
+     "abortable": True, "argsinfo": {...}, "requires_ramdisk": True}
+
+User steps add ``args``. Reserved steps (``hold``, ``wait``, ``power_on``,
+``power_off``, ``reboot``) are run by the conductor itself on any interface.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+
+# Ties in priority go to the interface with the higher weight (Ironic's order).
+INTERFACE_PRIORITY = {"vendor": 7, "power": 6, "management": 5, "firmware": 4, "deploy": 3, "bios": 2,
+                      "raid": 1}
+RESERVED = ("hold", "wait", "power_on", "power_off", "reboot")
+_RESERVED_ARGS = {"wait": {"seconds": {"description": "Seconds to wait (capped by [conductor] "
+                                                      "max_conductor_wait_step_seconds)",
+                                       "required": False, "type": "integer"}}}
+
+# What PUT …/states/provision accepts as clean_steps (Ironic's _STEPS_SCHEMA subset).
+USER_STEPS_SCHEMA = {
+    "type": "array", "minItems": 1,
+    "items": {
+        "type": "object", "required": ["interface", "step"], "additionalProperties": False,
+        "properties": {
+            "interface": {"enum": list(INTERFACE_PRIORITY)},
+            "step": {"type": "string", "minLength": 1},
+            "args": {"type": "object"},
+            "order": {"anyOf": [{"type": "integer", "minimum": 0},
+                                {"type": "string", "minLength": 1, "pattern": "^[0-9]+$"}]},
+        },
+    },
+}
+_JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object"}
+
+
+class InvalidSteps(ValueError):
+    """Steps a user asked for that this node cannot run (HTTP 400)."""
+
+
+def clean_step(priority: int, abortable: bool = False, argsinfo: dict | None = None,
+               requires_ramdisk: bool = True):
+    """Mark a hardware interface method as a clean step.
+
+    ``argsinfo``: {name: {"description": str, "required": bool, "type": json type (optional)}}.
+    The method is called as ``method(task, **args)``."""
+    if not isinstance(priority, int) or priority < 0:
+        raise ValueError(f"clean step priority must be a non-negative int, not {priority!r}")
+    for name, info in (argsinfo or {}).items():
+        if info.get("type", "string") not in _JSON_TYPES:
+            raise ValueError(f"clean step argument {name}: unknown type {info.get('type')!r}")
+
+    def mark(fn):
+        fn._clean_step = {"priority": priority, "abortable": abortable, "argsinfo": argsinfo or {},
+                          "requires_ramdisk": requires_ramdisk}
+        return fn
+    return mark
+
+
+def step_id(step: dict) -> str:
+    return f"{step['interface']}.{step['step']}"
+
+
+def interface_steps(interface: Any, interface_type: str) -> list[dict]:
+    """The steps one interface object declares, in name order."""
+    found = []
+    for name in sorted(dir(type(interface))):
+        meta = getattr(getattr(type(interface), name, None), "_clean_step", None)
+        if meta is not None:
+            found.append({"interface": interface_type, "step": name, **copy.deepcopy(meta)})
+    return found
+
+
+def driver_steps(driver: Any) -> list[dict]:
+    """Every clean step of every interface of a node's driver (unordered)."""
+    steps: list[dict] = []
+    for interface_type in INTERFACE_PRIORITY:
+        interface = getattr(driver, interface_type, None)
+        if interface is not None:
+            steps.extend(interface_steps(interface, interface_type))
+    return steps
+
+
+def parse_overrides(text: str) -> dict[str, int]:
+    """``[conductor] clean_step_priority_override``: "interface.step:priority,…"."""
+    overrides: dict[str, int] = {}
+    for item in (text or "").replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = item.rpartition(":")
+        if not sep or "." not in key or not value.strip().isdigit():
+            raise ValueError(f"[conductor] clean_step_priority_override: {item!r} is not "
+                             "'interface.step:priority'")
+        overrides[key.strip()] = int(value)
+    return overrides
+
+
+def automated_steps(driver: Any, overrides: dict[str, int] | None = None) -> list[dict]:
+    """Steps automated cleaning runs: priority > 0 after overrides, highest
+    priority first, ties broken by interface weight."""
+    steps = driver_steps(driver)
+    for step in steps:
+        if step_id(step) in (overrides or {}):
+            step["priority"] = overrides[step_id(step)]
+    steps = [s for s in steps if s["priority"] > 0]
+    return sorted(steps, key=lambda s: (s["priority"], INTERFACE_PRIORITY[s["interface"]]), reverse=True)
+
+
+def validate_user_steps(driver: Any, user_steps: Any) -> list[dict]:
+    """Check a manual clean request against the node's driver; returns the
+    steps to run, in the user's order, completed with the driver's data.
+    Raises ``InvalidSteps`` listing every problem."""
+    try:
+        jsonschema.validate(user_steps, USER_STEPS_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        raise InvalidSteps(f"Invalid clean_steps: {exc.message}") from None
+    known = {step_id(s): s for s in driver_steps(driver)}
+    errors, result = [], []
+    for user_step in user_steps:
+        user_step = dict(user_step)
+        user_step.pop("order", None)
+        if user_step["step"] in RESERVED:
+            driver_step = {"interface": user_step["interface"], "step": user_step["step"], "priority": 0,
+                           "abortable": user_step["step"] in ("hold", "wait"),
+                           "argsinfo": _RESERVED_ARGS.get(user_step["step"], {}), "requires_ramdisk": False}
+        elif step_id(user_step) in known:
+            driver_step = known[step_id(user_step)]
+        else:
+            errors.append(f"node does not support this clean step: {_show(user_step)}")
+            continue
+        errors.extend(_check_args(user_step, driver_step))
+        result.append({**copy.deepcopy(driver_step), "args": user_step.get("args") or {}})
+    if errors:
+        raise InvalidSteps("; ".join(errors))
+    return result
+
+
+def _check_args(user_step: dict, driver_step: dict) -> list[str]:
+    argsinfo = driver_step.get("argsinfo") or {}
+    args = user_step.get("args") or {}
+    errors = []
+    unexpected = sorted(set(args) - set(argsinfo))
+    if unexpected:
+        errors.append(f"clean step {_show(user_step)} has these unexpected arguments: {', '.join(unexpected)}")
+    missing = [name + (f" ({info['description']})" if info.get("description") else "")
+               for name, info in argsinfo.items() if info.get("required") and name not in args]
+    if missing:
+        errors.append(f"clean step {_show(user_step)} is missing these required arguments: {', '.join(missing)}")
+    for name, value in args.items():
+        kind = argsinfo.get(name, {}).get("type")
+        if kind and not jsonschema.Draft202012Validator({"type": kind}).is_valid(value):
+            errors.append(f"clean step {_show(user_step)} argument {name} must be of type {kind}, "
+                          f"not {type(value).__name__}")
+    return errors
+
+
+def _show(step: dict) -> str:
+    return str({k: step[k] for k in ("interface", "step", "args") if k in step})

@@ -1,0 +1,130 @@
+"""Clean a node: automated (provide, after undeploy) or manual (the user's
+steps in the user's order). Every clean step is its own task step, so a
+conductor killed mid-clean resumes at the step in flight (Ironic would
+leave the node in clean failed).
+
+params: steps (the full ordered list, fixed by the API), start (index to
+begin at: unhold continues after the hold), target (available | manageable).
+
+Reserved steps: ``hold`` ends the task with the node in clean hold (unhold
+starts a new task at the next step); ``wait`` waits ``seconds`` in clean
+wait; power_on / power_off / reboot act through the power interface. An
+abort asked for while a step runs stops an abortable step at once, any
+other after it.
+"""
+from __future__ import annotations
+
+import time
+
+from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
+from taskvisor.baremetal.steps import step_id
+from taskvisor.flows.node_common import abort_requested, hardware, keep_internal, release, reserve, show
+from taskvisor.states import node as states
+from taskvisor.tasks.flow import Flow, Step, StepFailed, register
+
+flow = register(Flow("node_clean", version=1, action="clean", resource_type="node"))
+_POWER_STEPS = {"power_on": POWER_ON, "power_off": POWER_OFF, "reboot": REBOOT}
+_CLEANING_KEYS = ("clean_steps", "clean_step_index")
+
+
+def clean_steps(task: dict) -> list[Step]:
+    """prepare + one task step per clean step (from ``start``) + finish."""
+    steps = task["params"].get("steps") or []
+    start = int(task["params"].get("start") or 0)
+    out = [Step("prepare_cleaning", prepare)]
+    out += [Step(step_id(steps[i]), _clean_step(i)) for i in range(start, len(steps))]
+    out.append(Step("finish_cleaning", finish))
+    return out
+
+
+flow.expand(clean_steps)
+
+
+def prepare(ctx):
+    reserve(ctx)
+    if ctx.store.get("held") is not None:
+        return {"skipped": True}
+    driver, hw = hardware(ctx)
+    try:
+        driver.power.validate(hw)
+    except HardwareError as exc:
+        raise StepFailed(f"Validation of node {ctx.node['id']} for cleaning failed: {exc}", 400) from None
+    show(ctx, provision_state=states.CLEANING)
+    return {"steps": len(ctx.params.get("steps") or []), "start": int(ctx.params.get("start") or 0)}
+
+
+def _clean_step(index: int):
+    def run(ctx):
+        if ctx.store.get("held") is not None:
+            return {"skipped": True}
+        step = ctx.params["steps"][index]
+        if abort_requested(ctx):
+            _abort(ctx, ctx.node.get("clean_step"))
+        name = step["step"]
+        state = (states.CLEANHOLD if name == "hold" else
+                 states.CLEANWAIT if name == "wait" or step.get("requires_ramdisk") else states.CLEANING)
+        internal = {**(ctx.node.get("driver_internal_info") or {}), "clean_step_index": index}
+        show(ctx, reservation=ctx.host, clean_step=step, provision_state=state, driver_internal_info=internal)
+        if name == "hold":
+            ctx.store["held"] = index
+            return {"hold": True}
+        started = time.monotonic()
+        driver, hw = hardware(ctx)
+        try:
+            if name == "wait":
+                limit = ctx.conf.conductor.max_conductor_wait_step_seconds
+                hw.wait(min(float((step.get("args") or {}).get("seconds", limit)), limit))
+            elif name in _POWER_STEPS:
+                ctx.update(power_state=driver.power.set_power_state(hw, _POWER_STEPS[name]))
+            else:
+                getattr(driver, step["interface"]).execute_clean_step(hw, step)
+        except Aborted:
+            _abort(ctx, step)
+        except Exception as exc:
+            keep_internal(ctx, hw)
+            raise StepFailed(f"Node {ctx.node['id']} failed step {step_id(step)}: {exc}") from None
+        keep_internal(ctx, hw)
+        return {"seconds": round(time.monotonic() - started, 3)}
+    return run
+
+
+def finish(ctx):
+    if ctx.store.get("held") is not None:
+        return {"skipped": True}
+    if abort_requested(ctx):
+        _abort(ctx, ctx.node.get("clean_step"))
+    return {}
+
+
+def _abort(ctx, step: dict | None):
+    ctx.store["aborted"] = True
+    message = "By request, the clean operation was aborted"
+    if step:
+        message += f' during or after the completion of step "{step_id(step)}"'
+    raise StepFailed(message, 400)
+
+
+def _wipe(internal: dict | None) -> dict:
+    return {k: v for k, v in (internal or {}).items() if k not in _CLEANING_KEYS}
+
+
+@flow.on_success
+def cleaned(ctx):
+    if ctx.store.get("held") is not None:  # clean hold until unhold or abort
+        release(ctx, provision_state=states.CLEANHOLD)
+        return
+    release(ctx, provision_state=ctx.params.get("target") or states.AVAILABLE, target_provision_state=None,
+            clean_step={}, driver_internal_info=_wipe(ctx.node.get("driver_internal_info")))
+
+
+@flow.on_failure
+def clean_failed(ctx, error):
+    """clean failed (left only through manage). A failed step also puts the
+    node in maintenance with fault "clean failure"; an abort does not."""
+    message = error.get("message")
+    fields = {"provision_state": states.CLEANFAIL, "last_error": message, "clean_step": {},
+              "driver_internal_info": _wipe(ctx.node.get("driver_internal_info"))}
+    if ctx.node.get("clean_step") and not ctx.store.get("aborted"):
+        fields.update(maintenance=True, fault="clean failure",
+                      maintenance_reason=ctx.node.get("maintenance_reason") or message)
+    release(ctx, **fields)
