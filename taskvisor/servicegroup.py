@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from taskvisor.db.models import services
@@ -36,8 +36,10 @@ def is_up(row: dict, down_time: float, now: float | None = None) -> bool:
     return (now or time.time()) - row["last_seen"] <= down_time
 
 
+_ALL = select(services).order_by(services.c.id)
+_BY_BINARY = _ALL.where(services.c.binary == bindparam("binary"))
+
+
 def list_services(conn: Connection, binary: str | None = None) -> list[dict]:
-    query = select(services).order_by(services.c.id)
-    if binary:
-        query = query.where(services.c.binary == binary)
-    return [dict(r) for r in conn.execute(query).mappings()]
+    rows = conn.execute(_BY_BINARY, {"binary": binary}) if binary else conn.execute(_ALL)
+    return [dict(r) for r in rows.mappings()]

@@ -24,7 +24,7 @@ async def json_body(request: Request) -> Any:
 def validate(body: Any, schema: dict) -> dict:
     if body is None:
         raise BadRequest("The request body is missing; it must be a JSON object.")
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _validator(schema)
     errors = sorted(validator.iter_errors(body), key=lambda e: (len(e.path), list(map(str, e.path))))
     if errors:
         err = errors[0]
@@ -35,6 +35,17 @@ def validate(body: Any, schema: dict) -> dict:
         raise BadRequest(f"Invalid input for field/attribute {_field(err)}. "
                          f"Value: {_short(err.instance)}. {err.message}")
     return body
+
+
+_VALIDATORS: dict[int, jsonschema.Draft202012Validator] = {}
+
+
+def _validator(schema: dict) -> jsonschema.Draft202012Validator:
+    """Schemas are module constants: build each one's validator once."""
+    validator = _VALIDATORS.get(id(schema))
+    if validator is None or validator.schema is not schema:
+        validator = _VALIDATORS[id(schema)] = jsonschema.Draft202012Validator(schema)
+    return validator
 
 
 def _field(err: jsonschema.ValidationError) -> str:

@@ -2,7 +2,7 @@
 accepting work, among those where the flavor still fits."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 
 from taskvisor import servicegroup
 from taskvisor.db.models import servers
@@ -10,6 +10,14 @@ from taskvisor.db.session import Database
 from taskvisor.tasks.flow import StepFailed
 
 COMPUTE_BINARY = "taskvisor-compute"
+
+
+_FLAVOR = servers.c.flavor
+# Built once (statement construction costs more than the query).
+_USAGE = (select(servers.c.host, func.count(), func.sum(_FLAVOR["vcpus"].as_integer()),
+                 func.sum(_FLAVOR["ram"].as_integer()), func.sum(_FLAVOR["disk"].as_integer()))
+          .where(servers.c.host.in_(bindparam("hosts", expanding=True)), servers.c.deleted.is_(False))
+          .group_by(servers.c.host))
 
 
 class NoValidHost(StepFailed):
@@ -25,14 +33,9 @@ def select_host(db: Database, flavor: dict, down_time: float, exclude: tuple[str
         if not candidates:
             raise NoValidHost("There are not enough hosts available.")
         hosts = [s["host"] for s in candidates]
-        used: dict[str, dict] = {h: {"count": 0, "vcpus": 0, "ram": 0, "disk": 0} for h in hosts}
-        for host, f in conn.execute(select(servers.c.host, servers.c.flavor).where(
-                servers.c.host.in_(hosts), servers.c.deleted.is_(False))):
-            u = used[host]
-            u["count"] += 1
-            u["vcpus"] += f.get("vcpus", 0)
-            u["ram"] += f.get("ram", 0)
-            u["disk"] += f.get("disk", 0)
+        used = {h: {"count": 0, "vcpus": 0, "ram": 0, "disk": 0} for h in hosts}
+        for host, count, vcpus, ram, disk in conn.execute(_USAGE, {"hosts": hosts}):
+            used[host] = {"count": count, "vcpus": vcpus or 0, "ram": ram or 0, "disk": disk or 0}
     fitting = []
     for svc in candidates:
         cap, u = svc["capabilities"] or {}, used[svc["host"]]

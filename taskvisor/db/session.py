@@ -5,13 +5,18 @@ only reads. On SQLite a writing transaction starts with BEGIN IMMEDIATE:
 SQLite allows one writer, and a deferred transaction that reads first and
 writes later fails at once (SQLITE_BUSY_SNAPSHOT) when another writer got in
 between; taking the write lock up front makes concurrent writers queue on
-the busy timeout instead. On PostgreSQL both are ordinary transactions.
+the busy timeout instead. Writers of one process also queue on a Python lock
+first: SQLite's busy handler sleeps with backoff (up to 100 ms a try) rather
+than waking when the lock frees, which caps a busy conductor at a few dozen
+tasks a second; a lock hand-off wakes the next writer at once. On PostgreSQL
+both are ordinary transactions.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 
 from sqlalchemy import create_engine, event
@@ -54,13 +59,19 @@ class Database:
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, immediate=True)
             self.reader = _sqlite_engine(url, immediate=False)
+            self._write_lock: threading.Lock | None = threading.Lock()
         else:
             self.writer = create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
             self.reader = self.writer
+            self._write_lock = None
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.writer.begin() as conn:
+        if self._write_lock is None:
+            with self.writer.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.writer.begin() as conn:
             yield conn
 
     @contextlib.contextmanager

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from taskvisor.db.models import images
 from taskvisor.db.session import utcnow  # noqa: F401  (flows stamp times with it)
+
+
+_IMAGE = select(images).where(images.c.id == bindparam("image_id"))
 
 
 def shutdown_args(ctx: Any) -> dict:
@@ -25,7 +28,7 @@ def image_for(ctx: Any, image_id: str | None) -> dict:
     row = None
     if image_id:
         with ctx.runtime.db.read() as conn:
-            row = conn.execute(select(images).where(images.c.id == image_id)).mappings().first()
+            row = conn.execute(_IMAGE, {"image_id": image_id}).mappings().first()
     if row is None:
         return {"id": image_id, "properties": ctx.server.get("image_properties") or {}}
     return {"id": row["id"], "name": row["name"], "min_disk": row["min_disk"], "min_ram": row["min_ram"],

@@ -93,15 +93,20 @@ class TaskRunner:
     def _forward(self, claim: Claim, flow: Flow, rows: dict[int, dict]) -> str:
         total = len(flow.steps)
         resource: dict = {}
+        started: tuple[int, dict] | None = None  # the next step, already started by the last checkpoint
         for idx, step in enumerate(flow.steps):
             if rows.get(idx, {}).get("status") in DONE:
                 continue
             first_started = time.monotonic()
+            attempt = rows.get(idx, {}).get("attempt", 0)
             while True:
                 try:
-                    attempt, resource = self.store.begin_step(
-                        claim, idx, step.name, self.runtime.host,
-                        resource_updates={"task_state": step.task_state} if step.task_state else None)
+                    if started is not None:
+                        (attempt, resource), started = started, None
+                    else:
+                        attempt, resource = self.store.begin_step(
+                            claim, idx, step.name, self.runtime.host, previous_attempt=attempt,
+                            resource_updates=_task_state(step))
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
@@ -123,13 +128,22 @@ class TaskRunner:
                              claim.task["id"], step.name, attempt, exc, delay)
                     time.sleep(delay)
                     continue
+                nxt = idx + 1
+                start_next = None
+                if nxt < total and rows.get(nxt, {}).get("status") not in DONE:
+                    start_next = {"idx": nxt, "name": flow.steps[nxt].name, "host": self.runtime.host,
+                                  "resource_updates": _task_state(flow.steps[nxt]),
+                                  "previous_attempt": rows.get(nxt, {}).get("attempt", 0)}
                 try:
-                    self.store.end_step(claim, idx, "skipped" if details.get("skipped") else "succeeded",
-                                        host=ctx.host, details=details, store=ctx.store,
-                                        progress=int(100 * (idx + 1) / total), resource_updates=ctx.updates)
+                    started = self.store.end_step(
+                        claim, idx, "skipped" if details.get("skipped") else "succeeded", host=ctx.host,
+                        details=details, store=ctx.store, progress=int(100 * (idx + 1) / total),
+                        resource_updates=ctx.updates, start_next=start_next)
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
+                if started is not None:
+                    resource = started[1]
                 break
         ctx = StepContext(self.runtime, claim, resource, 0)
         if flow.success_fn:
@@ -166,7 +180,8 @@ class TaskRunner:
             if step.revert_fn is None or row["status"] in ("reverted", "skipped"):
                 continue
             attempt, resource = self.store.begin_step(claim, idx, step.name, self.runtime.host,
-                                                      status="reverting", check_owner=False)
+                                                      status="reverting", check_owner=False,
+                                                      previous_attempt=row["attempt"])
             ctx = StepContext(self.runtime, claim, resource, attempt)
             try:
                 step.revert_fn(ctx)
@@ -209,6 +224,10 @@ class TaskRunner:
             updates = ctx.updates
         self.store.set_status(claim, "failed", error=error, resource_updates=updates)
         return "failed"
+
+
+def _task_state(step: Step) -> dict | None:
+    return {"task_state": step.task_state} if step.task_state else None
 
 
 def _message(step: Step, ctx: StepContext, exc: Exception) -> str:

@@ -13,13 +13,14 @@ no longer change it (``Superseded``).
 """
 from __future__ import annotations
 
+import functools
 import time
 import traceback as tb_module
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, insert, or_, select, update
+from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from taskvisor.db.models import RESOURCE_TABLES, task_steps, tasks
@@ -28,6 +29,39 @@ from taskvisor.tasks.flow import Fenced, Superseded
 
 ACTIVE = ("queued", "running", "reverting")
 TERMINAL = ("succeeded", "failed", "reverted", "cancelled")
+
+# The hot statements are built once: SQLAlchemy memoizes a statement object's
+# cache key, so reusing it skips construction and key generation, which cost
+# more than the SQLite round trip itself.
+_OWNED = (tasks.c.id == bindparam("p_id"), tasks.c.generation == bindparam("p_gen"),
+          tasks.c.owner_instance == bindparam("p_inst"))
+_FENCE_STEP_START = update(tasks).where(*_OWNED).values(current_step=bindparam("p_step"),
+                                                       updated_at=bindparam("p_now"))
+_FENCE_CHECKPOINT = update(tasks).where(*_OWNED).values(
+    store=bindparam("p_store", type_=JSON), progress=func.coalesce(bindparam("p_progress"), tasks.c.progress),
+    updated_at=bindparam("p_now"))
+_STEP_WHERE = (task_steps.c.task_id == bindparam("p_task"), task_steps.c.idx == bindparam("p_idx"))
+_STEP_ATTEMPT = select(task_steps.c.attempt).where(*_STEP_WHERE)
+_STEP_RESTART = update(task_steps).where(*_STEP_WHERE).values(
+    status=bindparam("p_status"), host=bindparam("p_host"), attempt=bindparam("p_attempt"), error=None,
+    traceback=None, started_at=bindparam("p_started"), finished_at=None)
+_STEP_END = update(task_steps).where(*_STEP_WHERE).values(
+    status=bindparam("p_status"), host=bindparam("p_host"), finished_at=bindparam("p_now"),
+    details=func.coalesce(bindparam("p_details", type_=JSON(none_as_null=True)), task_steps.c.details),
+    error=func.coalesce(bindparam("p_error"), task_steps.c.error),
+    traceback=func.coalesce(bindparam("p_traceback"), task_steps.c.traceback))
+
+
+@functools.lru_cache(maxsize=512)
+def _resource_update(kind: str, columns: frozenset) -> Any:
+    """UPDATE <resource> SET <columns> WHERE id = :p_id AND task_id = :p_task, built once per column set."""
+    table = RESOURCE_TABLES[kind]
+    return update(table).where(table.c.id == bindparam("p_id"), table.c.task_id == bindparam("p_task")).values(
+        {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in sorted(columns)})
+
+
+_STEPS = select(task_steps).where(task_steps.c.task_id == bindparam("p_task"))
+_LOAD = {kind: select(table).where(table.c.id == bindparam("p_id")) for kind, table in RESOURCE_TABLES.items()}
 
 
 def new_task_row(*, resource_type: str, resource_id: str, action: str, flow: str, flow_version: int,
@@ -113,89 +147,116 @@ class TaskStore:
                 .values(lease_expires=time.time() + self.lease)).rowcount
 
     # -- fenced writes --------------------------------------------------------
-    def _fence(self, conn: Connection, claim: Claim, **values: Any) -> None:
-        values.setdefault("updated_at", utcnow())
-        result = conn.execute(
-            update(tasks).where(tasks.c.id == claim.task["id"], tasks.c.generation == claim.generation,
-                                tasks.c.owner_instance == self.instance).values(**values))
-        if result.rowcount != 1:
+    def _owned(self, claim: Claim) -> dict:
+        return {"p_id": claim.task["id"], "p_gen": claim.generation, "p_inst": self.instance}
+
+    def _check_fence(self, rowcount: int, claim: Claim) -> None:
+        if rowcount != 1:
             raise Fenced(f"task {claim.task['id']}: lease generation {claim.generation} is no longer ours")
 
-    def _update_resource(self, conn: Connection, claim: Claim, updates: dict) -> None:
+    def _fence(self, conn: Connection, claim: Claim, **values: Any) -> None:
+        values.setdefault("updated_at", utcnow())
+        result = conn.execute(update(tasks).where(*_OWNED).values(**values), self._owned(claim))
+        self._check_fence(result.rowcount, claim)
+
+    def _update_resource(self, conn: Connection, claim: Claim, updates: dict, required: bool = True) -> bool:
+        """Write the resource only while this task owns it; ``required`` makes
+        a lost ownership an error (Superseded), otherwise it returns False."""
         if not updates:
-            return
-        table = RESOURCE_TABLES[claim.task["resource_type"]]
+            return True
+        kind = claim.task["resource_type"]
         values = dict(updates)
-        if "updated_at" in table.c:
+        if "updated_at" in RESOURCE_TABLES[kind].c:
             values.setdefault("updated_at", utcnow())
-        result = conn.execute(update(table).where(table.c.id == claim.task["resource_id"],
-                                                  table.c.task_id == claim.task["id"]).values(**values))
-        if result.rowcount != 1:
-            raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
-                             f"is no longer owned by task {claim.task['id']}")
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(p_id=claim.task["resource_id"], p_task=claim.task["id"])
+        if conn.execute(_resource_update(kind, frozenset(values)), params).rowcount == 1:
+            return True
+        if required:
+            raise Superseded(f"{kind} {claim.task['resource_id']} is no longer owned by task {claim.task['id']}")
+        return False
 
     def load_resource(self, conn: Connection, claim: Claim) -> dict | None:
-        table = RESOURCE_TABLES[claim.task["resource_type"]]
-        row = conn.execute(select(table).where(table.c.id == claim.task["resource_id"])).mappings().first()
+        row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
         return dict(row) if row else None
 
     def steps(self, task_id: str) -> dict[int, dict]:
         with self.db.read() as conn:
-            return {r["idx"]: dict(r) for r in conn.execute(
-                select(task_steps).where(task_steps.c.task_id == task_id)).mappings()}
+            return {r["idx"]: dict(r) for r in conn.execute(_STEPS, {"p_task": task_id}).mappings()}
 
     def begin_step(self, claim: Claim, idx: int, name: str, host: str, status: str = "running",
-                   resource_updates: dict | None = None, check_owner: bool = True) -> tuple[int, dict]:
+                   resource_updates: dict | None = None, check_owner: bool = True,
+                   previous_attempt: int | None = None) -> tuple[int, dict]:
         """Record that a step starts (the API shows it running); returns the
-        attempt number and a fresh copy of the resource."""
+        attempt number and a fresh copy of the resource. ``previous_attempt``
+        (0 = the step never started) spares a look-up when the caller knows."""
         with self.db.write() as conn:
-            self._fence(conn, claim, current_step=name)
-            resource = self.load_resource(conn, claim)
-            if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
-                raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
-                                 f"was taken over by task {resource and resource.get('task_id')}")
-            now = utcnow()
-            existing = conn.execute(select(task_steps.c.attempt, task_steps.c.name).where(
-                task_steps.c.task_id == claim.task["id"], task_steps.c.idx == idx)).first()
-            if existing is None:
-                attempt = 1
-                conn.execute(insert(task_steps), {
-                    "task_id": claim.task["id"], "idx": idx, "name": name, "status": status, "host": host,
-                    "attempt": 1, "details": {}, "started_at": now})
-            else:
-                attempt = existing.attempt + (1 if status == "running" else 0)
-                conn.execute(update(task_steps).where(
-                    task_steps.c.task_id == claim.task["id"], task_steps.c.idx == idx).values(
-                    status=status, host=host, attempt=attempt, error=None, traceback=None,
-                    started_at=now if status == "running" else task_steps.c.started_at, finished_at=None))
-            if check_owner and resource_updates:
-                self._update_resource(conn, claim, resource_updates)
-                resource.update(resource_updates)
+            started = self._start(conn, claim, idx, name, host, status, resource_updates, check_owner,
+                                  previous_attempt)
+        if started is None:
+            raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
+                             f"was taken over by another task")
+        return started
+
+    def _start(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
+               resource_updates: dict | None, check_owner: bool,
+               previous_attempt: int | None) -> tuple[int, dict] | None:
+        now = utcnow()
+        self._check_fence(conn.execute(_FENCE_STEP_START, {**self._owned(claim), "p_step": name,
+                                                           "p_now": now}).rowcount, claim)
+        resource = self.load_resource(conn, claim)
+        if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
+            return None
+        key = {"p_task": claim.task["id"], "p_idx": idx}
+        if previous_attempt is None:
+            previous_attempt = conn.execute(_STEP_ATTEMPT, key).scalar() or 0
+        if previous_attempt == 0:
+            attempt = 1
+            conn.execute(insert(task_steps), {
+                "task_id": claim.task["id"], "idx": idx, "name": name, "status": status, "host": host,
+                "attempt": 1, "details": {}, "started_at": now})
+        else:
+            attempt = previous_attempt + (1 if status == "running" else 0)
+            conn.execute(_STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
+                                         "p_started": now})
+        changes = {k: v for k, v in (resource_updates or {}).items() if resource.get(k) != v}
+        if check_owner and changes:
+            self._update_resource(conn, claim, changes)
+            resource.update(changes)
         return attempt, resource or {}
 
     def end_step(self, claim: Claim, idx: int, status: str, *, host: str, details: dict | None = None,
                  error: BaseException | str | None = None, store: dict | None = None,
-                 progress: int | None = None, resource_updates: dict | None = None) -> None:
+                 progress: int | None = None, resource_updates: dict | None = None,
+                 start_next: dict | None = None) -> tuple[int, dict] | None:
         """The checkpoint: the step's outcome, the task's store and progress,
-        and the resource's new state, all in one fenced transaction."""
-        values: dict[str, Any] = {}
-        if store is not None:
-            values["store"] = store
-        if progress is not None:
-            values["progress"] = progress
-        step_values: dict[str, Any] = {"status": status, "host": host, "finished_at": utcnow()}
-        if details is not None:
-            step_values["details"] = details
+        and the resource's new state, all in one fenced transaction.
+
+        With ``start_next`` (begin_step's arguments for the next step) the
+        same transaction also starts that step and returns what begin_step
+        would: one commit per step boundary, and no moment where the task
+        shows no step running."""
+        error_text = traceback_text = None
         if error is not None:
-            step_values["error"] = str(error) if not isinstance(error, BaseException) else \
-                f"{type(error).__name__}: {error}" if not str(error) else str(error)
+            error_text = str(error) or type(error).__name__
             if isinstance(error, BaseException):
-                step_values["traceback"] = "".join(tb_module.format_exception(error))
+                traceback_text = "".join(tb_module.format_exception(error))
+        started = None
         with self.db.write() as conn:
-            self._fence(conn, claim, **values)
-            conn.execute(update(task_steps).where(task_steps.c.task_id == claim.task["id"],
-                                                  task_steps.c.idx == idx).values(**step_values))
+            now = utcnow()
+            self._check_fence(conn.execute(_FENCE_CHECKPOINT, {
+                **self._owned(claim), "p_store": claim.task["store"] if store is None else store,
+                "p_progress": progress, "p_now": now}).rowcount, claim)
+            conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
+                                     "p_now": now, "p_details": details, "p_error": error_text,
+                                     "p_traceback": traceback_text})
             self._update_resource(conn, claim, resource_updates or {})
+            if start_next is not None:
+                started = self._start(conn, claim, status="running", check_owner=True, **start_next)
+        if start_next is not None and started is None:
+            raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
+                             f"was taken over by another task")
+        return started
 
     def set_status(self, claim: Claim, status: str, *, error: dict | None = None,
                    traceback: str | None = None, store: dict | None = None,
@@ -213,9 +274,5 @@ class TaskStore:
             values.update(finished_at=utcnow(), lease_expires=None, current_step=None)
         with self.db.write() as conn:
             self._fence(conn, claim, **values)
-            if resource_updates:
-                try:
-                    with conn.begin_nested():
-                        self._update_resource(conn, claim, resource_updates)
-                except Superseded:
-                    pass  # a newer task owns the resource; this one only records its own end
+            # a newer task may own the resource by now; this one only records its own end
+            self._update_resource(conn, claim, resource_updates or {}, required=False)
