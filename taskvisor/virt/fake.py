@@ -123,6 +123,7 @@ class FakeDriver(ComputeDriver):
         if guest["power_state"] == power.RUNNING and guest["shutdown_at"] and time.time() >= guest["shutdown_at"]:
             guest["power_state"] = power.SHUTDOWN
             guest["shutdown_at"] = None
+            guest.setdefault("console", []).append("power off")
             self._save()
         return guest["power_state"]
 
@@ -135,6 +136,7 @@ class FakeDriver(ComputeDriver):
         with self._lock:
             guest = self._guest(server_id)
             guest["shutdown_requests"] += 1
+            guest.setdefault("console", []).append("ACPI shutdown requested")
             how = guest["behaviour"]["on_shutdown"]
             if guest["power_state"] != power.RUNNING or guest["shutdown_at"]:
                 return
