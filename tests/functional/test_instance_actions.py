@@ -231,3 +231,25 @@ def test_random_action_sequences_follow_the_machine(cloud):
             assert cloud.vm_state(server_id) == states.target(action, vm_state, event)
 
     run()
+
+
+def test_hard_reboot_recreates_a_guest_the_host_lost(cloud):
+    cloud.driver.inject("spawn", fail="no room at the inn")
+    resp = cloud.post("/servers", {"server": {"name": "phoenix", "flavorRef": "1", "imageRef": cloud.image_id}})
+    server_id = resp.json()["server"]["id"]
+    cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+    assert cloud.server(server_id)["status"] == "ERROR" and server_id not in cloud.driver.list_guests()
+    _, task = cloud.act(server_id, BODIES["reboot_hard"])
+    assert task["status"] == "succeeded" and task["steps"][0]["details"]["recreated"] is True
+    assert cloud.server(server_id)["status"] == "ACTIVE" and cloud.driver.list_guests()[server_id] == 1
+
+
+def test_stop_of_an_error_server_without_a_guest_fails_and_stays_error(cloud):
+    cloud.driver.inject("spawn", fail="no room at the inn")
+    resp = cloud.post("/servers", {"server": {"name": "ghost", "flavorRef": "1", "imageRef": cloud.image_id}})
+    server_id = resp.json()["server"]["id"]
+    cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+    _, task = cloud.act(server_id, BODIES["stop"])
+    assert task["status"] == "failed" and "not found" in task["error"]["message"]
+    server = cloud.server(server_id)
+    assert server["status"] == "ERROR" and server["fault"]["message"] == task["error"]["message"]
