@@ -7,7 +7,7 @@ from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
 from taskvisor.db import migrate
 from taskvisor.db.session import Database
-from taskvisor.rpc.base import get_transport
+from taskvisor.rpc.base import transport_from
 from taskvisor.seed import seed
 from taskvisor.virt import load_driver
 
@@ -26,7 +26,7 @@ class AllInOne:
     def __init__(self, conf: Config):
         self.conf = conf
         self.db = open_database(conf)
-        self.transport = get_transport(conf.DEFAULT.transport_url)
+        self.transport = transport_from(conf)
         self.conductor = Conductor(conf, self.db, self.transport)
         self.driver = load_driver(conf)
         self.compute = ComputeService(conf, self.transport, self.driver)

@@ -50,10 +50,10 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from taskvisor.allinone import open_database
     from taskvisor.api.app import create_app
-    from taskvisor.rpc.base import get_transport
+    from taskvisor.rpc.base import transport_from
     conf = _load(args)
     db = open_database(conf, upgrade=False)
-    _serve_api(conf, create_app(conf, db, get_transport(conf.DEFAULT.transport_url)))
+    _serve_api(conf, create_app(conf, db, transport_from(conf)))
     return 0
 
 
@@ -68,9 +68,9 @@ def _wait_for_signal() -> None:
 def cmd_conductor(args: argparse.Namespace) -> int:
     from taskvisor.allinone import open_database
     from taskvisor.conductor.service import Conductor
-    from taskvisor.rpc.base import get_transport
+    from taskvisor.rpc.base import transport_from
     conf = _load(args)
-    conductor = Conductor(conf, open_database(conf, upgrade=False), get_transport(conf.DEFAULT.transport_url))
+    conductor = Conductor(conf, open_database(conf, upgrade=False), transport_from(conf))
     conductor.start()
     _wait_for_signal()
     conductor.stop()
@@ -79,10 +79,10 @@ def cmd_conductor(args: argparse.Namespace) -> int:
 
 def cmd_compute(args: argparse.Namespace) -> int:
     from taskvisor.compute.service import ComputeService
-    from taskvisor.rpc.base import get_transport
+    from taskvisor.rpc.base import transport_from
     from taskvisor.virt import load_driver
     conf = _load(args)
-    compute = ComputeService(conf, get_transport(conf.DEFAULT.transport_url), load_driver(conf))
+    compute = ComputeService(conf, transport_from(conf), load_driver(conf))
     compute.start()
     _wait_for_signal()
     compute.stop()

@@ -26,6 +26,7 @@ from typing import Any
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
+from taskvisor.rpc.base import message as base_message
 from taskvisor.rpc.base import RpcTimeout, Server, Transport, decode, dispatch, encode, unwrap
 
 LOG = logging.getLogger(__name__)
@@ -246,7 +247,7 @@ class KombuTransport(Transport):
         self._pending[correlation_id] = future
         try:
             # expiration: a call nobody took in time is dropped, not run late.
-            self._publish({"method": method, "version": version, "args": args}, EXCHANGE, topic,
+            self._publish(base_message(method, args, version, timeout), EXCHANGE, topic,
                           [self._topic_queue(topic)], timeout=deadline - time.monotonic(),
                           reply_to=reply_to, correlation_id=correlation_id,
                           delivery_mode=2, expiration=timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,8 +62,18 @@ def decode(data: bytes | str) -> Any:
 
 
 def dispatch(endpoint: Any, message: dict) -> dict:
-    """Run one message against an endpoint; always returns a reply dict."""
+    """Run one message against an endpoint; always returns a reply dict.
+
+    A call carries the moment its caller stops waiting (``deadline``, epoch
+    seconds). A message taken after that, e.g. redelivered when a killed
+    compute comes back, is refused: its caller has retried or given up, and
+    acting on it late could undo what happened since."""
     method, version = message.get("method", ""), message.get("version", "1.0")
+    deadline = message.get("deadline")
+    if deadline is not None and time.time() > deadline:
+        LOG.info("dropping %s: its caller stopped waiting %.1fs ago", method, time.time() - deadline)
+        return {"error": {"type": "Expired", "message": f"{method} arrived after its deadline",
+                          "retryable": True}}
     supported = getattr(endpoint, "RPC_API_VERSION", "1.0")
     if method.startswith("_") or not callable(getattr(endpoint, method, None)):
         return {"error": {"type": "NoSuchMethod", "message": f"no method {method!r}", "retryable": False}}
@@ -117,11 +128,54 @@ class Transport(abc.ABC):
         pass
 
 
-def get_transport(url: str) -> Transport:
+def message(method: str, args: dict, version: str, timeout: float | None = None) -> dict:
+    out = {"method": method, "version": version, "args": args}
+    if timeout is not None:
+        out["deadline"] = time.time() + timeout
+    return out
+
+
+class Namespaced(Transport):
+    """Prefixes every topic with ``[DEFAULT] control_exchange``, so clouds (or
+    test runs) sharing one broker never see each other's messages."""
+
+    def __init__(self, inner: Transport, namespace: str):
+        self.inner, self.ns = inner, namespace
+
+    def _t(self, topic: str) -> str:
+        return f"{self.ns}.{topic}"
+
+    def call(self, topic, method, args, version="1.0", timeout=60.0):
+        return self.inner.call(self._t(topic), method, args, version, timeout)
+
+    def cast(self, topic, method, args, version="1.0"):
+        return self.inner.cast(self._t(topic), method, args, version)
+
+    def serve(self, topic, endpoint, workers=8):
+        return self.inner.serve(self._t(topic), endpoint, workers)
+
+    def notify(self, topic, payload):
+        return self.inner.notify(self._t(topic), payload)
+
+    def listen(self, topic, callback):
+        return self.inner.listen(self._t(topic), callback)
+
+    def close(self):
+        self.inner.close()
+
+
+def get_transport(url: str, namespace: str = "") -> Transport:
     if url.startswith("inprocess"):
         from taskvisor.rpc.inprocess import InProcessTransport
-        return InProcessTransport()
-    if url.startswith(("amqp", "pyamqp", "memory")):
+        transport: Transport = InProcessTransport()
+    elif url.startswith(("amqp", "pyamqp", "memory")):
         from taskvisor.rpc.amqp import KombuTransport
-        return KombuTransport(url)
-    raise ValueError(f"unsupported transport_url {url!r}")
+        transport = KombuTransport(url)
+    else:
+        raise ValueError(f"unsupported transport_url {url!r}")
+    return Namespaced(transport, namespace) if namespace else transport
+
+
+def transport_from(conf: Any) -> Transport:
+    """The bus named by [DEFAULT] transport_url, in [DEFAULT] control_exchange."""
+    return get_transport(conf.DEFAULT.transport_url, conf.DEFAULT.control_exchange)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from taskvisor.rpc.base import message as base_message
 from taskvisor.rpc.base import RpcTimeout, Server, Transport, decode, dispatch, encode, unwrap
 
 
@@ -66,7 +67,7 @@ class InProcessTransport(Transport):
         server = self._pick(topic)
         if server is None:
             raise RpcTimeout(f"nothing serves topic {topic}")
-        message = decode(encode({"method": method, "version": version, "args": args}))
+        message = decode(encode(base_message(method, args, version, timeout)))
         try:
             reply = server.submit(message).result(timeout=timeout)
         except cf.TimeoutError:
