@@ -7,6 +7,7 @@ sees it, the config, and a way to wait that notices an abort request.
 """
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,7 +35,8 @@ class HardwareTask:
         self.node = node
         self.conf = conf
         self.should_abort = should_abort
-        self.internal: dict = dict(node.get("driver_internal_info") or {})  # written back by the flow
+        # a private copy: the flow saves it only if the driver changed it
+        self.internal: dict = copy.deepcopy(node.get("driver_internal_info") or {})
 
     @property
     def driver_info(self) -> dict:

@@ -70,7 +70,7 @@ TRANSITIONS: tuple[tuple[str, str, str], ...] = (
 VERBS = {"manage": "manage", "provide": "provide", "clean": "clean", "active": "deploy", "deploy": "deploy",
          "deleted": "delete", "undeploy": "delete", "abort": "abort", "unhold": "unhold"}
 # Events only flows raise: the API never accepts them as verbs from these states.
-_INTERNAL = {(CLEANING, "manage")}
+_INTERNAL = {(CLEANING, "manage"), (DELETING, "clean")}
 # Minimum API microversion of each target (Ironic's MIN_VERB_VERSIONS; unhold 1.85).
 MIN_VERB_VERSION = {"manage": 4, "provide": 4, "abort": 13, "clean": 15, "deploy": 73, "undeploy": 73,
                     "unhold": 85}
