@@ -85,3 +85,59 @@ def all_in_one(data_dir: str, port: int | None = None, driver: str = "fake", env
     port = port or free_port()
     args = ["all-in-one", "--data-dir", data_dir, "--port", str(port), "--driver", driver, *(extra or [])]
     return TaskvisorProcess(args, os.path.join(data_dir, "all-in-one.log"), env=env, port=port)
+
+
+class Cluster:
+    """A distributed taskvisor as real processes: one API, conductors and
+    computes on PostgreSQL and RabbitMQ, in a bus namespace of its own."""
+
+    def __init__(self, data_dir: str, database_url: str, transport_url: str, env: dict | None = None,
+                 driver: str = "fake"):
+        self.data_dir, self.driver = data_dir, driver
+        self.namespace = f"tvtest-{os.getpid()}-{int(time.time() * 1000) % 10**8}"
+        self.env = {"TASKVISOR_DATABASE__CONNECTION": database_url,
+                    "TASKVISOR_DEFAULT__TRANSPORT_URL": transport_url,
+                    "TASKVISOR_DEFAULT__CONTROL_EXCHANGE": self.namespace,
+                    "TASKVISOR_DEFAULT__REPORT_INTERVAL": "1", "TASKVISOR_DEFAULT__SERVICE_DOWN_TIME": "6",
+                    "TASKVISOR_CONDUCTOR__LEASE_SECONDS": "2", "TASKVISOR_CONDUCTOR__POLL_INTERVAL": "0.5",
+                    **(env or {})}
+        self.api: TaskvisorProcess | None = None
+        self.conductors: dict[str, TaskvisorProcess] = {}
+        self.computes: dict[str, TaskvisorProcess] = {}
+
+    def _proc(self, name: str, args: list[str], port: int | None = None, env: dict | None = None):
+        pdir = os.path.join(self.data_dir, name)
+        os.makedirs(pdir, exist_ok=True)
+        return TaskvisorProcess([*args, "--data-dir", pdir], os.path.join(self.data_dir, f"{name}.log"),
+                                env={**self.env, **(env or {})}, port=port)
+
+    def start(self, conductors: int = 2, computes: int = 2) -> "Cluster":
+        subprocess.run([sys.executable, "-m", "taskvisor.cli", "db", "upgrade"], env={**os.environ, **self.env},
+                       check=True, capture_output=True)
+        port = free_port()
+        self.api = self._proc("api", ["api", "--port", str(port)], port=port)
+        for i in range(conductors):
+            self.add_conductor(f"conductor-{i + 1}")
+        for i in range(computes):
+            self.add_compute(f"compute-{i + 1}")
+        self.api.start()
+        return self
+
+    def add_conductor(self, name: str, env: dict | None = None) -> TaskvisorProcess:
+        proc = self.conductors[name] = self._proc(name, ["conductor", "--name", name], env=env)
+        return proc.start(wait_http=False)
+
+    def add_compute(self, name: str, env: dict | None = None) -> TaskvisorProcess:
+        proc = self.computes[name] = self._proc(name, ["compute", "--host", name, "--driver", self.driver], env=env)
+        return proc.start(wait_http=False)
+
+    @property
+    def all(self) -> list[TaskvisorProcess]:
+        return [p for p in [self.api, *self.conductors.values(), *self.computes.values()] if p]
+
+    def stop(self) -> None:
+        for proc in self.all:
+            proc.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.args[0]} {p.args[2] if len(p.args) > 2 else ''}\n{p.log()}" for p in self.all)

@@ -13,6 +13,7 @@ import threading
 import time
 
 from taskvisor import servicegroup
+from taskvisor.conductor.repair import repair_orphans
 from taskvisor.config import Config
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
@@ -112,16 +113,20 @@ class Conductor:
 
     def _heartbeat_loop(self) -> None:
         interval = self.conf.conductor.lease_seconds / 3
-        last_report = time.monotonic()
+        last_report = last_repair = time.monotonic()
         while not self._stop.wait(interval):
             try:
                 with self._lock:
                     busy = bool(self._active)
                 if busy:
                     self.store.heartbeat()
-                if time.monotonic() - last_report >= self.conf.DEFAULT.report_interval:
+                now = time.monotonic()
+                if now - last_report >= self.conf.DEFAULT.report_interval:
                     servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
-                    last_report = time.monotonic()
+                    last_report = now
+                if now - last_repair >= self.conf.conductor.periodic_interval:
+                    last_repair = now
+                    repair_orphans(self.runtime)
             except Exception:
                 LOG.exception("conductor heartbeat failed")
 

@@ -18,8 +18,11 @@ def shutdown_args(ctx: Any) -> dict:
     props = ctx.server.get("image_properties") or {}
     timeout = props.get("os_shutdown_timeout")
     timeout = int(timeout) if timeout not in (None, "") else ctx.conf.DEFAULT.shutdown_timeout
+    # The call takes as long as the guest may take to shut down; wait that
+    # long for its answer, plus the usual RPC allowance.
     return {"timeout": timeout, "retry_interval": ctx.conf.compute.shutdown_retry_interval,
-            "force": bool(ctx.params.get("force", False))}
+            "force": bool(ctx.params.get("force", False)),
+            "rpc_timeout": timeout + float(ctx.conf.DEFAULT.rpc_response_timeout)}
 
 
 def image_for(ctx: Any, image_id: str | None) -> dict:
