@@ -49,7 +49,7 @@ OPTIONS = [
     Option("conductor", "step_retries", 3, "Retries of a step that failed for a transient reason (RPC timeout, lost connection)."),
     Option("conductor", "retry_backoff", 0.5, "First retry delay in seconds; doubles each retry."),
     Option("conductor", "compute_down_deadline", 120, "Seconds a step keeps retrying against a host that does not answer before the task fails."),
-    Option("conductor", "periodic_interval", 30, "Seconds between checks for resources whose task_state has no live task."),
+    Option("conductor", "periodic_interval", 30.0, "Seconds between checks for resources whose task_state has no live task."),
     Option("conductor", "automated_clean", True, "Clean nodes automatically on provide and after undeploy (a node's automated_clean overrides it)."),
     Option("conductor", "clean_step_priority_override", "", "Automated clean step priorities: 'interface.step:priority,...' (0 disables a step)."),
     Option("conductor", "max_conductor_wait_step_seconds", 30, "Longest a reserved 'wait' clean step waits (and how long one without seconds waits)."),
