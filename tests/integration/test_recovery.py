@@ -90,3 +90,62 @@ def test_compute_that_stays_down_fails_the_task_naming_the_host(cluster_factory)
     server = api.server(server_id)
     assert server["status"] == "ERROR" and server["OS-EXT-STS:task_state"] is None
     assert "compute-1" in server["fault"]["message"]
+
+
+# action body, the status it starts from (reached by the setup actions), the
+# driver call made slow so the kill lands inside it, and the status it ends in
+EVERY_STATE = {
+    "rescue": ({"rescue": {}}, [], "rescue", "RESCUE"),
+    "unrescue": ({"unrescue": None}, [{"rescue": {}}], "unrescue", "ACTIVE"),
+    "suspend": ({"suspend": None}, [], "suspend", "SUSPENDED"),
+    "resume": ({"resume": None}, [{"suspend": None}], "resume", "ACTIVE"),
+    "pause": ({"pause": None}, [], "pause", "PAUSED"),
+    "unpause": ({"unpause": None}, [{"pause": None}], "unpause", "ACTIVE"),
+    "shelve": ({"shelve": None}, [], "snapshot", "SHELVED_OFFLOADED"),
+    "unshelve": ({"unshelve": None}, [{"shelve": None}], "spawn", "ACTIVE"),
+    "resize": ({"resize": {"flavorRef": "2"}}, [], "resize", "VERIFY_RESIZE"),
+    "revertResize": ({"revertResize": None}, [{"resize": {"flavorRef": "2"}}], "revert_resize", "ACTIVE"),
+    "stop": ({"os-stop": None}, [], "request_shutdown", "SHUTOFF"),
+    "start": ({"os-start": None}, [{"os-stop": None}], "power_on", "ACTIVE"),
+    "reboot": ({"reboot": {"type": "HARD"}}, [], "power_on", "ACTIVE"),
+}
+
+
+def test_every_task_state_recovers_after_every_conductor_is_killed(cluster_factory):
+    """Nova's compute restart leaves rescuing, unrescuing, suspending,
+    resuming, shelving, unshelving and resize_* stuck; here every action,
+    caught mid-step by a kill -9 of all conductors, completes after restart."""
+    cluster = cluster_factory(conductors=2, computes=1, env={
+        "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "8"})
+    api = Api(cluster.api.base_url)
+    api.wait_services_up(1)
+    servers = {}
+    for name, (_, setup, _, _) in EVERY_STATE.items():
+        server_id, url = api.boot(name)
+        assert api.wait_task(url)["status"] == "succeeded"
+        for body in setup:
+            resp = api.http.post(f"/compute/v2.1/servers/{server_id}/action", json=body)
+            assert resp.status_code in (200, 202), resp.text
+            assert api.wait_task(api.rel(resp.headers["X-Taskvisor-Task"]))["status"] == "succeeded"
+        servers[name] = server_id
+    inject = os.path.join(cluster.data_dir, "compute-1", "fake-inject.json")
+    with open(inject, "w") as f:
+        json.dump({method: [{"delay": 4.0}] for _, _, method, _ in EVERY_STATE.values()}, f)
+    urls = {}
+    for name, (body, _, _, _) in EVERY_STATE.items():
+        resp = api.http.post(f"/compute/v2.1/servers/{servers[name]}/action", json=body)
+        assert resp.status_code in (200, 202), resp.text
+        urls[name] = api.rel(resp.headers["X-Taskvisor-Task"])
+    time.sleep(2.0)
+    caught = {name: api.server(servers[name])["OS-EXT-STS:task_state"] for name in EVERY_STATE}
+    assert all(caught.values()), caught  # every server is mid-operation
+    for conductor in cluster.conductors.values():
+        conductor.kill()
+    os.unlink(inject)
+    for conductor in cluster.conductors.values():
+        conductor.start(wait_http=False)
+    for name, (_, _, _, final) in EVERY_STATE.items():
+        task = api.wait_task(urls[name], timeout=90)
+        assert task["status"] == "succeeded", (name, caught[name], task["error"])
+        server = api.server(servers[name])
+        assert server["status"] == final and server["OS-EXT-STS:task_state"] is None, (name, server["status"])
