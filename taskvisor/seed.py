@@ -26,4 +26,4 @@ def seed(db: Database) -> None:
                 "id": str(uuid.uuid4()), "name": DEFAULT_IMAGE, "status": "active", "visibility": "public",
                 "protected": False, "disk_format": "qcow2", "container_format": "bare", "size": 0,
                 "checksum": None, "min_disk": 0, "min_ram": 0, "owner": "admin", "tags": [],
-                "properties": {"os_shutdown_timeout": "60"}, "created_at": now, "updated_at": now})
+                "properties": {}, "created_at": now, "updated_at": now})

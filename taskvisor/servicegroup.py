@@ -43,3 +43,13 @@ _BY_BINARY = _ALL.where(services.c.binary == bindparam("binary"))
 def list_services(conn: Connection, binary: str | None = None) -> list[dict]:
     rows = conn.execute(_BY_BINARY, {"binary": binary}) if binary else conn.execute(_ALL)
     return [dict(r) for r in rows.mappings()]
+
+
+_ONE = select(services).where(services.c.binary == bindparam("binary"), services.c.host == bindparam("host"))
+
+
+def compute_is_up(db: Database, host: str, conf) -> bool:
+    """Whether the compute on ``host`` reported within [DEFAULT] service_down_time."""
+    with db.read() as conn:
+        row = conn.execute(_ONE, {"binary": "taskvisor-compute", "host": host}).mappings().first()
+    return row is not None and is_up(dict(row), conf.DEFAULT.service_down_time)

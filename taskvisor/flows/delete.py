@@ -1,8 +1,17 @@
 """Delete a server: shut the guest down cleanly (Nova does not; we do),
-destroy it, release its address, and mark the server deleted."""
+destroy it, release its address, and mark the server deleted.
+
+A server whose compute is down is deleted locally (as Nova does): the
+steps that need the host are skipped and say so, and the compute destroys
+the leftover guest when it reports its guests again after coming back.
+A step that is retrying against a host that just died re-checks the
+service each attempt, so it turns into a local delete once the host is
+marked down instead of failing the delete."""
 from __future__ import annotations
 
+from taskvisor import servicegroup
 from taskvisor.flows.common import shutdown_args, utcnow
+from taskvisor.rpc.base import RemoteError, RpcTimeout
 from taskvisor.states import server as states
 from taskvisor.tasks.flow import Flow, register
 from taskvisor.virt import power
@@ -10,21 +19,46 @@ from taskvisor.virt import power
 flow = register(Flow("delete", version=1, action="delete"))
 
 
+def _skip_host(ctx) -> dict | None:
+    """Why this step has nothing to do on the server's host, if so."""
+    host = ctx.server.get("host")
+    if not host:
+        return {"skipped": True, "reason": "never placed on a host"}
+    if ctx.store.get("local_delete") or not servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
+        ctx.store["local_delete"] = host
+        return {"skipped": True, "local_delete": True,
+                "reason": f"compute {host} is down: deleted locally; its guest is destroyed when it returns"}
+    return None
+
+
+def _call_host(ctx, method: str, **args) -> dict:
+    """Call the server's compute; if it stopped answering and is now down,
+    fall back to a local delete instead of failing."""
+    try:
+        return ctx.compute(ctx.server["host"]).call(method, server_id=ctx.server["id"], **args)
+    except RpcTimeout:
+        skip = _skip_host(ctx)
+        if skip:
+            return skip
+        raise
+
+
 @flow.step
 def power_off(ctx):
-    if not ctx.server.get("host"):
-        return {"skipped": True, "reason": "never placed on a host"}
-    guests = ctx.compute(ctx.server["host"]).call("list_guests")
-    if ctx.server["id"] not in guests:
-        return {"shutdown": "already-off", "reason": "no guest on the host"}
-    return ctx.compute(ctx.server["host"]).call("power_off", server_id=ctx.server["id"], **shutdown_args(ctx))
+    skip = _skip_host(ctx)
+    if skip:
+        return skip
+    try:
+        return _call_host(ctx, "power_off", **shutdown_args(ctx))
+    except RemoteError as exc:
+        if exc.type == "GuestNotFound":
+            return {"shutdown": "already-off", "reason": "no guest on the host"}
+        raise
 
 
 @flow.step
 def destroy(ctx):
-    if not ctx.server.get("host"):
-        return {"skipped": True, "reason": "never placed on a host"}
-    return ctx.compute(ctx.server["host"]).call("destroy", server_id=ctx.server["id"])
+    return _skip_host(ctx) or _call_host(ctx, "destroy")
 
 
 @flow.step

@@ -149,3 +149,19 @@ def test_every_task_state_recovers_after_every_conductor_is_killed(cluster_facto
         assert task["status"] == "succeeded", (name, caught[name], task["error"])
         server = api.server(servers[name])
         assert server["status"] == final and server["OS-EXT-STS:task_state"] is None, (name, server["status"])
+
+
+def test_deleting_a_server_whose_compute_is_down_deletes_it_locally(cluster_factory):
+    cluster = cluster_factory(conductors=1, computes=1, env={**SLOW, "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "2"})
+    api = Api(cluster.api.base_url)
+    api.wait_services_up(1)
+    server_id, url = api.boot("on-a-dead-host")
+    assert api.wait_task(url)["status"] == "succeeded"
+    cluster.computes["compute-1"].kill()
+    resp = api.http.delete(f"/compute/v2.1/servers/{server_id}")
+    assert resp.status_code == 204
+    task = api.wait_task(api.rel(resp.headers["X-Taskvisor-Task"]), timeout=90)
+    assert task["status"] == "succeeded", task["error"]
+    assert task["steps"][0]["details"]["local_delete"] is True
+    assert "compute-1 is down" in task["steps"][1]["details"]["reason"]
+    assert api.http.get(f"/compute/v2.1/servers/{server_id}").status_code == 404
