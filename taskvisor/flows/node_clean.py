@@ -18,7 +18,7 @@ import time
 
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
 from taskvisor.baremetal.steps import step_id
-from taskvisor.flows.node_common import abort_requested, hardware, keep_internal, release, reserve, show
+from taskvisor.flows.node_common import abort_requested, hardware, keep_internal, release, show
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow, Step, StepFailed, register
 
@@ -41,15 +41,14 @@ flow.expand(clean_steps)
 
 
 def prepare(ctx):
-    reserve(ctx)
     if ctx.store.get("held") is not None:
         return {"skipped": True}
+    show(ctx, reservation=ctx.host, provision_state=states.CLEANING)
     driver, hw = hardware(ctx)
     try:
         driver.power.validate(hw)
     except HardwareError as exc:
         raise StepFailed(f"Validation of node {ctx.node['id']} for cleaning failed: {exc}", 400) from None
-    show(ctx, provision_state=states.CLEANING)
     return {"steps": len(ctx.params.get("steps") or []), "start": int(ctx.params.get("start") or 0)}
 
 

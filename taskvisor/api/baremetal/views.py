@@ -39,6 +39,18 @@ _DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finishe
 SECRET = "******"
 
 
+def columns_for(fields: list[str]):
+    """The node columns rendering ``fields`` needs (a list reads 6 of them)."""
+    from taskvisor.db.models import nodes
+    names = {"id", "created_at"}
+    for field in fields:
+        if field.endswith("_interface"):
+            names.add("driver")
+        elif field in nodes.c and field != "uuid":
+            names.add(field)
+    return [nodes.c[name] for name in sorted(names)]
+
+
 def allowed_fields(minor: int) -> list[str]:
     return [f for f, since in VERSIONED.items() if since <= minor]
 
@@ -114,6 +126,20 @@ def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None =
         if minor >= 32:
             node["volume"] = links(base_url, row["id"], "/volume")
     return node
+
+
+def render_brief(rows, minor: int, base_url: str) -> list[dict]:
+    """The default list view (LIST_FIELDS), built directly: it is the hot
+    path (Nova's and the CLI's polling), ~2x cheaper than render_node."""
+    out = []
+    for row in rows:
+        node_id, state = row["id"], row["provision_state"]
+        out.append({"instance_uuid": row["instance_uuid"], "maintenance": row["maintenance"], "name": row["name"],
+                    "power_state": row["power_state"],
+                    "provision_state": None if minor < 2 and state == "available" else state, "uuid": node_id,
+                    "links": [{"href": f"{base_url}/v1/nodes/{node_id}", "rel": "self"},
+                              {"href": f"{base_url}/nodes/{node_id}", "rel": "bookmark"}]})
+    return out
 
 
 def render_states(row: dict, minor: int) -> dict:
