@@ -125,6 +125,8 @@ def cloud_factory(tmp_path) -> Iterator:
     yield start
     for node in started:
         node.stop(wait=1)
+    from tests.guests import kill_guests
+    kill_guests(tmp_path)  # process guests outlive their compute, never their test
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from taskvisor.compute.manager import ComputeManager
 from taskvisor.compute.rpcapi import ALT_TOPIC_SERVICE_VERSION
@@ -36,6 +37,7 @@ class ComputeService:
             self.rpc_servers["compute-alt"] = self.transport.serve(f"compute-alt.{self.host}", self.manager,
                                                                    workers)
         self.report(wait=True)
+        self.sync_power_states()
         self._thread = threading.Thread(target=self._heartbeat, name=f"compute-{self.host}-heartbeat",
                                         daemon=True)
         self._thread.start()
@@ -57,12 +59,28 @@ class ComputeService:
                     return
         raise RuntimeError("no conductor answered; is one running on this transport?")
 
+    def sync_power_states(self) -> None:
+        """Tell the conductor what our guests' power states are; it fixes the
+        servers that disagree (a compute never writes the database)."""
+        try:
+            taken_at = time.time()
+            states = self.driver.list_guests()
+            self.transport.cast("conductor", "sync_power_states",
+                                {"host": self.host, "states": states, "taken_at": taken_at})
+        except Exception:
+            LOG.exception("power state sync report failed")
+
     def _heartbeat(self) -> None:
-        while not self._stop.wait(self.conf.DEFAULT.report_interval):
+        interval = self.conf.compute.sync_power_state_interval
+        last_sync = time.monotonic()
+        while not self._stop.wait(min(self.conf.DEFAULT.report_interval, interval or float("inf"))):
             try:
                 self.report()
             except Exception:
                 LOG.exception("service report failed")
+            if interval and time.monotonic() - last_sync >= interval:
+                self.sync_power_states()
+                last_sync = time.monotonic()
 
     def stop(self) -> None:
         self._stop.set()

@@ -38,6 +38,12 @@ class ConductorEndpoint:
                             capabilities=capabilities)
         return {"ok": True}
 
+    def sync_power_states(self, host: str, states: dict, taken_at: float | None = None) -> dict:
+        """A compute's report of its guests' power states (cast at its start
+        and every [compute] sync_power_state_interval)."""
+        from taskvisor.conductor.power_sync import sync_power_states
+        return {"changed": sync_power_states(self.db, host, states, taken_at)}
+
 
 class Conductor:
     def __init__(self, conf: Config, db: Database, transport: Transport, host: str | None = None):

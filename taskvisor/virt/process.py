@@ -490,7 +490,9 @@ class ProcessDriver(ComputeDriver):
                 lines = f.read().splitlines(keepends=True)
         except FileNotFoundError:
             return ""
-        return "".join(lines[-length:] if length else lines)
+        if length is not None and length >= 0:
+            lines = lines[-length:] if length else []
+        return "".join(lines)
 
     def flavor(self, server_id: str) -> dict:
         """The flavor the guest gets on its next start (tests, operators)."""
