@@ -1,0 +1,246 @@
+"""Chaos: mixed server operations on a real distributed cluster while
+conductors and computes are SIGKILLed and restarted at random, and once
+every RabbitMQ connection of the cluster is cut. Then the books must
+balance: every task terminal, no server stuck, the database agreeing with
+the guests that actually exist, and no side effect done twice.
+
+Used by tests/integration/test_chaos.py (small) and benchmarks/chaos.py (long).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psutil
+
+from tests.integration.distributed import COMPUTE, TERMINAL, Api
+from tests.procs import Cluster
+
+# status → the operations a user might ask for next
+NEXT = {
+    "ACTIVE": [{"os-stop": None}, {"reboot": {"type": "SOFT"}}, {"reboot": {"type": "HARD"}}, {"rescue": {}},
+               {"shelve": None}, "resize", "delete"],
+    "SHUTOFF": [{"os-start": None}, "resize", "delete"],
+    "RESCUE": [{"unrescue": None}],
+    "SHELVED_OFFLOADED": [{"unshelve": None}, "delete"],
+    "VERIFY_RESIZE": [{"confirmResize": None}, {"revertResize": None}],
+    "ERROR": ["delete"],
+}
+POWER_FOR_STATUS = {"ACTIVE": 1, "SHUTOFF": 4, "RESCUE": 1, "VERIFY_RESIZE": None}
+
+
+@dataclass
+class Summary:
+    operations: int = 0
+    conflicts: int = 0
+    kills: dict = field(default_factory=lambda: {"conductor": 0, "compute": 0})
+    broker_cuts: int = 0
+    tasks: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def table(self) -> str:
+        statuses = {}
+        for t in self.tasks:
+            statuses[t["status"]] = statuses.get(t["status"], 0) + 1
+        takeovers = sum(t.get("takeovers") or 0 for t in self.tasks)
+        retries = sum(max(0, s["attempt"] - 1) for t in self.tasks for s in t["steps"])
+        rows = [("operations accepted", self.operations), ("409 conflicts (raced, not sent)", self.conflicts),
+                ("conductor kills", self.kills["conductor"]), ("compute kills", self.kills["compute"]),
+                ("broker connection cuts", self.broker_cuts), ("tasks", len(self.tasks)),
+                *((f"  {k}", v) for k, v in sorted(statuses.items())),
+                ("takeovers", takeovers), ("step re-runs", retries),
+                ("max stall between steps (s)", f"{max_stall(self.tasks):.2f}"),
+                ("lost (not terminal)", sum(1 for t in self.tasks if t["status"] not in TERMINAL)),
+                ("problems", len(self.problems)), ("wall time (s)", f"{self.seconds:.1f}")]
+        width = max(len(r[0]) for r in rows)
+        return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
+
+
+def _ts(value: str | None) -> dt.datetime | None:
+    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ") if value else None
+
+
+def max_stall(tasks: list) -> float:
+    """Longest gap between one step's end and the next step's start: a
+    takeover after a kill shows up here."""
+    worst = 0.0
+    for task in tasks:
+        steps = [s for s in task["steps"] if s["started_at"]]
+        for before, after in zip(steps, steps[1:]):
+            if before["finished_at"] and after["started_at"]:
+                worst = max(worst, (_ts(after["started_at"]) - _ts(before["finished_at"])).total_seconds())
+    return worst
+
+
+def cut_broker_connections(cluster: Cluster) -> int:
+    """Close, on the broker, every AMQP connection held by this cluster's
+    processes (found by their local ports), and no one else's."""
+    ports = set()
+    for proc in cluster.all:
+        if proc.running:
+            try:
+                ports |= {c.laddr.port for c in psutil.Process(proc.proc.pid).net_connections("tcp")
+                          if c.raddr and c.raddr.port == 5672}
+            except psutil.Error:
+                pass
+    listing = subprocess.run(["rabbitmqctl", "-q", "list_connections", "name", "peer_port"],
+                             capture_output=True, text=True, timeout=60).stdout
+    closing = []
+    for line in listing.splitlines():
+        name, _, port = line.rpartition("\t")
+        if port.strip().isdigit() and int(port) in ports:
+            closing.append(subprocess.Popen(["rabbitmqctl", "-q", "close_connection", name, "chaos test"],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for proc in closing:
+        proc.wait(60)
+    return len(closing)
+
+
+def fake_guests(cluster: Cluster) -> dict[str, dict]:
+    """host → the fake driver's saved state (guests and per-server counters)."""
+    out = {}
+    for host in cluster.computes:
+        path = os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                out[host] = json.load(f)
+        else:
+            out[host] = {"guests": {}, "counts": {}}
+    return out
+
+
+def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, rate: float = 3.0,
+        seed: int = 1, settle_timeout: float = 180, log=print) -> Summary:
+    """``rate`` operations a second, a kill about every ``kill_every`` seconds."""
+    rng = random.Random(seed)
+    api = Api(cluster.api.base_url)
+    api.wait_services_up(len(cluster.computes))
+    summary = Summary()
+    urls: list[str] = []
+    # two flavors that differ only in memory, so a resize either way is allowed
+    flavors = [api.http.post(f"{COMPUTE}/flavors", json={"flavor": {"name": f"chaos-{ram}", "ram": ram, "vcpus": 1,
+                                                                     "disk": 1}}).json()["flavor"]["id"]
+               for ram in (512, 1024)]
+    started = time.monotonic()
+    for i in range(servers):
+        urls.append(api.boot(f"chaos-{i}", flavor=flavors[0], networks="none")[1])
+        summary.operations += 1
+    stop_killing = threading.Event()
+
+    def cut():
+        summary.broker_cuts += cut_broker_connections(cluster)
+        log(f"  cut {summary.broker_cuts} broker connections")
+
+    def killer():
+        cut_done = False
+        while not stop_killing.wait(rng.uniform(0.5, 1.5) * kill_every):
+            if not cut_done and sum(summary.kills.values()) >= 2 and summary.operations >= operations // 2:
+                cut_done = True
+                threading.Thread(target=cut, daemon=True).start()
+            kind = rng.choice(["conductor", "compute"])
+            name, proc = rng.choice(sorted((cluster.conductors if kind == "conductor" else cluster.computes).items()))
+            proc.kill()
+            summary.kills[kind] += 1
+            log(f"  kill -9 {name}")
+            time.sleep(rng.uniform(0.3, 1.5))
+            proc.start(wait_http=False)
+
+    killer_thread = threading.Thread(target=killer, daemon=True)
+    killer_thread.start()
+    boots = servers
+    try:
+        while summary.operations < operations:
+            listing = api.http.get(f"{COMPUTE}/servers/detail").json()["servers"]
+            idle = [s for s in listing if s["OS-EXT-STS:task_state"] is None and s["status"] in NEXT]
+            if len(listing) < servers // 2:
+                urls.append(api.boot(f"chaos-{boots}", flavor=flavors[0], networks="none")[1])
+                boots += 1
+                summary.operations += 1
+                continue
+            if not idle:
+                time.sleep(0.1)
+                continue
+            server = rng.choice(idle)
+            op = rng.choice(NEXT[server["status"]])
+            if op == "resize":  # to the other chaos flavor
+                op = {"resize": {"flavorRef": flavors[1] if server["flavor"]["id"] == flavors[0] else flavors[0]}}
+            if op == "delete":
+                resp = api.http.delete(f"{COMPUTE}/servers/{server['id']}")
+            else:
+                resp = api.http.post(f"{COMPUTE}/servers/{server['id']}/action", json=op)
+            if resp.status_code == 409:
+                summary.conflicts += 1
+                continue
+            assert resp.status_code in (200, 202, 204), (op, resp.status_code, resp.text)
+            urls.append(api.rel(resp.headers["X-Taskvisor-Task"]))
+            summary.operations += 1
+            time.sleep(1.0 / rate)
+    finally:
+        stop_killing.set()
+        killer_thread.join(30)
+    for proc in cluster.all:
+        if not proc.running:
+            proc.start(wait_http=proc is cluster.api)
+    deadline = time.monotonic() + settle_timeout
+    tasks = []
+    for url in urls:
+        while True:
+            task = api.task(url)
+            if task["status"] in TERMINAL or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        tasks.append(task)
+    summary.tasks = tasks
+    summary.seconds = time.monotonic() - started
+    summary.problems = check(cluster, api, tasks)
+    return summary
+
+
+def check(cluster: Cluster, api: Api, tasks: list) -> list[str]:
+    problems = [f"task {t['id']} ({t['action']}) still {t['status']}" for t in tasks if t["status"] not in TERMINAL]
+    listing = {s["id"]: s for s in api.http.get(f"{COMPUTE}/servers/detail").json()["servers"]}
+    problems += [f"server {s['id']} stuck in task_state {s['OS-EXT-STS:task_state']}"
+                 for s in listing.values() if s["OS-EXT-STS:task_state"] is not None]
+    state = fake_guests(cluster)
+    where = {sid: host for host, st in state.items() for sid in st["guests"]}
+    for sid, server in listing.items():
+        host = server.get("OS-EXT-SRV-ATTR:host")
+        status = server["status"]
+        if status == "SHELVED_OFFLOADED":
+            if sid in where:
+                problems.append(f"shelved-offloaded server {sid} still has a guest on {where[sid]}")
+            continue
+        if status == "ERROR":
+            continue
+        if where.get(sid) != host:
+            problems.append(f"server {sid} ({status}) is on {host} in the database but its guest is on "
+                            f"{where.get(sid)}")
+            continue
+        guest = state[host]["guests"][sid]
+        want = POWER_FOR_STATUS.get(status)
+        if want is not None and guest["power_state"] != want:
+            problems.append(f"server {sid} is {status} but its guest's power state is {guest['power_state']}")
+        if status == "RESCUE" and not guest.get("rescue"):
+            problems.append(f"server {sid} is RESCUE but its guest is not rescued")
+    problems += [f"guest {sid} on {host} belongs to no live server" for sid, host in where.items()
+                 if sid not in listing]
+    # side effects: a guest is created once per boot or unshelve that created one
+    creators: dict[str, int] = {}
+    for t in tasks:
+        if t["action"] in ("create", "unshelve") and t["status"] == "succeeded":
+            creators[t["resource_id"]] = creators.get(t["resource_id"], 0) + 1
+    for host, st in state.items():
+        for sid, counts in st["counts"].items():
+            if counts.get("spawn", 0) > creators.get(sid, 0) + sum(
+                    1 for t in tasks if t["resource_id"] == sid and t["action"] in ("create", "unshelve")
+                    and t["status"] != "succeeded"):
+                problems.append(f"server {sid} was spawned {counts['spawn']} times on {host} for "
+                                f"{creators.get(sid, 0)} successful boots/unshelves")
+    return problems

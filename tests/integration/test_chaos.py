@@ -1,0 +1,20 @@
+"""Chaos, small: mixed operations while conductors and computes are killed
+at random and the cluster's broker connections are cut once; nothing is
+lost, stuck or duplicated. benchmarks/chaos.py runs the long version."""
+from __future__ import annotations
+
+from tests import chaos
+from tests.integration.distributed import cluster_factory  # noqa: F401  (fixture)
+
+ENV = {"TASKVISOR_FAKE__SPAWN_SECONDS": "0.3", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "5",
+       "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "2", "TASKVISOR_CONDUCTOR__RETRY_BACKOFF": "0.3",
+       "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "60"}
+
+
+def test_chaos_loses_nothing(cluster_factory):
+    cluster = cluster_factory(conductors=2, computes=2, env=ENV)
+    summary = chaos.run(cluster, servers=10, operations=60, kill_every=2.5, rate=3.0, seed=7)
+    print("\n" + summary.table())
+    assert summary.problems == [], summary.problems
+    assert sum(summary.kills.values()) >= 3 and summary.broker_cuts > 0
+    assert all(t["status"] in ("succeeded", "failed", "reverted", "cancelled") for t in summary.tasks)
