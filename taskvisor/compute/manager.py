@@ -129,7 +129,7 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
         return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
                 "retries": 0, "reason": "force requested" if force else "shutdown timeout is 0"}
     driver.request_shutdown(server_id)
-    retries, last_request = 0, started
+    retries, last_request, poll = 0, started, 0.01  # poll fast at first: most guests stop quickly
     while True:
         now = time.monotonic()
         if driver.power_state(server_id) in (power.SHUTDOWN, power.CRASHED):
@@ -140,7 +140,8 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
         if retry_interval > 0 and now - last_request >= retry_interval:
             driver.request_shutdown(server_id)
             retries, last_request = retries + 1, now
-        time.sleep(min(POLL_SECONDS, max(0.0, timeout - (now - started))))
+        time.sleep(min(poll, max(0.0, timeout - (now - started))))
+        poll = min(POLL_SECONDS, poll * 2)
     LOG.info("guest %s did not shut down in %ss; forcing it off", server_id, timeout)
     driver.force_off(server_id)
     return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
