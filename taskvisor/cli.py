@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -78,14 +79,30 @@ def cmd_conductor(args: argparse.Namespace) -> int:
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
+    """SIGTERM or SIGINT drains (graceful shutdown); a second one ends at once."""
     from taskvisor.compute.service import ComputeService
     from taskvisor.rpc.base import transport_from
     from taskvisor.virt import load_driver
     conf = _load(args)
     compute = ComputeService(conf, transport_from(conf), load_driver(conf))
     compute.start()
-    _wait_for_signal()
-    compute.stop()
+    signals = threading.Semaphore(0)
+    signal.signal(signal.SIGTERM, lambda *_: signals.release())
+    signal.signal(signal.SIGINT, lambda *_: signals.release())
+    while not signals.acquire(timeout=1):
+        pass
+    outcome: list[bool] = []
+    drainer = threading.Thread(target=lambda: outcome.append(compute.drain()), name="drain")
+    drainer.start()
+    while drainer.is_alive():
+        if signals.acquire(timeout=0.2):  # a second signal: stop now
+            compute.force_exit()
+    if not (outcome and outcome[0]):
+        # Cut short: leave now, without waiting for the calls still running
+        # (the interpreter would join their threads). Their operations resume
+        # through the crash-safety rules.
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

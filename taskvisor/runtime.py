@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from taskvisor.compute.rpcapi import ComputeClient
+from taskvisor.compute.rpcapi import ComputeClient, operation_done
 from taskvisor.config import Config
 from taskvisor.db.models import services
 from taskvisor.db.session import Database
@@ -31,6 +31,10 @@ class Runtime:
         self._versions[(binary, host)] = (version, time.monotonic())
         return version
 
-    def compute_client(self, host: str, store: dict) -> ComputeClient:
+    def compute_client(self, host: str, store: dict, op: str | None = None) -> ComputeClient:
         return ComputeClient(self.transport, host, store, self.service_version(host),
-                             float(self.conf.DEFAULT.rpc_response_timeout))
+                             float(self.conf.DEFAULT.rpc_response_timeout), op)
+
+    def task_done(self, task: dict) -> None:
+        operation_done(self.transport, task["id"], task["store"].get("hosts_touched", []),
+                       self.service_version)

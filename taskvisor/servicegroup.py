@@ -53,3 +53,11 @@ def compute_is_up(db: Database, host: str, conf) -> bool:
     with db.read() as conn:
         row = conn.execute(_ONE, {"binary": "taskvisor-compute", "host": host}).mappings().first()
     return row is not None and is_up(dict(row), conf.DEFAULT.service_down_time)
+
+
+def compute_takes_new_work(db: Database, host: str, conf) -> bool:
+    """Up, enabled and not draining: a host the scheduler may still choose."""
+    with db.read() as conn:
+        row = conn.execute(_ONE, {"binary": "taskvisor-compute", "host": host}).mappings().first()
+    return (row is not None and not row["disabled"] and row["state"] == "running"
+            and is_up(dict(row), conf.DEFAULT.service_down_time))

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 
+from taskvisor.compute.operations import Operations
 from taskvisor.virt import power
 from taskvisor.virt.driver import ComputeDriver
 
@@ -19,10 +20,20 @@ POLL_SECONDS = 0.1
 class ComputeManager:
     RPC_API_VERSION = "1.0"
 
-    def __init__(self, driver: ComputeDriver, host: str):
+    def __init__(self, driver: ComputeDriver, host: str, idle_limit: float = 120.0):
         self.driver, self.host = driver, host
         self._inflight: dict[int, str] = {}
         self._lock = threading.Lock()
+        self.operations = Operations(idle_limit)
+
+    def _rpc_context(self, message: dict):
+        """Every call counts toward its operation being in flight here."""
+        return self.operations.call(message.get("op"), message.get("method", "?"))
+
+    def operation_done(self, op: str) -> dict:
+        """The conductor finished task ``op`` (cast to compute-alt)."""
+        self.operations.done(op)
+        return {}
 
     # in-flight tracking, for graceful shutdown's progress log
     def _track(self, what: str):

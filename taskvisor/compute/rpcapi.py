@@ -17,9 +17,10 @@ ALT_TOPIC_SERVICE_VERSION = 2    # computes from this service version serve comp
 
 
 class ComputeClient:
-    def __init__(self, transport: Transport, host: str, store: dict, service_version: int, timeout: float):
+    def __init__(self, transport: Transport, host: str, store: dict, service_version: int, timeout: float,
+                 op: str | None = None):
         self.transport, self.host, self.store = transport, host, store
-        self.service_version, self.timeout = service_version, timeout
+        self.service_version, self.timeout, self.op = service_version, timeout, op
 
     def topic(self) -> str:
         touched = self.store.setdefault("hosts_touched", [])
@@ -30,8 +31,21 @@ class ComputeClient:
     def call(self, method: str, rpc_timeout: float | None = None, version: str = RPC_API_VERSION,
              **args: Any) -> Any:
         topic = self.topic()
-        result = self.transport.call(topic, method, args, version=version, timeout=rpc_timeout or self.timeout)
+        result = self.transport.call(topic, method, args, version=version, timeout=rpc_timeout or self.timeout,
+                                     op=self.op)
         touched = self.store.setdefault("hosts_touched", [])
         if self.host not in touched:
             touched.append(self.host)
         return result
+
+
+def operation_done(transport: Transport, task_id: str, hosts: list[str], version_of) -> None:
+    """Tell each compute a task touched that the task is done with it (a
+    draining compute waits for exactly these). Only computes that serve
+    compute-alt know the message; older ones are never sent it."""
+    for host in hosts:
+        if version_of(host) >= ALT_TOPIC_SERVICE_VERSION:
+            try:
+                transport.cast(f"compute-alt.{host}", "operation_done", {"op": task_id})
+            except Exception:  # best effort: a draining compute also stops waiting at its timeout
+                pass

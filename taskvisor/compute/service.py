@@ -23,7 +23,8 @@ class ComputeService:
         self.host = host or conf.DEFAULT.host
         pinned = conf.upgrade_levels.compute
         self.version = int(pinned) if pinned else SERVICE_VERSION
-        self.manager = ComputeManager(driver, self.host)
+        self.manager = ComputeManager(driver, self.host, idle_limit=2 * conf.DEFAULT.rpc_response_timeout)
+        self._force_exit = threading.Event()
         self.rpc_servers: dict = {}
         self.state = "running"
         self._stop = threading.Event()
@@ -81,6 +82,46 @@ class ComputeService:
             if interval and time.monotonic() - last_sync >= interval:
                 self.sync_power_states()
                 last_sync = time.monotonic()
+
+    def drain(self, timeout: float | None = None, progress_every: float = 10.0) -> bool:
+        """Graceful shutdown (DESIGN §6): take no new operations, finish the
+        ones in flight through compute-alt, then stop. Returns True when
+        everything in flight finished, False when the timeout (or a second
+        signal, ``force_exit``) cut it short; what was cut short resumes
+        through the crash-safety rules."""
+        timeout = self.conf.DEFAULT.graceful_shutdown_timeout if timeout is None else timeout
+        self.state = "draining"
+        try:
+            self.report(wait=True)  # the scheduler stops choosing this host before we stop listening
+        except Exception:
+            LOG.warning("could not report draining; stopping anyway")
+        self.rpc_servers["compute"].stop()
+        has_alt = "compute-alt" in self.rpc_servers
+        started = last_log = time.monotonic()
+        LOG.info("compute %s draining: no new operations; finishing those in flight (up to %ss)",
+                 self.host, timeout)
+        while True:
+            busy = self.manager.operations.in_flight() if has_alt else {}
+            if not busy and self.manager.operations.executing() == 0:
+                LOG.info("compute %s drained in %.1fs", self.host, time.monotonic() - started)
+                drained = True
+                break
+            now = time.monotonic()
+            if now - started >= timeout or self._force_exit.is_set():
+                LOG.warning("compute %s stopping with %d operation(s) in flight (%s): they resume after a "
+                            "restart", self.host, len(busy), "timeout" if now - started >= timeout else "signal")
+                drained = False
+                break
+            if now - last_log >= progress_every:
+                LOG.info("compute %s draining for %.0fs; still in flight: %s", self.host, now - started,
+                         "; ".join(f"{op}: {what}" for op, what in sorted(busy.items())) or "calls finishing")
+                last_log = now
+            time.sleep(0.1)
+        self.stop()
+        return drained
+
+    def force_exit(self) -> None:
+        self._force_exit.set()
 
     def stop(self) -> None:
         self._stop.set()

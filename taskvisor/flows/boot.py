@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+from taskvisor import servicegroup
 from taskvisor.conductor.scheduler import select_host
 from taskvisor.flows.common import guest_spec, image_for, utcnow
 from taskvisor.states import server as states
@@ -43,11 +44,22 @@ def release_network(ctx):
 
 @flow.step(task_state="spawning")
 def spawn(ctx):
+    details = {}
+    host = ctx.server["host"]
+    if host not in ctx.store.get("hosts_touched", []) and not servicegroup.compute_takes_new_work(
+            ctx.runtime.db, host, ctx.conf):
+        # The host began draining (or went down) before the guest was started
+        # there: place the server elsewhere rather than wait for it.
+        new_host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time,
+                               exclude=(host,))
+        ctx.update(host=new_host, node=new_host)
+        details["rerouted"] = {"from": host, "to": new_host}
+        host = new_host
     image = image_for(ctx, ctx.server.get("image_id"))
-    result = ctx.compute(ctx.server["host"]).call(
-        "spawn", server=guest_spec(ctx.server), image=image, flavor=ctx.server["flavor"])
+    result = ctx.compute(host).call("spawn", server=guest_spec(ctx.server), image=image,
+                                    flavor=ctx.server["flavor"])
     ctx.update(power_state=result["power_state"])
-    return {"power_state": power.NAMES.get(result["power_state"])}
+    return {**details, "power_state": power.NAMES.get(result["power_state"])}
 
 
 @spawn.revert

@@ -240,14 +240,14 @@ class KombuTransport(Transport):
             future.set_result(decode(message.body))
 
     def call(self, topic: str, method: str, args: dict, version: str = "1.0",
-             timeout: float = 60.0) -> Any:
+             timeout: float = 60.0, op: str | None = None) -> Any:
         deadline = time.monotonic() + timeout
         reply_to = self._reply_queue(timeout)
         correlation_id, future = uuid.uuid4().hex, cf.Future()
         self._pending[correlation_id] = future
         try:
             # expiration: a call nobody took in time is dropped, not run late.
-            self._publish(base_message(method, args, version, timeout), EXCHANGE, topic,
+            self._publish(base_message(method, args, version, timeout, op), EXCHANGE, topic,
                           [self._topic_queue(topic)], timeout=deadline - time.monotonic(),
                           reply_to=reply_to, correlation_id=correlation_id,
                           delivery_mode=2, expiration=timeout)

@@ -10,6 +10,7 @@ the caller as ``RemoteError``.
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import logging
 import time
@@ -81,8 +82,12 @@ def dispatch(endpoint: Any, message: dict) -> dict:
         return {"error": {"type": "UnsupportedVersion",
                           "message": f"{method} v{version} not supported (endpoint speaks {supported})",
                           "retryable": False}}
+    # An endpoint may watch every message (a compute tracks the operations in
+    # flight on it for graceful shutdown); older messages simply lack "op".
+    watch = getattr(endpoint, "_rpc_context", None)
     try:
-        return {"result": getattr(endpoint, method)(**message.get("args", {}))}
+        with watch(message) if watch else contextlib.nullcontext():
+            return {"result": getattr(endpoint, method)(**message.get("args", {}))}
     except Exception as exc:  # the error goes back to the caller, which decides
         LOG.info("rpc %s failed: %s: %s", method, type(exc).__name__, exc)
         return {"error": {"type": type(exc).__name__, "message": str(exc),
@@ -109,7 +114,8 @@ class Server(abc.ABC):
 class Transport(abc.ABC):
     @abc.abstractmethod
     def call(self, topic: str, method: str, args: dict, version: str = "1.0",
-             timeout: float = 60.0) -> Any: ...
+             timeout: float = 60.0, op: str | None = None) -> Any:
+        """``op`` names the operation (task) the call belongs to."""
 
     @abc.abstractmethod
     def cast(self, topic: str, method: str, args: dict, version: str = "1.0") -> None: ...
@@ -128,10 +134,12 @@ class Transport(abc.ABC):
         pass
 
 
-def message(method: str, args: dict, version: str, timeout: float | None = None) -> dict:
+def message(method: str, args: dict, version: str, timeout: float | None = None, op: str | None = None) -> dict:
     out = {"method": method, "version": version, "args": args}
     if timeout is not None:
         out["deadline"] = time.time() + timeout
+    if op is not None:
+        out["op"] = op
     return out
 
 
@@ -145,8 +153,8 @@ class Namespaced(Transport):
     def _t(self, topic: str) -> str:
         return f"{self.ns}.{topic}"
 
-    def call(self, topic, method, args, version="1.0", timeout=60.0):
-        return self.inner.call(self._t(topic), method, args, version, timeout)
+    def call(self, topic, method, args, version="1.0", timeout=60.0, op=None):
+        return self.inner.call(self._t(topic), method, args, version, timeout, op)
 
     def cast(self, topic, method, args, version="1.0"):
         return self.inner.cast(self._t(topic), method, args, version)

@@ -63,11 +63,11 @@ class InProcessTransport(Transport):
                 self._servers[topic].remove(server)
 
     def call(self, topic: str, method: str, args: dict, version: str = "1.0",
-             timeout: float = 60.0) -> Any:
+             timeout: float = 60.0, op: str | None = None) -> Any:
         server = self._pick(topic)
         if server is None:
             raise RpcTimeout(f"nothing serves topic {topic}")
-        message = decode(encode(base_message(method, args, version, timeout)))
+        message = decode(encode(base_message(method, args, version, timeout, op)))
         try:
             reply = server.submit(message).result(timeout=timeout)
         except cf.TimeoutError:

@@ -55,7 +55,7 @@ class StepContext:
         a host goes to its ``compute`` topic, later ones to ``compute-alt``
         (graceful shutdown keeps serving those)."""
         self.host = host
-        return self.runtime.compute_client(host, self.store)
+        return self.runtime.compute_client(host, self.store, self.task["id"])
 
 
 class TaskRunner:
@@ -83,11 +83,14 @@ class TaskRunner:
                            f"{flow.step_names}; it cannot resume it safely")
         try:
             if task["status"] == "reverting":
-                return self._revert(claim, flow, rows, task.get("error") or {}, superseded=False)
-            return self._forward(claim, flow, rows)
+                status = self._revert(claim, flow, rows, task.get("error") or {}, superseded=False)
+            else:
+                status = self._forward(claim, flow, rows)
         except Fenced as exc:
             LOG.warning("dropping task %s: %s", task["id"], exc)
             return "fenced"
+        self.runtime.task_done(task)  # computes draining for graceful shutdown wait for this
+        return status
 
     # -- forward --------------------------------------------------------------
     def _forward(self, claim: Claim, flow: Flow, rows: dict[int, dict]) -> str:

@@ -24,12 +24,12 @@ def view(row: dict, ctx: RequestContext, down_time: float) -> dict:
     up = servicegroup.is_up(row, down_time)
     out = {"id": row["id"], "binary": BINARY_NAMES.get(row["binary"], row["binary"]), "host": row["host"],
            "zone": "internal" if row["binary"] != "taskvisor-compute" else row["zone"],
-           "status": "disabled" if row["disabled"] else "enabled", "state": "up" if up else "down",
+           "status": "disabled" if row["disabled"] else "enabled",
+           # a compute finishing its work after SIGTERM shows as draining (graceful shutdown)
+           "state": ("draining" if row["state"] == "draining" else "up") if up else "down",
            "updated_at": iso_usec(row["updated_at"]), "disabled_reason": row["disabled_reason"]}
     if ctx.at_least("2.11"):
         out["forced_down"] = row["forced_down"]
-    # taskvisor: a compute finishing its work after SIGTERM says so
-    out["taskvisor:state"] = row["state"]
     return out
 
 
