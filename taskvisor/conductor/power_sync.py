@@ -9,6 +9,9 @@ task that starts, or a row that changed after the compute looked, wins.
   - stopped, guest running → active (unlike Nova, which stops the guest:
     we believe the hypervisor, e.g. after adopting a guest)
   - otherwise only power_state follows the guest.
+A guest whose server is deleted (a local delete while its compute was down)
+is reaped: the conductor asks the compute to destroy it (Nova's
+running_deleted_instance_action = reap).
 """
 from __future__ import annotations
 
@@ -59,3 +62,12 @@ def sync_power_states(db: Database, host: str, guests: dict, taken_at: float | N
                 LOG.warning("sync power states on %s: server %s guest is %s; %s → %s", host, server_id,
                             change["guest"], change["from"], values)
     return changes
+
+
+def deleted_guests(db: Database, guests: dict) -> list[str]:
+    """The reported guests whose servers are deleted: leftovers to destroy."""
+    if not guests:
+        return []
+    with db.read() as conn:
+        return [r[0] for r in conn.execute(select(servers.c.id).where(
+            servers.c.id.in_(list(guests)), servers.c.deleted.is_(True)))]

@@ -29,8 +29,8 @@ WAKE_TOPIC = "conductor.wake"
 class ConductorEndpoint:
     RPC_API_VERSION = "1.0"
 
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, db: Database, transport: Transport | None = None):
+        self.db, self.transport = db, transport
 
     def report_service(self, binary: str, host: str, topic: str | None, version: int, state: str,
                        capabilities: dict | None = None) -> dict:
@@ -41,8 +41,14 @@ class ConductorEndpoint:
     def sync_power_states(self, host: str, states: dict, taken_at: float | None = None) -> dict:
         """A compute's report of its guests' power states (cast at its start
         and every [compute] sync_power_state_interval)."""
-        from taskvisor.conductor.power_sync import sync_power_states
-        return {"changed": sync_power_states(self.db, host, states, taken_at)}
+        from taskvisor.conductor.power_sync import deleted_guests, sync_power_states
+        changed = sync_power_states(self.db, host, states, taken_at)
+        reaped = deleted_guests(self.db, states)
+        for server_id in reaped:
+            LOG.warning("compute %s still has a guest of deleted server %s; destroying it", host, server_id)
+            if self.transport is not None:
+                self.transport.cast(f"compute.{host}", "destroy", {"server_id": server_id})
+        return {"changed": changed, "reaped": reaped}
 
 
 class Conductor:
@@ -64,7 +70,7 @@ class Conductor:
 
     def start(self) -> None:
         servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
-        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db), workers=4)
+        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport), workers=4)
         self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())
         for i in range(self.workers):
             self._spawn(self._work, f"conductor-worker-{i}")

@@ -165,3 +165,9 @@ def test_deleting_a_server_whose_compute_is_down_deletes_it_locally(cluster_fact
     assert task["steps"][0]["details"]["local_delete"] is True
     assert "compute-1 is down" in task["steps"][1]["details"]["reason"]
     assert api.http.get(f"/compute/v2.1/servers/{server_id}").status_code == 404
+    assert server_id in guests(cluster, "compute-1")["guests"]  # left behind on the dead host
+    cluster.computes["compute-1"].start(wait_http=False)
+    deadline = time.monotonic() + 30
+    while server_id in guests(cluster, "compute-1")["guests"]:  # reaped once the compute reports again
+        assert time.monotonic() < deadline, "the leftover guest was never destroyed"
+        time.sleep(0.2)
