@@ -246,3 +246,19 @@ def test_periodic_sync_notices_a_guest_that_died(clouds):
     guest = pid(cloud, server_id)
     os.kill(guest, signal.SIGKILL)
     assert cloud.wait_status(server_id, "SHUTOFF", timeout=10)["OS-EXT-STS:power_state"] == power.SHUTDOWN
+
+
+def test_soft_and_hard_reboot_restart_the_guest_process(clouds):
+    cloud = clouds()
+    server_id = cloud.boot(image=make_image(cloud, guest_shutdown_seconds=0.2))
+    first = pid(cloud, server_id)
+    _, task = cloud.act(server_id, {"reboot": {"type": "SOFT"}})
+    assert task["steps"][0]["details"]["reboot"] == "soft"
+    cloud.wait_status(server_id, "ACTIVE")
+    second = pid(cloud, server_id)
+    assert second != first and sigterms(cloud, server_id) == 1
+    _, task = cloud.act(server_id, {"reboot": {"type": "HARD"}})
+    assert task["steps"][0]["details"]["shutdown"] == "forced"
+    cloud.wait_status(server_id, "ACTIVE")
+    assert pid(cloud, server_id) != second and sigterms(cloud, server_id) == 1
+    assert "boot=3" in console(cloud, server_id, 2)
