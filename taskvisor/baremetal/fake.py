@@ -6,6 +6,8 @@ driver_info knobs (all optional):
   fake_power_delay   seconds a power action takes
   fake_power_fail    true: power actions fail
   fake_deploy_delay  seconds deploy takes
+  fake_deploy_fail   true: deploy fails
+  fake_soft_power_off_ignored  true: soft power off waits out its timeout and fails (the OS never answers)
 """
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ class FakePower(base.PowerInterface):
 
     def set_power_state(self, task: HardwareTask, target: str, timeout: float | None = None) -> str:
         task.wait(float(task.driver_info.get("fake_power_delay", 0)), abortable=False)
+        if target == base.SOFT_POWER_OFF and task.driver_info.get("fake_soft_power_off_ignored"):
+            task.wait(float(timeout or 0), abortable=False)
+            raise HardwareError(f"node did not power off within {timeout}s (fake_soft_power_off_ignored)")
         if task.driver_info.get("fake_power_fail"):
             raise HardwareError(f"fake power failure injected by driver_info fake_power_fail ({target})")
         return base.POWER_RESULT[target]
@@ -66,6 +71,8 @@ class FakeDeploy(base.DeployInterface):
 
     def deploy(self, task: HardwareTask) -> None:
         task.wait(float(task.driver_info.get("fake_deploy_delay", 0)), abortable=False)
+        if task.driver_info.get("fake_deploy_fail"):
+            raise HardwareError("fake deploy failure injected by driver_info fake_deploy_fail")
 
     @clean_step(priority=10, abortable=True, requires_ramdisk=True)
     def erase_devices(self, task: HardwareTask) -> None:

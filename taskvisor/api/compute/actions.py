@@ -20,6 +20,7 @@ from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
 from taskvisor.api.validation import BOOLEAN, json_body, validate
+from taskvisor.baremetal.placement import flow_for
 from taskvisor.compute.rpcapi import ComputeClient
 from taskvisor.db.models import flavors, images, services
 from taskvisor.rpc.base import RemoteError, RpcTimeout
@@ -66,11 +67,14 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
         server = get_server(conn, ctx, server_id)
     if server["vm_state"] not in spec.sources:
         raise Conflict(f"Cannot '{spec.label}' instance {server_id} while it is in vm_state {server['vm_state']}")
+    flow = flow_for(server["flavor"], spec.flow)
+    if flow is None:
+        raise Conflict(f"Cannot '{spec.label}' instance {server_id}: a bare-metal server does not support it")
     if spec.supersedes and server["task_state"] == spec.task_states[0]:  # already on its way
         url = task_url(request, server_id, server["task_id"])
     else:
         _, url = start_server_task(
-            request, ctx, server_id, action=spec.instance_action, flow=spec.flow, task_state=spec.task_states[0],
+            request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
             params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
             any_task_state=spec.supersedes, action_label=spec.label)
     if payload is not None:

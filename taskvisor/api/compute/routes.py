@@ -1,8 +1,8 @@
 """Every Compute v2.1 route, gathered."""
 from fastapi import APIRouter
 
-from taskvisor.api.compute import actions, flavors, instance_actions, servers, services, versions
+from taskvisor.api.compute import actions, flavors, hypervisors, instance_actions, servers, services, versions
 
 router = APIRouter()
-for module in (versions, servers, actions, instance_actions, flavors, services):
+for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors):
     router.include_router(module.router)

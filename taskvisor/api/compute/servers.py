@@ -14,6 +14,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
 from taskvisor.api.validation import METADATA, NAME, json_body, validate
+from taskvisor.baremetal.placement import flow_for
 from taskvisor.db.models import flavors, images, servers, tasks
 from taskvisor.db.session import utcnow
 from taskvisor.states import server as states
@@ -90,14 +91,14 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 raise BadRequest("Flavor's disk is too small for requested image.")
         else:
             raise BadRequest("Missing imageRef attribute (booting from volume is not supported).")
-    flow = get_flow("boot")
+    flow = get_flow(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
     with db.write() as conn:
         for n in range(max_count):
             server_id = str(uuid.uuid4())
             name = spec["name"] if max_count == 1 else f"{spec['name']}-{n + 1}"
-            task = new_task_row(resource_type="server", resource_id=server_id, action="create", flow="boot",
+            task = new_task_row(resource_type="server", resource_id=server_id, action="create", flow=flow.name,
                                 flow_version=flow.version, request_id=ctx.request_id, user_id=ctx.user_id,
                                 project_id=ctx.project_id)
             conn.execute(insert(servers), {
@@ -194,7 +195,8 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
         server = get_server(conn, ctx, server_id)
     if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
         return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
-    _, url = start_server_task(request, ctx, server_id, action="delete", flow="delete", task_state="deleting",
+    _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
+                               flow=flow_for(server["flavor"], "delete"),
                                params={"force": force}, any_task_state=True)
     return Response(status_code=204, headers={TASK_HEADER: url})
 

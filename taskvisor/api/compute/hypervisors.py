@@ -1,0 +1,138 @@
+"""os-hypervisors in Nova's shape: one hypervisor per virtual compute, and one
+per bare-metal node (hypervisor_hostname = the node's UUID, as Nova's ironic
+driver reports them), served by the bare-metal compute its UUID hashes to.
+
+A node out of the pool shows it: in maintenance or a failure state (clean
+failed, deploy failed, error) it is ``down`` and ``disabled``; enrolled,
+manageable or held it is ``disabled``; either way with no capacity and the
+reason in ``service.disabled_reason``.
+"""
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import func, select
+
+from taskvisor import servicegroup
+from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.errors import BadRequest, Forbidden, NotFound
+from taskvisor.conductor.node_scheduler import HYPERVISOR_TYPE, host_for
+from taskvisor.conductor.scheduler import COMPUTE_BINARY
+from taskvisor.db.models import nodes, servers
+from taskvisor.states import node as node_states
+
+router = APIRouter(prefix="/compute/v2.1")
+BROKEN = (node_states.CLEANFAIL, node_states.DEPLOYFAIL, node_states.ERROR)
+OUT_OF_POOL = (node_states.ENROLL, node_states.VERIFYING, node_states.MANAGEABLE, node_states.CLEANHOLD)
+_USAGE = (select(servers.c.host, func.count(), func.sum(servers.c.flavor["vcpus"].as_integer()),
+                 func.sum(servers.c.flavor["ram"].as_integer()), func.sum(servers.c.flavor["disk"].as_integer()))
+          .where(servers.c.deleted.is_(False), servers.c.node == servers.c.host).group_by(servers.c.host))
+
+
+def _int(value) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _uuid_ids(ctx: RequestContext) -> bool:
+    return ctx.at_least("2.53")
+
+
+def _node_row(node: dict, svc: dict | None, up: bool, ctx: RequestContext) -> dict:
+    broken = node["maintenance"] or node["provision_state"] in BROKEN
+    out_of_pool = broken or node["provision_state"] in OUT_OF_POOL
+    reason = (svc or {}).get("disabled_reason")
+    if out_of_pool and not reason:
+        reason = (node["maintenance_reason"] if node["maintenance"] else None) or node["last_error"] or \
+            f"node is {node['provision_state']}"
+    props = node["properties"] or {}
+    total = {k: 0 if out_of_pool else _int(props.get(p))
+             for k, p in (("vcpus", "cpus"), ("memory_mb", "memory_mb"), ("local_gb", "local_gb"))}
+    used = total if node["instance_uuid"] else {k: 0 for k in total}
+    return {"id": node["id"] if _uuid_ids(ctx) else int(node["id"].replace("-", "")[:7], 16) + 1000,
+            "hypervisor_hostname": node["id"], "hypervisor_type": HYPERVISOR_TYPE,
+            "state": "up" if up and not broken else "down",
+            "status": "disabled" if (svc or {}).get("disabled") or out_of_pool else "enabled",
+            "svc": svc, "reason": reason, "total": total, "used": used,
+            "running_vms": 1 if node["instance_uuid"] else 0}
+
+
+def _compute_row(svc: dict, up: bool, usage: dict, ctx: RequestContext) -> dict:
+    cap = svc["capabilities"] or {}
+    total = {"vcpus": _int(cap.get("vcpus")), "memory_mb": _int(cap.get("memory_mb")),
+             "local_gb": _int(cap.get("disk_gb"))}
+    count, vcpus, ram, disk = usage.get(svc["host"], (0, 0, 0, 0))
+    return {"id": str(uuid.uuid5(uuid.NAMESPACE_DNS, svc["host"])) if _uuid_ids(ctx) else svc["id"],
+            "hypervisor_hostname": svc["host"], "hypervisor_type": cap.get("hypervisor_type", "QEMU"),
+            "state": "up" if up else "down", "status": "disabled" if svc["disabled"] else "enabled",
+            "svc": svc, "reason": svc["disabled_reason"], "total": total,
+            "used": {"vcpus": vcpus or 0, "memory_mb": ram or 0, "local_gb": disk or 0}, "running_vms": count}
+
+
+def _all(request: Request, ctx: RequestContext) -> list[dict]:
+    if not ctx.is_admin:
+        raise Forbidden("Policy doesn't allow os_compute_api:os-hypervisors:list to be performed.")
+    down_time = request.app.state.tv.conf.DEFAULT.service_down_time
+    with request.app.state.tv.db.read() as conn:
+        computes = servicegroup.list_services(conn, COMPUTE_BINARY)
+        bm = [s for s in computes if (s["capabilities"] or {}).get("hypervisor_type") == HYPERVISOR_TYPE]
+        rows: list[dict] = []
+        usage = {host: tuple(rest) for host, *rest in conn.execute(_USAGE)}
+        for svc in computes:
+            if svc not in bm:
+                rows.append(_compute_row(svc, servicegroup.is_up(svc, down_time), usage, ctx))
+        if bm:
+            up_hosts = [s["host"] for s in bm if servicegroup.is_up(s, down_time)]
+            by_host = {s["host"]: s for s in bm}
+            for node in conn.execute(select(nodes).order_by(nodes.c.created_at, nodes.c.id)).mappings():
+                host = host_for(node["id"], up_hosts or list(by_host))
+                rows.append(_node_row(dict(node), by_host[host], host in up_hosts, ctx))
+    pattern = request.query_params.get("hypervisor_hostname_pattern")
+    if pattern is not None:
+        rows = [r for r in rows if pattern in r["hypervisor_hostname"]]
+    return rows
+
+
+def _brief(row: dict) -> dict:
+    return {k: row[k] for k in ("id", "hypervisor_hostname", "state", "status")}
+
+
+def _detail(row: dict, ctx: RequestContext) -> dict:
+    svc = row["svc"]
+    out = {**_brief(row), "hypervisor_type": row["hypervisor_type"], "hypervisor_version": 1,
+           "host_ip": "127.0.0.1", "service": {"host": svc["host"], "id": svc["id"], "disabled_reason": row["reason"]}}
+    if ctx.at_least("2.88"):  # Nova dropped the resource figures at 2.88
+        return {**out, "uptime": None}
+    total, used = row["total"], row["used"]
+    return {**out, "vcpus": total["vcpus"], "memory_mb": total["memory_mb"], "local_gb": total["local_gb"],
+            "vcpus_used": used["vcpus"], "memory_mb_used": used["memory_mb"], "local_gb_used": used["local_gb"],
+            "free_ram_mb": total["memory_mb"] - used["memory_mb"],
+            "free_disk_gb": total["local_gb"] - used["local_gb"],
+            "disk_available_least": total["local_gb"] - used["local_gb"], "running_vms": row["running_vms"],
+            "current_workload": 0, "cpu_info": "{}"}
+
+
+@router.get("/os-hypervisors")
+def list_hypervisors(request: Request, ctx: RequestContext = Depends(get_context)):
+    return {"hypervisors": [_brief(r) for r in _all(request, ctx)]}
+
+
+@router.get("/os-hypervisors/detail")
+def list_hypervisors_detail(request: Request, ctx: RequestContext = Depends(get_context)):
+    return {"hypervisors": [_detail(r, ctx) for r in _all(request, ctx)]}
+
+
+@router.get("/os-hypervisors/{hypervisor_id}")
+def show_hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    if _uuid_ids(ctx):
+        try:
+            uuid.UUID(hypervisor_id)
+        except ValueError:
+            raise BadRequest(f"Invalid uuid {hypervisor_id}") from None
+    for row in _all(request, ctx):
+        if str(row["id"]) == hypervisor_id:
+            return {"hypervisor": _detail(row, ctx)}
+    raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
