@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import httpx
 
-from tests.procs import all_in_one
+from tests.procs import all_in_one, wait_for
 
 COMPUTE = "/compute/v2.1"
 
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def test_kill_9_mid_boot_then_restart_completes_every_task(tmp_path, procs):

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 from tests.integration.distributed import COMPUTE, Api, cluster_factory  # noqa: F401  (fixture)
+from tests.procs import wait_for
 
 ENV = {"TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "20", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "5",
        "TASKVISOR_COMPUTE__SHUTDOWN_RETRY_INTERVAL": "30"}
@@ -36,12 +37,6 @@ def action(api: Api, server_id: str, body: dict) -> str:
 def service_state(api: Api, host: str) -> str:
     return next(s["state"] for s in api.services() if s["host"] == host)
 
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_sigterm_finishes_in_flight_work_and_sends_new_work_elsewhere(cluster_factory):
@@ -82,10 +77,11 @@ def test_sigterm_finishes_in_flight_work_and_sends_new_work_elsewhere(cluster_fa
 
 
 def test_timeout_shorter_than_the_work_exits_then_the_operation_completes_after_restart(cluster_factory):
-    cluster = cluster_factory(conductors=1, computes=1, env={**ENV, "TASKVISOR_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT": "2"})
+    cluster = cluster_factory(conductors=1, computes=1, env={**ENV, "TASKVISOR_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT": "2",
+                                                              "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "60"})
     api = Api(cluster.api.base_url)
     api.wait_services_up(1)
-    slow_guests(api, 8)
+    slow_guests(api, 25)
     server_id, url = api.boot("slow")
     assert api.wait_task(url)["status"] == "succeeded"
     stop_url = action(api, server_id, {"os-stop": None})
@@ -94,7 +90,7 @@ def test_timeout_shorter_than_the_work_exits_then_the_operation_completes_after_
     sigterm_at = time.monotonic()
     compute.signal(signal.SIGTERM)
     assert compute.proc.wait(30) == 0
-    assert time.monotonic() - sigterm_at < 6  # at the 2 s timeout, not after the guest's 8 s
+    assert time.monotonic() - sigterm_at < 15  # at the 2 s timeout, not after the guest's 25 s
     assert "stopping with 1 operation(s) in flight (timeout)" in compute.log()
     assert api.task(stop_url)["status"] == "running"  # not lost, not failed
     compute.start(wait_http=False)
@@ -127,10 +123,10 @@ def test_a_compute_pinned_to_the_old_version_gets_everything_on_compute(cluster_
 
 
 def test_a_second_sigterm_ends_the_drain_at_once(cluster_factory):
-    cluster = cluster_factory(conductors=1, computes=1, env=ENV)
+    cluster = cluster_factory(conductors=1, computes=1, env={**ENV, "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "60"})
     api = Api(cluster.api.base_url)
     api.wait_services_up(1)
-    slow_guests(api, 8)
+    slow_guests(api, 25)
     server_id, url = api.boot("slow")
     assert api.wait_task(url)["status"] == "succeeded"
     stop_url = action(api, server_id, {"os-stop": None})
@@ -141,7 +137,7 @@ def test_a_second_sigterm_ends_the_drain_at_once(cluster_factory):
     second_at = time.monotonic()
     compute.signal(signal.SIGTERM)
     assert compute.proc.wait(30) == 0
-    assert time.monotonic() - second_at < 3
+    assert time.monotonic() - second_at < 15  # not after the guest's 25 s
     assert "(signal)" in compute.log()
     compute.start(wait_http=False)
     assert api.wait_task(stop_url, timeout=90)["status"] == "succeeded"

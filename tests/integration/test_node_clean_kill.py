@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.procs import all_in_one
+from tests.procs import all_in_one, wait_for
 
 BM = "/baremetal/v1"
 HEADERS = {"X-OpenStack-Ironic-API-Version": "1.115"}
@@ -20,16 +20,6 @@ STEPS = [{"interface": "raid", "step": "delete_configuration"},
 
 pytestmark = pytest.mark.slow
 
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def finished(api: httpx.Client, url: str):
@@ -60,9 +50,9 @@ def test_kill_9_mid_clean_resumes_at_the_current_step(tmp_path, procs):
 
     second = all_in_one(data_dir, port=first.port, env=env).start()
     procs.append(second)
-    held = api.get(f"{BM}/nodes/{uuid}").json()
-    assert held["provision_state"] == "cleaning" and held["clean_step"]["step"] in ("factory_reset",
-                                                                                    "set_boot_device")
+    # Ironic would have moved the node to clean failed; here it is still
+    # cleaning (or already done: the restarted conductor resumes at once)
+    assert api.get(f"{BM}/nodes/{uuid}").json()["provision_state"] in ("cleaning", "manageable")
     task = wait_for(lambda: finished(api, url), 60, "the clean to finish after the restart")
     assert task["status"] == "succeeded", task
     by_name = {s["name"]: s for s in task["steps"]}
