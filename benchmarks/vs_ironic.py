@@ -374,15 +374,16 @@ class Runner:
             if r is not None and r.status_code == 200:
                 n = last = r.json()
                 state, pending = n["provision_state"], n["target_provision_state"]
-                if pending is None and n["provision_updated_at"] != node["pua"]:
-                    if state == target:
-                        node["pua"] = n["provision_updated_at"]
-                        with self.lock:
-                            phase.polls += polls
-                        return None
-                    if state in FAILED_STATES or n.get("last_error"):
-                        node["pua"] = n["provision_updated_at"]
-                        return f"{state}: {n.get('last_error')}"
+                moved = n["provision_updated_at"] != node["pua"]
+                if moved and pending is None and state == target:
+                    node["pua"] = n["provision_updated_at"]
+                    with self.lock:
+                        phase.polls += polls
+                    return None
+                # Ironic keeps target_provision_state on "clean failed"
+                if moved and (state in FAILED_STATES or (pending is None and n.get("last_error"))):
+                    node["pua"] = n["provision_updated_at"]
+                    return f"{state}: {n.get('last_error')}"
             time.sleep(delay)
             delay = min(delay * 1.5, 0.05)
         seen = {k: last.get(k) for k in ("provision_state", "target_provision_state", "last_error")} if last else None
