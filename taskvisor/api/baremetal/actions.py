@@ -85,8 +85,7 @@ def _automated_plan(request: Request, node: dict) -> list[dict]:
 
 
 @router.put("/v1/nodes/{ident}/states/provision")
-async def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    body = await json_body(request)
+def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
     target, user_steps = body["target"], body.get("clean_steps")
@@ -175,8 +174,7 @@ def _abort(request: Request, ctx: RequestContext, node: dict) -> Response:
 
 
 @router.put("/v1/nodes/{ident}/states/power")
-async def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    body = await json_body(request)
+def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
     target, timeout = body["target"], body.get("timeout")
@@ -199,9 +197,8 @@ async def set_power_state(ident: str, request: Request, ctx: RequestContext = De
 
 
 @router.put("/v1/nodes/{ident}/maintenance")
-async def set_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(get_context),
-                          reason: str | None = None):
-    body = await json_body(request)
+def set_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(get_context),
+                          reason: str | None = None, body=Depends(json_body)):
     if isinstance(body, dict) and body.get("reason") is not None:
         reason = body["reason"]
     if reason is not None and not isinstance(reason, str):
@@ -217,8 +214,11 @@ def unset_maintenance(ident: str, request: Request, ctx: RequestContext = Depend
 def _maintenance(request, ctx, ident: str, on: bool, reason: str | None) -> Response:
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+    # Ironic answers after its conductor saved the flag (a synchronous update_node
+    # call): the flag is written with the task row, and the task records it.
+    values = {"maintenance": on, "maintenance_reason": reason if on else None, **({} if on else {"fault": None})}
     return start_node_task(request, ctx, node, action="maintenance", flow="node_maintenance", sources=None,
-                           values={}, params={"maintenance": on, "reason": reason})
+                           values=values, params={"maintenance": on, "reason": reason})
 
 
 @router.get("/v1/nodes/{ident}/states")

@@ -113,8 +113,7 @@ def _reject_newer(values: dict, ctx: RequestContext) -> None:
 
 
 @router.post("/v1/nodes", status_code=201)
-async def create_node(request: Request, response: Response, ctx: RequestContext = Depends(get_context)):
-    body = await json_body(request)
+def create_node(request: Request, response: Response, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict):
         raise BadRequest("Invalid input for field/attribute node. Value: body. Wrong type. Expected 'dict'")
     if not body.get("driver"):
@@ -215,10 +214,11 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     return JSONResponse(out)  # plain JSON: FastAPI's encoder costs more than the query
 
 
-# The reads below are async: they take a few ms of SQLite and no lock, and
-# running them on the event loop saves a thread hop that cost more than that.
+# Handlers are plain functions (FastAPI runs them in its thread pool): a
+# database call on the event loop would stall every request behind one
+# writer's lock on SQLite, or behind a pool checkout on PostgreSQL.
 @router.get("/v1/nodes")
-async def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None,
+def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None,
                limit: int | None = None, marker: str | None = None, provision_state: str | None = None,
                maintenance: str | None = None, driver: str | None = None, resource_class: str | None = None,
                associated: str | None = None, instance_uuid: str | None = None, detail: str | None = None,
@@ -231,7 +231,7 @@ async def list_nodes(request: Request, ctx: RequestContext = Depends(get_context
 
 
 @router.get("/v1/nodes/detail")
-async def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_context), limit: int | None = None,
+def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_context), limit: int | None = None,
                       marker: str | None = None, provision_state: str | None = None,
                       maintenance: str | None = None, driver: str | None = None,
                       resource_class: str | None = None, associated: str | None = None,
@@ -241,7 +241,7 @@ async def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_
 
 
 @router.get("/v1/nodes/{ident}")
-async def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
+def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     wanted = views.check_fields(fields, minor(ctx))
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
@@ -249,8 +249,7 @@ async def show_node(ident: str, request: Request, ctx: RequestContext = Depends(
 
 
 @router.patch("/v1/nodes/{ident}")
-async def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    patch = await json_body(request)
+def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), patch=Depends(json_body)):
     if not isinstance(patch, list) or not patch:
         raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
     db = request.app.state.tv.db

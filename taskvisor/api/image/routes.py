@@ -6,10 +6,12 @@ PATCH takes Glance's JSON-patch (application/openstack-images-v2.1-json-patch).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
@@ -75,7 +77,6 @@ def check_value(name: str, value) -> None:
             raise BadRequest(f"Invalid value for 'os_shutdown_timeout': {value!r} is not a non-negative integer "
                              "(seconds)")
         if name == "guest_command":
-            import json
             try:
                 argv = json.loads(value)
             except ValueError:
@@ -254,8 +255,18 @@ def image_file(request: Request, image_id: str) -> str:
 @router.put("/v2/images/{image_id}/file", status_code=204)
 async def upload_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     db = request.app.state.tv.db
-    with db.read() as conn:
-        row = _get(conn, ctx, image_id)
+
+    def load() -> dict:
+        with db.read() as conn:
+            return _get(conn, ctx, image_id)
+
+    def activate(size: int, checksum: str) -> None:
+        with db.write() as conn:
+            conn.execute(update(images).where(images.c.id == image_id).values(
+                status="active", size=size, checksum=checksum, updated_at=utcnow()))
+
+    # async to stream the body; the database calls run in the thread pool
+    row = await run_in_threadpool(load)
     if row["status"] not in ("queued", "saving"):
         raise Conflict(f"Image {image_id} is {row['status']}; data can only be uploaded to a queued image.")
     path = image_file(request, image_id)
@@ -267,9 +278,7 @@ async def upload_image(image_id: str, request: Request, ctx: RequestContext = De
             digest.update(chunk)
             size += len(chunk)
     os.replace(path + ".part", path)
-    with db.write() as conn:
-        conn.execute(update(images).where(images.c.id == image_id).values(
-            status="active", size=size, checksum=digest.hexdigest(), updated_at=utcnow()))
+    await run_in_threadpool(activate, size, digest.hexdigest())
     return Response(status_code=204)
 
 
