@@ -277,3 +277,17 @@ def test_os_hypervisors_lists_nodes(bmcloud):
     assert cloud.get("/os-hypervisors/nope", headers={"X-OpenStack-Nova-API-Version": "2.88"}).status_code == 400
     assert cloud.get("/os-hypervisors/12345").status_code == 404
     assert cloud.get("/os-hypervisors", headers={"X-Roles": "member"}).status_code == 403
+
+
+def test_power_sync_follows_a_node_powered_off_behind_novas_back(cloud_factory):
+    cloud = cloud_factory(compute__driver="baremetal", compute__sync_power_state_interval=1,
+                          DEFAULT__report_interval=1)
+    bm, flavor = Baremetal(cloud), bm_flavor(cloud)
+    (node,) = nodes_of(bm, 1)
+    server_id, _ = boot(cloud, flavor)
+    resp = bm.power(node["uuid"], "power off")
+    assert resp.status_code == 202 and bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+    server = cloud.wait_status(server_id, "SHUTOFF", timeout=10)
+    assert server["OS-EXT-STS:power_state"] == 4
+    cloud.act(server_id, {"os-start": None})
+    assert cloud.server(server_id)["status"] == "ACTIVE" and bm.node(node["uuid"])["power_state"] == "power on"
