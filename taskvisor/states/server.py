@@ -117,7 +117,7 @@ _ACTIONS = [
     Action("delete", "delete", "delete", _ANY, ("deleting",), {DONE: DELETED}, fail_back=False,
            supersedes=True),
     Action("forceDelete", "force_delete", "delete", _ANY, ("deleting",), {DONE: DELETED}, fail_back=False,
-           supersedes=True),
+           supersedes=True, recorded_as="delete"),  # Nova records every kind of delete as "delete"
 ]
 ACTIONS: dict[str, Action] = {a.name: a for a in _ACTIONS}
 API_ACTIONS = tuple(a for a in _ACTIONS if a.name != "create")  # events from stable states

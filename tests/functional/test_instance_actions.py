@@ -69,6 +69,16 @@ def test_actions_of_a_deleted_server_stay_readable(cloud):
     assert missing.status_code == 404 and "itemNotFound" in missing.json()
 
 
+def test_force_delete_is_recorded_as_delete(cloud):
+    """Nova has no forceDelete instance action: every kind of delete records "delete"."""
+    server_id = cloud.boot()
+    resp, task = cloud.act(server_id, BODIES["forceDelete"], expect=202)
+    assert resp.content == b"" and task["action"] == "delete"
+    actions = cloud.instance_actions(server_id)
+    assert [a["action"] for a in actions] == ["delete", "create"]
+    assert actions[0]["request_id"] == resp.headers["x-openstack-request-id"]
+
+
 def test_error_fault_is_the_failed_tasks_error_and_members_get_no_traceback(cloud):
     server_id = cloud.boot()
     cloud.driver.inject("power_on", fail="the power supply is gone")
