@@ -151,6 +151,23 @@ def test_maintenance_set_and_unset(bm):
     assert node["maintenance"] is False and node["maintenance_reason"] is None
 
 
+def test_maintenance_shows_as_soon_as_the_request_is_answered(bm):
+    """Ironic saves the flag before answering (openstacksdk's set_node_maintenance
+    reads the node straight back); the task still records the change."""
+    uuid = bm.create("m-sync")["uuid"]
+    resp = bm.req("PUT", f"/nodes/{uuid}/maintenance", {"reason": "fan broken"})
+    assert resp.status_code == 202 and resp.content == b""
+    node = bm.node(uuid)
+    assert node["maintenance"] is True and node["maintenance_reason"] == "fan broken"
+    assert bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+    resp = bm.req("DELETE", f"/nodes/{uuid}/maintenance")
+    assert resp.status_code == 202
+    node = bm.node(uuid)
+    assert node["maintenance"] is False and node["maintenance_reason"] is None
+    assert bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+    assert bm.node(uuid)["maintenance"] is False
+
+
 def test_failed_verify_returns_to_enroll(bm):
     node = bm.create("rf", driver="redfish", driver_info={"redfish_address": "http://127.0.0.1:9"})
     resp = bm.provision(node["uuid"], "manage")
