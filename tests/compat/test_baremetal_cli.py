@@ -1,0 +1,125 @@
+"""The unmodified `baremetal` CLI (--os-auth-type none --os-endpoint …) and
+`openstack baremetal` (the clouds.yaml's baremetal_endpoint_override) drive
+nodes through every provision state on a real all-in-one.
+
+Both CLIs poll every 10 s for provide/clean/deploy/undeploy --wait, so the
+two node lifecycles run side by side (two users at once), each asserting
+on its own node.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.compat.conftest import start_cloud
+
+pytestmark = pytest.mark.slow
+
+CLEAN_STEPS = json.dumps([{"interface": "deploy", "step": "erase_devices"},
+                          {"interface": "management", "step": "set_boot_device", "args": {"device": "pxe"}}])
+HOLD = json.dumps([{"interface": "deploy", "step": "hold"}])
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory, client_home):
+    yield from start_cloud(tmp_path_factory, client_home, "compat-baremetal")
+
+
+def node_lifecycle(cloud, run, name: str) -> list[str]:
+    """Every node command of the issue through one CLI; returns the states seen."""
+    def out(*args):
+        return run(*args).stdout
+
+    def as_json(*args):
+        return json.loads(run(*args, "-f", "json").stdout)
+
+    created = as_json("node", "create", "--driver", "fake-hardware", "--name", name)
+    uuid = created["uuid"]
+    assert created["name"] == name and created["provision_state"] == "enroll" and created["driver"] == "fake-hardware"
+    seen = [created["provision_state"]]
+
+    listed = {n["name"]: n for n in as_json("node", "list")}
+    assert listed[name]["uuid"] == uuid and listed[name]["provision_state"] == "enroll"
+
+    assert "Waiting for provision state manageable" in out("node", "manage", "--wait", "60", name)
+    seen.append(cloud.node(uuid)["provision_state"])
+
+    assert "Waiting for provision state manageable" in out("node", "clean", "--clean-steps", CLEAN_STEPS,
+                                                           "--wait", "60", name)
+    after_clean = cloud.node(uuid)
+    assert after_clean["provision_state"] == "manageable" and after_clean["last_error"] is None
+    seen.append("cleaned")
+
+    # a held clean, aborted: clean failed with the abort as last_error, then back to manageable
+    run("node", "clean", "--clean-steps", HOLD, name)
+    cloud.wait_node(uuid, "clean hold")
+    run("node", "abort", name)
+    aborted = cloud.wait_node(uuid, "clean failed")
+    assert "aborted" in aborted["last_error"]
+    seen.append(aborted["provision_state"])
+    run("node", "manage", "--wait", "60", name)
+
+    assert "Waiting for provision state available" in out("node", "provide", "--wait", "60", name)
+    shown = as_json("node", "show", name)
+    assert shown["provision_state"] == "available" and shown["power_state"] == "power off"
+    seen.append(shown["provision_state"])
+
+    run("node", "power", "on", name)
+    assert cloud.wait_node_power(uuid, "power on")["power_state"] == "power on"
+    run("node", "power", "off", name)
+    assert cloud.wait_node_power(uuid, "power off")["power_state"] == "power off"
+
+    run("node", "maintenance", "set", "--reason", "fan replacement", name)
+    shown = cloud.node(uuid)
+    assert shown["maintenance"] is True and shown["maintenance_reason"] == "fan replacement"
+    run("node", "maintenance", "unset", name)
+    shown = cloud.node(uuid)
+    assert shown["maintenance"] is False and shown["maintenance_reason"] is None
+
+    assert "Waiting for provision state active" in out("node", "deploy", "--wait", "60", name)
+    deployed = cloud.node(uuid)
+    assert deployed["provision_state"] == "active" and deployed["power_state"] == "power on"
+    seen.append(deployed["provision_state"])
+
+    assert "Waiting for provision state available" in out("node", "undeploy", "--wait", "60", name)
+    undeployed = cloud.node(uuid)
+    assert undeployed["provision_state"] == "available" and undeployed["power_state"] == "power off"
+    seen.append(undeployed["provision_state"])
+
+    assert f"Deleted node {name}" in out("node", "delete", name)
+    assert cloud.http.get(f"/baremetal/v1/nodes/{uuid}").status_code == 404
+    return seen
+
+
+def test_node_lifecycle_through_both_clis(cloud):
+    def openstack_baremetal(*args):
+        return cloud.openstack("baremetal", *args)
+
+    expected = ["enroll", "manageable", "cleaned", "clean failed", "available", "active", "available"]
+    with ThreadPoolExecutor(2) as pool:
+        via_baremetal = pool.submit(node_lifecycle, cloud, cloud.baremetal, "bm-node")
+        via_openstack = pool.submit(node_lifecycle, cloud, openstack_baremetal, "osc-node")
+        assert via_baremetal.result() == expected
+        assert via_openstack.result() == expected
+
+
+def test_errors_read_well(cloud):
+    missing = cloud.baremetal("node", "show", "no-such-node", check=False)
+    assert missing.returncode == 1 and "Node no-such-node could not be found." in missing.stderr
+    missing = cloud.openstack("baremetal", "node", "show", "no-such-node", check=False)
+    assert missing.returncode == 1 and "Node no-such-node could not be found." in missing.stderr
+
+    uuid = cloud.baremetal_json("node", "create", "--driver", "fake-hardware", "--name", "errs")["uuid"]
+    # not a transition from enroll: Ironic's 400, in Ironic's words
+    bad = cloud.baremetal("node", "deploy", "errs", check=False)
+    assert bad.returncode == 1
+    assert f'The requested action "active" can not be performed on node "{uuid}" while it is in state "enroll".' \
+        in bad.stderr and "(HTTP 400)" in bad.stderr
+    bad = cloud.openstack("baremetal", "node", "clean", "--clean-steps", HOLD, "errs", check=False)
+    assert bad.returncode == 1
+    assert f'The requested action "clean" can not be performed on node "{uuid}" while it is in state "enroll".' \
+        in bad.stderr
+    assert cloud.node(uuid)["provision_state"] == "enroll"
+    cloud.baremetal("node", "delete", "errs")
