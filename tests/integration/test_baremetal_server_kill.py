@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.procs import all_in_one
+from tests.procs import all_in_one, wait_for
 
 BM = "/baremetal/v1"
 NOVA = "/compute/v2.1"
@@ -18,16 +18,6 @@ TERMINAL = ("succeeded", "failed", "reverted", "cancelled")
 
 pytestmark = pytest.mark.slow
 
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 class Client:
