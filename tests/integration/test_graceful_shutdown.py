@@ -39,6 +39,18 @@ def service_state(api: Api, host: str) -> str:
 
 
 
+def stop_in_flight(cluster) -> tuple[Api, str, str]:
+    """One server whose guest takes 25 s to shut down, its stop inside the power_off step."""
+    api = Api(cluster.api.base_url)
+    api.wait_services_up(1)
+    slow_guests(api, 25)
+    server_id, url = api.boot("slow")
+    assert api.wait_task(url)["status"] == "succeeded"
+    stop_url = action(api, server_id, {"os-stop": None})
+    api.wait_step(stop_url, "power_off")
+    return api, server_id, stop_url
+
+
 def test_sigterm_finishes_in_flight_work_and_sends_new_work_elsewhere(cluster_factory):
     cluster = cluster_factory(conductors=1, computes=2, env=ENV)
     api = Api(cluster.api.base_url)
@@ -79,13 +91,7 @@ def test_sigterm_finishes_in_flight_work_and_sends_new_work_elsewhere(cluster_fa
 def test_timeout_shorter_than_the_work_exits_then_the_operation_completes_after_restart(cluster_factory):
     cluster = cluster_factory(conductors=1, computes=1, env={**ENV, "TASKVISOR_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT": "2",
                                                               "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "60"})
-    api = Api(cluster.api.base_url)
-    api.wait_services_up(1)
-    slow_guests(api, 25)
-    server_id, url = api.boot("slow")
-    assert api.wait_task(url)["status"] == "succeeded"
-    stop_url = action(api, server_id, {"os-stop": None})
-    api.wait_step(stop_url, "power_off")
+    api, server_id, stop_url = stop_in_flight(cluster)
     compute = cluster.computes["compute-1"]
     sigterm_at = time.monotonic()
     compute.signal(signal.SIGTERM)
@@ -124,13 +130,7 @@ def test_a_compute_pinned_to_the_old_version_gets_everything_on_compute(cluster_
 
 def test_a_second_sigterm_ends_the_drain_at_once(cluster_factory):
     cluster = cluster_factory(conductors=1, computes=1, env={**ENV, "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "60"})
-    api = Api(cluster.api.base_url)
-    api.wait_services_up(1)
-    slow_guests(api, 25)
-    server_id, url = api.boot("slow")
-    assert api.wait_task(url)["status"] == "succeeded"
-    stop_url = action(api, server_id, {"os-stop": None})
-    api.wait_step(stop_url, "power_off")
+    api, server_id, stop_url = stop_in_flight(cluster)
     compute = cluster.computes["compute-1"]
     compute.signal(signal.SIGTERM)
     wait_for(lambda: service_state(api, "compute-1") == "draining", 10, "draining")

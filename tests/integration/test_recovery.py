@@ -8,6 +8,7 @@ import signal
 import time
 
 from tests.integration.distributed import Api, cluster_factory  # noqa: F401  (fixture)
+from tests.procs import wait_for
 
 SLOW = {"TASKVISOR_FAKE__SPAWN_SECONDS": "3", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "6",
         "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "12", "TASKVISOR_CONDUCTOR__RETRY_BACKOFF": "0.5"}
@@ -50,10 +51,7 @@ def test_paused_conductor_past_its_lease_is_fenced_and_drops_the_task(cluster_fa
     finally:
         paused.signal(signal.SIGCONT)
     assert task["status"] == "succeeded" and task["owner"] != owner
-    deadline = time.monotonic() + 20
-    while f"dropping task {task['id']}" not in paused.log():
-        assert time.monotonic() < deadline, paused.log()
-        time.sleep(0.2)
+    wait_for(lambda: f"dropping task {task['id']}" in paused.log(), 20, "the woken conductor to drop the task")
     # the woken conductor wrote nothing: the task and server are as the other one left them
     assert api.task(url)["status"] == "succeeded" and api.task(url)["owner"] != owner
     assert guests(cluster, "compute-1")["counts"][server_id]["spawn"] == 1
@@ -167,7 +165,5 @@ def test_deleting_a_server_whose_compute_is_down_deletes_it_locally(cluster_fact
     assert api.http.get(f"/compute/v2.1/servers/{server_id}").status_code == 404
     assert server_id in guests(cluster, "compute-1")["guests"]  # left behind on the dead host
     cluster.computes["compute-1"].start(wait_http=False)
-    deadline = time.monotonic() + 30
-    while server_id in guests(cluster, "compute-1")["guests"]:  # reaped once the compute reports again
-        assert time.monotonic() < deadline, "the leftover guest was never destroyed"
-        time.sleep(0.2)
+    # reaped once the compute reports its guests again
+    wait_for(lambda: server_id not in guests(cluster, "compute-1")["guests"], 30, "the leftover guest to go")
