@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from taskvisor.baremetal import get_driver
 from taskvisor.baremetal import steps as clean_steps
+from taskvisor.baremetal.drivers import get_driver
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, SOFT_POWER_OFF, HardwareError, HardwareTask
 from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
@@ -112,20 +112,14 @@ def hand_over(ctx: Any, node_id: str, *, flow: str, action: str, params: dict, *
     return task["id"]
 
 
-def automated_plan(conf: Any, node: dict) -> list[dict]:
+def automated_plan(ctx: Any, node: dict) -> list[dict]:
     """The clean steps automated cleaning runs on this node ([] when it is off)."""
-    enabled = node["automated_clean"] if node["automated_clean"] is not None else conf.conductor.automated_clean
-    if not enabled:
-        return []
-    overrides = clean_steps.parse_overrides(conf.conductor.clean_step_priority_override)
-    return clean_steps.automated_steps(get_driver(node["driver"]), overrides)
+    return clean_steps.automated_plan(clean_steps.driver_steps(get_driver(node["driver"])), node, ctx.conf)
 
 
 def with_plan(node: dict, plan: list[dict]) -> dict:
     """driver_internal_info as the node API shows a running automated clean."""
-    internal = {k: v for k, v in (node["driver_internal_info"] or {}).items()
-                if k not in ("clean_steps", "clean_step_index")}
-    return {**internal, "clean_steps": plan, "manual_cleaning": False}
+    return clean_steps.with_plan(node["driver_internal_info"], plan, manual=False)
 
 
 def node_task_link(node_id: str, task_id: str) -> str:
