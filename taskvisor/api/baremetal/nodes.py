@@ -6,6 +6,8 @@ import copy
 import re
 import uuid
 
+import jsonpatch
+import jsonpointer
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
@@ -266,7 +268,7 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         node = load_node(conn, ident, ctx)
     document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
     for op in patch:
-        _apply(document, op, ctx)
+        document = _apply(document, op, ctx)
     changes = {k: v for k, v in document.items() if v != node[k]}
     changes = check_values(changes, ctx, recorded_drivers(request) if "driver" in changes else {})
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
@@ -286,41 +288,29 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
                              drivers=recorded_drivers(request))
 
 
-def _apply(document: dict, op, ctx: RequestContext) -> None:
-    """One RFC 6902 operation (add, replace, remove) on the patchable fields."""
+def _apply(document: dict, op, ctx: RequestContext) -> dict:
+    """One RFC 6902 operation (add, replace, remove; ``jsonpatch``) on the
+    patchable fields; returns the patched document. As in Ironic, removing
+    a whole field resets it ({} for an object, else null)."""
     if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove") \
             or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
         raise BadRequest(f"Invalid patch operation: {op!r}. Each needs 'op' (add, replace, remove) and a 'path'")
     if op["op"] != "remove" and "value" not in op:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: 'value' is required for '{op['op']}'")
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")]
+    parts = jsonpointer.JsonPointer(op["path"]).parts
     field = parts[0]
     if field not in PATCHABLE:
         raise BadRequest(f"Cannot patch {op['path']}. Only the following can be updated: "
                          f"{', '.join('/' + p for p in PATCHABLE)}")
-    if len(parts) == 1:
-        if op["op"] == "remove":
-            document[field] = {} if field in _OBJECTS else None
-        else:
-            document[field] = op["value"]
-        return
-    if field not in _OBJECTS:
+    if len(parts) > 1 and field not in _OBJECTS:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {field} has no members")
-    target = document[field]
-    for key in parts[1:-1]:
-        if not isinstance(target, dict) or key not in target:
-            raise BadRequest(f"Couldn't apply patch '{op}'. Reason: can't find {key} in {field}")
-        target = target[key]
-    key = parts[-1]
-    if not isinstance(target, dict):
-        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {op['path']} is not an object")
-    if op["op"] == "remove" or op["op"] == "replace":
-        if key not in target:
-            raise BadRequest(f"Couldn't apply patch '{op}'. Reason: can't remove a non-existent object '{key}'")
-    if op["op"] == "remove":
-        del target[key]
-    else:
-        target[key] = op["value"]
+    try:
+        document = jsonpatch.apply_patch(document, [op])
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {exc}") from None
+    for name in PATCHABLE:
+        document.setdefault(name, {} if name in _OBJECTS else None)
+    return document
 
 
 @router.delete("/v1/nodes/{ident}", status_code=204)
