@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
+import subprocess
 
 from tests.integration.distributed import Api, cluster_factory  # noqa: F401  (fixture)
 from tests.procs import wait_for
@@ -18,6 +18,14 @@ def guests(cluster, host: str) -> dict:
     path = os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json")
     with open(path) as f:
         return json.load(f)
+
+
+def unacked(cluster, queue: str) -> int:
+    """Messages a consumer of the cluster's ``queue`` holds but has not acked yet."""
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "messages_unacknowledged"],
+                         capture_output=True, text=True, timeout=60).stdout
+    counts = dict(line.split() for line in out.splitlines() if len(line.split()) == 2)
+    return int(counts.get(f"{cluster.namespace}.{queue}", 0))
 
 
 def test_conductor_killed_mid_task_another_takes_over(cluster_factory):
@@ -62,7 +70,8 @@ def test_compute_killed_mid_step_then_restarted_the_step_completes(cluster_facto
     api.wait_services_up(1)
     server_id, url = api.boot("bounce")
     api.wait_step(url, "spawn")
-    time.sleep(0.5)
+    # the compute has taken the spawn call (acked only once it returns)
+    wait_for(lambda: unacked(cluster, "compute.compute-1") >= 1, 60, "the compute to take the spawn call")
     compute = cluster.computes["compute-1"]
     compute.kill()
     compute.start(wait_http=False)
