@@ -6,14 +6,14 @@ from taskvisor.compute.service import ComputeService
 from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
 from taskvisor.db import migrate
-from taskvisor.db.session import Database
+from taskvisor.db.session import Database, PoolOptions
 from taskvisor.rpc.base import transport_from
 from taskvisor.seed import seed
 from taskvisor.virt import load_driver
 
 
 def open_database(conf: Config, upgrade: bool = True) -> Database:
-    db = Database(conf.database_url)
+    db = Database(conf.database_url, PoolOptions.from_conf(conf))
     if upgrade:
         migrate.upgrade(db)
         seed(db)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON
 from taskvisor.baremetal.placement import normalize
 from taskvisor.db.models import nodes
-from taskvisor.db.session import Database
+from taskvisor.db.session import Database, PoolOptions
 from taskvisor.states import node as node_states
 from taskvisor.virt import power
 from taskvisor.virt.driver import ComputeDriver, DriverError
@@ -31,7 +31,7 @@ class BaremetalDriver(ComputeDriver):
     @property
     def db(self) -> Database:
         if self._db is None:
-            self._db = Database(self.conf.database_url)
+            self._db = Database(self.conf.database_url, PoolOptions.from_conf(self.conf))
         return self._db
 
     def capabilities(self) -> dict:

@@ -2,9 +2,12 @@
 ones that need a whole cloud in this process."""
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 
 import pytest
+import sqlalchemy
 
 from tests.dbs import create_postgres_database, drop_postgres_database
 
@@ -54,3 +57,59 @@ def test_twenty_concurrent_deletes_make_one_task(any_db_cloud, how):
     tasks = cloud.get(f"/servers/{server_id}/tasks").json()["tasks"]
     assert [t["action"] for t in tasks].count("delete") == 1, [(t["action"], t["status"]) for t in tasks]
     assert cloud.wait_task(urls.pop())["status"] == "succeeded"
+
+
+# -- finding 4: a database that cannot give a connection answers 503 -----------
+def test_exhausted_pool_answers_503_with_retry_after(cloud_factory):
+    cloud = cloud_factory(database__max_pool_size=1, database__max_overflow=0, database__pool_timeout=0.3,
+                          database__retry_after=7)
+    db = cloud.node.db
+    held = [db.reader.connect()] + ([db.writer.connect()] if db.writer is not db.reader else [])
+    try:
+        resp = cloud.get("/servers")
+        assert resp.status_code == 503, resp.text
+        assert resp.headers["Retry-After"] == "7"
+        assert resp.json()["serviceUnavailable"]["code"] == 503
+        resp = cloud.client.get("/baremetal/v1/nodes", headers={"X-OpenStack-Ironic-API-Version": "1.80"})
+        assert resp.status_code == 503 and resp.headers["Retry-After"] == "7"
+        fault = json.loads(resp.json()["error_message"])
+        assert fault["faultcode"] == "Server" and "busy" in fault["faultstring"]
+    finally:
+        for conn in held:
+            conn.close()
+    assert cloud.get("/servers").status_code == 200
+
+
+def test_postgres_refusing_connections_answers_503(cloud_factory):
+    """PostgreSQL's own limit: the connect fails with 'too many connections'
+    (SQLSTATE 53300, as with max_connections), which is 503, not 500. The
+    cloud connects as a role of its own so the limit applies (a superuser
+    is exempt)."""
+    url = create_postgres_database()
+    name = url.rsplit("/", 1)[1]
+    role = f"tv_role_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+
+    def sql(statement):
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(statement))
+    sql(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        sql(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+        role_url = url.replace("://postgres@", f"://{role}@")
+        cloud = cloud_factory(database__connection=role_url, database__max_pool_size=2,
+                              database__max_overflow=0)
+        cloud.boot()
+        sql(f'ALTER ROLE "{role}" CONNECTION LIMIT 0')
+        cloud.node.db.writer.dispose()  # the pool's open connections go; new ones meet the limit
+        try:
+            resp = cloud.get("/servers")
+            assert resp.status_code == 503, resp.text
+            assert "Retry-After" in resp.headers and "serviceUnavailable" in resp.json()
+        finally:
+            sql(f'ALTER ROLE "{role}" CONNECTION LIMIT -1')
+        assert cloud.get("/servers").status_code == 200
+    finally:
+        drop_postgres_database(url)
+        sql(f'DROP ROLE IF EXISTS "{role}"')
+        admin.dispose()
