@@ -147,10 +147,12 @@ class Conductor:
             return sorted(self._active)
 
     def stop(self, wait: float = 5.0) -> None:
-        """Stop claiming; give running tasks ``wait`` seconds. Tasks still
-        running then are resumed from their last checkpoint by the next
-        conductor (or this host's next start) — never lost."""
+        """Stop claiming; each running task finishes the step it is in,
+        checkpoints and is handed back (any conductor resumes it at once).
+        Steps still running after ``wait`` seconds are resumed from their last
+        checkpoint once their lease expires — never lost."""
         self._stop.set()
+        self.runner.stopping.set()  # running tasks stop at their next checkpoint and are handed back
         self._wake.set()
         deadline = time.monotonic() + wait
         while self.active_tasks() and time.monotonic() < deadline:

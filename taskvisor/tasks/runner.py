@@ -9,6 +9,7 @@ clear error rather than guessed at.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from typing import Any
@@ -19,6 +20,7 @@ from taskvisor.tasks.store import Claim, TaskStore
 
 LOG = logging.getLogger(__name__)
 DONE = ("succeeded", "skipped")
+HANDED_BACK = "handed-back"
 MAX_BACKOFF = 10.0
 
 
@@ -63,6 +65,9 @@ class TaskRunner:
         self.runtime = runtime
         self.store = store
         self.conf = runtime.conf
+        # Set when the conductor shuts down: each task stops at its next
+        # checkpoint and is handed back (any conductor resumes it at once).
+        self.stopping = threading.Event()
 
     def run(self, claim: Claim) -> str:
         """Run to a terminal state or until fenced; returns the final status."""
@@ -89,6 +94,8 @@ class TaskRunner:
         except Fenced as exc:
             LOG.warning("dropping task %s: %s", task["id"], exc)
             return "fenced"
+        if status == HANDED_BACK:
+            return status
         self.runtime.task_done(task)  # computes draining for graceful shutdown wait for this
         return status
 
@@ -100,6 +107,10 @@ class TaskRunner:
         for idx, step in enumerate(flow.steps):
             if rows.get(idx, {}).get("status") in DONE:
                 continue
+            if self.stopping.is_set() and started is None:
+                self.store.hand_back(claim)
+                LOG.info("task %s handed back at step %s: this conductor is stopping", claim.task["id"], step.name)
+                return HANDED_BACK
             first_started = time.monotonic()
             attempt = rows.get(idx, {}).get("attempt", 0)
             while True:
@@ -133,7 +144,7 @@ class TaskRunner:
                     continue
                 nxt = idx + 1
                 start_next = None
-                if nxt < total and rows.get(nxt, {}).get("status") not in DONE:
+                if nxt < total and rows.get(nxt, {}).get("status") not in DONE and not self.stopping.is_set():
                     start_next = {"idx": nxt, "name": flow.steps[nxt].name, "host": self.runtime.host,
                                   "resource_updates": _task_state(flow.steps[nxt]),
                                   "previous_attempt": rows.get(nxt, {}).get("attempt", 0)}

@@ -146,6 +146,12 @@ class TaskStore:
                 update(tasks).where(tasks.c.owner_instance == self.instance, tasks.c.status.in_(ACTIVE))
                 .values(lease_expires=time.time() + self.lease)).rowcount
 
+    def hand_back(self, claim: Claim) -> None:
+        """Give up a task at a checkpoint (shutdown): it is claimable at once,
+        by any conductor, and the hand-back does not count as a takeover."""
+        with self.db.write() as conn:
+            self._fence(conn, claim, owner=None, owner_instance=None, lease_expires=None, current_step=None)
+
     # -- fenced writes --------------------------------------------------------
     def _owned(self, claim: Claim) -> dict:
         return {"p_id": claim.task["id"], "p_gen": claim.generation, "p_inst": self.instance}
