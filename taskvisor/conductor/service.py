@@ -114,9 +114,11 @@ class Conductor:
                 return
             try:
                 self.runner.run(claim)
-            except Exception:
-                LOG.exception("task %s crashed its runner; its lease will expire and it will be resumed",
-                              claim.task["id"])
+            except Exception as exc:
+                LOG.exception("task %s crashed its runner; it is handed back (crash %d of at most %d)",
+                              claim.task["id"], int(claim.task.get("runner_crashes") or 0) + 1,
+                              self.conf.conductor.max_runner_crashes)
+                self.runner.crashed(claim, exc)
             finally:
                 with self._lock:
                     self._active.discard(claim.task["id"])
@@ -131,6 +133,7 @@ class Conductor:
                 with self._lock:
                     busy = bool(self._active)
                 if busy:
+                    self.runner.enforce_deadlines()  # first: an overdue task is failed, not renewed
                     self.store.heartbeat()
                 now = time.monotonic()
                 if now - last_report >= self.conf.DEFAULT.report_interval:

@@ -38,6 +38,7 @@ class Step:
     revert_fn: StepFn | None = None
     task_state: str | None = None
     retries: int | None = None  # None = [conductor] step_retries
+    deadline: float | None = None  # seconds; None = [conductor] step_deadline
 
     def revert(self, fn: StepFn) -> StepFn:
         self.revert_fn = fn
@@ -59,11 +60,12 @@ class Flow:
     # Builds the steps of one task from its row (a node's clean steps come
     # from the request); None = the steps declared with @flow.step.
     expand_fn: Callable[[dict], list[Step]] | None = None
+    deadline: float | None = None  # seconds from the task's first start; None = [conductor] task_deadline
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
-             retries: int | None = None, name: str | None = None):
+             retries: int | None = None, name: str | None = None, deadline: float | None = None):
         def register(f: StepFn) -> Step:
-            s = Step(name or f.__name__, f, task_state=task_state, retries=retries)
+            s = Step(name or f.__name__, f, task_state=task_state, retries=retries, deadline=deadline)
             if any(existing.name == s.name for existing in self.steps):
                 raise ValueError(f"flow {self.name}: duplicate step {s.name}")
             self.steps.append(s)
@@ -95,6 +97,18 @@ class Flow:
 
 
 _REGISTRY: dict[str, Flow] = {}
+# What a resource becomes when its task is dead-lettered and the flow's own
+# on_failure handler could not run (it raised): registered by the flows.
+_ERROR_STATES: dict[str, dict] = {}
+
+
+def register_error_state(resource_type: str, updates: dict) -> None:
+    _ERROR_STATES[resource_type] = dict(updates)
+
+
+def error_state(resource_type: str) -> dict:
+    import taskvisor.flows  # noqa: F401  (importing registers the error states)
+    return dict(_ERROR_STATES.get(resource_type, {}))
 
 
 def register(flow: Flow) -> Flow:

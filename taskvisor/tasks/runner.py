@@ -8,6 +8,8 @@ clear error rather than guessed at.
 """
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
 import threading
 import time
@@ -15,7 +17,7 @@ import traceback
 from typing import Any
 
 from taskvisor.rpc.base import RpcTimeout
-from taskvisor.tasks.flow import Fenced, Flow, Step, StepFailed, Superseded, get_flow
+from taskvisor.tasks.flow import Fenced, Flow, Step, StepFailed, Superseded, error_state, get_flow
 from taskvisor.tasks.store import Claim, TaskStore
 
 LOG = logging.getLogger(__name__)
@@ -68,6 +70,11 @@ class TaskRunner:
         # Set when the conductor shuts down: each task stops at its next
         # checkpoint and is handed back (any conductor resumes it at once).
         self.stopping = threading.Event()
+        # What each running task is doing and until when it may (step or
+        # handler deadline, task deadline): the conductor's heartbeat
+        # dead-letters the ones past it (``enforce_deadlines``).
+        self._watch: dict[str, tuple[Claim, str, float]] = {}
+        self._watch_lock = threading.Lock()
 
     def run(self, claim: Claim) -> str:
         """Run to a terminal state or until fenced; returns the final status."""
@@ -80,6 +87,14 @@ class TaskRunner:
             return self._finish_unrunnable(
                 claim, f"task was started by {task['flow']} v{task['flow_version']}; this conductor runs "
                        f"v{flow.version}; it cannot resume it safely")
+        if task["takeovers"] > self.conf.conductor.max_takeovers:
+            return self.dead_letter(claim, "too-many-takeovers",
+                                    f"taken over {task['takeovers']} times from conductors that stopped "
+                                    f"heartbeating (limit [conductor] max_takeovers = "
+                                    f"{self.conf.conductor.max_takeovers})")
+        if time.time() > self._task_deadline(claim, flow):
+            return self.dead_letter(claim, "deadline-exceeded",
+                                    f"still unfinished {self._flow_deadline(flow):.0f}s after it started")
         rows = self.store.steps(task["id"])
         for idx, row in rows.items():
             if idx >= len(flow.steps) or flow.steps[idx].name != row["name"]:
@@ -126,7 +141,8 @@ class TaskRunner:
                                         {"code": 409, "message": str(exc)}, superseded=True)
                 ctx = StepContext(self.runtime, claim, resource, attempt)
                 try:
-                    details = step.execute(ctx) or {}
+                    with self._watching(claim, f"step {step.name}", step.deadline, flow):
+                        details = step.execute(ctx) or {}
                 except (Fenced, Superseded):
                     raise
                 except Exception as exc:
@@ -161,7 +177,8 @@ class TaskRunner:
                 break
         ctx = StepContext(self.runtime, claim, resource, 0)
         if flow.success_fn:
-            flow.success_fn(ctx)
+            with self._watching(claim, "on_success handler", None, flow):
+                flow.success_fn(ctx)
         self.store.set_status(claim, "succeeded", store=ctx.store, progress=100,
                               resource_updates=ctx.updates)
         return "succeeded"
@@ -198,7 +215,8 @@ class TaskRunner:
                                                       previous_attempt=row["attempt"])
             ctx = StepContext(self.runtime, claim, resource, attempt)
             try:
-                step.revert_fn(ctx)
+                with self._watching(claim, f"revert of {step.name}", step.deadline, flow):
+                    step.revert_fn(ctx)
             except Fenced:
                 raise
             except Exception as exc:
@@ -217,10 +235,83 @@ class TaskRunner:
             resource = self.store.load_resource(conn, claim) or {}
         ctx = StepContext(self.runtime, claim, resource, 0)
         if flow.failure_fn:
-            flow.failure_fn(ctx, error)
+            with self._watching(claim, "on_failure handler", None, flow):
+                flow.failure_fn(ctx, error)
         status = "reverted" if reverted_any and revert_error is None else "failed"
         self.store.set_status(claim, status, error=error, store=ctx.store, resource_updates=ctx.updates)
         return status
+
+    # -- bounded life ---------------------------------------------------------
+    def _flow_deadline(self, flow: Flow) -> float:
+        return flow.deadline if flow.deadline is not None else self.conf.conductor.task_deadline
+
+    def _task_deadline(self, claim: Claim, flow: Flow) -> float:
+        started = claim.task.get("started_at")
+        start = started.replace(tzinfo=dt.UTC).timestamp() if started is not None else time.time()
+        return start + self._flow_deadline(flow)
+
+    @contextlib.contextmanager
+    def _watching(self, claim: Claim, what: str, step_deadline: float | None, flow: Flow):
+        limit = step_deadline if step_deadline is not None else self.conf.conductor.step_deadline
+        until = min(time.time() + limit, self._task_deadline(claim, flow))
+        with self._watch_lock:
+            self._watch[claim.task["id"]] = (claim, what, until)
+        try:
+            yield
+        finally:
+            with self._watch_lock:
+                if self._watch.get(claim.task["id"], (None,))[0] is claim:
+                    del self._watch[claim.task["id"]]
+
+    def enforce_deadlines(self) -> list[str]:
+        """Dead-letter every task whose step or handler runs past its
+        deadline (called from the conductor's heartbeat). The stuck thread
+        cannot be interrupted; the generation moves on so it writes nothing."""
+        now = time.time()
+        with self._watch_lock:
+            overdue = [(c, what, until) for c, what, until in self._watch.values() if now > until]
+            for claim, _what, _until in overdue:
+                self._watch.pop(claim.task["id"], None)
+        for claim, what, _until in overdue:
+            try:
+                self.dead_letter(claim, "step-deadline-exceeded", f"{what} ran past its deadline")
+            except Fenced:
+                pass
+        return [c.task["id"] for c, _w, _u in overdue]
+
+    def crashed(self, claim: Claim, exc: BaseException) -> None:
+        """The runner raised out of the engine (a bug in a handler or the
+        engine): hand the task back to be tried again, up to
+        [conductor] max_runner_crashes times, then dead-letter it."""
+        crashes = int(claim.task.get("runner_crashes") or 0) + 1
+        try:
+            if crashes >= self.conf.conductor.max_runner_crashes:
+                self.dead_letter(claim, "runner-crashed", f"the task's runner crashed {crashes} times; "
+                                                          f"last: {type(exc).__name__}: {exc}")
+            else:
+                self.store.record_crash(claim, exc)
+        except Fenced:
+            pass
+
+    def dead_letter(self, claim: Claim, reason: str, message: str) -> str:
+        """Fail the task without undoing it; its resource takes the flow's
+        error state (on_failure, or the resource type's registered one)."""
+        LOG.error("task %s dead-lettered (%s): %s", claim.task["id"], reason, message)
+        error = {"code": 500, "message": message}
+        updates: dict = {}
+        try:
+            flow = get_flow(claim.task["flow"])
+            if flow.failure_fn:
+                with self.store.db.read() as conn:
+                    resource = self.store.load_resource(conn, claim) or {}
+                ctx = StepContext(self.runtime, claim, resource, 0)
+                flow.failure_fn(ctx, {**error, "reason": reason})
+                updates = ctx.updates
+        except Exception:
+            LOG.exception("task %s: its on_failure handler failed too; using the error state", claim.task["id"])
+            updates = error_state(claim.task["resource_type"])
+        self.store.dead_letter(claim, reason, error, updates or error_state(claim.task["resource_type"]))
+        return "failed"
 
     def _finish_unrunnable(self, claim: Claim, message: str) -> str:
         LOG.error("task %s: %s", claim.task["id"], message)

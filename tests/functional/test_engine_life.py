@@ -113,3 +113,72 @@ def test_postgres_refusing_connections_answers_503(cloud_factory):
         drop_postgres_database(url)
         sql(f'DROP ROLE IF EXISTS "{role}"')
         admin.dispose()
+
+
+# -- finding 1 through the API: the dead-letter view and an admin's retry ------
+from sqlalchemy import insert as _insert  # noqa: E402
+
+from taskvisor.db.models import servers as _servers  # noqa: E402
+from taskvisor.db.session import utcnow  # noqa: E402
+from taskvisor.tasks.flow import Flow, register  # noqa: E402
+from taskvisor.tasks.store import insert_task, new_task_row  # noqa: E402
+
+BROKEN = {"until": 0, "calls": 0}
+crash_flow = register(Flow("crashing_success_test", version=1, action="create"))
+
+
+@crash_flow.step(task_state="spawning")
+def only_step(ctx):
+    ctx.update(power_state=1)
+
+
+@crash_flow.on_success
+def buggy_success(ctx):
+    BROKEN["calls"] += 1
+    if BROKEN["calls"] <= BROKEN["until"]:
+        raise RuntimeError("a bug in the success handler")
+    ctx.update(vm_state="active", task_state=None)
+
+
+@crash_flow.on_failure
+def to_error(ctx, err):
+    ctx.update(vm_state="error", task_state=None)
+
+
+def test_dead_letter_view_and_admin_retry(cloud_factory):
+    cloud = cloud_factory(conductor__max_runner_crashes=2)
+    BROKEN.update(until=2, calls=0)
+    sid = str(uuid.uuid4())
+    task = new_task_row(resource_type="server", resource_id=sid, action="create", flow="crashing_success_test",
+                        flow_version=1, project_id="admin")
+    now = utcnow()
+    with cloud.node.db.write() as conn:
+        conn.execute(_insert(_servers), {"id": sid, "name": "buggy", "project_id": "admin", "user_id": "admin",
+                                         "vm_state": "building", "task_state": "scheduling", "task_id": task["id"],
+                                         "flavor": {"id": "1", "name": "m1.tiny", "vcpus": 1, "ram": 512,
+                                                    "disk": 1}, "created_at": now, "updated_at": now})
+        insert_task(conn, task)
+    cloud.node.conductor.wake()
+    url = f"http://testserver/compute/v2.1/tasks/{task['id']}"
+    ended = cloud.wait_task(url)
+    assert ended["status"] == "failed" and ended["reason"] == "runner-crashed"
+    assert cloud.server(sid)["status"] == "ERROR"
+
+    listed = cloud.get("/tasks?status=failed&reason=runner-crashed").json()["tasks"]
+    assert [t["id"] for t in listed] == [task["id"]]
+    assert cloud.get("/tasks?status=failed&reason=too-many-takeovers").json()["tasks"] == []
+    bad = cloud.get("/tasks?reason=bored")
+    assert bad.status_code == 400 and "badRequest" in bad.json()
+
+    member = {"X-Roles": "member", "X-Project-Id": "admin"}
+    assert cloud.post(f"/tasks/{task['id']}/action", {"retry": None}, headers=member).status_code == 403
+    assert cloud.post(f"/tasks/{task['id']}/action", {"retry": None, "x": 1}).status_code == 400
+    resp = cloud.post(f"/tasks/{task['id']}/action", {"retry": None})
+    assert resp.status_code == 202, resp.text
+    ended = cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+    assert ended["status"] == "succeeded" and ended["reason"] is None
+    assert ended["steps"][0]["attempt"] == 1  # resumed after its last checkpoint, not from scratch
+    assert cloud.server(sid)["status"] == "ACTIVE"
+    again = cloud.post(f"/tasks/{task['id']}/action", {"retry": None})
+    assert again.status_code == 409 and "conflictingRequest" in again.json()
+
