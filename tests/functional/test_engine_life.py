@@ -182,3 +182,19 @@ def test_dead_letter_view_and_admin_retry(cloud_factory):
     again = cloud.post(f"/tasks/{task['id']}/action", {"retry": None})
     assert again.status_code == 409 and "conflictingRequest" in again.json()
 
+
+
+# -- finding 6: deleting a paused or suspended server ----------------------------
+@pytest.mark.parametrize("freeze,state", [("pause", "PAUSED"), ("suspend", "SUSPENDED")])
+def test_delete_of_a_frozen_server_forces_it_off_at_once_and_says_why(cloud_factory, freeze, state):
+    cloud = cloud_factory(DEFAULT__shutdown_timeout=600)  # a wait for ACPI would outlast the test
+    server_id = cloud.boot()
+    cloud.act(server_id, {freeze: None})
+    cloud.wait_status(server_id, state)
+    resp = cloud.delete(f"/servers/{server_id}")
+    task = cloud.wait_task(resp.headers["X-Taskvisor-Task"], timeout=120)
+    assert task["status"] == "succeeded", task
+    details = task["steps"][0]["details"]
+    assert details["shutdown"] == "forced" and state.lower() in details["reason"], details
+    assert "ACPI" in details["reason"]
+    assert cloud.driver.list_guests() == {}
