@@ -57,6 +57,7 @@ OPTIONS = [
     Option("conductor", "max_runner_crashes", 5, "Times a task's runner may crash (an engine or handler bug) before the task is failed (dead-lettered, reason runner-crashed)."),
     Option("conductor", "task_deadline", 7200.0, "Seconds a task may run from its first start before it is failed (reason deadline-exceeded); a flow may declare its own."),
     Option("conductor", "step_deadline", 3600.0, "Seconds one step (or a revert or a handler) may run before its task is failed (reason step-deadline-exceeded); a step may declare its own."),
+    Option("conductor", "reconcile_grace", 60.0, "Seconds a server must have been settled on another host (no task running) before a compute's copy of its guest is destroyed as a stray (a reap_guest task)."),
     Option("conductor", "periodic_interval", 30.0, "Seconds between checks for resources whose task_state has no live task."),
     Option("conductor", "automated_clean", True, "Clean nodes automatically on provide and after undeploy (a node's automated_clean overrides it)."),
     Option("conductor", "clean_step_priority_override", "", "Automated clean step priorities: 'interface.step:priority,...' (0 disables a step)."),

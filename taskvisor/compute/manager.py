@@ -10,7 +10,7 @@ import threading
 import time
 
 from taskvisor.compute.operations import Operations
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -25,6 +25,9 @@ class ComputeManager:
         self._inflight: dict[int, str] = {}
         self._lock = threading.Lock()
         self.operations = Operations(idle_limit)
+        # One create-or-destroy of a guest at a time: a destroy that undoes a
+        # spawn still in flight (a conductor took the boot over) waits for it.
+        self._guest_locks: dict[str, threading.Lock] = {}
 
     def _rpc_context(self, message: dict):
         """Every call counts toward its operation being in flight here."""
@@ -61,12 +64,16 @@ class ComputeManager:
     def list_guests(self) -> dict:
         return self.driver.list_guests()
 
+    def _guest_lock(self, server_id: str) -> threading.Lock:
+        with self._lock:
+            return self._guest_locks.setdefault(server_id, threading.Lock())
+
     def spawn(self, server: dict, image: dict, flavor: dict) -> dict:
-        with self._track(f"spawn {server['id']}"):
+        with self._track(f"spawn {server['id']}"), self._guest_lock(server["id"]):
             return {"power_state": self.driver.spawn(server, image, flavor)}
 
     def destroy(self, server_id: str) -> dict:
-        with self._track(f"destroy {server_id}"):
+        with self._track(f"destroy {server_id}"), self._guest_lock(server_id):
             return {"existed": self.driver.destroy(server_id)}
 
     def power_on(self, server_id: str) -> dict:

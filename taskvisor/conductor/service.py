@@ -18,6 +18,7 @@ from taskvisor.config import Config
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
 from taskvisor.runtime import Runtime
+from taskvisor.tasks.flow import Flows
 from taskvisor.tasks.runner import TaskRunner
 from taskvisor.tasks.store import TaskStore
 
@@ -29,8 +30,9 @@ WAKE_TOPIC = "conductor.wake"
 class ConductorEndpoint:
     RPC_API_VERSION = "1.0"
 
-    def __init__(self, db: Database, transport: Transport | None = None):
-        self.db, self.transport = db, transport
+    def __init__(self, db: Database, transport: Transport | None = None, conf: Config | None = None,
+                 flows: Flows | None = None):
+        self.db, self.transport, self.conf, self.flows = db, transport, conf, flows
 
     def report_service(self, binary: str, host: str, topic: str | None, version: int, state: str,
                        capabilities: dict | None = None) -> dict:
@@ -48,16 +50,39 @@ class ConductorEndpoint:
             LOG.warning("compute %s still has a guest of deleted server %s; destroying it", host, server_id)
             if self.transport is not None:
                 self.transport.cast(f"compute.{host}", "destroy", {"server_id": server_id})
-        return {"changed": changed, "reaped": reaped}
+        strays = self._reap_strays(host, states)
+        return {"changed": changed, "reaped": reaped, "strays": strays}
+
+    def _reap_strays(self, host: str, states: dict) -> list[str]:
+        """Start a reap_guest task for each guest this host holds for a
+        server assigned elsewhere (recorded like any other change)."""
+        if self.conf is None or self.flows is None or "reap_guest" not in self.flows:
+            return []
+        from taskvisor.conductor.power_sync import stray_guests
+        from taskvisor.tasks.store import insert_task, new_task_row
+        started = []
+        for server in stray_guests(self.db, host, states, self.conf.conductor.reconcile_grace):
+            LOG.warning("compute %s holds a guest of server %s, which is assigned elsewhere; destroying it",
+                        host, server["id"])
+            task = new_task_row(resource_type="server", resource_id=server["id"], action="reap_guest",
+                                flow="reap_guest", flow_version=self.flows.get("reap_guest").version,
+                                params={"host": host}, user_id=server["user_id"], project_id=server["project_id"])
+            with self.db.write() as conn:
+                insert_task(conn, task)
+            started.append(server["id"])
+        if started and self.transport is not None:
+            self.transport.notify(WAKE_TOPIC, {})
+        return started
 
 
 class Conductor:
-    def __init__(self, conf: Config, db: Database, transport: Transport, host: str | None = None):
+    def __init__(self, conf: Config, db: Database, transport: Transport, flows: Flows,
+                 host: str | None = None):
         self.conf, self.db, self.transport = conf, db, transport
         self.host = host or conf.DEFAULT.host
-        self.runtime = Runtime(conf, db, transport, self.host)
+        self.runtime = Runtime(conf, db, transport, self.host, flows)
         self.store = TaskStore(db, self.host, conf.conductor.lease_seconds)
-        self.runner = TaskRunner(self.runtime, self.store)
+        self.runner = TaskRunner(self.runtime, self.store, flows)
         self.workers = conf.conductor.workers
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -70,7 +95,8 @@ class Conductor:
 
     def start(self) -> None:
         servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
-        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport), workers=4)
+        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport, conf=self.conf,
+                                                                     flows=self.runtime.flows), workers=4)
         self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())
         for i in range(self.workers):
             self._spawn(self._work, f"conductor-worker-{i}")

@@ -61,6 +61,9 @@ class Flow:
     # from the request); None = the steps declared with @flow.step.
     expand_fn: Callable[[dict], list[Step]] | None = None
     deadline: float | None = None  # seconds from the task's first start; None = [conductor] task_deadline
+    # False: the flow's tasks act beside their resource's owner without taking
+    # it over (a reconciler's clean-up of a stray guest); they never write it.
+    owns_resource: bool = True
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
              retries: int | None = None, name: str | None = None, deadline: float | None = None):
@@ -96,36 +99,33 @@ class Flow:
         return [s.name for s in self.steps]
 
 
-_REGISTRY: dict[str, Flow] = {}
-# What a resource becomes when its task is dead-lettered and the flow's own
-# on_failure handler could not run (it raised): registered by the flows.
-_ERROR_STATES: dict[str, dict] = {}
+class Flows:
+    """The flows an engine can run, by name. Whoever starts a conductor or
+    an API hands it one (``taskvisor.flows.FLOWS``); the engine itself knows
+    no flow, so it never imports the application that defines them."""
 
+    def __init__(self, *flows: Flow, error_states: dict[str, dict] | None = None):
+        # What a resource becomes when its task is dead-lettered and the
+        # flow's own on_failure handler could not run (it raised).
+        self.error_states = dict(error_states or {})
+        self._by_name: dict[str, Flow] = {}
+        for flow in flows:
+            if flow.name in self._by_name:
+                raise ValueError(f"flow {flow.name} registered twice")
+            self._by_name[flow.name] = flow
 
-def register_error_state(resource_type: str, updates: dict) -> None:
-    _ERROR_STATES[resource_type] = dict(updates)
+    def get(self, name: str) -> Flow:
+        """The flow called ``name``; KeyError when there is none."""
+        return self._by_name[name]
 
+    def error_state(self, resource_type: str) -> dict:
+        return dict(self.error_states.get(resource_type, {}))
 
-def error_state(resource_type: str) -> dict:
-    import taskvisor.flows  # noqa: F401  (importing registers the error states)
-    return dict(_ERROR_STATES.get(resource_type, {}))
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
 
-
-def register(flow: Flow) -> Flow:
-    if flow.name in _REGISTRY and _REGISTRY[flow.name] is not flow:
-        raise ValueError(f"flow {flow.name} registered twice")
-    _REGISTRY[flow.name] = flow
-    return flow
-
-
-def get_flow(name: str) -> Flow:
-    if not _REGISTRY:
-        import taskvisor.flows  # noqa: F401  (importing registers every flow)
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        import taskvisor.flows  # noqa: F401
-        return _REGISTRY[name]
+    def __iter__(self):
+        return iter(self._by_name.values())
 
 
 class StepFailed(Exception):

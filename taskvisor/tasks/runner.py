@@ -17,7 +17,7 @@ import traceback
 from typing import Any
 
 from taskvisor.rpc.base import RpcTimeout
-from taskvisor.tasks.flow import Fenced, Flow, Step, StepFailed, Superseded, error_state, get_flow
+from taskvisor.tasks.flow import Fenced, Flow, Flows, Step, StepFailed, Superseded
 from taskvisor.tasks.store import Claim, TaskStore
 
 LOG = logging.getLogger(__name__)
@@ -30,8 +30,10 @@ class StepContext:
     """What a step sees: the task, the resource, the store shared between
     steps, and the services (RPC to computes, the database for reads)."""
 
-    def __init__(self, runtime: Any, claim: Claim, resource: dict, attempt: int):
+    def __init__(self, runtime: Any, claim: Claim, resource: dict, attempt: int,
+                 store: TaskStore | None = None):
         self.runtime = runtime
+        self._claim, self._store = claim, store
         self.task = claim.task
         self.params: dict = claim.task["params"]
         self.store: dict = claim.task["store"]
@@ -54,6 +56,34 @@ class StepContext:
         self.updates.update(fields)
         self.resource.update(fields)
 
+    def write_now(self, **fields: Any) -> None:
+        """Change the resource at once rather than at the checkpoint (a node
+        shows what it is doing while a long step runs); fenced like one."""
+        fields = {k: v for k, v in fields.items() if self.resource.get(k) != v}
+        if fields:
+            self._store.write_resource(self._claim, fields)
+            self.resource.update(fields)
+
+    def fenced(self):
+        """A transaction in which this conductor still holds the task's lease
+        (``Fenced`` otherwise), for rows the task holds besides its own
+        resource: a bare-metal server's node."""
+        return self._store.fenced(self._claim)
+
+    def cancel_requested(self) -> bool:
+        return self._store.cancel_requested(self.task["id"])
+
+    def intend(self, host: str, what: str) -> None:
+        """Intent before effect: record, durably and before the call, that
+        this task asks ``host`` to create something (with the fencing
+        generation), so a conductor that takes the task over knows the host
+        may hold it even when the call never returned."""
+        asked = self.store.setdefault("asked", {})
+        if asked.get(host, {}).get("what") == what:
+            return
+        asked[host] = {"what": what, "generation": self._claim.generation}
+        self._store.save_store(self._claim, self.store)
+
     def compute(self, host: str):
         """An RPC client for one compute host. The first call a task makes to
         a host goes to its ``compute`` topic, later ones to ``compute-alt``
@@ -63,9 +93,10 @@ class StepContext:
 
 
 class TaskRunner:
-    def __init__(self, runtime: Any, store: TaskStore):
+    def __init__(self, runtime: Any, store: TaskStore, flows: Flows):
         self.runtime = runtime
         self.store = store
+        self.flows = flows
         self.conf = runtime.conf
         # Set when the conductor shuts down: each task stops at its next
         # checkpoint and is handed back (any conductor resumes it at once).
@@ -80,7 +111,7 @@ class TaskRunner:
         """Run to a terminal state or until fenced; returns the final status."""
         task = claim.task
         try:
-            flow = get_flow(task["flow"]).for_task(task)
+            flow = self.flows.get(task["flow"]).for_task(task)
         except KeyError:
             return self._finish_unrunnable(claim, f"unknown flow {task['flow']!r}")
         if flow.version != task["flow_version"]:
@@ -135,11 +166,11 @@ class TaskRunner:
                     else:
                         attempt, resource = self.store.begin_step(
                             claim, idx, step.name, self.runtime.host, previous_attempt=attempt,
-                            resource_updates=_task_state(step))
+                            resource_updates=_task_state(step), check_owner=flow.owns_resource)
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
-                ctx = StepContext(self.runtime, claim, resource, attempt)
+                ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
                 try:
                     with self._watching(claim, f"step {step.name}", step.deadline, flow):
                         details = step.execute(ctx) or {}
@@ -160,7 +191,8 @@ class TaskRunner:
                     continue
                 nxt = idx + 1
                 start_next = None
-                if nxt < total and rows.get(nxt, {}).get("status") not in DONE and not self.stopping.is_set():
+                if (nxt < total and rows.get(nxt, {}).get("status") not in DONE and not self.stopping.is_set()
+                        and flow.owns_resource):
                     start_next = {"idx": nxt, "name": flow.steps[nxt].name, "host": self.runtime.host,
                                   "resource_updates": _task_state(flow.steps[nxt]),
                                   "previous_attempt": rows.get(nxt, {}).get("attempt", 0)}
@@ -175,7 +207,7 @@ class TaskRunner:
                 if started is not None:
                     resource = started[1]
                 break
-        ctx = StepContext(self.runtime, claim, resource, 0)
+        ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.success_fn:
             with self._watching(claim, "on_success handler", None, flow):
                 flow.success_fn(ctx)
@@ -213,7 +245,7 @@ class TaskRunner:
             attempt, resource = self.store.begin_step(claim, idx, step.name, self.runtime.host,
                                                       status="reverting", check_owner=False,
                                                       previous_attempt=row["attempt"])
-            ctx = StepContext(self.runtime, claim, resource, attempt)
+            ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
             try:
                 with self._watching(claim, f"revert of {step.name}", step.deadline, flow):
                     step.revert_fn(ctx)
@@ -233,7 +265,7 @@ class TaskRunner:
             error = {**error, "message": f"{error.get('message')}; undoing it failed too: {revert_error}"}
         with self.store.db.read() as conn:
             resource = self.store.load_resource(conn, claim) or {}
-        ctx = StepContext(self.runtime, claim, resource, 0)
+        ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.failure_fn:
             with self._watching(claim, "on_failure handler", None, flow):
                 flow.failure_fn(ctx, error)
@@ -300,31 +332,31 @@ class TaskRunner:
         error = {"code": 500, "message": message}
         updates: dict = {}
         try:
-            flow = get_flow(claim.task["flow"])
+            flow = self.flows.get(claim.task["flow"])
             if flow.failure_fn:
                 with self.store.db.read() as conn:
                     resource = self.store.load_resource(conn, claim) or {}
-                ctx = StepContext(self.runtime, claim, resource, 0)
+                ctx = StepContext(self.runtime, claim, resource, 0, self.store)
                 flow.failure_fn(ctx, {**error, "reason": reason})
                 updates = ctx.updates
         except Exception:
             LOG.exception("task %s: its on_failure handler failed too; using the error state", claim.task["id"])
-            updates = error_state(claim.task["resource_type"])
-        self.store.dead_letter(claim, reason, error, updates or error_state(claim.task["resource_type"]))
+            updates = self.flows.error_state(claim.task["resource_type"])
+        self.store.dead_letter(claim, reason, error, updates or self.flows.error_state(claim.task["resource_type"]))
         return "failed"
 
     def _finish_unrunnable(self, claim: Claim, message: str) -> str:
         LOG.error("task %s: %s", claim.task["id"], message)
         error = {"code": 500, "message": message}
         try:
-            flow = get_flow(claim.task["flow"])
+            flow = self.flows.get(claim.task["flow"])
         except KeyError:
             flow = None
         updates: dict = {}
         if flow and flow.failure_fn:
             with self.store.db.read() as conn:
                 resource = self.store.load_resource(conn, claim) or {}
-            ctx = StepContext(self.runtime, claim, resource, 0)
+            ctx = StepContext(self.runtime, claim, resource, 0, self.store)
             flow.failure_fn(ctx, error)
             updates = ctx.updates
         self.store.set_status(claim, "failed", error=error, resource_updates=updates)

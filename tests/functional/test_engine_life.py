@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy
 
 from tests.dbs import create_postgres_database, drop_postgres_database
+from tests.procs import wait_for
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -120,11 +121,11 @@ from sqlalchemy import insert as _insert  # noqa: E402
 
 from taskvisor.db.models import servers as _servers  # noqa: E402
 from taskvisor.db.session import utcnow  # noqa: E402
-from taskvisor.tasks.flow import Flow, register  # noqa: E402
+from taskvisor.tasks.flow import Flow, Flows  # noqa: E402
 from taskvisor.tasks.store import insert_task, new_task_row  # noqa: E402
 
 BROKEN = {"until": 0, "calls": 0}
-crash_flow = register(Flow("crashing_success_test", version=1, action="create"))
+crash_flow = Flow("crashing_success_test", version=1, action="create")
 
 
 @crash_flow.step(task_state="spawning")
@@ -145,8 +146,21 @@ def to_error(ctx, err):
     ctx.update(vm_state="error", task_state=None)
 
 
-def test_dead_letter_view_and_admin_retry(cloud_factory):
-    cloud = cloud_factory(conductor__max_runner_crashes=2)
+def test_dead_letter_view_and_admin_retry(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from taskvisor.allinone import AllInOne
+    from taskvisor.flows import FLOWS
+    from tests.conftest import Cloud, make_conf
+    node = AllInOne(make_conf(tmp_path, conductor__max_runner_crashes=2),
+                    Flows(*FLOWS, crash_flow, error_states=FLOWS.error_states)).start()
+    try:
+        _dead_letter_view_and_admin_retry(Cloud(node, TestClient(node.app())))
+    finally:
+        node.stop(wait=1)
+
+
+def _dead_letter_view_and_admin_retry(cloud):
     BROKEN.update(until=2, calls=0)
     sid = str(uuid.uuid4())
     task = new_task_row(resource_type="server", resource_id=sid, action="create", flow="crashing_success_test",
@@ -198,3 +212,27 @@ def test_delete_of_a_frozen_server_forces_it_off_at_once_and_says_why(cloud_fact
     assert details["shutdown"] == "forced" and state.lower() in details["reason"], details
     assert "ACPI" in details["reason"]
     assert cloud.driver.list_guests() == {}
+
+
+# -- finding 2 (the backstop): a compute's stray guest is destroyed, as a task ---
+def test_a_guest_of_a_server_assigned_elsewhere_is_reaped_by_a_task(cloud_factory):
+    cloud = cloud_factory(conductor__reconcile_grace=1.0, compute__sync_power_state_interval=1)
+    server_id = cloud.boot()
+    keep_id = cloud.boot(name="keep")
+    assert set(cloud.driver.list_guests()) == {server_id, keep_id}
+    # the boot ended on another host while this one still held a copy
+    # (a spawn whose answer was lost): the database assigns it elsewhere
+    from sqlalchemy import update as _update
+    with cloud.node.db.write() as conn:
+        conn.execute(_update(_servers).where(_servers.c.id == server_id).values(host="elsewhere", node="elsewhere"))
+    wait_for(lambda: server_id not in cloud.driver.list_guests(), 60, "the stray guest to be destroyed")
+    assert set(cloud.driver.list_guests()) == {keep_id}  # the one it is assigned keeps its guest
+    tasks = cloud.get(f"/servers/{server_id}/tasks").json()["tasks"]
+    reap = [t for t in tasks if t["action"] == "reap_guest"]
+    assert len(reap) == 1 and reap[0]["status"] in ("running", "succeeded"), tasks
+    reap = cloud.wait_task(reap[0]["links"][0]["href"])
+    assert reap["status"] == "succeeded" and reap["steps"][0]["details"]["host"] == "localhost"
+    assert reap["steps"][0]["details"]["existed"] is True
+    # the server itself is untouched by the clean-up
+    server = cloud.server(server_id)
+    assert server["status"] == "ACTIVE" and server["OS-EXT-SRV-ATTR:host"] == "elsewhere"

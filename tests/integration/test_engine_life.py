@@ -16,7 +16,7 @@ from taskvisor.config import Config
 from taskvisor.db.models import servers, tasks
 from taskvisor.db.session import utcnow
 from taskvisor.rpc.inprocess import InProcessTransport
-from taskvisor.tasks.flow import Flow, register
+from taskvisor.tasks.flow import Flow, Flows
 from taskvisor.tasks.store import TaskStore, insert_task, new_task_row, retry_dead_letter
 from tests.dbs import database  # noqa: F401  (fixture)
 from tests.procs import wait_for
@@ -25,7 +25,7 @@ CALLS: dict[str, list[str]] = {}
 GATES: dict[str, threading.Event] = {}
 HEAL_AFTER: dict[str, int] = {}  # task id -> calls after which a raising handler stops raising
 
-flow = register(Flow("life_test", version=1, action="test"))
+flow = Flow("life_test", version=1, action="test")
 
 
 def _note(ctx, what: str) -> int:
@@ -77,6 +77,9 @@ def failed(ctx, error):
     ctx.update(vm_state="error", task_state=None)
 
 
+FLOWS = Flows(flow, error_states={"server": {"vm_state": "error", "task_state": None}})
+
+
 def make_conf(**overrides) -> Config:
     base = {"conductor__lease_seconds": 0.6, "conductor__poll_interval": 0.1, "conductor__retry_backoff": 0.01,
             "conductor__max_runner_crashes": 3, "conductor__max_takeovers": 3}
@@ -107,7 +110,8 @@ def conductor(database):
     started = []
 
     def start(**overrides) -> Conductor:
-        c = Conductor(make_conf(**overrides), database, InProcessTransport(), host=f"c-{uuid.uuid4().hex[:6]}")
+        c = Conductor(make_conf(**overrides), database, InProcessTransport(), FLOWS,
+                      host=f"c-{uuid.uuid4().hex[:6]}")
         c.start()
         started.append(c)
         return c
@@ -190,7 +194,7 @@ def test_a_task_taken_over_too_often_is_dead_lettered(database):
     store = TaskStore(database, "last", lease_seconds=5)
     [claim] = wait_for(lambda: store.claim(1), 10, "the expired lease to be claimable")
     assert claim.task["takeovers"] == 4
-    assert TaskRunner(Runtime(conf, database, InProcessTransport(), "last"), store).run(claim) == "failed"
+    assert TaskRunner(Runtime(conf, database, InProcessTransport(), "last", FLOWS), store, FLOWS).run(claim) == "failed"
     ended = row(database, tasks, task["id"])
     assert ended["failure_reason"] == "too-many-takeovers" and "taken over 4 times" in ended["error"]["message"]
     assert row(database, servers, task["resource_id"])["vm_state"] == "error"
@@ -208,7 +212,8 @@ def test_a_task_past_its_flow_deadline_is_dead_lettered_when_resumed(database):
             started_at=utcnow().replace(year=2000)))
     store = TaskStore(database, "second", lease_seconds=5)
     [claim] = wait_for(lambda: store.claim(1), 10, "the expired lease to be claimable")
-    assert TaskRunner(Runtime(make_conf(), database, InProcessTransport(), "second"), store).run(claim) == "failed"
+    assert TaskRunner(Runtime(make_conf(), database, InProcessTransport(), "second", FLOWS), store,
+                      FLOWS).run(claim) == "failed"
     assert row(database, tasks, task["id"])["failure_reason"] == "deadline-exceeded"
 
 

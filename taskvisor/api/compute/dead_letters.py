@@ -18,7 +18,6 @@ from taskvisor.api.tasks_view import load_steps, render_task
 from taskvisor.api.validation import json_body, validate
 from taskvisor.db.models import tasks
 from taskvisor.states import server as server_states
-from taskvisor.tasks.flow import get_flow
 from taskvisor.tasks.store import NotRetryable, retry_dead_letter
 
 router = APIRouter(prefix="/compute/v2.1")
@@ -53,7 +52,8 @@ def list_tasks(request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         rows = [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
         steps = load_steps(conn, [t["id"] for t in rows])
-    return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, f"{_base(request)}/compute/v2.1/tasks/{t['id']}")
+    flows = request.app.state.tv.flows
+    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, f"{_base(request)}/compute/v2.1/tasks/{t['id']}")
                       for t in rows]}
 
 
@@ -76,21 +76,21 @@ def task_action(task_id: str, request: Request, body=Depends(json_body), ctx: Re
             raise Conflict(f"Task {task_id} is {task['status']}, not dead-lettered: only a task the engine "
                            "failed (it has a reason) can be retried.")
         try:
-            retry_dead_letter(conn, task, _resume_updates(conn, task))
+            retry_dead_letter(conn, task, _resume_updates(request.app.state.tv.flows, conn, task))
         except NotRetryable as exc:
             raise Conflict(f"Cannot retry task {task_id}: {exc}.") from None
     request.app.state.tv.wake_conductors()
     return Response(status_code=202, headers={"X-Taskvisor-Task": f"{_base(request)}/compute/v2.1/tasks/{task_id}"})
 
 
-def _resume_updates(conn, task: dict) -> dict:
+def _resume_updates(flows, conn, task: dict) -> dict:
     """A retried server shows a task_state again (so no other action starts
     beside it): the one of the step it resumes at, else its action's first."""
     if task["resource_type"] != "server":
         return {}
     done = {s["idx"] for s in load_steps(conn, [task["id"]])[task["id"]] if s["status"] in ("succeeded", "skipped")}
     try:
-        steps = get_flow(task["flow"]).for_task(task).steps
+        steps = flows.get(task["flow"]).for_task(task).steps
     except KeyError:
         steps = []
     pending = [s for i, s in enumerate(steps) if i not in done]
