@@ -236,3 +236,59 @@ def test_a_guest_of_a_server_assigned_elsewhere_is_reaped_by_a_task(cloud_factor
     # the server itself is untouched by the clean-up
     server = cloud.server(server_id)
     assert server["status"] == "ACTIVE" and server["OS-EXT-SRV-ATTR:host"] == "elsewhere"
+
+
+# -- finding 9: forced delete and shelveOffload force, end to end ----------------
+V2_101 = {"OpenStack-API-Version": "compute 2.101"}
+
+
+def _slow_to_shut_down(cloud, seconds: int = 600) -> None:
+    resp = cloud.client.patch(f"/image/v2/images/{cloud.image_id}", json=[
+        {"op": "add", "path": "/guest_shutdown_seconds", "value": str(seconds)}],
+        headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("how", ["DELETE ?force=true", "forceDelete"])
+def test_forced_delete_skips_the_clean_shutdown(cloud_factory, how):
+    cloud = cloud_factory(DEFAULT__shutdown_timeout=3)
+    _slow_to_shut_down(cloud)
+    server_id = cloud.boot()
+    if how == "forceDelete":
+        resp = cloud.action(server_id, {"forceDelete": None})
+        assert resp.status_code == 202, resp.text
+    else:
+        resp = cloud.delete(f"/servers/{server_id}?force=true", headers=V2_101)
+        assert resp.status_code == 204, resp.text
+    task = cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+    assert task["status"] == "succeeded" and task["params"]["force"] is True
+    details = task["steps"][0]["details"]
+    assert details["shutdown"] == "forced" and details["reason"] == "force requested", details
+    assert cloud.get(f"/servers/{server_id}").status_code == 404 and cloud.driver.list_guests() == {}
+
+
+def test_unforced_delete_asks_the_guest_first(cloud_factory):
+    """The contrast: without force the guest is asked, and forced only at the timeout."""
+    cloud = cloud_factory(DEFAULT__shutdown_timeout=1)
+    _slow_to_shut_down(cloud)
+    server_id = cloud.boot()
+    task = cloud.wait_task(cloud.delete(f"/servers/{server_id}").headers["X-Taskvisor-Task"])
+    assert task["steps"][0]["details"]["reason"] == "timeout"
+
+
+def test_shelve_offload_force_offloads_locally_when_the_host_is_down(cloud_factory):
+    cloud = cloud_factory(DEFAULT__shelved_offload_time=-1)
+    server_id = cloud.boot()
+    cloud.act(server_id, {"shelve": None})
+    cloud.wait_status(server_id, "SHELVED")
+    from sqlalchemy import update as _update
+
+    from taskvisor.db.models import services
+    with cloud.node.db.write() as conn:  # the compute is marked down (as os-services forced_down does)
+        conn.execute(_update(services).where(services.c.binary == "taskvisor-compute").values(forced_down=True))
+    _, task = cloud.act(server_id, {"shelveOffload": {"force": True}}, headers=V2_101)
+    assert task["status"] == "succeeded", task
+    assert task["steps"][0]["details"]["local"] is True and "down" in task["steps"][0]["details"]["reason"]
+    from taskvisor.states import power
+    assert cloud.driver.list_guests() == {server_id: power.SHUTDOWN}  # not asked: the down host keeps it for now
+    assert cloud.server(server_id)["status"] == "SHELVED_OFFLOADED"
