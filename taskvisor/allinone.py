@@ -30,7 +30,7 @@ class AllInOne:
         self.db = open_database(conf)
         self.transport = transport_from(conf)
         self.conductor = Conductor(conf, self.db, self.transport, self.flows)
-        self.driver = load_driver(conf)
+        self.driver = load_driver(conf, self.transport)
         self.compute = ComputeService(conf, self.transport, self.driver)
 
     def app(self):
