@@ -84,6 +84,9 @@ servers = Table(
     Index("ix_servers_project_deleted", "project_id", "deleted"),
     Index("ix_servers_host", "host"),
 )
+# the list views' order, newest first (migration 0002)
+Index("ix_servers_project_list", servers.c.project_id, servers.c.deleted, servers.c.created_at.desc(), servers.c.id)
+Index("ix_servers_list", servers.c.deleted, servers.c.created_at.desc(), servers.c.id)
 
 tasks = Table(
     "tasks", metadata,
@@ -187,6 +190,7 @@ nodes = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_nodes_instance_uuid", "instance_uuid"),
+    Index("ix_nodes_list", "created_at", "id"),
 )
 
 # Tables a task may own through their task_id column, by resource_type.
