@@ -46,18 +46,19 @@ def parse(ts: str) -> dt.datetime:
 TERMINAL = ("succeeded", "failed", "reverted", "cancelled")
 
 
-def wait_all(api: httpx.Client, urls: list[str], timeout: float = 1800) -> None:
-    """Wait with one cheap request per round: the oldest unfinished task
-    (tasks run in order of creation, so most are done when it is). Polling
-    every task, or the whole server list, would load the server we measure."""
+def wait_all(api: httpx.Client, urls: list[str], busy_path: str, timeout: float = 1800) -> None:
+    """Wait with one cheap request per round: the newest task first (tasks
+    run in order of creation), then ``busy_path``, a one-item list of what
+    is still busy. Polling every task, or the whole server list, would load
+    the server being measured, more as it grows."""
     deadline = time.monotonic() + timeout
-    pending = list(urls)
-    while pending:
-        if api.get(pending[0]).json()["task"]["status"] in TERMINAL:
-            pending.pop(0)
-            continue
+    while api.get(urls[-1]).json()["task"]["status"] not in TERMINAL:
         if time.monotonic() > deadline:
-            raise SystemExit(f"{len(pending)} tasks unfinished after {timeout}s")
+            raise SystemExit(f"the last task is unfinished after {timeout}s")
+        time.sleep(0.1)
+    while api.get(busy_path).json()["servers"]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"servers still busy after {timeout}s")
         time.sleep(0.1)
 
 
@@ -195,7 +196,7 @@ def run(base_url: str, pids: list[int], args, label: str) -> dict:
     started = time.monotonic()
     with cf.ThreadPoolExecutor(args.clients) as pool:
         boot_urls = list(pool.map(boot, range(args.servers)))
-        wait_all(api, boot_urls)
+        wait_all(api, boot_urls, f"{COMPUTE}/servers?status=BUILD&limit=1")
         cpu_boots, wall_boots = cpu_seconds(procs), time.monotonic()
         detail = []
         for _ in range(5):  # the full list at this size, every server ACTIVE
@@ -204,11 +205,11 @@ def run(base_url: str, pids: list[int], args, label: str) -> dict:
             detail.append((time.perf_counter() - t0) * 1000)
         cpu_list, wall_list = cpu_seconds(procs), time.monotonic()
         delete_urls = list(pool.map(delete, boot_urls))
-        wait_all(api, delete_urls)
+        wait_all(api, delete_urls, f"{COMPUTE}/servers?limit=1")
     wall = time.monotonic() - started - (wall_list - wall_boots)
     cpu = cpu_seconds(procs) - cpu_before - (cpu_list - cpu_boots)
     rss_after = sum(p.memory_info().rss for p in procs) / 2**20
-    boots, deletes = read_tasks(api, boot_urls), read_tasks(api, delete_urls)
+    boots, deletes = read_tasks(api, boot_urls), read_tasks(api, delete_urls)  # after the CPU figure
     tasks = boots + deletes
     failed = [t for t in tasks if t["status"] != "succeeded"]
     lat = {name: [(parse(t["finished_at"]) - parse(t["created_at"])).total_seconds() * 1000 for t in group]
