@@ -157,7 +157,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
     status filters, which are evaluated here and so page here too."""
     params = request.query_params
     db = request.app.state.tv.db
-    visible = [servers.c.deleted.is_(False)]
+    visible = [servers.c.deleted == False]  # noqa: E712 (= false, not IS FALSE: PostgreSQL indexes equality)
     all_tenants = "all_tenants" in params and params["all_tenants"].lower() not in ("0", "false", "no")
     if not (ctx.is_admin and all_tenants):
         visible.append(servers.c.project_id == ctx.project_id)
