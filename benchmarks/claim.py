@@ -1,12 +1,15 @@
 """The cost of an empty claim (nothing runnable) and of an empty write
 transaction, on SQLite and PostgreSQL, with some finished history in the
-tables (a claim must not grow with them).
+tables (a claim must not grow with them); and how many small write
+transactions a second each database commits with 1 and 8 writers, the
+ceiling of any number of conductors (docs/performance.md).
 
     python benchmarks/claim.py [--history 1000] [--rounds 2000]
 """
 from __future__ import annotations
 
 import argparse
+import threading
 import os
 import sys
 import tempfile
@@ -48,6 +51,27 @@ def measure(label: str, db: Database, history: int, rounds: int) -> None:
 
     claim_wall, claim_cpu = timed(lambda: store.claim(16), rounds)
     write_wall, write_cpu = timed(empty_write, rounds)
+    with db.write() as conn:
+        conn.execute(text("CREATE TABLE bench_counter (id INTEGER PRIMARY KEY, n INTEGER)"))
+        conn.execute(text("INSERT INTO bench_counter VALUES " + ", ".join(f"({i}, 0)" for i in range(8))))
+    rates = {}
+    for writers in (1, 8):
+        done = [0] * writers
+        stop = time.monotonic() + 3
+
+        def write(i: int) -> None:
+            while time.monotonic() < stop:
+                with db.write() as conn:
+                    conn.execute(text("UPDATE bench_counter SET n = n + 1 WHERE id = :i"), {"i": i})
+                done[i] += 1
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rates[writers] = sum(done) / 3
+    print(f"{label:<11} one-row write transactions committed: {rates[1]:.0f}/s with 1 writer, "
+          f"{rates[8]:.0f}/s with 8 (one process)")
     print(f"{label:<11} empty claim {claim_wall:.3f} ms ({claim_cpu:.3f} ms CPU)   "
           f"empty write transaction {write_wall:.3f} ms ({write_cpu:.3f} ms CPU)   [{history} finished tasks]")
 
