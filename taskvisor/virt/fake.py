@@ -26,11 +26,11 @@ import os
 import threading
 import time
 
+from taskvisor.states import power
+from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
+
 VIEW_DUTY = 0.1  # the view's rewrites use at most about this share of the time
 _VIEW_LOCK = threading.Lock()  # drivers of one process sharing a file (tests) take turns
-
-from taskvisor.virt import power
-from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
 
 class FakeDriver(ComputeDriver):

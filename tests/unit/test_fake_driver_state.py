@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.fake import FakeDriver
 from tests.procs import wait_for
 
