@@ -29,7 +29,7 @@ class AllInOne:
         self.db = open_database(conf)
         self.transport = transport_from(conf)
         self.conductor = Conductor(conf, self.db, self.transport, FLOWS)
-        self.driver = load_driver(conf)
+        self.driver = load_driver(conf, self.transport)
         self.compute = ComputeService(conf, self.transport, self.driver)
 
     def app(self):

@@ -11,16 +11,17 @@ import threading
 from taskvisor.config import Config
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, database: bool = True) -> None:
     parser.add_argument("--config-file", help="ini file with [DEFAULT], [database], [conductor] ... options")
     parser.add_argument("--data-dir", help="directory for the SQLite file, guest state and images")
-    parser.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/taskvisor")
+    if database:  # a compute never opens the database: it has no such option
+        parser.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/taskvisor")
     parser.add_argument("--transport-url", help="inprocess:// or amqp://guest:guest@127.0.0.1:5672//")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
 
 
 def _load(args: argparse.Namespace) -> Config:
-    overrides = {("DEFAULT", "data_dir"): args.data_dir, ("database", "connection"): args.database,
+    overrides = {("DEFAULT", "data_dir"): args.data_dir, ("database", "connection"): getattr(args, "database", None),
                  ("DEFAULT", "transport_url"): args.transport_url}
     for attr, key in (("port", ("api", "port")), ("listen", ("api", "listen")), ("driver", ("compute", "driver")),
                       ("name", ("DEFAULT", "host"))):
@@ -86,7 +87,8 @@ def cmd_compute(args: argparse.Namespace) -> int:
     from taskvisor.rpc.base import transport_from
     from taskvisor.virt import load_driver
     conf = _load(args)
-    compute = ComputeService(conf, transport_from(conf), load_driver(conf))
+    transport = transport_from(conf)
+    compute = ComputeService(conf, transport, load_driver(conf, transport))
     compute.start()
     signals = threading.Semaphore(0)
     signal.signal(signal.SIGTERM, lambda *_: signals.release())
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_conductor)
 
     p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
-    _common(p)
+    _common(p, database=False)
     p.add_argument("--host", dest="name", help="this compute's host name (unique per compute)")
     p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
     p.set_defaults(func=cmd_compute)

@@ -140,6 +140,8 @@ class Cluster:
         return proc.start(wait_http=False)
 
     def add_compute(self, name: str, env: dict | None = None) -> TaskvisorProcess:
+        # A compute never opens the database: give it one that cannot answer.
+        env = {"TASKVISOR_DATABASE__CONNECTION": "postgresql+psycopg://nobody@127.0.0.1:1/no-such-db", **(env or {})}
         proc = self.computes[name] = self._proc(name, ["compute", "--host", name, "--driver", self.driver], env=env)
         return proc.start(wait_http=False)
 

@@ -1,4 +1,4 @@
-"""The task API's view: a task with its ordered steps (DESIGN §4). Shared by
+"""The task API's view: a task with its ordered steps (architecture.md §4). Shared by
 servers and nodes; instance actions and faults are further views over it."""
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ import threading
 import time
 
 from taskvisor import servicegroup
+from taskvisor.baremetal.drivers import describe_all
 from taskvisor.conductor.repair import repair_orphans
 from taskvisor.config import Config
 from taskvisor.db.session import Database
@@ -38,6 +39,16 @@ class ConductorEndpoint:
         servicegroup.report(self.db, binary=binary, host=host, topic=topic, version=version, state=state,
                             capabilities=capabilities)
         return {"ok": True}
+
+    def baremetal_available_nodes(self) -> dict:
+        """A bare-metal compute's capacity: free nodes per resource class."""
+        from taskvisor.conductor.baremetal import available_nodes
+        return available_nodes(self.db)
+
+    def baremetal_power_states(self) -> dict:
+        """A bare-metal compute's guests: each server's power state, from its node."""
+        from taskvisor.conductor.baremetal import server_power_states
+        return server_power_states(self.db)
 
     def sync_power_states(self, host: str, states: dict, taken_at: float | None = None) -> dict:
         """A compute's report of its guests' power states (cast at its start
@@ -71,7 +82,9 @@ class Conductor:
         self.finished = 0
 
     def start(self) -> None:
-        servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
+        # The API learns the hardware drivers from this record (it loads none itself).
+        servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor",
+                            capabilities={"drivers": describe_all()})
         self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport), workers=4)
         self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())
         for i in range(self.workers):

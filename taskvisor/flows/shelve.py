@@ -9,7 +9,7 @@ import uuid
 
 from sqlalchemy import insert, select, update
 
-from taskvisor.conductor.scheduler import select_host
+from taskvisor.scheduler.hosts import select_host
 from taskvisor.db.models import images
 from taskvisor.flows.common import (
     delete_image,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from taskvisor import servicegroup
 from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
@@ -212,7 +213,9 @@ def console_output(request, ctx, server_id, body):
     if not server["host"] or server["vm_state"] in (states.BUILDING, states.SHELVED_OFFLOADED):
         raise Conflict(f"Instance {server_id} is not ready")
     tv = request.app.state.tv
-    client = ComputeClient(tv.transport, server["host"], {}, 1, min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)))
+    host = server["host"]
+    client = ComputeClient(tv.transport, host, {}, servicegroup.service_version(tv.db, host),
+                           min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)))
     try:
         output = client.call("console_output", server_id=server_id, length=length)["output"]
     except RemoteError as exc:
