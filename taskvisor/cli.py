@@ -30,12 +30,40 @@ def _load(args: argparse.Namespace) -> Config:
     return Config.load(args.config_file, overrides)
 
 
+LOG = logging.getLogger("taskvisor")
+
+
 def _serve_api(conf: Config, app) -> None:
+    """Serve until SIGTERM or SIGINT; then uvicorn stops taking requests and
+    finishes the ones in flight, and this returns (so the caller's shutdown
+    runs). uvicorn re-raises the signal it caught once it is done, with the
+    handlers it found installed: ours only record it, where the default
+    SIGTERM action would end the process before the caller's ``finally``."""
     import uvicorn
     server = uvicorn.Server(uvicorn.Config(app, host=conf.api.listen, port=conf.api.port, log_level="warning",
                                            access_log=False, lifespan="off"))
-    logging.getLogger("taskvisor").info("API listening on http://%s:%s", conf.api.listen, conf.api.port)
-    server.run()  # returns on SIGINT/SIGTERM
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    LOG.info("API listening on http://%s:%s", conf.api.listen, conf.api.port)
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        LOG.info("%s: the API has stopped taking requests; shutting down", signal.Signals(received[0]).name)
+
+
+def _second_signal_ends_now() -> None:
+    """While shutting down, another SIGTERM/SIGINT leaves at once; the tasks
+    still running resume from their checkpoints on the next start."""
+    def now(signum, _frame):
+        LOG.warning("%s again: leaving without waiting", signal.Signals(signum).name)
+        logging.shutdown()
+        os._exit(0)
+    signal.signal(signal.SIGTERM, now)
+    signal.signal(signal.SIGINT, now)
 
 
 def cmd_all_in_one(args: argparse.Namespace) -> int:
@@ -45,7 +73,10 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
     try:
         _serve_api(conf, node.app())
     finally:
-        node.stop()
+        _second_signal_ends_now()
+        LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)
+        node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
+        LOG.info("all-in-one stopped")
     return 0
 
 
@@ -77,7 +108,8 @@ def cmd_conductor(args: argparse.Namespace) -> int:
     conductor = Conductor(conf, open_database(conf, upgrade=False), transport_from(conf), FLOWS)
     conductor.start()
     _wait_for_signal()
-    conductor.stop()
+    _second_signal_ends_now()
+    conductor.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
     return 0
 
 

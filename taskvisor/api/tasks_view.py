@@ -68,6 +68,8 @@ def render_task(flows: Flows, task: dict, steps: list[dict], is_admin: bool, bas
         "created_at": iso(task["created_at"]), "started_at": iso(task["started_at"]),
         "finished_at": iso(task["finished_at"]), "updated_at": iso(task["updated_at"]),
         "steps": rendered, "error": error,
+        # set when the engine itself failed the task (dead letter): why
+        "reason": task.get("failure_reason"),
     }
     if is_admin:
         out["owner"] = task["owner"]

@@ -6,6 +6,7 @@ shutdown (architecture.md §5) lives here so that every driver gets the same rul
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from taskvisor.compute.operations import Operations
@@ -22,6 +23,10 @@ class ComputeManager:
     def __init__(self, driver: ComputeDriver, host: str, idle_limit: float = 120.0):
         self.driver, self.host = driver, host
         self.operations = Operations(idle_limit)
+        # One create-or-destroy of a guest at a time: a destroy that undoes a
+        # spawn still in flight (a conductor took the boot over) waits for it.
+        self._guest_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     def _rpc_context(self, message: dict):
         """Every call counts toward its operation being in flight here."""
@@ -36,11 +41,17 @@ class ComputeManager:
     def list_guests(self) -> dict:
         return self.driver.list_guests()
 
+    def _guest_lock(self, server_id: str) -> threading.Lock:
+        with self._lock:
+            return self._guest_locks.setdefault(server_id, threading.Lock())
+
     def spawn(self, server: dict, image: dict, flavor: dict) -> dict:
-        return {"power_state": self.driver.spawn(server, image, flavor)}
+        with self._guest_lock(server["id"]):
+            return {"power_state": self.driver.spawn(server, image, flavor)}
 
     def destroy(self, server_id: str) -> dict:
-        return {"existed": self.driver.destroy(server_id)}
+        with self._guest_lock(server_id):
+            return {"existed": self.driver.destroy(server_id)}
 
     def power_on(self, server_id: str) -> dict:
         return {"power_state": self.driver.power_on(server_id)}
@@ -96,6 +107,16 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
     state = driver.power_state(server_id)
     if state in (power.SHUTDOWN, power.CRASHED):
         return {"shutdown": "already-off", "requested": timeout, "seconds": 0.0, "retries": 0}
+    if state in (power.PAUSED, power.SUSPENDED) and not force and timeout > 0:
+        # A paused or suspended guest runs no code: it cannot answer the
+        # ACPI power button, so waiting for it would only cost the whole
+        # timeout. Force it off at once and say why. (Not unpause/resume
+        # first: that lets a guest its user froze run again, and Nova's own
+        # delete destroys a guest without asking it at all.)
+        driver.force_off(server_id)
+        return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
+                "retries": 0, "reason": f"guest is {power.NAMES[state]}: it cannot answer an ACPI shutdown "
+                                        "request"}
     if force or timeout <= 0:
         driver.force_off(server_id)
         return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),

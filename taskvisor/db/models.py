@@ -117,6 +117,10 @@ tasks = Table(
     Column("generation", Integer, nullable=False, default=0),
     Column("lease_expires", Float),
     Column("takeovers", Integer, nullable=False, default=0),
+    # Bounded life (issue 14): runner crashes so far, and why the engine itself
+    # failed the task (the dead-letter view filters on it).
+    Column("runner_crashes", Integer, nullable=False, default=0, server_default="0"),
+    Column("failure_reason", String(64)),
     Column("created_ts", Float, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("started_at", DateTime),
@@ -125,6 +129,7 @@ tasks = Table(
     Index("ix_tasks_status_created", "status", "created_ts"),
     Index("ix_tasks_resource", "resource_id", "created_ts"),
     Index("ix_tasks_request", "request_id"),
+    Index("ix_tasks_status_reason", "status", "failure_reason"),
     # only the unfinished tasks: what the claim reads, small however long the history (migration 0002)
     Index("ix_tasks_active", "created_ts", sqlite_where=text(ACTIVE_TASKS), postgresql_where=text(ACTIVE_TASKS)),
 )

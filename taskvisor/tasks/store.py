@@ -175,6 +175,38 @@ class TaskStore:
                 update(tasks).where(tasks.c.owner_instance == self.instance, tasks.c.status.in_(ACTIVE))
                 .values(lease_expires=time.time() + self.lease)).rowcount
 
+    def save_store(self, claim: Claim, store: dict) -> None:
+        """Write the task's store now (a step's intent), fenced."""
+        with self.db.write() as conn:
+            self._fence(conn, claim, store=store)
+
+    def hand_back(self, claim: Claim) -> None:
+        """Give up a task at a checkpoint (shutdown): it is claimable at once,
+        by any conductor, and the hand-back does not count as a takeover."""
+        with self.db.write() as conn:
+            self._fence(conn, claim, owner=None, owner_instance=None, lease_expires=None, current_step=None)
+
+    # -- bounded life (dead letters) ------------------------------------------
+    def record_crash(self, claim: Claim, error: BaseException) -> None:
+        """The runner raised out of the engine: count it and hand the task back."""
+        with self.db.write() as conn:
+            # the claimed row is current: the fence below proves nobody wrote it since
+            crashes = int(claim.task.get("runner_crashes") or 0) + 1
+            self._fence(conn, claim, runner_crashes=crashes, owner=None, owner_instance=None,
+                        lease_expires=None, error_traceback="".join(tb_module.format_exception(error)))
+
+    def dead_letter(self, claim: Claim, reason: str, error: dict, resource_updates: dict) -> None:
+        """Fail the task for good without undoing it (its runner cannot be
+        trusted to): ``reason`` says why, the resource takes its error state.
+        The generation moves on, so a runner still stuck in a step writes
+        nothing when it returns. ``retry_dead_letter`` resumes it."""
+        error = {**error, "reason": reason, "was": claim.task["status"]}
+        with self.db.write() as conn:
+            self._fence(conn, claim, status="failed", failure_reason=reason, error=error,
+                        generation=claim.generation + 1, owner=None, owner_instance=None, lease_expires=None,
+                        finished_at=utcnow(), current_step=None)
+            self._update_resource(conn, claim, resource_updates, required=False)
+
     # -- fenced writes --------------------------------------------------------
     def _owned(self, claim: Claim) -> dict:
         return {"p_id": claim.task["id"], "p_gen": claim.generation, "p_inst": self.instance}
@@ -324,3 +356,36 @@ class TaskStore:
             self._fence(conn, claim, **values)
             # a newer task may own the resource by now; this one only records its own end
             self._update_resource(conn, claim, resource_updates or {}, required=False)
+
+
+def retry_dead_letter(conn: Connection, task: dict, resource_updates: dict) -> None:
+    """Re-queue a dead-lettered task from its last checkpoint (an admin's
+    retry), inside the caller's transaction. Only while no newer task of the
+    resource exists and the resource is free or still this task's; otherwise
+    raises NotRetryable (and the caller's transaction rolls back)."""
+    newer = tasks.alias("newer")
+    requeued = conn.execute(
+        update(tasks).where(tasks.c.id == task["id"], tasks.c.status == "failed",
+                            tasks.c.failure_reason.is_not(None),
+                            ~exists().where(newer.c.resource_id == tasks.c.resource_id,
+                                            newer.c.created_ts > tasks.c.created_ts))
+        .values(status="reverting" if (task.get("error") or {}).get("was") == "reverting" else "queued",
+                failure_reason=None, owner=None, owner_instance=None, lease_expires=None, takeovers=0,
+                runner_crashes=0, error=None, error_traceback=None, started_at=None, finished_at=None,
+                updated_at=utcnow()))
+    if requeued.rowcount != 1:
+        raise NotRetryable(f"task {task['id']} is not a dead-lettered task, or a newer task of its "
+                           f"{task['resource_type']} exists")
+    table = RESOURCE_TABLES[task["resource_type"]]
+    values = {"task_id": task["id"], **resource_updates}
+    if "updated_at" in table.c:
+        values["updated_at"] = utcnow()
+    taken = conn.execute(update(table).where(table.c.id == task["resource_id"],
+                                             or_(table.c.task_id.is_(None), table.c.task_id == task["id"]))
+                         .values(**values))
+    if taken.rowcount != 1:
+        raise NotRetryable(f"{task['resource_type']} {task['resource_id']} is gone or owned by another task")
+
+
+class NotRetryable(Exception):
+    """A retry that cannot be done (not dead-lettered, or the resource moved on)."""

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from taskvisor import servicegroup
-from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url
+from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, task_url
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
@@ -74,10 +74,13 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
     if spec.supersedes and server["task_state"] == spec.task_states[0]:  # already on its way
         url = task_url(request, server_id, server["task_id"])
     else:
-        _, url = start_server_task(
-            request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
-            params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
-            any_task_state=spec.supersedes, action_label=spec.label)
+        try:
+            _, url = start_server_task(
+                request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
+                params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
+                any_task_state=spec.supersedes, action_label=spec.label, same_intent=spec.supersedes)
+        except AlreadyInFlight as exc:  # a racing request started it: one task, one URL
+            url = task_url(request, server_id, exc.task_id)
     if payload is not None:
         return JSONResponse(payload, status_code=status, headers={TASK_HEADER: url})
     return Response(status_code=status, headers={TASK_HEADER: url})

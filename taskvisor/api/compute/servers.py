@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
-from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url, visible
+from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, task_url,
+                                         visible)
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
@@ -225,9 +226,12 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
         server = get_server(conn, ctx, server_id)
     if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
         return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
-    _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
-                               flow=flow_for(server["flavor"], "delete"),
-                               params={"force": force}, any_task_state=True)
+    try:
+        _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
+                                   flow=flow_for(server["flavor"], "delete"),
+                                   params={"force": force}, any_task_state=True, same_intent=True)
+    except AlreadyInFlight as exc:  # another delete won the race: it is this caller's delete too
+        url = task_url(request, server_id, exc.task_id)
     return Response(status_code=204, headers={TASK_HEADER: url})
 
 

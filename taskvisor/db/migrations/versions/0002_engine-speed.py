@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 
 revision = '0002_engine_speed'  # alembic allows no '-' in a revision id
-down_revision = '0001'
+down_revision = '0002_engine_life'  # re-chained at merge
 branch_labels = None
 depends_on = None
 
