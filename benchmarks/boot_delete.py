@@ -81,10 +81,6 @@ def cpu_each(procs: list[psutil.Process]) -> list[float]:
     return out
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    return sum(cpu_each(procs))
-
-
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -201,20 +197,17 @@ def run(base_url: str, pids: list[int], args, label: str, names: list[str] | Non
         return rel(resp.headers["X-Taskvisor-Task"])
 
     each_before = cpu_each(procs)
-    cpu_before = sum(each_before)
     started = time.monotonic()
     with cf.ThreadPoolExecutor(args.clients) as pool:
         boot_urls = list(pool.map(boot, range(args.servers)))
         wait_all(api, boot_urls, f"{COMPUTE}/servers?status=BUILD&limit=1")
         each_boots, wall_boots = cpu_each(procs), time.monotonic()
-        cpu_boots = sum(each_boots)
         detail = []
         for _ in range(5):  # the full list at this size, every server ACTIVE
             t0 = time.perf_counter()
             api.get(f"{COMPUTE}/servers/detail").raise_for_status()
             detail.append((time.perf_counter() - t0) * 1000)
         each_list, wall_list = cpu_each(procs), time.monotonic()
-        cpu_list = sum(each_list)
         delete_urls = list(pool.map(delete, boot_urls))
         wait_all(api, delete_urls, f"{COMPUTE}/servers?limit=1")
     wall = time.monotonic() - started - (wall_list - wall_boots)
