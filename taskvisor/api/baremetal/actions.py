@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import update
 
 from taskvisor.api.baremetal import views
-from taskvisor.api.baremetal.nodes import base_url, load_node, minor, node_locked
+from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.task_start import TASK_HEADER, start_task
@@ -52,8 +52,11 @@ def start_node_task(request: Request, ctx: RequestContext, node: dict, *, action
         return query.values(task_id=task_id, updated_at=utcnow(), **values)
 
     def conflict(conn):
+        # The node was fit for the action when read and changed before the
+        # compare-and-swap: another request won the race. That is a 409 on
+        # every database (a 400 would blame the request, which was valid).
         current = load_node(conn, node["id"], ctx)
-        if current["task_id"] is not None:
+        if current["task_id"] is not None or current["provision_state"] != node["provision_state"]:
             raise node_locked(request, current)
         raise invalid_state(action, node["id"], current["provision_state"])
 
@@ -98,6 +101,7 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         raise ApiError(406, NOT_ACCEPTABLE)
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:set_provision_state", node, ident)
     state, locked = node["provision_state"], node["task_id"] is not None
     if target in ("active", "deploy") and node["maintenance"]:
         raise BadRequest(f"The provisioning operation can't be performed on node {node['id']} because it's in "
@@ -187,6 +191,7 @@ def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(
         raise BadRequest("timeout has to be positive integer")
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:set_power_state", node, ident)
     if target not in POWER_TARGETS:
         raise invalid_state(target, ident, node["power_state"])
     if node["provision_state"] in states.CLEANING_STATES:
@@ -214,6 +219,7 @@ def unset_maintenance(ident: str, request: Request, ctx: RequestContext = Depend
 def _maintenance(request, ctx, ident: str, on: bool, reason: str | None) -> Response:
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:set_maintenance" if on else "baremetal:node:clear_maintenance", node, ident)
     # Ironic answers after its conductor saved the flag (a synchronous update_node
     # call): the flag is written with the task row, and the task records it.
     values = {"maintenance": on, "maintenance_reason": reason if on else None, **({} if on else {"fault": None})}
@@ -225,6 +231,7 @@ def _maintenance(request, ctx, ident: str, on: bool, reason: str | None) -> Resp
 def get_states(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:get_states", node, ident)
     return views.render_states(node, minor(ctx))
 
 
@@ -234,6 +241,7 @@ def get_cleaning_steps(ident: str, request: Request, ctx: RequestContext = Depen
     the steps automated cleaning would run, in execution order."""
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:get_cleaning_steps", node, ident)
     internal = node["driver_internal_info"] or {}
     if node["provision_state"] in (*states.CLEANING_STATES, states.DELETING) and "clean_steps" in internal:
         return {"steps": internal["clean_steps"], "manual": bool(internal.get("manual_cleaning")),
@@ -245,6 +253,7 @@ def get_cleaning_steps(ident: str, request: Request, ctx: RequestContext = Depen
 def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:tasks:list", node, ident)
         rows = load_tasks(conn, node["id"])
         steps = load_steps(conn, [t["id"] for t in rows])
     return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, task_url(request, node["id"], t["id"]))
@@ -255,6 +264,7 @@ def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(
 def show_node_task(ident: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:tasks:show", node, ident)
         task = load_task(conn, node["id"], task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")

@@ -6,8 +6,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.compute.views import flavor_view
+from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.validation import NAME, NON_NEGATIVE_INT, json_body, validate
 from taskvisor.db.models import flavors
 from taskvisor.db.session import utcnow
@@ -72,24 +73,26 @@ def _list(request: Request, ctx: RequestContext, detail: bool) -> dict:
 
 @router.get("/flavors")
 def list_flavors(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:flavors:index")
     return _list(request, ctx, detail=False)
 
 
 @router.get("/flavors/detail")
 def list_flavors_detail(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:flavors:index")
     return _list(request, ctx, detail=True)
 
 
 @router.get("/flavors/{flavor_id}")
 def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:flavors:show")
     with request.app.state.tv.db.read() as conn:
         return {"flavor": flavor_view(_get(conn, flavor_id), ctx, base_url(request))}
 
 
 @router.post("/flavors")
 def create_flavor(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-manage:create")
     spec = validate(body, CREATE_SCHEMA)["flavor"]
     if not spec["name"].strip():
         raise BadRequest("Invalid input for field/attribute name. The name may not be blank.")
@@ -113,8 +116,7 @@ def create_flavor(request: Request, body=Depends(json_body), ctx: RequestContext
 
 @router.delete("/flavors/{flavor_id}", status_code=202)
 def delete_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-manage:delete")
     with request.app.state.tv.db.write() as conn:
         _get(conn, flavor_id)
         conn.execute(delete(flavors).where(flavors.c.id == flavor_id))
@@ -122,7 +124,8 @@ def delete_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depend
 
 
 @router.get("/flavors/{flavor_id}/os-extra_specs")
-def list_extra_specs(flavor_id: str, request: Request):
+def list_extra_specs(flavor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:os-flavor-extra-specs:index")
     with request.app.state.tv.db.read() as conn:
         return {"extra_specs": _get(conn, flavor_id)["extra_specs"] or {}}
 
@@ -130,8 +133,7 @@ def list_extra_specs(flavor_id: str, request: Request):
 @router.post("/flavors/{flavor_id}/os-extra_specs")
 def set_extra_specs(flavor_id: str, request: Request, body=Depends(json_body),
                     ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-extra-specs:create")
     specs = {k: str(v) for k, v in validate(body, EXTRA_SPECS_SCHEMA)["extra_specs"].items()}
     with request.app.state.tv.db.write() as conn:
         merged = {**(_get(conn, flavor_id)["extra_specs"] or {}), **specs}
@@ -141,8 +143,7 @@ def set_extra_specs(flavor_id: str, request: Request, body=Depends(json_body),
 
 @router.delete("/flavors/{flavor_id}/os-extra_specs/{key}")
 def delete_extra_spec(flavor_id: str, key: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-extra-specs:delete")
     with request.app.state.tv.db.write() as conn:
         specs = dict(_get(conn, flavor_id)["extra_specs"] or {})
         if key not in specs:

@@ -1,16 +1,19 @@
 """Servers: create, list, show, delete, and each server's tasks."""
 from __future__ import annotations
 
-import re
 import uuid
+from urllib.parse import urlencode
+
+import re2
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
-from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url, visible
+from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, target_of, task_url, visible
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
 from taskvisor.api.validation import METADATA, NAME, json_body, validate
@@ -67,7 +70,10 @@ def _ref_id(ref) -> str:
 
 @router.post("/servers", status_code=202)
 def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:servers:create")
     spec = validate(body, CREATE_SCHEMA)["server"]
+    if spec.get("host") or spec.get("hypervisor_hostname"):
+        authorize(ctx, "os_compute_api:servers:create:forced_host")
     db = request.app.state.tv.db
     min_count, max_count = int(spec.get("min_count", 1)), int(spec.get("max_count", spec.get("min_count", 1)))
     if min_count > max_count:
@@ -132,18 +138,18 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
     db = request.app.state.tv.db
     query = select(servers).where(servers.c.deleted.is_(False)).order_by(servers.c.created_at.desc(),
                                                                           servers.c.id)
+    authorize(ctx, "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index")
     all_tenants = "all_tenants" in params and params["all_tenants"].lower() not in ("0", "false", "no")
-    if not (ctx.is_admin and all_tenants):
+    if all_tenants:
+        authorize(ctx, "os_compute_api:servers:index:get_all_tenants")
+    else:
         query = query.where(servers.c.project_id == ctx.project_id)
-    if params.get("host") and ctx.is_admin:
+    if params.get("host") and allowed(ctx, "os_compute_api:servers:allow_all_filters"):
         query = query.where(servers.c.host == params["host"])
     with db.read() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
         if params.get("name"):
-            try:
-                pattern = re.compile(params["name"])
-            except re.error:
-                raise BadRequest(f"Invalid regular expression in name filter: {params['name']}") from None
+            pattern = _name_pattern(params["name"])
             rows = [r for r in rows if pattern.search(r["name"])]
         if params.get("status"):
             wanted = {s.upper() for s in params.getlist("status")}
@@ -151,23 +157,50 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
         if params.get("marker"):
             ids = [r["id"] for r in rows]
             if params["marker"] not in ids:
-                raise BadRequest(f"marker [{params['marker']}] not found")
+                raise BadRequest(f"marker [{params['marker'][:64]}] not found")
             rows = rows[ids.index(params["marker"]) + 1:]
+        max_limit = request.app.state.tv.conf.api.max_limit
+        limit = max_limit
         if params.get("limit"):
-            try:
-                limit = int(params["limit"])
-                if limit < 0:
-                    raise ValueError
-            except ValueError:
+            text = params["limit"]
+            if not text.isdigit() or len(text) > 18:
                 raise BadRequest("Invalid input for query parameters limit. Value: "
-                                 f"{params['limit']}. It must be a non-negative integer.") from None
-            rows = rows[:limit]
+                                 f"{text[:20]}. It must be a non-negative integer.")
+            limit = min(int(text), max_limit)
+        rows = rows[:limit]
         base = base_url(request)
         if not detail:
-            return {"servers": [server_brief(r, base) for r in rows]}
-        return {"servers": [server_detail(r, ctx, base,
-                                          last_fault(conn, r["id"], ctx.is_admin) if r["vm_state"] == "error"
-                                          else None) for r in rows]}
+            out = {"servers": [server_brief(r, base) for r in rows]}
+        else:
+            out = {"servers": [server_detail(r, ctx, base,
+                                             last_fault(conn, r["id"], ctx.is_admin) if r["vm_state"] == "error"
+                                             else None) for r in rows]}
+    if rows and len(rows) == limit:  # Nova: a full page links to the next one
+        query = [(k, v) for k, v in params.multi_items() if k not in ("marker", "limit")]
+        query += [("limit", str(limit)), ("marker", rows[-1]["id"])]
+        path = "servers/detail" if detail else "servers"
+        out["servers_links"] = [{"rel": "next",
+                                 "href": f"{base}/compute/v2.1/{path}?{urlencode(query)}"}]
+    return out
+
+
+MAX_PATTERN = 255
+
+
+def _name_pattern(text: str):
+    """Nova's name filter is a regular expression; it runs on RE2, whose
+    time is linear in the name (no backtracking), never on Python's re."""
+    if len(text) > MAX_PATTERN:
+        raise BadRequest(f"Invalid input for query parameters name: at most {MAX_PATTERN} characters.")
+    try:
+        return re2.compile(text, _RE2_OPTIONS)
+    except re2.error:
+        raise BadRequest(f"Invalid regular expression in name filter: {text[:64]}") from None
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.max_mem = 1 << 20  # a pathological pattern fails to compile instead of eating memory
+_RE2_OPTIONS.log_errors = False
 
 
 @router.get("/servers")
@@ -184,6 +217,7 @@ def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_cont
 def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
+        authorize(ctx, "os_compute_api:servers:show", target_of(server))
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
     return {"server": server_detail(server, ctx, base_url(request), fault)}
 
@@ -193,6 +227,7 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
     force = _force_query(request, ctx)
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
+    authorize(ctx, "os_compute_api:servers:delete", target_of(server))
     if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
         return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
     _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
@@ -214,17 +249,20 @@ def _force_query(request: Request, ctx: RequestContext) -> bool:
 
 
 # -- tasks --------------------------------------------------------------------
-def _server_tasks_visible(conn, ctx: RequestContext, server_id: str) -> None:
+def _server_tasks_visible(conn, ctx: RequestContext, server_id: str, rule: str) -> None:
     """A deleted server's tasks stay readable, to its project and to admins."""
-    query = visible(select(servers.c.id).where(servers.c.id == server_id), ctx)
-    if conn.execute(query).first() is None:
+    query = visible(select(servers.c.id, servers.c.project_id, servers.c.user_id).where(servers.c.id == server_id),
+                    ctx)
+    row = conn.execute(query).mappings().first()
+    if row is None:
         raise NotFound(f"Instance {server_id} could not be found.")
+    authorize(ctx, rule, target_of(row))
 
 
 @router.get("/servers/{server_id}/tasks")
 def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        _server_tasks_visible(conn, ctx, server_id)
+        _server_tasks_visible(conn, ctx, server_id, "taskvisor:server:tasks:list")
         rows = load_tasks(conn, server_id)
         steps = load_steps(conn, [t["id"] for t in rows])
     return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, task_url(request, server_id, t["id"]))
@@ -234,7 +272,7 @@ def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = De
 @router.get("/servers/{server_id}/tasks/{task_id}")
 def show_server_task(server_id: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        _server_tasks_visible(conn, ctx, server_id)
+        _server_tasks_visible(conn, ctx, server_id, "taskvisor:server:tasks:show")
         task = load_task(conn, server_id, task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found for instance {server_id}.")
@@ -252,5 +290,6 @@ def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_
         task = conn.execute(query).mappings().first()
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
+        authorize(ctx, "taskvisor:task:show", target_of(task))
         steps = load_steps(conn, [task_id])[task_id]
     return {"task": render_task(dict(task), steps, ctx.is_admin)}

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import authorize
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import images
@@ -85,10 +86,18 @@ def check_value(name: str, value) -> None:
                 raise BadRequest("Invalid value for 'guest_command': it must be a JSON list of strings")
 
 
-def _get(conn, ctx: RequestContext, image_id: str) -> dict:
+def target_of(row) -> dict:
+    return {"project_id": row["owner"], "owner": row["owner"], "visibility": row["visibility"]}
+
+
+def _get(conn, ctx: RequestContext, image_id: str, rule: str = "get_image") -> dict:
+    """The image, if the caller may see it (else 404) and ``rule`` allows (else 403)."""
     row = conn.execute(select(images).where(images.c.id == image_id)).mappings().first()
     if row is None or (row["visibility"] == "private" and row["owner"] != ctx.project_id and not ctx.is_admin):
-        raise NotFound(f"No image found with ID {image_id}")
+        raise NotFound(f"No image found with ID {image_id[:64]}")
+    authorize(ctx, "get_image", target_of(row))
+    if rule != "get_image":
+        authorize(ctx, rule, target_of(row))
     return dict(row)
 
 
@@ -103,13 +112,15 @@ def versions(request: Request):
 
 
 @router.get("/v2/schemas/image")
-def image_schema():
+def image_schema(ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "get_image_schema")
     return {"name": "image", "additionalProperties": {"type": "string"},
             "properties": {name: {} for name in sorted(CORE)}}
 
 
 @router.get("/v2/images")
 def list_images(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "get_images")
     params = request.query_params
     query = select(images).order_by(images.c.created_at.desc(), images.c.id)
     if not ctx.is_admin:
@@ -127,11 +138,11 @@ def list_images(request: Request, ctx: RequestContext = Depends(get_context)):
     if params.get("marker"):
         ids = [r["id"] for r in rows]
         if params["marker"] not in ids:
-            raise BadRequest(f"marker {params['marker']} could not be found")
+            raise BadRequest(f"marker {params['marker'][:64]} could not be found")
         rows = rows[ids.index(params["marker"]) + 1:]
     body: dict = {"first": "/v2/images", "schema": "/v2/schemas/images"}
     if params.get("limit"):
-        if not params["limit"].isdigit():
+        if not params["limit"].isdigit() or len(params["limit"]) > 18:
             raise BadRequest("limit param must be an integer")
         limit = int(params["limit"])
         if len(rows) > limit and limit:
@@ -149,6 +160,7 @@ def show_image(image_id: str, request: Request, ctx: RequestContext = Depends(ge
 
 @router.post("/v2/images", status_code=201)
 def create_image(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "add_image", {"owner": ctx.project_id})
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object describing the image.")
     for name in body:
@@ -157,8 +169,8 @@ def create_image(request: Request, body=Depends(json_body), ctx: RequestContext 
     for name, value in body.items():
         if name != "id":
             check_value(name, value)
-    if body.get("visibility") == "public" and not ctx.is_admin:
-        raise Forbidden("You are not authorized to create public images.")
+    if body.get("visibility") == "public":
+        authorize(ctx, "publicize_image")
     image_id = body.get("id") or str(uuid.uuid4())
     try:
         uuid.UUID(image_id)
@@ -222,10 +234,10 @@ def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: 
     if not isinstance(body, list):
         raise BadRequest("The request body must be a JSON list of patch operations.")
     with request.app.state.tv.db.write() as conn:
-        row = _get(conn, ctx, image_id)
-        if row["owner"] != ctx.project_id and not ctx.is_admin:
-            raise Forbidden("You are not permitted to modify this image.")
+        row = _get(conn, ctx, image_id, "modify_image")
         new = apply_patch(row, body)
+        if new["visibility"] == "public" and row["visibility"] != "public":
+            authorize(ctx, "publicize_image")
         new["updated_at"] = utcnow()
         conn.execute(update(images).where(images.c.id == image_id).values(
             **{k: new[k] for k in ("name", "visibility", "protected", "disk_format", "container_format",
@@ -236,11 +248,9 @@ def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: 
 @router.delete("/v2/images/{image_id}", status_code=204)
 def delete_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.write() as conn:
-        row = _get(conn, ctx, image_id)
+        row = _get(conn, ctx, image_id, "delete_image")
         if row["protected"]:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-        if row["owner"] != ctx.project_id and not ctx.is_admin:
-            raise Forbidden("You are not permitted to delete this image.")
         conn.execute(delete(images).where(images.c.id == image_id))
     path = image_file(request, image_id)
     if os.path.exists(path):
@@ -258,7 +268,7 @@ async def upload_image(image_id: str, request: Request, ctx: RequestContext = De
 
     def load() -> dict:
         with db.read() as conn:
-            return _get(conn, ctx, image_id)
+            return _get(conn, ctx, image_id, "upload_image")
 
     def activate(size: int, checksum: str) -> None:
         with db.write() as conn:
@@ -285,7 +295,7 @@ async def upload_image(image_id: str, request: Request, ctx: RequestContext = De
 @router.get("/v2/images/{image_id}/file")
 def download_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        _get(conn, ctx, image_id)
+        _get(conn, ctx, image_id, "download_image")
     path = image_file(request, image_id)
     if not os.path.exists(path):
         return Response(status_code=204)
