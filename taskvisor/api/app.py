@@ -85,4 +85,6 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.include_router(compute_routes.router)
     app.include_router(image_routes.router)
     app.include_router(baremetal_routes.router)
+    from taskvisor.api import openapi
+    openapi.install(app)
     return app

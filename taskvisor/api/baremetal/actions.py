@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import update
 
+from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
 from taskvisor.api.context import RequestContext, get_context
@@ -87,7 +88,9 @@ def _automated_plan(request: Request, node: dict) -> list[dict]:
     return clean_steps.automated_steps(get_driver(node["driver"]), overrides)
 
 
-@router.put("/v1/nodes/{ident}/states/provision")
+@router.put("/v1/nodes/{ident}/states/provision", status_code=202, openapi_extra=openapi.body({
+    "type": "object", "required": ["target"], "properties": {
+        "target": {"enum": sorted(states.VERBS)}, "clean_steps": {"type": "array", "items": {"type": "object"}}}}))
 def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
@@ -177,7 +180,9 @@ def _abort(request: Request, ctx: RequestContext, node: dict) -> Response:
                                               "Location": f"{base_url(request)}/v1/nodes/{node['id']}/states"})
 
 
-@router.put("/v1/nodes/{ident}/states/power")
+@router.put("/v1/nodes/{ident}/states/power", status_code=202, openapi_extra=openapi.body({
+    "type": "object", "required": ["target"], "properties": {
+        "target": {"enum": sorted(POWER_TARGETS)}, "timeout": {"type": ["integer", "null"], "minimum": 1}}}))
 def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
@@ -201,7 +206,8 @@ def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(
                            params={"target": target, "timeout": timeout})
 
 
-@router.put("/v1/nodes/{ident}/maintenance")
+@router.put("/v1/nodes/{ident}/maintenance", status_code=202, openapi_extra=openapi.body({
+    "type": "object", "properties": {"reason": {"type": ["string", "null"]}}}, required=False))
 def set_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                           reason: str | None = None, body=Depends(json_body)):
     if isinstance(body, dict) and body.get("reason") is not None:
@@ -211,7 +217,7 @@ def set_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(
     return _maintenance(request, ctx, ident, True, reason)
 
 
-@router.delete("/v1/nodes/{ident}/maintenance")
+@router.delete("/v1/nodes/{ident}/maintenance", status_code=202)
 def unset_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     return _maintenance(request, ctx, ident, False, None)
 

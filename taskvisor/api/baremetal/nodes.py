@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.context import RequestContext, get_context
@@ -136,7 +137,19 @@ def _reject_newer(values: dict, ctx: RequestContext) -> None:
             raise ApiError(406, "Request not acceptable.")
 
 
-@router.post("/v1/nodes", status_code=201)
+# Ironic checks these in code (check_values); the document says the same.
+NODE_BODY = {"type": "object", "required": ["driver"], "additionalProperties": False, "properties": {
+    "driver": {"type": "string"}, "name": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._~-]{1,255}$"},
+    "uuid": {"type": "string", "format": "uuid"}, "resource_class": {"type": ["string", "null"], "maxLength": 80},
+    "instance_uuid": {"type": ["string", "null"], "format": "uuid"}, "maintenance": {"type": "boolean"},
+    "automated_clean": {"type": ["boolean", "null"]}, "owner": {"type": ["string", "null"], "maxLength": 255},
+    "lessee": {"type": ["string", "null"], "maxLength": 255},
+    **{name: {"type": ["object", "null"]} for name in ("driver_info", "properties", "extra", "instance_info")}}}
+PATCH_BODY = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["op", "path"], "properties": {
+    "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/"}, "value": {}}}}
+
+
+@router.post("/v1/nodes", status_code=201, openapi_extra=openapi.body(NODE_BODY))
 def create_node(request: Request, response: Response, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     authorize(ctx, "baremetal:node:create")
     if not isinstance(body, dict):
@@ -282,7 +295,7 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
                   node, ctx)
 
 
-@router.patch("/v1/nodes/{ident}")
+@router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))
 def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), patch=Depends(json_body)):
     if not isinstance(patch, list) or not patch:
         raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from taskvisor.api import openapi
 from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, target_of, task_url
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
@@ -233,6 +234,13 @@ HANDLERS: dict[str, Callable] = {
     "suspend": _simple("suspend", "suspend"), "resume": _simple("resume", "resume"),
     "forceDelete": force_delete, "os-getConsoleOutput": console_output,
 }
+INNER = {"os-stop": EMPTY, "os-start": EMPTY, "reboot": REBOOT, "rescue": RESCUE, "unrescue": EMPTY,
+         "shelve": EMPTY, "shelveOffload": EMPTY, "unshelve": UNSHELVE, "resize": RESIZE,
+         "confirmResize": EMPTY, "revertResize": EMPTY, "pause": EMPTY, "unpause": EMPTY, "suspend": EMPTY,
+         "resume": EMPTY, "forceDelete": EMPTY, "os-getConsoleOutput": CONSOLE}
+# The document's body: one of the actions, each with the schema its handler validates with
+ACTION_BODY = {"oneOf": [{"type": "object", "required": [name], "properties": {name: inner},
+                          "additionalProperties": False} for name, inner in INNER.items()]}
 RULES = {  # Nova's rule for each action
     "os-stop": "os_compute_api:servers:stop", "os-start": "os_compute_api:servers:start",
     "reboot": "os_compute_api:servers:reboot", "rescue": "os_compute_api:os-rescue",
@@ -246,7 +254,8 @@ RULES = {  # Nova's rule for each action
 }
 
 
-@router.post("/servers/{server_id}/action")
+@router.post("/servers/{server_id}/action", status_code=202, openapi_extra=openapi.body(ACTION_BODY),
+             responses={200: {"description": "os-getConsoleOutput"}, 204: {"description": "confirmResize"}})
 def server_action(server_id: str, request: Request, body=Depends(json_body),
                   ctx: RequestContext = Depends(get_context)):
     if not isinstance(body, dict) or not body:

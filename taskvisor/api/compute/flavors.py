@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from taskvisor.api import openapi
 from taskvisor.api.compute.views import flavor_view
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
@@ -15,6 +16,7 @@ from taskvisor.db.session import utcnow
 
 router = APIRouter(prefix="/compute/v2.1")
 
+MAX_INT = 2 ** 31 - 1  # Nova's bound on flavor figures (a database integer)
 CREATE_SCHEMA = {
     "type": "object", "required": ["flavor"], "additionalProperties": False,
     "properties": {"flavor": {
@@ -22,12 +24,13 @@ CREATE_SCHEMA = {
         "properties": {
             "name": NAME, "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
                                  "pattern": "^[a-zA-Z0-9_.\\- ]*$"},
-            "ram": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
-            "vcpus": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
-            "disk": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0},
-            "OS-FLV-EXT-DATA:ephemeral": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0},
-            "swap": {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 0},
-            "rxtx_factor": {"type": ["number", "string"], "minimum": 0},
+            "ram": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": MAX_INT, "maxLength": 10},
+            "vcpus": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": MAX_INT, "maxLength": 10},
+            "disk": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": MAX_INT, "maxLength": 10},
+            "OS-FLV-EXT-DATA:ephemeral": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": MAX_INT, "maxLength": 10},
+            "swap": {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 0, "maximum": MAX_INT, "maxLength": 10},
+            "rxtx_factor": {"type": ["number", "string"], "minimum": 0, "maximum": 3.40282e+38,
+                            "pattern": "^[0-9]{1,20}(\\.[0-9]{1,20})?$"},
             "os-flavor-access:is_public": {"type": "boolean"},
             "description": {"type": ["string", "null"], "maxLength": 65535},
         }}},
@@ -90,10 +93,13 @@ def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(
         return {"flavor": flavor_view(_get(conn, flavor_id), ctx, base_url(request))}
 
 
-@router.post("/flavors")
+@router.post("/flavors", openapi_extra=openapi.body(CREATE_SCHEMA))
 def create_flavor(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-flavor-manage:create")
     spec = validate(body, CREATE_SCHEMA)["flavor"]
+    for name in ("ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap"):
+        if spec.get(name) not in (None, "") and int(spec[name]) > MAX_INT:
+            raise BadRequest(f"Invalid input for field/attribute {name}. It must be at most {MAX_INT}.")
     if not spec["name"].strip():
         raise BadRequest("Invalid input for field/attribute name. The name may not be blank.")
     with request.app.state.tv.db.write() as conn:
@@ -130,7 +136,7 @@ def list_extra_specs(flavor_id: str, request: Request, ctx: RequestContext = Dep
         return {"extra_specs": _get(conn, flavor_id)["extra_specs"] or {}}
 
 
-@router.post("/flavors/{flavor_id}/os-extra_specs")
+@router.post("/flavors/{flavor_id}/os-extra_specs", openapi_extra=openapi.body(EXTRA_SPECS_SCHEMA))
 def set_extra_specs(flavor_id: str, request: Request, body=Depends(json_body),
                     ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-flavor-extra-specs:create")

@@ -7,6 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
+from taskvisor.api import openapi
 from taskvisor.api.compute.submit import visible
 from taskvisor.api.compute.views import host_id, iso_usec
 from taskvisor.api.context import RequestContext, get_context
@@ -69,7 +70,8 @@ def _time(params, name: str) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-@router.get("/servers/{server_id}/os-instance-actions")
+@router.get("/servers/{server_id}/os-instance-actions", openapi_extra=openapi.query(
+    openapi.LIMIT, openapi.MARKER, ("changes-since", openapi.STRING), ("changes-before", openapi.STRING)))
 def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     params = request.query_params
     with request.app.state.tv.db.read() as conn:

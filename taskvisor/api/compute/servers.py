@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
+from taskvisor.api import openapi
 from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, target_of, task_url, visible
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
@@ -67,7 +68,7 @@ def _ref_id(ref) -> str:
     return str(ref).rstrip("/").rsplit("/", 1)[-1]
 
 
-@router.post("/servers", status_code=202)
+@router.post("/servers", status_code=202, openapi_extra=openapi.body(CREATE_SCHEMA))
 def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:servers:create")
     spec = validate(body, CREATE_SCHEMA)["server"]
@@ -202,12 +203,14 @@ _RE2_OPTIONS.max_mem = 1 << 20  # a pathological pattern fails to compile instea
 _RE2_OPTIONS.log_errors = False
 
 
-@router.get("/servers")
+@router.get("/servers", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
 def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=False)
 
 
-@router.get("/servers/detail")
+@router.get("/servers/detail", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
 def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=True)
 
@@ -221,7 +224,8 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
     return {"server": server_detail(server, ctx, base_url(request), fault)}
 
 
-@router.delete("/servers/{server_id}", status_code=204)
+@router.delete("/servers/{server_id}", status_code=204,
+               openapi_extra=openapi.query(("force", {"type": "boolean"})))
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     force = _force_query(request, ctx)
     with request.app.state.tv.db.read() as conn:

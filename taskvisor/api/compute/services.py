@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select, update
 
 from taskvisor import servicegroup
+from taskvisor.api import openapi
 from taskvisor.api.compute.views import iso_usec
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
@@ -34,7 +35,7 @@ def view(row: dict, ctx: RequestContext, down_time: float) -> dict:
     return out
 
 
-@router.get("/os-services")
+@router.get("/os-services", openapi_extra=openapi.query(("host", openapi.STRING), ("binary", openapi.STRING)))
 def list_services(request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-services:list")
     params = request.query_params
@@ -48,7 +49,7 @@ def list_services(request: Request, ctx: RequestContext = Depends(get_context)):
     return {"services": [view(r, ctx, down_time) for r in rows]}
 
 
-@router.put("/os-services/{service_id}")
+@router.put("/os-services/{service_id}", openapi_extra=openapi.body(UPDATE_SCHEMA))
 def update_service(service_id: str, request: Request, body=Depends(json_body),
                    ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-services:update")

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
+from taskvisor.api import openapi
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import authorize
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
@@ -101,8 +102,8 @@ def _get(conn, ctx: RequestContext, image_id: str, rule: str = "get_image") -> d
     return dict(row)
 
 
-@router.get("")
-@router.get("/")
+@router.get("", responses={300: {"description": "The versions (Glance answers 300 here)"}})
+@router.get("/", responses={300: {"description": "The versions (Glance answers 300 here)"}})
 @router.get("/versions")
 def versions(request: Request):
     base = str(request.base_url).rstrip("/")
@@ -118,7 +119,21 @@ def image_schema(ctx: RequestContext = Depends(get_context)):
             "properties": {name: {} for name in sorted(CORE)}}
 
 
-@router.get("/v2/images")
+# Glance checks these in code (check_value); the document says the same.
+IMAGE_BODY = {"type": "object", "properties": {
+    "id": {"type": "string", "format": "uuid"}, "name": {"type": ["string", "null"], "maxLength": 255},
+    "visibility": {"enum": sorted(VISIBILITIES)}, "protected": {"type": "boolean"},
+    "disk_format": {"enum": [*sorted(DISK_FORMATS), None]}, "container_format": {"enum": [*sorted(CONTAINER_FORMATS), None]},
+    "min_disk": {"type": "integer", "minimum": 0}, "min_ram": {"type": "integer", "minimum": 0},
+    "tags": {"type": "array", "items": {"type": "string"}}},
+    "additionalProperties": {"type": "string"}}
+PATCH_BODY = {"type": "array", "items": {"type": "object", "required": ["op", "path"], "properties": {
+    "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/[^/]+$"}, "value": {}}}}
+
+
+@router.get("/v2/images", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, *(
+    (name, openapi.STRING) for name in ("name", "id", "status", "visibility", "disk_format", "container_format",
+                                        "owner"))))
 def list_images(request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "get_images")
     params = request.query_params
@@ -158,7 +173,7 @@ def show_image(image_id: str, request: Request, ctx: RequestContext = Depends(ge
         return view(_get(conn, ctx, image_id))
 
 
-@router.post("/v2/images", status_code=201)
+@router.post("/v2/images", status_code=201, openapi_extra=openapi.body(IMAGE_BODY))
 def create_image(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "add_image", {"owner": ctx.project_id})
     if not isinstance(body, dict):
@@ -225,7 +240,7 @@ def apply_patch(row: dict, ops: list) -> dict:
     return row
 
 
-@router.patch("/v2/images/{image_id}")
+@router.patch("/v2/images/{image_id}", openapi_extra=openapi.body(PATCH_BODY, JSON_PATCH))
 def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type != JSON_PATCH:
@@ -262,7 +277,8 @@ def image_file(request: Request, image_id: str) -> str:
     return os.path.join(request.app.state.tv.conf.DEFAULT.data_dir, "images", image_id)
 
 
-@router.put("/v2/images/{image_id}/file", status_code=204)
+@router.put("/v2/images/{image_id}/file", status_code=204,
+            openapi_extra=openapi.body({"type": "string", "format": "binary"}, "application/octet-stream"))
 async def upload_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     db = request.app.state.tv.db
 
