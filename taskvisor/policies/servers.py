@@ -48,6 +48,6 @@ rules = [
        f"{S}/{{server_id}}/tasks/{{task_id}}"),
     op("taskvisor:task:show", READER, "Show any task by id (a server's or a node's)", "GET",
        "/compute/v2.1/tasks/{task_id}"),
-    op("taskvisor:task:show:host", ADMIN_API, "Show the host that ran each step and the error details",
+    op("taskvisor:task:show:host", ADMIN_API, "Show tracebacks, the owning conductor and takeovers of a task",
        "GET", f"{S}/{{server_id}}/tasks/{{task_id}}"),
 ]

@@ -253,3 +253,17 @@ def test_policy_list_prints_every_rule_with_its_default():
         assert f"{rule.name}: {rule.check_str!r}" in out
     assert "os_compute_api:servers:stop: 'rule:project_member_api or rule:context_is_admin'" in out
     assert "baremetal:node:update:driver_info:" in out
+
+
+def test_hosts_are_shown_only_where_the_policy_allows(cloud_factory, tmp_path):
+    cloud = cloud_factory()
+    resp = cloud.post("/servers", {"server": {"name": "h", "flavorRef": "1", "imageRef": cloud.image_id}},
+                      headers=MEMBER_A)
+    server_id, task_url = resp.json()["server"]["id"], resp.headers["X-Taskvisor-Task"]
+    cloud.wait_task(task_url)
+    task_path = "/" + task_url.split("://", 1)[1].split("/", 1)[1]
+    assert "OS-EXT-SRV-ATTR:host" not in cloud.get(f"/servers/{server_id}", headers=MEMBER_A).json()["server"]
+    assert "OS-EXT-SRV-ATTR:host" in cloud.get(f"/servers/{server_id}", headers=ADMIN).json()["server"]
+    member_steps = cloud.client.get(task_path, headers=MEMBER_A).json()["task"]["steps"]
+    admin_steps = cloud.client.get(task_path, headers=ADMIN).json()["task"]["steps"]
+    assert all("traceback" not in s for s in member_steps) and all("traceback" in s for s in admin_steps)

@@ -15,6 +15,7 @@ from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import allowed
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.task_start import TASK_HEADER, start_task
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
@@ -29,6 +30,10 @@ from taskvisor.tasks.store import ACTIVE
 
 router = APIRouter()
 NOT_ACCEPTABLE = "Request not acceptable."
+
+
+def _show_host(ctx: RequestContext, task: dict) -> bool:
+    return allowed(ctx, "taskvisor:task:show:host", {"project_id": task["project_id"], "user_id": task["user_id"]})
 
 
 def task_url(request: Request, node_id: str, task_id: str) -> str:
@@ -263,7 +268,7 @@ def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(
         rows = load_tasks(conn, node["id"])
         steps = load_steps(conn, [t["id"] for t in rows])
     flows = request.app.state.tv.flows
-    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, task_url(request, node["id"], t["id"]))
+    return {"tasks": [render_task(flows, t, steps[t["id"]], _show_host(ctx, t), task_url(request, node["id"], t["id"]))
                       for t in rows]}
 
 
@@ -276,5 +281,5 @@ def show_node_task(ident: str, task_id: str, request: Request, ctx: RequestConte
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+    return {"task": render_task(request.app.state.tv.flows, task, steps, _show_host(ctx, task),
                                 task_url(request, node["id"], task_id))}

@@ -11,7 +11,7 @@ from taskvisor.api import openapi
 from taskvisor.api.compute.submit import visible
 from taskvisor.api.compute.views import host_id, iso_usec
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.policy import authorize
+from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.tasks_view import load_steps, load_tasks
 from taskvisor.db.models import servers, tasks
@@ -46,11 +46,12 @@ def event_view(step: dict, task: dict, project_id: str, ctx: RequestContext) -> 
     error = (task["error"] or {}).get("message") if failed_here else step["error"]
     out = {"event": f"compute_{step['name']}", "start_time": iso_usec(step["started_at"]),
            "finish_time": iso_usec(step["finished_at"]), "result": result}
-    if ctx.is_admin:
+    details = allowed(ctx, "os_compute_api:os-instance-actions:events:details", {"project_id": project_id})
+    if details:
         out["traceback"] = (task["error_traceback"] if failed_here else None) or step["traceback"]
     if ctx.at_least("2.62"):
         out["hostId"] = host_id(project_id, step["host"])
-        if ctx.is_admin:
+        if details:
             out["host"] = step["host"]
     if ctx.at_least("2.84"):
         out["details"] = error if result == "Error" else (

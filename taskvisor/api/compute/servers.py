@@ -269,7 +269,8 @@ def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = De
         rows = load_tasks(conn, server_id)
         steps = load_steps(conn, [t["id"] for t in rows])
     flows = request.app.state.tv.flows
-    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, task_url(request, server_id, t["id"]))
+    return {"tasks": [render_task(flows, t, steps[t["id"]], allowed(ctx, "taskvisor:task:show:host", target_of(t)),
+                                  task_url(request, server_id, t["id"]))
                       for t in rows]}
 
 
@@ -281,7 +282,8 @@ def show_server_task(server_id: str, task_id: str, request: Request, ctx: Reques
         if task is None:
             raise NotFound(f"Task {task_id} could not be found for instance {server_id}.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+    return {"task": render_task(request.app.state.tv.flows, task, steps,
+                                allowed(ctx, "taskvisor:task:show:host", target_of(task)),
                                 task_url(request, server_id, task_id))}
 
 
@@ -297,4 +299,5 @@ def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_
             raise NotFound(f"Task {task_id} could not be found.")
         authorize(ctx, "taskvisor:task:show", target_of(task))
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(request.app.state.tv.flows, dict(task), steps, ctx.is_admin)}
+    return {"task": render_task(request.app.state.tv.flows, dict(task), steps,
+                                allowed(ctx, "taskvisor:task:show:host", target_of(task)))}
