@@ -10,7 +10,7 @@ from taskvisor.api.compute.views import flavor_view
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
-from taskvisor.api.validation import NAME, NON_NEGATIVE_INT, json_body, validate
+from taskvisor.api.validation import NAME, json_body, validate
 from taskvisor.db.models import flavors
 from taskvisor.db.session import utcnow
 

@@ -18,9 +18,9 @@ from taskvisor import servicegroup
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
-from taskvisor.conductor.node_scheduler import HYPERVISOR_TYPE, host_for
-from taskvisor.conductor.scheduler import COMPUTE_BINARY
+from taskvisor.baremetal.placement import HYPERVISOR_TYPE, host_for
 from taskvisor.db.models import nodes, servers
+from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.states import node as node_states
 
 router = APIRouter(prefix="/compute/v2.1")

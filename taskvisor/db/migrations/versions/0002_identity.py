@@ -2,13 +2,13 @@
 which the node policy rules match against)
 
 Revision ID: 0002_identity
-Revises: 0001
+Revises: 0002_engine_speed
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0002_identity'
-down_revision = '0001'
+down_revision = '0002_engine_speed'  # re-chained at merge (after what main had)
 branch_labels = None
 depends_on = None
 
