@@ -411,7 +411,8 @@ class LibvirtDriver(ComputeDriver):
             try:
                 dom.shutdown()
             except libvirt.libvirtError as exc:
-                if dom.isActive():
+                # "domain is not running": it went off between our look and the request
+                if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID and dom.isActive():
                     raise DriverError(f"guest {server_id}: shutdown request failed: {exc}") from exc
 
     def _force_off(self, dom) -> None:
