@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import libvirt
 
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
 LOG = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from taskvisor.allinone import AllInOne
-from taskvisor.virt import power
+from taskvisor.states import power
 from tests import libvirt_guests as lg
 from tests.conftest import Cloud, make_conf
 from tests.procs import wait_for
