@@ -72,7 +72,7 @@ OPTIONS = [
     Option("compute", "ram_allocation_ratio", 1.5, "Process driver: schedulable RAM per MB of host memory."),
     Option("compute", "disk_allocation_ratio", 1.0, "Process driver: schedulable disk per GB free under data_dir."),
     Option("libvirt", "connection_uri", "qemu:///system", "Libvirt driver: the libvirtd to manage guests through."),
-    Option("libvirt", "virt_type", "", "Libvirt driver: kvm or qemu (TCG, software emulation); empty = kvm when /dev/kvm works, else qemu."),
+    Option("libvirt", "virt_type", "", "Libvirt driver: kvm or qemu (TCG, software emulation); empty = kvm when /dev/kvm works and this host is not itself a VM (nested KVM can fail guests), else qemu."),
     Option("fake", "spawn_seconds", 0.0, "Simulated time a fake guest takes to spawn."),
     Option("fake", "persist", True, "Keep the fake hypervisor's guests in a file so they survive restarts."),
     Option("upgrade_levels", "compute", "", "Pin the compute RPC version this service speaks (simulate an older compute)."),

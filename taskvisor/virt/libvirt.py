@@ -82,7 +82,15 @@ def _start_event_loop() -> None:
 
 
 def kvm_works() -> bool:
-    """/dev/kvm exists, opens read-write and answers KVM_GET_API_VERSION."""
+    """/dev/kvm opens read-write and answers KVM_GET_API_VERSION, and we are
+    not ourselves a guest: nested KVM often opens and answers but then fails
+    guests with emulation errors (set virt_type = kvm where it is known good)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            if any(line.startswith("flags") and " hypervisor" in line for line in f):
+                return False
+    except OSError:
+        pass
     try:
         fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
     except OSError:
