@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
     p.add_argument("--host", dest="listen", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8774)")
-    p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     _noauth_flag(p)
     p.set_defaults(func=cmd_all_in_one)
 
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
     _common(p, database=False)
     p.add_argument("--host", dest="name", help="this compute's host name (unique per compute)")
-    p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     p.set_defaults(func=cmd_compute)
 
     p = sub.add_parser("db", help="database maintenance")
