@@ -67,7 +67,7 @@ def _clean_step(index: int):
             ctx.store["held"] = index
             return {"hold": True}
         started = time.monotonic()
-        driver, hw = hardware(ctx)
+        driver, hw = hardware(ctx, abortable=bool(step.get("abortable")))
         try:
             if name == "wait":
                 limit = ctx.conf.conductor.max_conductor_wait_step_seconds

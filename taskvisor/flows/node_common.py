@@ -31,9 +31,10 @@ def release(ctx: Any, **fields: Any) -> None:
     ctx.update(reservation=None, task_id=None, **fields)
 
 
-def hardware(ctx: Any) -> tuple[Any, HardwareTask]:
-    """The node's driver and a task handle for its interfaces."""
-    return get_driver(ctx.node["driver"]), HardwareTask(ctx.node, ctx.conf, ctx.cancel_requested)
+def hardware(ctx: Any, abortable: bool = True) -> tuple[Any, HardwareTask]:
+    """The node's driver and a task handle for its interfaces; ``abortable``
+    is the running step's declaration, enforced on every wait."""
+    return get_driver(ctx.node["driver"]), HardwareTask(ctx.node, ctx.conf, ctx.cancel_requested, abortable)
 
 
 def keep_internal(ctx: Any, hw: HardwareTask) -> None:
