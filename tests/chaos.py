@@ -61,6 +61,7 @@ class Summary:
         takeovers = sum(t.get("takeovers") or 0 for t in self.tasks)
         retries = sum(max(0, s["attempt"] - 1) for t in self.tasks for s in t["steps"])
         rows = [("operations accepted", self.operations), ("409 conflicts (raced, not sent)", self.conflicts),
+                ("listing answered 503 (then retried)", sum(1 for u in self.unavailable if u.startswith("503"))),
                 ("conductor kills", self.kills["conductor"]), ("compute kills", self.kills["compute"]),
                 ("compute SIGTERMs (graceful drains)", self.compute_sigterms),
                 ("  of them during a spawn", self.sigterms_mid_spawn),
