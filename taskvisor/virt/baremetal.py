@@ -9,11 +9,14 @@ opens the database: both come from a conductor over the bus.
 """
 from __future__ import annotations
 
+import logging
+
 from taskvisor.baremetal.placement import HYPERVISOR_TYPE
-from taskvisor.rpc.base import Transport
+from taskvisor.rpc.base import RpcError, Transport
 from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError
 
+LOG = logging.getLogger(__name__)
 _UNSUPPORTED = "bare-metal servers are deployed and powered by the conductor's node steps, not by a compute"
 
 
@@ -21,13 +24,20 @@ class BaremetalDriver(ComputeDriver):
     def __init__(self, conf, transport: Transport):
         self.conf, self.transport = conf, transport
 
-    def _ask_conductor(self, method: str) -> dict:
+    def _ask_conductor(self, method: str, timeout: float | None = None) -> dict:
         return self.transport.call("conductor", method, {},
-                                   timeout=float(self.conf.DEFAULT.rpc_response_timeout))
+                                   timeout=timeout or float(self.conf.DEFAULT.rpc_response_timeout))
 
     def capabilities(self) -> dict:
+        """Sent with every service report. With no conductor answering yet (a
+        compute may start first) it offers no nodes until the next report."""
+        try:
+            available = self._ask_conductor("baremetal_available_nodes", timeout=5)
+        except RpcError as exc:
+            LOG.info("no conductor told this compute its nodes yet (%s); offering none for now", exc)
+            available = {}
         return {"hypervisor_type": HYPERVISOR_TYPE, "vcpus": 0, "memory_mb": 0, "disk_gb": 0,
-                "nodes": self._ask_conductor("baremetal_available_nodes")}
+                "nodes": available}
 
     def list_guests(self) -> dict[str, int]:
         return self._ask_conductor("baremetal_power_states")

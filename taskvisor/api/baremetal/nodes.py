@@ -9,13 +9,13 @@ import uuid
 import jsonpatch
 import jsonpointer
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.baremetal import drivers, views
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
+from taskvisor.api.responses import JsonResponse
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
@@ -221,7 +221,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         path = "nodes/detail" if detail else "nodes"
         params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
         out["next"] = f"{url}/v1/{path}{params}"
-    return JSONResponse(out)  # plain JSON: FastAPI's encoder costs more than the query
+    return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
 
 
 # Handlers are plain functions (FastAPI runs them in its thread pool): a
