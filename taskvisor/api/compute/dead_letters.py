@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from taskvisor.api import openapi
+from taskvisor.api.errors import BadRequest, Conflict, NotFound
+from taskvisor.api.policy import authorize
 from taskvisor.api.tasks_view import load_steps, render_task
 from taskvisor.api.validation import json_body, validate
 from taskvisor.db.models import tasks
@@ -29,8 +31,10 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/tasks")
+@router.get("/tasks", openapi_extra=openapi.query(openapi.LIMIT, ("status", {"enum": list(STATUSES)}),
+                                                  ("reason", {"enum": list(REASONS)}), ("resource_type", openapi.STRING)))
 def list_tasks(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "taskvisor:dead_letters:list")
     q = request.query_params
     query = select(tasks).order_by(tasks.c.created_ts.desc())
     if not ctx.is_admin:
@@ -47,6 +51,8 @@ def list_tasks(request: Request, ctx: RequestContext = Depends(get_context)):
         query = query.where(tasks.c.resource_type == q["resource_type"])
     try:
         limit = min(1000, int(q.get("limit", 1000)))
+        if limit < 0 or len(q.get("limit", "")) > 18:
+            raise ValueError
     except ValueError:
         raise BadRequest(f"Invalid limit {q['limit']!r}: it must be an integer.") from None
     with request.app.state.tv.db.read() as conn:
@@ -61,10 +67,9 @@ RETRY = {"type": "object", "required": ["retry"], "additionalProperties": False,
          "properties": {"retry": {"type": ["object", "null"], "properties": {}, "additionalProperties": False}}}
 
 
-@router.post("/tasks/{task_id}/action", status_code=202)
+@router.post("/tasks/{task_id}/action", status_code=202, openapi_extra=openapi.body(RETRY))
 def task_action(task_id: str, request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "taskvisor:dead_letters:retry")
     validate(body, RETRY)
     db = request.app.state.tv.db
     with db.write() as conn:
