@@ -22,6 +22,7 @@ when the host is sent 1.1 or newer (an older compute gets everything on
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,6 +41,7 @@ METHOD_VERSIONS = {"operation_done": "1.1"}         # every other method is 1.0
 SERVICE_VERSIONS = {1: "1.0", 2: "1.1"}             # service version a compute reports → RPC version it serves
 SERVICE_VERSION = max(SERVICE_VERSIONS)
 RELEASES = {"2026.1": "1.0", "2026.2": "1.1"}       # [upgrade_levels] compute = <release> → its version
+AUTO_SECONDS = 5.0                                  # how long auto's lowest version is reused
 
 
 def _older(a: str, b: str) -> str:
@@ -90,13 +92,18 @@ class ComputeVersions:
                  running_versions: Callable[[], Iterable[int]]):
         self.cap = parse_upgrade_level(setting)
         self.host_version, self.running_versions = host_version, running_versions
+        self._auto: tuple[str, float] | None = None
 
     def current_cap(self) -> str:
-        if self.cap == "auto":
+        if self.cap != "auto":
+            return self.cap or RPC_API_VERSION
+        # auto: looked up again every AUTO_SECONDS (a query per call would
+        # cost the engine; Nova looks it up once per start).
+        if self._auto is None or time.monotonic() - self._auto[1] >= AUTO_SECONDS:
             versions = list(self.running_versions())
-            # No compute running yet: send the oldest form, which every compute serves.
-            return rpc_version_of(min(versions)) if versions else "1.0"
-        return self.cap or RPC_API_VERSION
+            # No compute running yet: the oldest form, which every compute serves.
+            self._auto = (rpc_version_of(min(versions)) if versions else "1.0", time.monotonic())
+        return self._auto[0]
 
     def for_host(self, host: str) -> str:
         return _older(self.current_cap(), rpc_version_of(self.host_version(host)))
