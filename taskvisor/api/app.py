@@ -43,6 +43,7 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     from taskvisor.api.baremetal import routes as baremetal_routes
     from taskvisor.api.compute import routes as compute_routes
+    from taskvisor.api import tasks_routes
     from taskvisor.api.image import routes as image_routes
 
     app = FastAPI(title="taskvisor", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
@@ -102,4 +103,5 @@ def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     app.include_router(compute_routes.router)
     app.include_router(image_routes.router)
     app.include_router(baremetal_routes.router)
+    app.include_router(tasks_routes.router)
     return app

@@ -38,6 +38,9 @@ class Step:
     revert_fn: StepFn | None = None
     task_state: str | None = None
     retries: int | None = None  # None = [conductor] step_retries
+    # The task may be cancelled while this step is current: it stops after
+    # the step and reverts (a queued task can always be cancelled).
+    cancellable: bool = False
 
     def revert(self, fn: StepFn) -> StepFn:
         self.revert_fn = fn
@@ -61,9 +64,9 @@ class Flow:
     expand_fn: Callable[[dict], list[Step]] | None = None
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
-             retries: int | None = None, name: str | None = None):
+             retries: int | None = None, name: str | None = None, cancellable: bool = False):
         def register(f: StepFn) -> Step:
-            s = Step(name or f.__name__, f, task_state=task_state, retries=retries)
+            s = Step(name or f.__name__, f, task_state=task_state, retries=retries, cancellable=cancellable)
             if any(existing.name == s.name for existing in self.steps):
                 raise ValueError(f"flow {self.name}: duplicate step {s.name}")
             self.steps.append(s)

@@ -82,7 +82,10 @@ class TaskRunner:
                     claim, f"step {idx} was {row['name']!r} when the task started; the flow now has "
                            f"{flow.step_names}; it cannot resume it safely")
         try:
-            if task["status"] == "reverting":
+            if task["status"] == "running" and task.get("cancel_requested") and not rows:
+                # cancelled while queued: nothing ran, the resource goes back where it was
+                status = self._revert(claim, flow, rows, cancel_error(), superseded=False, cancelled=True)
+            elif task["status"] == "reverting":
                 status = self._revert(claim, flow, rows, task.get("error") or {}, superseded=False)
             else:
                 status = self._forward(claim, flow, rows)
@@ -147,6 +150,9 @@ class TaskRunner:
                                         {"code": 409, "message": str(exc)}, superseded=True)
                 if started is not None:
                     resource = started[1]
+                if step.cancellable and self.store.cancel_requested(claim.task["id"]):
+                    return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
+                                        superseded=False, cancelled=True)
                 break
         ctx = StepContext(self.runtime, claim, resource, 0)
         if flow.success_fn:
@@ -169,7 +175,7 @@ class TaskRunner:
 
     # -- revert ---------------------------------------------------------------
     def _revert(self, claim: Claim, flow: Flow, rows: dict[int, dict], error: dict, *,
-                superseded: bool, tb: str | None = None) -> str:
+                superseded: bool, tb: str | None = None, cancelled: bool = False) -> str:
         """Undo what the task did, newest step first, then leave the resource
         in a state a user can act on (``on_failure``). A superseded task only
         undoes its own work: the resource belongs to the newer task now."""
@@ -208,6 +214,8 @@ class TaskRunner:
         if flow.failure_fn:
             flow.failure_fn(ctx, error)
         status = "reverted" if reverted_any and revert_error is None else "failed"
+        if cancelled and revert_error is None:
+            status = "cancelled"
         self.store.set_status(claim, status, error=error, store=ctx.store, resource_updates=ctx.updates)
         return status
 
@@ -227,6 +235,10 @@ class TaskRunner:
             updates = ctx.updates
         self.store.set_status(claim, "failed", error=error, resource_updates=updates)
         return "failed"
+
+
+def cancel_error() -> dict:
+    return {"code": 409, "message": "The task was cancelled at the user's request."}
 
 
 def _task_state(step: Step) -> dict | None:

@@ -180,6 +180,10 @@ class TaskStore:
         row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
         return dict(row) if row else None
 
+    def cancel_requested(self, task_id: str) -> bool:
+        with self.db.read() as conn:
+            return bool(conn.execute(select(tasks.c.cancel_requested).where(tasks.c.id == task_id)).scalar())
+
     def steps(self, task_id: str) -> dict[int, dict]:
         with self.db.read() as conn:
             return {r["idx"]: dict(r) for r in conn.execute(_STEPS, {"p_task": task_id}).mappings()}

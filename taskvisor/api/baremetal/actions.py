@@ -16,6 +16,7 @@ from taskvisor.api.baremetal.nodes import base_url, load_node, minor, node_locke
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.task_start import TASK_HEADER, start_task
+from taskvisor.api.tasks_list import node_related_ids
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
 from taskvisor.api.validation import json_body
 from taskvisor.baremetal import get_driver
@@ -244,8 +245,8 @@ def get_cleaning_steps(ident: str, request: Request, ctx: RequestContext = Depen
 @router.get("/v1/nodes/{ident}/tasks")
 def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        node = load_node(conn, ident, ctx)
-        rows = load_tasks(conn, node["id"])
+        node = load_node(conn, ident, ctx, any_version=True)
+        rows = load_tasks(conn, node_related_ids(conn, node["id"]))
         steps = load_steps(conn, [t["id"] for t in rows])
     return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, task_url(request, node["id"], t["id"]))
                       for t in rows]}
@@ -254,8 +255,8 @@ def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(
 @router.get("/v1/nodes/{ident}/tasks/{task_id}")
 def show_node_task(ident: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        node = load_node(conn, ident, ctx)
-        task = load_task(conn, node["id"], task_id)
+        node = load_node(conn, ident, ctx, any_version=True)
+        task = load_task(conn, node_related_ids(conn, node["id"]), task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]
