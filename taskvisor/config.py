@@ -44,7 +44,6 @@ OPTIONS = [
     Option("api", "default_user_id", "admin", "User of requests that name none (noauth)."),
     Option("api", "default_roles", "admin,member", "Roles of requests that name none (noauth)."),
     Option("api", "watch_poll_interval", 0.5, "Seconds between the API's looks for task changes to stream to watchers (one look serves every watcher)."),
-    Option("api", "log_format", "text", "Log lines as text or json (one JSON object a line, for log shippers)."),
     Option("conductor", "workers", 16, "Tasks one conductor runs at once."),
     Option("conductor", "lease_seconds", 4.0, "A task's lease; another conductor takes it over this long after its owner stops heartbeating."),
     Option("conductor", "poll_interval", 1.0, "Seconds between looks for claimable tasks when nothing woke the conductor."),

@@ -43,7 +43,10 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     from taskvisor.api.baremetal import routes as baremetal_routes
     from taskvisor.api.compute import routes as compute_routes
-    from taskvisor.api import tasks_routes
+    from taskvisor.api import ops, tasks_routes
+    from taskvisor.api.middleware.access_log import AccessLogMiddleware
+    from taskvisor.api.middleware.metrics import HttpMetrics, MetricsMiddleware
+    from taskvisor.api.middleware.request_id import RequestIdMiddleware
     from taskvisor.api.image import routes as image_routes
 
     app = FastAPI(title="taskvisor", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
@@ -104,4 +107,10 @@ def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     app.include_router(image_routes.router)
     app.include_router(baremetal_routes.router)
     app.include_router(tasks_routes.router)
+    app.include_router(ops.router)
+    # pure ASGI middleware; the last added runs first
+    app.state.metrics_registry = ops.new_registry(db, conf)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     return app

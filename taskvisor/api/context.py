@@ -19,6 +19,7 @@ class RequestContext:
     roles: list[str]
     request_id: str = field(default_factory=lambda: f"req-{uuid.uuid4()}")
     microversion: tuple[int, int] = (2, 1)
+    global_request_id: str | None = None  # the caller's X-Openstack-Request-Id, when well formed
 
     @property
     def is_admin(self) -> bool:
@@ -37,8 +38,12 @@ def build_context(request: Request, conf) -> RequestContext:
     headers = request.headers
     roles = headers.get("x-roles")
     role_list = [r.strip() for r in (roles if roles is not None else conf.api.default_roles).split(",") if r.strip()]
+    ids = {}
+    state = request.scope.get("state", {})
+    if state.get("request_id"):  # set by middleware/request_id.py
+        ids = {"request_id": state["request_id"], "global_request_id": state.get("global_request_id")}
     return RequestContext(
         project_id=headers.get("x-project-id") or headers.get("x-tenant-id") or conf.api.default_project_id,
         user_id=headers.get("x-user-id") or conf.api.default_user_id,
-        roles=role_list,
+        roles=role_list, **ids,
     )

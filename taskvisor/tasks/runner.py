@@ -76,6 +76,8 @@ class TaskRunner:
                 claim, f"task was started by {task['flow']} v{task['flow_version']}; this conductor runs "
                        f"v{flow.version}; it cannot resume it safely")
         rows = self.store.steps(task["id"])
+        transition(task, "running" if task["status"] != "reverting" else "reverting", self.runtime.host,
+                   takeovers=task.get("takeovers") or None)
         for idx, row in rows.items():
             if idx >= len(flow.steps) or flow.steps[idx].name != row["name"]:
                 return self._finish_unrunnable(
@@ -93,6 +95,7 @@ class TaskRunner:
             LOG.warning("dropping task %s: %s", task["id"], exc)
             return "fenced"
         self.runtime.task_done(task)  # computes draining for graceful shutdown wait for this
+        transition(task, status, self.runtime.host)
         return status
 
     # -- forward --------------------------------------------------------------
@@ -125,6 +128,8 @@ class TaskRunner:
                     delay = self._retry_delay(step, exc, attempt, time.monotonic() - first_started)
                     if delay is None:
                         self.store.end_step(claim, idx, "failed", host=ctx.host, error=exc, store=ctx.store)
+                        transition(claim.task, "failed", ctx.host, step=step.name, attempt=attempt,
+                                   error=str(exc) or type(exc).__name__)
                         error = {"code": getattr(exc, "code", 500), "message": _message(step, ctx, exc),
                                  "step": step.name}
                         return self._revert(claim, flow, self.store.steps(claim.task["id"]), error,
@@ -150,6 +155,8 @@ class TaskRunner:
                                         {"code": 409, "message": str(exc)}, superseded=True)
                 if started is not None:
                     resource = started[1]
+                transition(claim.task, "skipped" if details.get("skipped") else "succeeded", ctx.host,
+                           step=step.name, attempt=attempt)
                 if step.cancellable and self.store.cancel_requested(claim.task["id"]):
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
                                         superseded=False, cancelled=True)
@@ -235,6 +242,17 @@ class TaskRunner:
             updates = ctx.updates
         self.store.set_status(claim, "failed", error=error, resource_updates=updates)
         return "failed"
+
+
+def transition(task: dict, status: str, host: str, **fields: Any) -> None:
+    """One log line per task or step transition, with what an operator greps for."""
+    what = f"step {fields['step']}" if "step" in fields else "task"
+    LOG.info("task %s (%s %s %s): %s %s on %s", task["id"], task["action"], task["resource_type"],
+             task["resource_id"], what, status, host,
+             extra={"task_id": task["id"], "resource_type": task["resource_type"],
+                    "resource_id": task["resource_id"], "action": task["action"], "status": status,
+                    "host": host, "request_id": task.get("request_id"),
+                    **{k: v for k, v in fields.items() if v is not None}})
 
 
 def cancel_error() -> dict:
