@@ -44,6 +44,7 @@ def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     from taskvisor.api.baremetal import routes as baremetal_routes
     from taskvisor.api.compute import routes as compute_routes
     from taskvisor.api import ops, tasks_routes
+    from taskvisor.api.console import pages as console_pages
     from taskvisor.api.middleware.access_log import AccessLogMiddleware
     from taskvisor.api.middleware.metrics import HttpMetrics, MetricsMiddleware
     from taskvisor.api.middleware.request_id import RequestIdMiddleware
@@ -108,6 +109,7 @@ def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     app.include_router(baremetal_routes.router)
     app.include_router(tasks_routes.router)
     app.include_router(ops.router)
+    app.include_router(console_pages.router)
     # pure ASGI middleware; the last added runs first
     app.state.metrics_registry = ops.new_registry(db, conf)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.metrics_registry))

@@ -23,6 +23,10 @@ rules = [
         description="Stream task and step transitions (server-sent events).",
         operations=[{"method": "GET", "path": "/compute/v2.1/tasks?watch=true"}]),
     policy.DocumentedRuleDefault(
+        name="console:view", check_str="",
+        description="Open the web console; every page then shows only what the API would show the caller.",
+        operations=[{"method": "GET", "path": "/"}, {"method": "GET", "path": "/console/servers/{server_id}"}]),
+    policy.DocumentedRuleDefault(
         name="tasks:cancel", check_str=ADMIN_OR_OWNER,
         description="Cancel a queued task, or a running one whose current step can stop.",
         operations=[{"method": "POST", "path": "/compute/v2.1/tasks/{task_id}/action"}]),
