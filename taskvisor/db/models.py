@@ -120,6 +120,8 @@ tasks = Table(
     Index("ix_tasks_status_created", "status", "created_ts"),
     Index("ix_tasks_resource", "resource_id", "created_ts"),
     Index("ix_tasks_request", "request_id"),
+    Index("ix_tasks_updated_at", "updated_at"),   # the task event stream's cursor
+    Index("ix_tasks_created_ts", "created_ts"),   # the global task list's order
 )
 
 task_steps = Table(
