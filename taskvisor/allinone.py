@@ -9,6 +9,7 @@ from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
 from taskvisor.db import migrate
 from taskvisor.db.session import Database
+from taskvisor.flows import FLOWS
 from taskvisor.rpc.base import transport_from
 from taskvisor.seed import seed
 from taskvisor.virt import load_driver
@@ -33,13 +34,13 @@ class AllInOne:
         self.conf = conf
         self.db = open_database(conf)
         self.transport = transport_from(conf)
-        self.conductor = Conductor(conf, self.db, self.transport)
+        self.conductor = Conductor(conf, self.db, self.transport, FLOWS)
         self.driver = load_driver(conf)
         self.compute = ComputeService(conf, self.transport, self.driver)
 
     def app(self):
         from taskvisor.api.app import create_app
-        return create_app(self.conf, self.db, self.transport)
+        return create_app(self.conf, self.db, self.transport, FLOWS)
 
     def start(self) -> "AllInOne":
         self.conductor.start()

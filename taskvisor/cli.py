@@ -63,10 +63,11 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from taskvisor.allinone import open_database
     from taskvisor.api.app import create_app
+    from taskvisor.flows import FLOWS
     from taskvisor.rpc.base import transport_from
     conf = _load(args)
     db = open_database(conf, upgrade=False)
-    _serve_api(conf, create_app(conf, db, transport_from(conf)))
+    _serve_api(conf, create_app(conf, db, transport_from(conf), FLOWS))
     return 0
 
 
@@ -81,9 +82,10 @@ def _wait_for_signal() -> None:
 def cmd_conductor(args: argparse.Namespace) -> int:
     from taskvisor.allinone import open_database
     from taskvisor.conductor.service import Conductor
+    from taskvisor.flows import FLOWS
     from taskvisor.rpc.base import transport_from
     conf = _load(args)
-    conductor = Conductor(conf, open_database(conf, upgrade=False), transport_from(conf))
+    conductor = Conductor(conf, open_database(conf, upgrade=False), transport_from(conf), FLOWS)
     conductor.start()
     _wait_for_signal()
     conductor.stop()

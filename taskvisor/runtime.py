@@ -1,4 +1,5 @@
-"""What a conductor's steps need: config, database, bus, this host's name."""
+"""What a conductor's steps need: config, database, bus, this host's name,
+and the flows it runs."""
 from __future__ import annotations
 
 import time
@@ -11,6 +12,7 @@ from taskvisor.config import Config
 from taskvisor.db.models import services
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
+from taskvisor.tasks.flow import Flows
 
 
 @dataclass
@@ -19,6 +21,7 @@ class Runtime:
     db: Database
     transport: Transport
     host: str
+    flows: Flows
     _versions: dict = field(default_factory=dict)
 
     def service_version(self, host: str, binary: str = "taskvisor-compute") -> int:

@@ -16,6 +16,7 @@ from taskvisor.api.errors import ApiError, api_of, render
 from taskvisor.config import Config
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
+from taskvisor.tasks.flow import Flows
 
 LOG = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ class ApiState:
     conf: Config
     db: Database
     transport: Transport
+    flows: Flows  # what each new task's flow name and version come from
 
     def wake_conductors(self) -> None:
         """Tell conductors a task is queued. Losing this is harmless: they
@@ -40,7 +42,7 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
                         headers=headers)
 
 
-def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
+def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -> FastAPI:
     from taskvisor.api.baremetal import routes as baremetal_routes
     from taskvisor.api.compute import routes as compute_routes
     from taskvisor.api import ops, tasks_routes
@@ -51,7 +53,7 @@ def create_app(conf: Config, db: Database, transport: Transport) -> FastAPI:
     from taskvisor.api.image import routes as image_routes
 
     app = FastAPI(title="taskvisor", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
-    app.state.tv = ApiState(conf, db, transport)
+    app.state.tv = ApiState(conf, db, transport, flows)
 
     @app.middleware("http")
     async def context_middleware(request: Request, call_next):

@@ -67,8 +67,8 @@ class Watcher:
 
 
 class TaskFeed:
-    def __init__(self, db: Database, interval: float):
-        self.db, self.interval = db, interval
+    def __init__(self, db: Database, interval: float, flows):
+        self.db, self.interval, self.flows = db, interval, flows
         self.watchers: set[Watcher] = set()
         self._poller: asyncio.Task | None = None
         self._cursor: dt.datetime | None = None
@@ -110,7 +110,7 @@ class TaskFeed:
             if not matches(watcher.filter, task, steps):
                 continue
             if watcher.is_admin not in rendered:
-                rendered[watcher.is_admin] = format_event(task, steps, watcher.is_admin)
+                rendered[watcher.is_admin] = format_event(self.flows, task, steps, watcher.is_admin)
             try:
                 watcher.queue.put_nowait(rendered[watcher.is_admin])
             except asyncio.QueueFull:  # a client that stopped reading: drop it; it can resume
@@ -127,7 +127,7 @@ class TaskFeed:
             if since is not None:
                 for task, steps in await anyio.to_thread.run_sync(self._changed, since - OVERLAP, f):
                     if matches(f, task, steps):
-                        yield format_event(task, steps, is_admin)
+                        yield format_event(self.flows, task, steps, is_admin)
             while True:
                 try:
                     item = await asyncio.wait_for(watcher.queue.get(), KEEPALIVE_SECONDS)
@@ -141,14 +141,15 @@ class TaskFeed:
             self.watchers.discard(watcher)
 
 
-def format_event(task: dict, steps: list[dict], is_admin: bool) -> str:
-    body = json.dumps({"task": render_task(task, steps, is_admin)}, separators=(",", ":"))
+def format_event(flows, task: dict, steps: list[dict], is_admin: bool) -> str:
+    body = json.dumps({"task": render_task(flows, task, steps, is_admin)}, separators=(",", ":"))
     return f"id: {iso(task['updated_at'])}\nevent: task\ndata: {body}\n\n"
 
 
 def feed_of(app_state) -> TaskFeed:
     feed = getattr(app_state, "task_feed", None)
     if feed is None:
-        feed = app_state.task_feed = TaskFeed(app_state.db, float(app_state.conf.api.watch_poll_interval))
+        feed = app_state.task_feed = TaskFeed(app_state.db, float(app_state.conf.api.watch_poll_interval),
+                                               app_state.flows)
     return feed
 

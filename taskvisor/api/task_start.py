@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Update
 
 from taskvisor.api.context import RequestContext
-from taskvisor.tasks.flow import get_flow
 from taskvisor.tasks.store import insert_task, new_task_row
 
 TASK_HEADER = "X-Taskvisor-Task"
@@ -26,7 +25,7 @@ def start_task(request: Request, ctx: RequestContext, *, resource_type: str, res
     the caller's API answers with. Returns the queued task row."""
     db = request.app.state.tv.db
     task = new_task_row(resource_type=resource_type, resource_id=resource_id, action=action, flow=flow,
-                        flow_version=get_flow(flow).version, params=params or {}, request_id=ctx.request_id,
+                        flow_version=request.app.state.tv.flows.get(flow).version, params=params or {}, request_id=ctx.request_id,
                         user_id=ctx.user_id, project_id=ctx.project_id)
     with db.write() as conn:
         if conn.execute(cas(task["id"])).rowcount != 1:

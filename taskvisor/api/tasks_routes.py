@@ -18,7 +18,6 @@ from taskvisor.api.tasks_list import TRUE, filter_from_query, list_tasks, next_l
 from taskvisor.api.tasks_view import load_steps, render_task
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import tasks
-from taskvisor.tasks.flow import get_flow
 from taskvisor.tasks.store import TERMINAL
 
 router = APIRouter()
@@ -44,7 +43,8 @@ def _list(request: Request, ctx: RequestContext, api: str):
         rows = list_tasks(conn, f)
         steps = load_steps(conn, [t["id"] for t in rows])
     base = _base(request, api)
-    out = {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, f"{base}/{t['id']}") for t in rows]}
+    flows = request.app.state.tv.flows
+    out = {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, f"{base}/{t['id']}") for t in rows]}
     link = next_link(base, params, rows, f.limit)
     if link:
         out["tasks_links"] = [{"rel": "next", "href": link}]
@@ -63,7 +63,7 @@ def _visible_task(conn, ctx: RequestContext, task_id: str) -> dict:
     return dict(row)
 
 
-def cancellable_reason(task: dict) -> str | None:
+def cancellable_reason(flows, task: dict) -> str | None:
     """None when the task can be cancelled now, else why not."""
     if task["status"] in TERMINAL:
         return f"Task {task['id']} has already ended ({task['status']})."
@@ -72,7 +72,7 @@ def cancellable_reason(task: dict) -> str | None:
     if task["status"] == "reverting":
         return f"Task {task['id']} is already reverting."
     try:
-        steps = {s.name: s for s in get_flow(task["flow"]).for_task(task).steps}
+        steps = {s.name: s for s in flows.get(task["flow"]).for_task(task).steps}
     except KeyError:
         steps = {}
     step = steps.get(task["current_step"] or "")
@@ -89,7 +89,7 @@ def _cancel(request: Request, ctx: RequestContext, api: str, task_id: str, body)
     with db.write() as conn:
         task = _visible_task(conn, ctx, task_id)
         authorize(ctx, "tasks:cancel", {"project_id": task["project_id"]})
-        reason = cancellable_reason(task)
+        reason = cancellable_reason(request.app.state.tv.flows, task)
         if reason:
             raise Conflict(reason)
         # Guarded on the status read: a conductor that claimed the task in
@@ -125,7 +125,8 @@ def baremetal_show(task_id: str, request: Request, ctx: RequestContext = Depends
         task = _visible_task(conn, ctx, task_id)
         authorize(ctx, "tasks:show", {"project_id": task["project_id"]})
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(task, steps, ctx.is_admin, f"{_base(request, 'baremetal')}/{task_id}")}
+    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+                                f"{_base(request, 'baremetal')}/{task_id}")}
 
 
 @router.post("/baremetal/v1/tasks/{task_id}/action")

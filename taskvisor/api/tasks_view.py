@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from taskvisor.db.models import task_steps, tasks
+from taskvisor.tasks.flow import Flows
 
 
 def iso(value) -> str | None:
@@ -37,17 +38,16 @@ def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, list[dict]]:
     return out
 
 
-def planned_steps(task: dict) -> list[str]:
-    from taskvisor.tasks.flow import get_flow
+def planned_steps(flows: Flows, task: dict) -> list[str]:
     try:
-        return get_flow(task["flow"]).for_task(task).step_names
+        return flows.get(task["flow"]).for_task(task).step_names
     except KeyError:
         return []
 
 
-def render_task(task: dict, steps: list[dict], is_admin: bool, base_url: str = "") -> dict:
+def render_task(flows: Flows, task: dict, steps: list[dict], is_admin: bool, base_url: str = "") -> dict:
     by_idx = {s["idx"]: s for s in steps}
-    names = planned_steps(task) or [s["name"] for s in steps]
+    names = planned_steps(flows, task) or [s["name"] for s in steps]
     rendered = []
     for idx, name in enumerate(names):
         row = by_idx.get(idx)

@@ -11,7 +11,7 @@ import re
 
 _PREFIX = "resources:CUSTOM_"
 # Server actions a bare-metal server supports, and the flow each one runs.
-FLOWS = {"boot": "bm_boot", "delete": "bm_delete", "stop": "bm_stop", "start": "bm_start",
+BAREMETAL_FLOWS = {"boot": "bm_boot", "delete": "bm_delete", "stop": "bm_stop", "start": "bm_start",
          "reboot": "bm_reboot", "reboot_hard": "bm_reboot_hard"}
 
 
@@ -52,4 +52,4 @@ def flow_for(flavor: dict | None, flow: str) -> str | None:
     bare-metal server cannot do it (pause, rescue, resize ...)."""
     if not is_baremetal(flavor):
         return flow
-    return FLOWS.get(flow)
+    return BAREMETAL_FLOWS.get(flow)

@@ -10,7 +10,7 @@ import threading
 import time
 
 from taskvisor.compute.operations import Operations
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)

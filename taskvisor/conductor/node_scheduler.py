@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -52,10 +53,11 @@ def compute_for(db: Database, node_id: str, down_time: float) -> str | None:
 
 
 def reserve_node(db: Database, server_id: str, task_id: str, flavor: dict, instance_info: dict,
-                 down_time: float, fence: Callable[[Connection], None]) -> tuple[dict, str]:
+                 down_time: float, fenced: Callable[[], AbstractContextManager[Connection]]) -> tuple[dict, str]:
     """Reserve a node for the server (instance_uuid, and the node's lock for
-    the booting task); returns (node, compute host). ``fence(conn)`` checks,
-    in the reserving transaction, that this conductor still runs the task."""
+    the booting task); returns (node, compute host). ``fenced()`` is the
+    task's fenced transaction: the node is reserved only while this conductor
+    still runs the task."""
     wanted = node_class(flavor)
     if wanted is None:
         raise NoValidHost(f"Flavor {flavor.get('name')} asks for no single bare-metal resource class "
@@ -68,8 +70,7 @@ def reserve_node(db: Database, server_id: str, task_id: str, flavor: dict, insta
             select(nodes.c.id, nodes.c.resource_class).where(*_FREE).order_by(nodes.c.created_at, nodes.c.id)
         ).mappings() if r["resource_class"] and normalize(r["resource_class"]) == wanted]
     for node in candidates:
-        with db.write() as conn:
-            fence(conn)
+        with fenced() as conn:
             taken = conn.execute(update(nodes).where(nodes.c.id == node["id"], *_FREE).values(
                 instance_uuid=server_id, task_id=task_id, instance_info=instance_info,
                 updated_at=utcnow())).rowcount

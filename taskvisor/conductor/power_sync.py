@@ -22,8 +22,8 @@ from sqlalchemy import select, update
 
 from taskvisor.db.models import servers
 from taskvisor.db.session import Database, utcnow
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.virt import power
 
 LOG = logging.getLogger(__name__)
 WITH_GUEST = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED, states.RESCUED, states.ERROR)

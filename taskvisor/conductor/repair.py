@@ -16,7 +16,6 @@ from sqlalchemy import and_, exists, select, update
 from taskvisor.db.models import servers, tasks
 from taskvisor.db.session import utcnow
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import get_flow
 from taskvisor.tasks.runner import StepContext
 from taskvisor.tasks.store import ACTIVE, Claim, insert_task, new_task_row
 
@@ -38,7 +37,7 @@ def repair_orphans(runtime) -> int:
         updates = {"vm_state": states.ERROR, "task_state": None}
         if owner is not None:
             try:
-                flow = get_flow(owner["flow"])
+                flow = runtime.flows.get(owner["flow"])
             except KeyError:
                 flow = None
             if flow is not None and flow.failure_fn is not None:

@@ -18,6 +18,7 @@ from taskvisor.config import Config
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
 from taskvisor.runtime import Runtime
+from taskvisor.tasks.flow import Flows
 from taskvisor.tasks.runner import TaskRunner
 from taskvisor.tasks.store import TaskStore
 
@@ -52,12 +53,13 @@ class ConductorEndpoint:
 
 
 class Conductor:
-    def __init__(self, conf: Config, db: Database, transport: Transport, host: str | None = None):
+    def __init__(self, conf: Config, db: Database, transport: Transport, flows: Flows,
+                 host: str | None = None):
         self.conf, self.db, self.transport = conf, db, transport
         self.host = host or conf.DEFAULT.host
-        self.runtime = Runtime(conf, db, transport, self.host)
+        self.runtime = Runtime(conf, db, transport, self.host, flows)
         self.store = TaskStore(db, self.host, conf.conductor.lease_seconds)
-        self.runner = TaskRunner(self.runtime, self.store)
+        self.runner = TaskRunner(self.runtime, self.store, flows)
         self.workers = conf.conductor.workers
         self._wake = threading.Event()
         self._stop = threading.Event()

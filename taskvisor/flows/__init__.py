@@ -1,5 +1,18 @@
-"""One module per operation; importing this package registers them all."""
-from taskvisor.flows import boot, delete  # noqa: F401
-from taskvisor.flows import node_abort, node_clean, node_deploy, node_maintenance, node_manage, node_power, node_undeploy  # noqa: F401,E501  (bare-metal nodes)
-from taskvisor.flows import bm_boot, bm_delete, bm_power  # noqa: F401  (servers on bare metal)
-from taskvisor.flows import pause, power, reboot, rescue, resize, shelve, suspend  # noqa: F401  (server actions)
+"""One module per operation. ``FLOWS`` lists them all: the registry that
+whoever starts a conductor or an API hands to it (the engine in
+``taskvisor.tasks`` never imports this package)."""
+from taskvisor.flows import bm_boot, bm_delete, bm_power  # servers on bare metal
+from taskvisor.flows import boot, delete, pause, power, reboot, rescue, resize, shelve, suspend  # servers
+from taskvisor.flows import node_abort, node_clean, node_deploy, node_maintenance, node_manage  # nodes
+from taskvisor.flows import node_power, node_undeploy  # nodes
+from taskvisor.tasks.flow import Flows
+
+FLOWS = Flows(
+    boot.flow, delete.flow,
+    power.stop, power.start, reboot.soft, reboot.hard, rescue.rescue, rescue.unrescue,
+    resize.resize, resize.confirm, resize.revert, shelve.shelve, shelve.shelve_offload, shelve.unshelve,
+    pause.pause, pause.unpause, suspend.suspend, suspend.resume,
+    bm_boot.flow, bm_delete.flow, bm_power.stop, bm_power.start, bm_power.soft, bm_power.hard,
+    node_manage.flow, node_clean.flow, node_deploy.flow, node_undeploy.flow, node_abort.flow,
+    node_power.flow, node_maintenance.flow,
+)

@@ -9,15 +9,25 @@ from __future__ import annotations
 from taskvisor.baremetal.interfaces import POWER_ON, HardwareError
 from taskvisor.conductor.node_scheduler import compute_for, reserve_node
 from taskvisor.flows import boot
-from taskvisor.flows.bm_common import (automated_plan, fence, hand_over, hardware, hold, node_of, node_task_link,
-                                       release, set_power, with_plan, write)
+from taskvisor.flows.bm_common import (
+    automated_plan,
+    hand_over,
+    hardware,
+    hold,
+    node_of,
+    node_task_link,
+    release,
+    set_power,
+    with_plan,
+    write,
+)
 from taskvisor.flows.common import utcnow
 from taskvisor.states import node as node_states
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, StepFailed, register
-from taskvisor.virt import power
+from taskvisor.tasks.flow import Flow, StepFailed
 
-flow = register(Flow("bm_boot", version=1, action="create"))
+flow = Flow("bm_boot", version=1, action="create")
 
 
 @flow.step(task_state="scheduling")
@@ -27,7 +37,7 @@ def schedule(ctx):
         info = {"image_source": ctx.server.get("image_id"), "root_gb": str(ctx.server["flavor"].get("disk", 0)),
                 "display_name": ctx.server["name"], "project_id": ctx.server["project_id"]}
         held, host = reserve_node(ctx.runtime.db, ctx.server["id"], ctx.task["id"], ctx.server["flavor"], info,
-                                  ctx.conf.DEFAULT.service_down_time, lambda conn: fence(conn, ctx.task))
+                                  ctx.conf.DEFAULT.service_down_time, ctx.fenced)
         ctx.update(host=host, node=held["id"])
     elif ctx.server.get("node") != held["id"]:  # reserved, then killed before this step's checkpoint
         ctx.update(host=compute_for(ctx.runtime.db, held["id"], ctx.conf.DEFAULT.service_down_time),

@@ -6,8 +6,8 @@ the step in flight), and no conductor worker blocked waiting on another task
 that may never get a worker. While it runs, the task holds the node's lock
 (``nodes.task_id`` = the server's task): every step takes it (``hold``, so a
 step run again after a crash takes it again) and the task's end gives it
-back. Node writes are fenced like node_common.show: only while this
-conductor holds the task's lease and the task holds the node.
+back. Node writes go through ``ctx.fenced()``: only while this conductor
+holds the task's lease, and only while the task holds the node.
 
 Cleaning is the node's own business: ``hand_over`` gives the node to a new
 node task (undeploy or clean) in the transaction that frees it from the
@@ -20,18 +20,17 @@ import time
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.engine import Connection
 
 from taskvisor.baremetal import get_driver
 from taskvisor.baremetal import steps as clean_steps
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, SOFT_POWER_OFF, HardwareError, HardwareTask
-from taskvisor.db.models import nodes, tasks
+from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
 from taskvisor.flows.common import shutdown_args, source_state
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Fenced, StepFailed, get_flow
+from taskvisor.tasks.flow import StepFailed
 from taskvisor.tasks.store import insert_task, new_task_row
-from taskvisor.virt import power
 
 LOG = logging.getLogger(__name__)
 POWER = {POWER_ON: power.RUNNING, POWER_OFF: power.SHUTDOWN}
@@ -53,15 +52,6 @@ class NodeLocked(StepFailed):
                          "retry after the current operation is completed.", code=409)
 
 
-def fence(conn: Connection, task: dict) -> None:
-    """In the caller's transaction: this conductor still holds the task's lease."""
-    held = conn.execute(update(tasks).where(
-        tasks.c.id == task["id"], tasks.c.generation == task["generation"],
-        tasks.c.owner_instance == task["owner_instance"]).values(updated_at=utcnow())).rowcount
-    if held != 1:
-        raise Fenced(f"task {task['id']}: lease generation {task['generation']} is no longer ours")
-
-
 def node_of(ctx: Any) -> dict | None:
     """The node that holds this server, if any."""
     with ctx.runtime.db.read() as conn:
@@ -72,8 +62,7 @@ def node_of(ctx: Any) -> dict | None:
 def hold(ctx: Any, node_id: str | None = None) -> dict:
     """Take the node's lock for this task (idempotent); returns the node."""
     node_id, me = node_id or ctx.server.get("node"), ctx.task["id"]
-    with ctx.runtime.db.write() as conn:
-        fence(conn, ctx.task)
+    with ctx.fenced() as conn:
         taken = conn.execute(update(nodes).where(
             nodes.c.id == node_id, nodes.c.instance_uuid == ctx.server["id"],
             or_(nodes.c.task_id.is_(None), nodes.c.task_id == me)).values(
@@ -88,8 +77,7 @@ def hold(ctx: Any, node_id: str | None = None) -> dict:
 
 def write(ctx: Any, node: dict, **fields: Any) -> None:
     """Change the held node now (fenced)."""
-    with ctx.runtime.db.write() as conn:
-        fence(conn, ctx.task)
+    with ctx.fenced() as conn:
         if not conn.execute(update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id == ctx.task["id"])
                             .values(updated_at=utcnow(), **fields)).rowcount:
             raise NodeGone(f"Node {node['id']} was taken from task {ctx.task['id']}.")
@@ -100,8 +88,7 @@ def release(ctx: Any, node_id: str | None, **fields: Any) -> bool:
     """Give the node's lock back with its final fields; False when this task did not hold it."""
     if not node_id:
         return False
-    with ctx.runtime.db.write() as conn:
-        fence(conn, ctx.task)
+    with ctx.fenced() as conn:
         return bool(conn.execute(update(nodes).where(nodes.c.id == node_id, nodes.c.task_id == ctx.task["id"])
                                  .values(task_id=None, reservation=None, updated_at=utcnow(), **fields)).rowcount)
 
@@ -110,10 +97,9 @@ def hand_over(ctx: Any, node_id: str, *, flow: str, action: str, params: dict, *
     """Pass the node's lock to a new node task, queued in the same
     transaction; returns its id (None when this task did not hold the node)."""
     task = new_task_row(resource_type="node", resource_id=node_id, action=action, flow=flow,
-                        flow_version=get_flow(flow).version, params=params, request_id=ctx.task.get("request_id"),
+                        flow_version=ctx.runtime.flows.get(flow).version, params=params, request_id=ctx.task.get("request_id"),
                         user_id=ctx.task.get("user_id"), project_id=ctx.task.get("project_id"))
-    with ctx.runtime.db.write() as conn:
-        fence(conn, ctx.task)
+    with ctx.fenced() as conn:
         if not conn.execute(update(nodes).where(nodes.c.id == node_id, nodes.c.task_id == ctx.task["id"]).values(
                 task_id=task["id"], reservation=None, provision_updated_at=utcnow(), updated_at=utcnow(),
                 **fields)).rowcount:

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from taskvisor.baremetal.interfaces import HardwareError
 from taskvisor.flows import delete
-from taskvisor.flows.bm_common import (automated_plan, hand_over, hardware, hold, node_of, node_task_link, release,
-                                       shutdown, with_plan, write)
+from taskvisor.flows.bm_common import (
+    automated_plan,
+    hand_over,
+    hardware,
+    hold,
+    node_of,
+    node_task_link,
+    release,
+    shutdown,
+    with_plan,
+    write,
+)
 from taskvisor.flows.common import utcnow
 from taskvisor.states import node as node_states
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, StepFailed, register
+from taskvisor.tasks.flow import Flow, StepFailed
 
-flow = register(Flow("bm_delete", version=1, action="delete"))
+flow = Flow("bm_delete", version=1, action="delete")
 # A node in these states holds a deployed (or half-deployed) server.
 _DEPLOYED = (node_states.ACTIVE, node_states.DEPLOYING, node_states.DEPLOYFAIL, node_states.ERROR,
              node_states.DELETING)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON
 from taskvisor.flows.bm_common import hold, release, set_power, settle, shutdown
 from taskvisor.flows.common import finish
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.states import power
+from taskvisor.tasks.flow import Flow
 
 
 def _power_on(ctx):
@@ -23,7 +23,7 @@ def _finish(action: str, **fields):
     return on_success
 
 
-stop = register(Flow("bm_stop", version=1, action="stop"))
+stop = Flow("bm_stop", version=1, action="stop")
 
 
 @stop.step(task_state="powering-off")
@@ -34,12 +34,12 @@ def power_off(ctx):
 stop.on_success(_finish("stop", power_state=power.SHUTDOWN))
 stop.on_failure(settle("stop"))
 
-start = register(Flow("bm_start", version=1, action="start"))
+start = Flow("bm_start", version=1, action="start")
 start.step(_power_on, task_state="powering-on", name="power_on")
 start.on_success(_finish("start"))
 start.on_failure(settle("start"))
 
-soft = register(Flow("bm_reboot", version=1, action="reboot"))
+soft = Flow("bm_reboot", version=1, action="reboot")
 
 
 @soft.step(task_state="rebooting", name="shutdown")
@@ -53,7 +53,7 @@ soft.step(_power_on, task_state="reboot_started", name="power_on")
 soft.on_success(_finish("reboot"))
 soft.on_failure(settle("reboot"))
 
-hard = register(Flow("bm_reboot_hard", version=1, action="reboot"))
+hard = Flow("bm_reboot_hard", version=1, action="reboot")
 
 
 @hard.step(task_state="rebooting_hard")

@@ -6,11 +6,11 @@ import hashlib
 from taskvisor import servicegroup
 from taskvisor.conductor.scheduler import select_host
 from taskvisor.flows.common import guest_spec, image_for, utcnow
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.tasks.flow import Flow
 
-flow = register(Flow("boot", version=1, action="create"))
+flow = Flow("boot", version=1, action="create")
 
 
 @flow.step(task_state="scheduling")

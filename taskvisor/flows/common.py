@@ -8,7 +8,6 @@ from sqlalchemy import bindparam, select
 from taskvisor.db.models import images
 from taskvisor.db.session import utcnow  # noqa: F401  (flows stamp times with it)
 
-
 _IMAGE = select(images).where(images.c.id == bindparam("image_id"))
 
 
@@ -60,7 +59,7 @@ def require_host(ctx: Any) -> str:
 def guest_power(ctx: Any) -> int | None:
     """The guest's power state on its host (NOSTATE: no guest); None when the
     host cannot tell (then nobody knows what state the guest is in)."""
-    from taskvisor.virt import power
+    from taskvisor.states import power
     if not ctx.server.get("host"):
         return power.NOSTATE
     try:
@@ -72,7 +71,7 @@ def guest_power(ctx: Any) -> int | None:
 def power_off_guest(ctx: Any) -> dict:
     """Clean shutdown (DESIGN §5); a paused or suspended guest cannot answer
     the power button, so it is forced off at once."""
-    from taskvisor.virt import power
+    from taskvisor.states import power
     host = require_host(ctx)
     args = shutdown_args(ctx)
     state = ctx.compute(host).call("power_state", server_id=ctx.server["id"])["power_state"]
@@ -89,8 +88,8 @@ def settle(action: str):
     """An ``on_failure`` for a server action: back to the source state when
     the guest still looks as it did (the failure did not change it), else
     ERROR. The task keeps the error; the server shows it as its fault."""
+    from taskvisor.states import power
     from taskvisor.states import server as states
-    from taskvisor.virt import power
 
     def on_failure(ctx: Any, error: dict) -> None:
         actual = guest_power(ctx)

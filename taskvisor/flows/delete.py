@@ -12,11 +12,11 @@ from __future__ import annotations
 from taskvisor import servicegroup
 from taskvisor.flows.common import shutdown_args, utcnow
 from taskvisor.rpc.base import RemoteError, RpcTimeout
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.tasks.flow import Flow
 
-flow = register(Flow("delete", version=1, action="delete"))
+flow = Flow("delete", version=1, action="delete")
 
 
 def _skip_host(ctx) -> dict | None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from taskvisor.baremetal.steps import step_id
 from taskvisor.flows.node_common import release, reserve
 from taskvisor.states import node as states
-from taskvisor.tasks.flow import Flow, register
+from taskvisor.tasks.flow import Flow
 
-flow = register(Flow("node_abort", version=1, action="abort", resource_type="node"))
+flow = Flow("node_abort", version=1, action="abort", resource_type="node")
 
 
 @flow.step

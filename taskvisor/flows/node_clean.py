@@ -18,11 +18,11 @@ import time
 
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
 from taskvisor.baremetal.steps import step_id
-from taskvisor.flows.node_common import abort_requested, hardware, keep_internal, release, show
+from taskvisor.flows.node_common import hardware, keep_internal, release, show
 from taskvisor.states import node as states
-from taskvisor.tasks.flow import Flow, Step, StepFailed, register
+from taskvisor.tasks.flow import Flow, Step, StepFailed
 
-flow = register(Flow("node_clean", version=1, action="clean", resource_type="node"))
+flow = Flow("node_clean", version=1, action="clean", resource_type="node")
 _POWER_STEPS = {"power_on": POWER_ON, "power_off": POWER_OFF, "reboot": REBOOT}
 _CLEANING_KEYS = ("clean_steps", "clean_step_index")
 
@@ -57,7 +57,7 @@ def _clean_step(index: int):
         if ctx.store.get("held") is not None:
             return {"skipped": True}
         step = ctx.params["steps"][index]
-        if abort_requested(ctx):
+        if ctx.cancel_requested():
             _abort(ctx, ctx.node.get("clean_step"))
         name = step["step"]
         state = (states.CLEANHOLD if name == "hold" else
@@ -90,7 +90,7 @@ def _clean_step(index: int):
 def finish(ctx):
     if ctx.store.get("held") is not None:
         return {"skipped": True}
-    if abort_requested(ctx):
+    if ctx.cancel_requested():
         _abort(ctx, ctx.node.get("clean_step"))
     return {}
 

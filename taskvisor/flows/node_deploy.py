@@ -5,9 +5,9 @@ from __future__ import annotations
 from taskvisor.baremetal.interfaces import POWER_ON, HardwareError
 from taskvisor.flows.node_common import hardware, keep_internal, release, reserve
 from taskvisor.states import node as states
-from taskvisor.tasks.flow import Flow, StepFailed, register
+from taskvisor.tasks.flow import Flow, StepFailed
 
-flow = register(Flow("node_deploy", version=1, action="deploy", resource_type="node"))
+flow = Flow("node_deploy", version=1, action="deploy", resource_type="node")
 
 
 @flow.step

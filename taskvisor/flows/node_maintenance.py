@@ -3,9 +3,9 @@ also clears the fault that set it, as in Ironic."""
 from __future__ import annotations
 
 from taskvisor.flows.node_common import release, reserve
-from taskvisor.tasks.flow import Flow, register
+from taskvisor.tasks.flow import Flow
 
-flow = register(Flow("node_maintenance", version=1, action="maintenance", resource_type="node"))
+flow = Flow("node_maintenance", version=1, action="maintenance", resource_type="node")
 
 
 @flow.step

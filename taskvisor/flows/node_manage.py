@@ -5,9 +5,9 @@ from __future__ import annotations
 from taskvisor.baremetal.interfaces import HardwareError
 from taskvisor.flows.node_common import hardware, release, reserve
 from taskvisor.states import node as states
-from taskvisor.tasks.flow import Flow, StepFailed, register
+from taskvisor.tasks.flow import Flow, StepFailed
 
-flow = register(Flow("node_manage", version=1, action="manage", resource_type="node"))
+flow = Flow("node_manage", version=1, action="manage", resource_type="node")
 
 
 @flow.step

@@ -6,9 +6,9 @@ import time
 
 from taskvisor.baremetal.interfaces import POWER_RESULT, HardwareError
 from taskvisor.flows.node_common import hardware, keep_internal, release, reserve
-from taskvisor.tasks.flow import Flow, StepFailed, register
+from taskvisor.tasks.flow import Flow, StepFailed
 
-flow = register(Flow("node_power", version=1, action="power", resource_type="node"))
+flow = Flow("node_power", version=1, action="power", resource_type="node")
 
 
 @flow.step

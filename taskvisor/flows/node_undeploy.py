@@ -7,9 +7,9 @@ from taskvisor.baremetal.interfaces import POWER_OFF, HardwareError
 from taskvisor.flows import node_clean
 from taskvisor.flows.node_common import hardware, release, reserve
 from taskvisor.states import node as states
-from taskvisor.tasks.flow import Flow, Step, StepFailed, register
+from taskvisor.tasks.flow import Flow, Step, StepFailed
 
-flow = register(Flow("node_undeploy", version=1, action="undeploy", resource_type="node"))
+flow = Flow("node_undeploy", version=1, action="undeploy", resource_type="node")
 
 
 def power_off(ctx):

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, require_host, settle
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.states import power
+from taskvisor.tasks.flow import Flow
 
 
 def driver_step(method: str):
@@ -17,7 +17,7 @@ def driver_step(method: str):
 
 def simple_flow(action: str, task_state: str) -> Flow:
     """A one-step action: one driver call, then the machine's target state."""
-    flow = register(Flow(action, version=1, action=action))
+    flow = Flow(action, version=1, action=action)
     flow.step(driver_step(action), task_state=task_state)
     flow.on_success(lambda ctx: finish(ctx, action))
     flow.on_failure(settle(action))

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, power_off_guest, require_host, settle
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.states import power
+from taskvisor.tasks.flow import Flow
 
-stop = register(Flow("stop", version=1, action="stop"))
+stop = Flow("stop", version=1, action="stop")
 
 
 @stop.step(task_state="powering-off")
@@ -20,7 +20,7 @@ def stopped(ctx):
 
 stop.on_failure(settle("stop"))
 
-start = register(Flow("start", version=1, action="start"))
+start = Flow("start", version=1, action="start")
 
 
 @start.step(task_state="powering-on", name="power_on")

@@ -4,10 +4,10 @@ Hard: force the guest off (recreating it if the host lost it), power on."""
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, guest_spec, image_for, require_host, settle, shutdown_args
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.states import power
+from taskvisor.tasks.flow import Flow
 
-soft = register(Flow("reboot", version=1, action="reboot"))
+soft = Flow("reboot", version=1, action="reboot")
 
 
 @soft.step(task_state="rebooting", name="shutdown")
@@ -35,7 +35,7 @@ def rebooted(ctx):
 
 soft.on_failure(settle("reboot"))
 
-hard = register(Flow("reboot_hard", version=1, action="reboot"))
+hard = Flow("reboot_hard", version=1, action="reboot")
 
 
 @hard.step(task_state="rebooting_hard")

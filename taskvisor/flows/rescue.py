@@ -3,11 +3,11 @@ guest's disk attached. Unrescue: drop the rescue guest, start the original."""
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, image_for, power_off_guest, require_host, settle, source_state
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.tasks.flow import Flow
 
-rescue = register(Flow("rescue", version=1, action="rescue"))
+rescue = Flow("rescue", version=1, action="rescue")
 
 
 @rescue.step(task_state="rescuing")
@@ -37,7 +37,7 @@ def rescued(ctx):
 
 rescue.on_failure(settle("rescue"))
 
-unrescue = register(Flow("unrescue", version=1, action="unrescue"))
+unrescue = Flow("unrescue", version=1, action="unrescue")
 
 
 @unrescue.step(task_state="unrescuing", name="unrescue")

@@ -5,11 +5,11 @@ Confirm forgets the old flavor; revert restores it."""
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, power_off_guest, require_host, set_system_metadata, settle
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.tasks.flow import Flow
 
-resize = register(Flow("resize", version=1, action="resize"))
+resize = Flow("resize", version=1, action="resize")
 
 
 def _was_running(ctx) -> bool:
@@ -87,7 +87,7 @@ def _end(ctx, action: str) -> None:
     finish(ctx, action, "done" if was_running else "stopped", old_flavor=None, new_flavor=None)
 
 
-confirm = register(Flow("confirm_resize", version=1, action="confirmResize"))
+confirm = Flow("confirm_resize", version=1, action="confirmResize")
 
 
 @confirm.step(task_state="resize_confirming", name="confirm")
@@ -99,7 +99,7 @@ def drop_old_state(ctx):
 confirm.on_success(lambda ctx: _end(ctx, "confirmResize"))
 confirm.on_failure(settle("confirmResize"))
 
-revert = register(Flow("revert_resize", version=1, action="revertResize"))
+revert = Flow("revert_resize", version=1, action="revertResize")
 
 
 @revert.step(task_state="resize_reverting")

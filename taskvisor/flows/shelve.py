@@ -11,13 +11,23 @@ from sqlalchemy import insert, select, update
 
 from taskvisor.conductor.scheduler import select_host
 from taskvisor.db.models import images
-from taskvisor.flows.common import (delete_image, finish, guest_spec, image_for, power_off_guest, require_host,
-                                    set_system_metadata, settle, source_state, utcnow)
+from taskvisor.flows.common import (
+    delete_image,
+    finish,
+    guest_spec,
+    image_for,
+    power_off_guest,
+    require_host,
+    set_system_metadata,
+    settle,
+    source_state,
+    utcnow,
+)
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import Flow, register
-from taskvisor.virt import power
+from taskvisor.tasks.flow import Flow
 
-shelve = register(Flow("shelve", version=1, action="shelve"))
+shelve = Flow("shelve", version=1, action="shelve")
 
 
 @shelve.step(task_state="shelving")
@@ -92,12 +102,12 @@ def shelved(ctx):
 
 shelve.on_failure(settle("shelve"))
 
-shelve_offload = register(Flow("shelve_offload", version=1, action="shelveOffload"))
+shelve_offload = Flow("shelve_offload", version=1, action="shelveOffload")
 shelve_offload.step(offload_guest, task_state="shelving_offloading", name="offload")
 shelve_offload.on_success(lambda ctx: finish(ctx, "shelveOffload"))
 shelve_offload.on_failure(settle("shelveOffload"))
 
-unshelve = register(Flow("unshelve", version=1, action="unshelve"))
+unshelve = Flow("unshelve", version=1, action="unshelve")
 
 
 @unshelve.step(task_state="unshelving")

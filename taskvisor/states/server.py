@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from automaton import machines
 
-from taskvisor.virt import power
+from taskvisor.states import power
 
 # vm_states
 ACTIVE, BUILDING, STOPPED, RESIZED, PAUSED, SUSPENDED = "active", "building", "stopped", "resized", "paused", "suspended"

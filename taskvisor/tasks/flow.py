@@ -97,24 +97,27 @@ class Flow:
         return [s.name for s in self.steps]
 
 
-_REGISTRY: dict[str, Flow] = {}
+class Flows:
+    """The flows an engine can run, by name. Whoever starts a conductor or
+    an API hands it one (``taskvisor.flows.FLOWS``); the engine itself knows
+    no flow, so it never imports the application that defines them."""
 
+    def __init__(self, *flows: Flow):
+        self._by_name: dict[str, Flow] = {}
+        for flow in flows:
+            if flow.name in self._by_name:
+                raise ValueError(f"flow {flow.name} registered twice")
+            self._by_name[flow.name] = flow
 
-def register(flow: Flow) -> Flow:
-    if flow.name in _REGISTRY and _REGISTRY[flow.name] is not flow:
-        raise ValueError(f"flow {flow.name} registered twice")
-    _REGISTRY[flow.name] = flow
-    return flow
+    def get(self, name: str) -> Flow:
+        """The flow called ``name``; KeyError when there is none."""
+        return self._by_name[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
 
-def get_flow(name: str) -> Flow:
-    if not _REGISTRY:
-        import taskvisor.flows  # noqa: F401  (importing registers every flow)
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        import taskvisor.flows  # noqa: F401
-        return _REGISTRY[name]
+    def __iter__(self):
+        return iter(self._by_name.values())
 
 
 class StepFailed(Exception):

@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from taskvisor.rpc.base import RpcTimeout
-from taskvisor.tasks.flow import Fenced, Flow, Step, StepFailed, Superseded, get_flow
+from taskvisor.tasks.flow import Fenced, Flow, Flows, Step, StepFailed, Superseded
 from taskvisor.tasks.store import Claim, TaskStore
 
 LOG = logging.getLogger(__name__)
@@ -26,8 +26,10 @@ class StepContext:
     """What a step sees: the task, the resource, the store shared between
     steps, and the services (RPC to computes, the database for reads)."""
 
-    def __init__(self, runtime: Any, claim: Claim, resource: dict, attempt: int):
+    def __init__(self, runtime: Any, claim: Claim, resource: dict, attempt: int,
+                 store: TaskStore | None = None):
         self.runtime = runtime
+        self._claim, self._store = claim, store
         self.task = claim.task
         self.params: dict = claim.task["params"]
         self.store: dict = claim.task["store"]
@@ -50,6 +52,23 @@ class StepContext:
         self.updates.update(fields)
         self.resource.update(fields)
 
+    def write_now(self, **fields: Any) -> None:
+        """Change the resource at once rather than at the checkpoint (a node
+        shows what it is doing while a long step runs); fenced like one."""
+        fields = {k: v for k, v in fields.items() if self.resource.get(k) != v}
+        if fields:
+            self._store.write_resource(self._claim, fields)
+            self.resource.update(fields)
+
+    def fenced(self):
+        """A transaction in which this conductor still holds the task's lease
+        (``Fenced`` otherwise), for rows the task holds besides its own
+        resource: a bare-metal server's node."""
+        return self._store.fenced(self._claim)
+
+    def cancel_requested(self) -> bool:
+        return self._store.cancel_requested(self.task["id"])
+
     def compute(self, host: str):
         """An RPC client for one compute host. The first call a task makes to
         a host goes to its ``compute`` topic, later ones to ``compute-alt``
@@ -59,16 +78,17 @@ class StepContext:
 
 
 class TaskRunner:
-    def __init__(self, runtime: Any, store: TaskStore):
+    def __init__(self, runtime: Any, store: TaskStore, flows: Flows):
         self.runtime = runtime
         self.store = store
+        self.flows = flows
         self.conf = runtime.conf
 
     def run(self, claim: Claim) -> str:
         """Run to a terminal state or until fenced; returns the final status."""
         task = claim.task
         try:
-            flow = get_flow(task["flow"]).for_task(task)
+            flow = self.flows.get(task["flow"]).for_task(task)
         except KeyError:
             return self._finish_unrunnable(claim, f"unknown flow {task['flow']!r}")
         if flow.version != task["flow_version"]:
@@ -119,7 +139,7 @@ class TaskRunner:
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
-                ctx = StepContext(self.runtime, claim, resource, attempt)
+                ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
                 try:
                     details = step.execute(ctx) or {}
                 except (Fenced, Superseded):
@@ -161,7 +181,7 @@ class TaskRunner:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
                                         superseded=False, cancelled=True)
                 break
-        ctx = StepContext(self.runtime, claim, resource, 0)
+        ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.success_fn:
             flow.success_fn(ctx)
         self.store.set_status(claim, "succeeded", store=ctx.store, progress=100,
@@ -198,7 +218,7 @@ class TaskRunner:
             attempt, resource = self.store.begin_step(claim, idx, step.name, self.runtime.host,
                                                       status="reverting", check_owner=False,
                                                       previous_attempt=row["attempt"])
-            ctx = StepContext(self.runtime, claim, resource, attempt)
+            ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
             try:
                 step.revert_fn(ctx)
             except Fenced:
@@ -217,7 +237,7 @@ class TaskRunner:
             error = {**error, "message": f"{error.get('message')}; undoing it failed too: {revert_error}"}
         with self.store.db.read() as conn:
             resource = self.store.load_resource(conn, claim) or {}
-        ctx = StepContext(self.runtime, claim, resource, 0)
+        ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.failure_fn:
             flow.failure_fn(ctx, error)
         status = "reverted" if reverted_any and revert_error is None else "failed"
@@ -230,14 +250,14 @@ class TaskRunner:
         LOG.error("task %s: %s", claim.task["id"], message)
         error = {"code": 500, "message": message}
         try:
-            flow = get_flow(claim.task["flow"])
+            flow = self.flows.get(claim.task["flow"])
         except KeyError:
             flow = None
         updates: dict = {}
         if flow and flow.failure_fn:
             with self.store.db.read() as conn:
                 resource = self.store.load_resource(conn, claim) or {}
-            ctx = StepContext(self.runtime, claim, resource, 0)
+            ctx = StepContext(self.runtime, claim, resource, 0, self.store)
             flow.failure_fn(ctx, error)
             updates = ctx.updates
         self.store.set_status(claim, "failed", error=error, resource_updates=updates)

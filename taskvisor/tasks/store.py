@@ -17,6 +17,8 @@ import functools
 import time
 import traceback as tb_module
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +161,24 @@ class TaskStore:
         result = conn.execute(update(tasks).where(*_OWNED).values(**values), self._owned(claim))
         self._check_fence(result.rowcount, claim)
 
+    @contextmanager
+    def fenced(self, claim: Claim) -> Iterator[Connection]:
+        """A write transaction that first checks this process still holds the
+        task's lease (``Fenced`` otherwise): what a flow writes besides its
+        checkpoints goes through here."""
+        with self.db.write() as conn:
+            self._fence(conn, claim)
+            yield conn
+
+    def write_resource(self, claim: Claim, updates: dict) -> None:
+        """Change the task's resource now (fenced, and only while the task owns it)."""
+        with self.fenced(claim) as conn:
+            self._update_resource(conn, claim, updates)
+
+    def cancel_requested(self, task_id: str) -> bool:
+        with self.db.read() as conn:
+            return bool(conn.execute(select(tasks.c.cancel_requested).where(tasks.c.id == task_id)).scalar())
+
     def _update_resource(self, conn: Connection, claim: Claim, updates: dict, required: bool = True) -> bool:
         """Write the resource only while this task owns it; ``required`` makes
         a lost ownership an error (Superseded), otherwise it returns False."""
@@ -179,10 +199,6 @@ class TaskStore:
     def load_resource(self, conn: Connection, claim: Claim) -> dict | None:
         row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
         return dict(row) if row else None
-
-    def cancel_requested(self, task_id: str) -> bool:
-        with self.db.read() as conn:
-            return bool(conn.execute(select(tasks.c.cancel_requested).where(tasks.c.id == task_id)).scalar())
 
     def steps(self, task_id: str) -> dict[int, dict]:
         with self.db.read() as conn:

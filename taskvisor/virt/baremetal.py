@@ -16,7 +16,7 @@ from taskvisor.baremetal.placement import normalize
 from taskvisor.db.models import nodes
 from taskvisor.db.session import Database
 from taskvisor.states import node as node_states
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError
 
 _UNSUPPORTED = "bare-metal servers are deployed and powered by the conductor's node steps, not by a compute"

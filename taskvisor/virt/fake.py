@@ -22,7 +22,7 @@ import os
 import threading
 import time
 
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
 

@@ -35,7 +35,7 @@ import tarfile
 import threading
 import time
 
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
 LOG = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from taskvisor.conductor.power_sync import sync_power_states
 from taskvisor.db.models import servers
-from taskvisor.virt import power
+from taskvisor.states import power
 
 
 def test_report_fixes_servers_with_no_task_only(cloud):

@@ -11,7 +11,7 @@ import pytest
 
 from taskvisor.compute.manager import clean_shutdown
 from taskvisor.config import Config
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.driver import DriverError, GuestNotFound
 from taskvisor.virt.process import ProcessDriver, proc_stat
 from tests.guests import kill_guests

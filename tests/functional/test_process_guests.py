@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from taskvisor.allinone import AllInOne
-from taskvisor.virt import power
+from taskvisor.states import power
 from taskvisor.virt.process import proc_stat
 from tests.conftest import Cloud, make_conf
 from tests.guests import kill_guests

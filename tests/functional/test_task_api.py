@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from taskvisor.conductor.service import Conductor
+from taskvisor.flows import FLOWS
 
 MEMBER = {"X-Project-Id": "other", "X-User-Id": "bob", "X-Roles": "member"}
 
@@ -72,7 +73,7 @@ def _pause_conductor(cloud):
 
 
 def _resume_conductor(cloud):
-    cloud.node.conductor = Conductor(cloud.node.conf, cloud.node.db, cloud.node.transport)
+    cloud.node.conductor = Conductor(cloud.node.conf, cloud.node.db, cloud.node.transport, FLOWS)
     cloud.node.conductor.start()
 
 

@@ -14,7 +14,7 @@ from taskvisor.db.models import servers, tasks
 from taskvisor.db.session import utcnow
 from taskvisor.rpc.inprocess import InProcessTransport
 from taskvisor.runtime import Runtime
-from taskvisor.tasks.flow import Fenced, Flow, register
+from taskvisor.tasks.flow import Fenced, Flow, Flows
 from taskvisor.tasks.runner import TaskRunner
 from taskvisor.tasks.store import TaskStore, insert_task, new_task_row
 from tests.dbs import database  # noqa: F401  (fixture)
@@ -22,7 +22,7 @@ from tests.dbs import database  # noqa: F401  (fixture)
 CALLS: dict[str, list[str]] = {}
 GATES: dict[str, threading.Event] = {}
 
-flow = register(Flow("engine_test", version=3, action="test"))
+flow = Flow("engine_test", version=3, action="test")
 
 
 @flow.step(task_state="one")
@@ -79,7 +79,8 @@ def make_server(db, params=None, flow_name="engine_test", version=3) -> dict:
 
 def runner_for(db, host="c1") -> tuple[TaskStore, TaskRunner]:
     store = TaskStore(db, host, lease_seconds=1.0)
-    return store, TaskRunner(Runtime(conf(), db, InProcessTransport(), host), store)
+    flows = Flows(flow)  # the engine runs only the flows it is handed
+    return store, TaskRunner(Runtime(conf(), db, InProcessTransport(), host, flows), store, flows)
 
 
 def task_row(db, task_id) -> dict:

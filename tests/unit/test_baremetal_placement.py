@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from taskvisor.baremetal.placement import FLOWS, flow_for, node_class, normalize
+from taskvisor.baremetal.placement import BAREMETAL_FLOWS, flow_for, node_class, normalize
 from taskvisor.conductor.node_scheduler import host_for
+from taskvisor.flows import FLOWS
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import get_flow
 
 
 def flavor(**specs) -> dict:
@@ -36,10 +36,10 @@ def test_flows_by_flavor():
 
 
 @pytest.mark.parametrize("action", sorted(a for a in states.ACTIONS
-                                          if states.ACTIONS[a].flow in FLOWS and states.ACTIONS[a].flow != "delete"))
+                                          if states.ACTIONS[a].flow in BAREMETAL_FLOWS and states.ACTIONS[a].flow != "delete"))
 def test_bare_metal_flows_set_the_task_states_the_machine_lists(action):
     spec = states.ACTIONS[action]
-    flow = get_flow(FLOWS[spec.flow])
+    flow = FLOWS.get(BAREMETAL_FLOWS[spec.flow])
     step_states = [s.task_state for s in flow.steps if s.task_state]
     assert [ts for i, ts in enumerate(step_states) if i == 0 or ts != step_states[i - 1]] == list(spec.task_states)
     assert flow.action == spec.instance_action

@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from taskvisor.states import diagram, server_doc
+from taskvisor.flows import FLOWS, server_doc
+from taskvisor.states import diagram, power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import get_flow
-from taskvisor.virt import power
 
 T = states.transitions()
 
@@ -85,7 +84,7 @@ def test_statuses_users_see_during_actions():
 def test_flows_set_the_task_states_the_machine_lists(action):
     """The API writes the first task_state; the flow's steps name the rest, in order."""
     spec = states.ACTIONS[action]
-    flow = get_flow(spec.flow)
+    flow = FLOWS.get(spec.flow)
     step_states = [s.task_state for s in flow.steps if s.task_state]
     assert step_states[0] == spec.task_states[0]
     assert [ts for i, ts in enumerate(step_states) if i == 0 or ts != step_states[i - 1]] == list(spec.task_states)
@@ -95,7 +94,7 @@ def test_flows_set_the_task_states_the_machine_lists(action):
 def test_each_action_records_its_nova_instance_action_name():
     for spec in states.ACTIONS.values():
         if spec.flow != "delete":
-            assert get_flow(spec.flow).action == spec.instance_action
+            assert FLOWS.get(spec.flow).action == spec.instance_action
 
 
 def test_targets_and_failures_come_from_the_machine():
@@ -157,4 +156,4 @@ def test_diagram_rejects_unknown_formats_and_machines():
 
 def test_docs_are_generated_from_the_machine():
     with open(Path(__file__).parents[2] / "docs" / "server-states.md") as f:
-        assert f.read() == server_doc.markdown(), "regenerate: python -m taskvisor.states.server_doc > docs/server-states.md"
+        assert f.read() == server_doc.markdown(), "regenerate: python -m taskvisor.flows.server_doc > docs/server-states.md"

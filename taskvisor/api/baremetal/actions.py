@@ -248,7 +248,8 @@ def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(
         node = load_node(conn, ident, ctx, any_version=True)
         rows = load_tasks(conn, node_related_ids(conn, node["id"]))
         steps = load_steps(conn, [t["id"] for t in rows])
-    return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, task_url(request, node["id"], t["id"]))
+    flows = request.app.state.tv.flows
+    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, task_url(request, node["id"], t["id"]))
                       for t in rows]}
 
 
@@ -260,4 +261,5 @@ def show_node_task(ident: str, task_id: str, request: Request, ctx: RequestConte
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(task, steps, ctx.is_admin, task_url(request, node["id"], task_id))}
+    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+                                task_url(request, node["id"], task_id))}

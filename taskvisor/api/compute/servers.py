@@ -17,10 +17,9 @@ from taskvisor.api.validation import METADATA, NAME, json_body, validate
 from taskvisor.baremetal.placement import flow_for
 from taskvisor.db.models import flavors, images, servers, tasks
 from taskvisor.db.session import utcnow
+from taskvisor.states import power
 from taskvisor.states import server as states
-from taskvisor.tasks.flow import get_flow
 from taskvisor.tasks.store import insert_task, new_task_row
-from taskvisor.virt import power
 
 router = APIRouter(prefix="/compute/v2.1")
 
@@ -91,7 +90,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 raise BadRequest("Flavor's disk is too small for requested image.")
         else:
             raise BadRequest("Missing imageRef attribute (booting from volume is not supported).")
-    flow = get_flow(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
+    flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
     with db.write() as conn:
@@ -227,7 +226,8 @@ def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = De
         _server_tasks_visible(conn, ctx, server_id)
         rows = load_tasks(conn, server_id)
         steps = load_steps(conn, [t["id"] for t in rows])
-    return {"tasks": [render_task(t, steps[t["id"]], ctx.is_admin, task_url(request, server_id, t["id"]))
+    flows = request.app.state.tv.flows
+    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, task_url(request, server_id, t["id"]))
                       for t in rows]}
 
 
@@ -239,7 +239,8 @@ def show_server_task(server_id: str, task_id: str, request: Request, ctx: Reques
         if task is None:
             raise NotFound(f"Task {task_id} could not be found for instance {server_id}.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(task, steps, ctx.is_admin, task_url(request, server_id, task_id))}
+    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+                                task_url(request, server_id, task_id))}
 
 
 @router.get("/tasks/{task_id}")
@@ -253,4 +254,4 @@ def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(dict(task), steps, ctx.is_admin)}
+    return {"task": render_task(request.app.state.tv.flows, dict(task), steps, ctx.is_admin)}

@@ -35,9 +35,9 @@ def _project(ctx: RequestContext) -> str | None:
     return None if ctx.is_admin else ctx.project_id  # admins see every project in the console
 
 
-def _rendered(conn, ctx, rows: list[dict]) -> list[dict]:
+def _rendered(request: Request, conn, ctx, rows: list[dict]) -> list[dict]:
     steps = load_steps(conn, [t["id"] for t in rows])
-    return [render_task(t, steps[t["id"]], ctx.is_admin) for t in rows]
+    return [render_task(request.app.state.tv.flows, t, steps[t["id"]], ctx.is_admin) for t in rows]
 
 
 def _watch_url(ctx: RequestContext, resource_ids: list[str] | None = None) -> str:
@@ -48,7 +48,7 @@ def _watch_url(ctx: RequestContext, resource_ids: list[str] | None = None) -> st
 
 
 # -- running now -----------------------------------------------------------------
-def _running(conn, ctx: RequestContext) -> str:
+def _running(request: Request, conn, ctx: RequestContext) -> str:
     project = _project(ctx)
     scope = [tasks.c.status.in_(ACTIVE)] + ([tasks.c.project_id == project] if project else [])
     per_conductor = conn.execute(select(tasks.c.owner, tasks.c.status, func.count()).where(*scope)
@@ -62,7 +62,7 @@ def _running(conn, ctx: RequestContext) -> str:
     conductor_rows = [[e(owner), e(c.get("queued", 0)), e(c.get("running", 0)), e(c.get("reverting", 0))]
                       for owner, c in sorted(counts.items())]
     compute_rows = [[e(host), e(count)] for host, count in sorted(per_compute, key=lambda r: str(r[0]))]
-    active = _rendered(conn, ctx, list_tasks(conn, TaskFilter(project_id=project, statuses=list(ACTIVE), limit=50)))
+    active = _rendered(request, conn, ctx, list_tasks(conn, TaskFilter(project_id=project, statuses=list(ACTIVE), limit=50)))
     failed = list_tasks(conn, TaskFilter(project_id=project, statuses=["failed", "reverted"], limit=5))
     return (f'<div id="running">'
             f'<h2>Tasks by conductor</h2>'
@@ -78,7 +78,7 @@ def _running(conn, ctx: RequestContext) -> str:
 def running_now(request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "console:view")
     with request.app.state.tv.db.read() as conn:
-        body = _running(conn, ctx)
+        body = _running(request, conn, ctx)
     return _html(page("Running now", body, watch=_watch_url(ctx), fragment_base="running", since=iso(utcnow())))
 
 
@@ -86,7 +86,7 @@ def running_now(request: Request, ctx: RequestContext = Depends(get_context)):
 def running_fragment(request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "console:view")
     with request.app.state.tv.db.read() as conn:
-        return _html(_running(conn, ctx))
+        return _html(_running(request, conn, ctx))
 
 
 # -- task lists -------------------------------------------------------------------
@@ -114,7 +114,7 @@ def task_fragment(task_id: str, request: Request, ctx: RequestContext = Depends(
         row = conn.execute(query).mappings().first()
         if row is None:
             return _html("", 404)
-        (task,) = _rendered(conn, ctx, [dict(row)])
+        (task,) = _rendered(request, conn, ctx, [dict(row)])
     return _html(timeline(task, utcnow()))
 
 
@@ -158,7 +158,7 @@ def server_page(server_id: str, request: Request, ctx: RequestContext = Depends(
         if server is None:
             return _not_found(f"Server {server_id}")
         now = utcnow()
-        rendered = _rendered(conn, ctx, list_tasks(conn, TaskFilter(project_id=None, resource_ids=[server_id])))
+        rendered = _rendered(request, conn, ctx, list_tasks(conn, TaskFilter(project_id=None, resource_ids=[server_id])))
     timelines = "".join(timeline(t, now) for t in rendered)
     body = f'{_server_state(server)}<h2>Tasks</h2><div id="tasks">{timelines}</div>'
     return _html(page(f"Server {server['name']}", body, watch=_watch_url(ctx, [server_id]),
@@ -212,7 +212,7 @@ def node_page(ident: str, request: Request, ctx: RequestContext = Depends(get_co
             return _not_found(f"Node {ident}")
         related = node_related_ids(conn, node["id"])
         now = utcnow()
-        rendered = _rendered(conn, ctx, list_tasks(conn, TaskFilter(project_id=None, resource_ids=related)))
+        rendered = _rendered(request, conn, ctx, list_tasks(conn, TaskFilter(project_id=None, resource_ids=related)))
     timelines = "".join(timeline(t, now) for t in rendered)
     body = f'{_node_state(node)}<h2>Tasks</h2><div id="tasks">{timelines}</div>'
     return _html(page(f"Node {node['name'] or node['id']}", body, watch=_watch_url(ctx, related),

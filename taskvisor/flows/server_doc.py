@@ -1,7 +1,9 @@
-"""docs/server-states.md, generated: ``python -m taskvisor.states.server_doc > docs/server-states.md``
-(a unit test fails when the file is stale)."""
+"""docs/server-states.md, generated: ``python -m taskvisor.flows.server_doc > docs/server-states.md``
+(a unit test fails when the file is stale). It lives with the flows because
+it shows, for each action of the server machine, the flow that carries it out."""
 from __future__ import annotations
 
+from taskvisor.flows import FLOWS
 from taskvisor.states import diagram
 from taskvisor.states import server as states
 
@@ -19,11 +21,10 @@ API_BODIES = {
 
 
 def table() -> str:
-    from taskvisor.tasks.flow import get_flow
     rows = ["| action | request | allowed vm_states | task_states | steps (flow) | ends in |",
             "|---|---|---|---|---|---|"]
     for action in states.ACTIONS.values():
-        flow = get_flow(action.flow)
+        flow = FLOWS.get(action.flow)
         ends = ", ".join(f"{target} ({event})" if event != states.DONE else target
                          for event, target in action.outcomes.items())
         failure = "source or error" if action.fail_back else "error"
@@ -36,7 +37,7 @@ def table() -> str:
 def markdown() -> str:
     return f"""# Server states
 
-Generated from `taskvisor/states/server.py` by `python -m taskvisor.states.server_doc`;
+Generated from `taskvisor/states/server.py` and the flows by `python -m taskvisor.flows.server_doc`;
 `taskvisor states server --format dot|mermaid` prints the diagram alone.
 
 A machine state is a stable `vm_state` (no task runs) or `vm_state/task_state`
