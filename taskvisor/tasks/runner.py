@@ -241,7 +241,8 @@ class TaskRunner:
         if flow.failure_fn:
             flow.failure_fn(ctx, error)
         status = "reverted" if reverted_any and revert_error is None else "failed"
-        if cancelled and revert_error is None:
+        # a task stopped because someone asked (cancel, a node's abort) ends cancelled
+        if revert_error is None and (cancelled or self.store.cancel_requested(claim.task["id"])):
             status = "cancelled"
         self.store.set_status(claim, status, error=error, store=ctx.store, resource_updates=ctx.updates)
         return status
