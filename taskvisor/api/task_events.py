@@ -85,6 +85,13 @@ class TaskFeed:
         return [(t, steps[t["id"]]) for t in rows]
 
     async def _poll(self) -> None:
+        try:
+            await self._poll_while_watched()
+        finally:
+            self._poller = None  # the next watcher starts a new one, whatever ended this one
+
+    async def _poll_while_watched(self) -> None:
+        # a new watcher wants changes from now on (with Last-Event-ID it reads its own catch-up)
         self._cursor = await anyio.to_thread.run_sync(lambda: utcnow() - OVERLAP)
         while self.watchers:
             try:
@@ -102,7 +109,6 @@ class TaskFeed:
             horizon = self._cursor - 2 * OVERLAP
             self._seen = {k: v for k, v in self._seen.items() if v >= horizon}
             await asyncio.sleep(self.interval)
-        self._poller = None
 
     def _fan_out(self, task: dict, steps: list[dict]) -> None:
         rendered: dict[bool, str] = {}
