@@ -1,9 +1,15 @@
 """Boot then delete N servers on a real `taskvisor all-in-one` (fake driver,
-no fake delays) and print lifecycle tasks/s, per-task latency and RSS.
+no fake delays) and print lifecycle tasks/s, CPU ms per task, per-task
+latency, RSS and the time of `GET /servers/detail` at that size.
 
     python benchmarks/boot_delete.py [--servers 200] [--clients 16]
     python benchmarks/boot_delete.py --distributed      # PostgreSQL + RabbitMQ, 2 conductors, 2 computes
+    python benchmarks/boot_delete.py --scale [100,1000,10000] [--distributed]
     python benchmarks/boot_delete.py --takeover 50      # kill a conductor holding 50 running tasks
+
+CPU ms per task is the CPU time (user + system) of every taskvisor process
+(and their children) from the first request to the last task finished,
+divided by the tasks: on a shared machine it is steadier than tasks/s.
 
 Latency is the task's own created_at → finished_at (queueing included);
 throughput is all tasks over the wall time from the first request to the
@@ -37,24 +43,39 @@ def parse(ts: str) -> dt.datetime:
     return dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def wait_all(api: httpx.Client, urls: list[str], timeout: float = 600) -> list[dict]:
-    """Wait with one cheap query per round (the servers' task states), then
-    read each task once: polling every task would load the server we measure."""
+TERMINAL = ("succeeded", "failed", "reverted", "cancelled")
+
+
+def wait_all(api: httpx.Client, urls: list[str], busy_path: str, timeout: float = 1800) -> None:
+    """Wait with one cheap request per round: the newest task first (tasks
+    run in order of creation), then ``busy_path``, a one-item list of what
+    is still busy. Polling every task, or the whole server list, would load
+    the server being measured, more as it grows."""
     deadline = time.monotonic() + timeout
-    while True:
-        busy = [s for s in api.get(f"{COMPUTE}/servers/detail").json()["servers"]
-                if s["OS-EXT-STS:task_state"] is not None]
-        if not busy:
-            break
+    while api.get(urls[-1]).json()["task"]["status"] not in TERMINAL:
         if time.monotonic() > deadline:
-            raise SystemExit(f"{len(busy)} servers still busy after {timeout}s")
-        time.sleep(0.2)
-    tasks = [api.get(u).json()["task"] for u in urls]
-    running = [t for t in tasks if t["status"] not in ("succeeded", "failed", "reverted", "cancelled")]
-    if running:
-        time.sleep(0.5)
-        return wait_all(api, urls, timeout)
-    return tasks
+            raise SystemExit(f"the last task is unfinished after {timeout}s")
+        time.sleep(0.1)
+    while api.get(busy_path).json()["servers"]:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"servers still busy after {timeout}s")
+        time.sleep(0.1)
+
+
+def read_tasks(api: httpx.Client, urls: list[str]) -> list[dict]:
+    return [api.get(u).json()["task"] for u in urls]
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in procs:
+        for p in [proc, *proc.children(recursive=True)]:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+    return total
 
 
 def pct(values: list[float], p: float) -> float:
@@ -68,21 +89,37 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--distributed", action="store_true", help="PostgreSQL + RabbitMQ, separate processes")
     parser.add_argument("--takeover", type=int, metavar="N", help="measure a takeover of N running tasks")
+    parser.add_argument("--scale", nargs="?", const="100,1000,10000", metavar="SIZES",
+                        help="run at each size (default 100,1000,10000) and print a table")
     args = parser.parse_args()
     if args.takeover:
         return takeover(args.takeover)
+    if args.scale:
+        rows = []
+        for size in [int(n) for n in args.scale.split(",")]:
+            args.servers = size
+            rows.append(bench(args))
+        print(f"\n{'servers':>8} {'tasks/s':>9} {'CPU ms/task':>12} {'boot p50 ms':>12} {'delete p50 ms':>14} "
+              f"{'detail p50 ms':>14}")
+        for r in rows:
+            print(f"{r['servers']:>8} {r['tasks_s']:>9.1f} {r['cpu_ms']:>12.2f} {r['boot_p50']:>12.1f} "
+                  f"{r['delete_p50']:>14.1f} {r['detail_p50']:>14.1f}")
+        return
+    bench(args)
+
+
+def bench(args) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
         if not args.distributed:
             proc = all_in_one(data_dir, env={"TASKVISOR_FAKE__SPAWN_SECONDS": "0"}).start()
             try:
-                run(proc.base_url, [proc.proc.pid], args, "all-in-one")
+                return run(proc.base_url, [proc.proc.pid], args, "all-in-one")
             finally:
                 proc.stop()
-            return
         url = create_postgres_database()
         cluster = Cluster(data_dir, url, RABBIT_URL, env={"TASKVISOR_CONDUCTOR__LEASE_SECONDS": "4"}).start(2, 2)
         try:
-            run(cluster.api.base_url, [p.proc.pid for p in cluster.all], args,
+            return run(cluster.api.base_url, [p.proc.pid for p in cluster.all], args,
                 "distributed (API, 2 conductors, 2 computes; PostgreSQL + RabbitMQ)")
         finally:
             cluster.stop()
@@ -133,7 +170,7 @@ def takeover(n: int) -> None:
             drop_postgres_database(url)
 
 
-def run(base_url: str, pids: list[int], args, label: str) -> None:
+def run(base_url: str, pids: list[int], args, label: str) -> dict:
     api = httpx.Client(base_url=base_url, timeout=30)
     image = api.get("/image/v2/images?name=cirros").json()["images"][0]["id"]
     procs = [psutil.Process(pid) for pid in pids]
@@ -155,14 +192,24 @@ def run(base_url: str, pids: list[int], args, label: str) -> None:
         resp.raise_for_status()
         return rel(resp.headers["X-Taskvisor-Task"])
 
+    cpu_before = cpu_seconds(procs)
     started = time.monotonic()
     with cf.ThreadPoolExecutor(args.clients) as pool:
         boot_urls = list(pool.map(boot, range(args.servers)))
-        boots = wait_all(api, boot_urls)
+        wait_all(api, boot_urls, f"{COMPUTE}/servers?status=BUILD&limit=1")
+        cpu_boots, wall_boots = cpu_seconds(procs), time.monotonic()
+        detail = []
+        for _ in range(5):  # the full list at this size, every server ACTIVE
+            t0 = time.perf_counter()
+            api.get(f"{COMPUTE}/servers/detail").raise_for_status()
+            detail.append((time.perf_counter() - t0) * 1000)
+        cpu_list, wall_list = cpu_seconds(procs), time.monotonic()
         delete_urls = list(pool.map(delete, boot_urls))
-        deletes = wait_all(api, delete_urls)
-    wall = time.monotonic() - started
+        wait_all(api, delete_urls, f"{COMPUTE}/servers?limit=1")
+    wall = time.monotonic() - started - (wall_list - wall_boots)
+    cpu = cpu_seconds(procs) - cpu_before - (cpu_list - cpu_boots)
     rss_after = sum(p.memory_info().rss for p in procs) / 2**20
+    boots, deletes = read_tasks(api, boot_urls), read_tasks(api, delete_urls)  # after the CPU figure
     tasks = boots + deletes
     failed = [t for t in tasks if t["status"] != "succeeded"]
     lat = {name: [(parse(t["finished_at"]) - parse(t["created_at"])).total_seconds() * 1000 for t in group]
@@ -170,10 +217,16 @@ def run(base_url: str, pids: list[int], args, label: str) -> None:
     print(f"taskvisor {label}, fake driver, {args.servers} servers, {args.clients} API clients")
     print(f"  lifecycle tasks      {len(tasks)} ({len(failed)} not succeeded)")
     print(f"  throughput           {len(tasks) / wall:.1f} tasks/s  (wall {wall:.2f} s)")
+    print(f"  CPU per task         {cpu * 1000 / len(tasks):.2f} ms  ({cpu:.1f} s of CPU in {len(procs)} "
+          f"process{'es' if len(procs) > 1 else ''} and their children)")
     for name, values in lat.items():
         print(f"  {name:<6} latency       p50 {statistics.median(values):.1f} ms   p95 {pct(values, 95):.1f} ms")
     print(f"  RSS idle             {rss_idle:.1f} MB ({len(procs)} process{'es' if len(procs) > 1 else ''})")
     print(f"  RSS after the run    {rss_after:.1f} MB")
+    print(f"  GET /servers/detail  p50 {statistics.median(detail):.1f} ms at {args.servers} servers")
+    return {"servers": args.servers, "tasks_s": len(tasks) / wall, "cpu_ms": cpu * 1000 / len(tasks),
+            "boot_p50": statistics.median(lat["boot"]), "delete_p50": statistics.median(lat["delete"]),
+            "detail_p50": statistics.median(detail)}
 
 
 if __name__ == "__main__":

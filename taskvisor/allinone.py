@@ -8,7 +8,7 @@ from taskvisor.compute.service import ComputeService
 from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
 from taskvisor.db import migrate
-from taskvisor.db.session import Database
+from taskvisor.db.session import Database, PoolOptions
 from taskvisor.flows import FLOWS
 from taskvisor.rpc.base import transport_from
 from taskvisor.seed import seed
@@ -18,7 +18,7 @@ LOG = logging.getLogger(__name__)
 
 
 def open_database(conf: Config, upgrade: bool = True) -> Database:
-    db = Database(conf.database_url)
+    db = Database(conf.database_url, PoolOptions.from_conf(conf))
     if upgrade:
         LOG.info("database: bringing the schema to the newest revision")
         migrate.upgrade(db)
@@ -30,17 +30,18 @@ def open_database(conf: Config, upgrade: bool = True) -> Database:
 class AllInOne:
     """API state + one conductor + one compute sharing a database and a bus."""
 
-    def __init__(self, conf: Config):
+    def __init__(self, conf: Config, flows=None):
         self.conf = conf
+        self.flows = flows or FLOWS  # tests hand extra flows
         self.db = open_database(conf)
         self.transport = transport_from(conf)
-        self.conductor = Conductor(conf, self.db, self.transport, FLOWS)
-        self.driver = load_driver(conf)
+        self.conductor = Conductor(conf, self.db, self.transport, self.flows)
+        self.driver = load_driver(conf, self.transport)
         self.compute = ComputeService(conf, self.transport, self.driver)
 
     def app(self):
         from taskvisor.api.app import create_app
-        return create_app(self.conf, self.db, self.transport, FLOWS)
+        return create_app(self.conf, self.db, self.transport, self.flows)
 
     def start(self) -> "AllInOne":
         self.conductor.start()

@@ -11,10 +11,11 @@ import threading
 from taskvisor.config import Config
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, database: bool = True) -> None:
     parser.add_argument("--config-file", help="ini file with [DEFAULT], [database], [conductor] ... options")
     parser.add_argument("--data-dir", help="directory for the SQLite file, guest state and images")
-    parser.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/taskvisor")
+    if database:  # a compute never opens the database: it has no such option
+        parser.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/taskvisor")
     parser.add_argument("--transport-url", help="inprocess:// or amqp://guest:guest@127.0.0.1:5672//")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
     parser.add_argument("--log-format", choices=["text", "json"], default=None,
@@ -32,7 +33,7 @@ def _host(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    overrides = {("DEFAULT", "data_dir"): args.data_dir, ("database", "connection"): args.database,
+    overrides = {("DEFAULT", "data_dir"): args.data_dir, ("database", "connection"): getattr(args, "database", None),
                  ("DEFAULT", "transport_url"): args.transport_url}
     for attr, key in (("port", ("api", "port")), ("listen", ("api", "listen")), ("driver", ("compute", "driver")),
                       ("name", ("DEFAULT", "host"))):
@@ -41,12 +42,40 @@ def _load(args: argparse.Namespace) -> Config:
     return Config.load(args.config_file, overrides)
 
 
+LOG = logging.getLogger("taskvisor")
+
+
 def _serve_api(conf: Config, app) -> None:
+    """Serve until SIGTERM or SIGINT; then uvicorn stops taking requests and
+    finishes the ones in flight, and this returns (so the caller's shutdown
+    runs). uvicorn re-raises the signal it caught once it is done, with the
+    handlers it found installed: ours only record it, where the default
+    SIGTERM action would end the process before the caller's ``finally``."""
     import uvicorn
     server = uvicorn.Server(uvicorn.Config(app, host=conf.api.listen, port=conf.api.port, log_level="warning",
                                            access_log=False, lifespan="off"))
-    logging.getLogger("taskvisor").info("API listening on http://%s:%s", conf.api.listen, conf.api.port)
-    server.run()  # returns on SIGINT/SIGTERM
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    LOG.info("API listening on http://%s:%s", conf.api.listen, conf.api.port)
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        LOG.info("%s: the API has stopped taking requests; shutting down", signal.Signals(received[0]).name)
+
+
+def _second_signal_ends_now() -> None:
+    """While shutting down, another SIGTERM/SIGINT leaves at once; the tasks
+    still running resume from their checkpoints on the next start."""
+    def now(signum, _frame):
+        LOG.warning("%s again: leaving without waiting", signal.Signals(signum).name)
+        logging.shutdown()
+        os._exit(0)
+    signal.signal(signal.SIGTERM, now)
+    signal.signal(signal.SIGINT, now)
 
 
 def cmd_all_in_one(args: argparse.Namespace) -> int:
@@ -56,7 +85,10 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
     try:
         _serve_api(conf, node.app())
     finally:
-        node.stop()
+        _second_signal_ends_now()
+        LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)
+        node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
+        LOG.info("all-in-one stopped")
     return 0
 
 
@@ -88,7 +120,8 @@ def cmd_conductor(args: argparse.Namespace) -> int:
     conductor = Conductor(conf, open_database(conf, upgrade=False), transport_from(conf), FLOWS)
     conductor.start()
     _wait_for_signal()
-    conductor.stop()
+    _second_signal_ends_now()
+    conductor.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
     return 0
 
 
@@ -98,7 +131,8 @@ def cmd_compute(args: argparse.Namespace) -> int:
     from taskvisor.rpc.base import transport_from
     from taskvisor.virt import load_driver
     conf = _load(args)
-    compute = ComputeService(conf, transport_from(conf), load_driver(conf))
+    transport = transport_from(conf)
+    compute = ComputeService(conf, transport, load_driver(conf, transport))
     compute.start()
     signals = threading.Semaphore(0)
     signal.signal(signal.SIGTERM, lambda *_: signals.release())
@@ -157,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_conductor)
 
     p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
-    _common(p)
+    _common(p, database=False)
     _host(p, "this compute's host name (unique per compute)")
     p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
     p.set_defaults(func=cmd_compute)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
+from taskvisor import servicegroup
 from taskvisor.compute.rpcapi import ComputeClient, operation_done
 from taskvisor.config import Config
-from taskvisor.db.models import services
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
 from taskvisor.tasks.flow import Flows
@@ -28,9 +26,7 @@ class Runtime:
         cached = self._versions.get((binary, host))
         if cached and time.monotonic() - cached[1] < 5:
             return cached[0]
-        with self.db.read() as conn:
-            version = conn.execute(select(services.c.version).where(
-                services.c.binary == binary, services.c.host == host)).scalar() or 1
+        version = servicegroup.service_version(self.db, host, binary)
         self._versions[(binary, host)] = (version, time.monotonic())
         return version
 

@@ -14,6 +14,9 @@ from sqlalchemy.engine import Connection
 from taskvisor.db.models import services
 from taskvisor.db.session import Database, utcnow
 
+COMPUTE_BINARY = "taskvisor-compute"
+CONDUCTOR_BINARY = "taskvisor-conductor"
+
 
 def report(db: Database, *, binary: str, host: str, topic: str | None = None, version: int = 1,
            state: str = "running", capabilities: dict | None = None) -> None:
@@ -46,6 +49,14 @@ def list_services(conn: Connection, binary: str | None = None) -> list[dict]:
 
 
 _ONE = select(services).where(services.c.binary == bindparam("binary"), services.c.host == bindparam("host"))
+
+
+def service_version(db: Database, host: str, binary: str = COMPUTE_BINARY) -> int:
+    """The service version a host last reported (1 when it never did): what
+    an RPC client to it may send (``compute.rpcapi.ComputeClient``)."""
+    with db.read() as conn:
+        row = conn.execute(_ONE, {"binary": binary, "host": host}).mappings().first()
+    return (row["version"] if row else None) or 1
 
 
 def compute_is_up(db: Database, host: str, conf) -> bool:

@@ -78,11 +78,15 @@ class TaskvisorProcess:
             self.proc.wait(10)
 
     def stop(self, timeout: float = 15) -> int | None:
-        if not self.proc or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else None
         self.signal(signal.SIGTERM)
+        return self.wait_or_kill(time.monotonic() + timeout)
+
+    def wait_or_kill(self, deadline: float) -> int | None:
+        """Wait for the process to end until ``deadline``, then SIGKILL it."""
+        if not self.proc:
+            return None
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.kill()
             return self.proc.returncode
@@ -140,6 +144,8 @@ class Cluster:
         return proc.start(wait_http=False)
 
     def add_compute(self, name: str, env: dict | None = None) -> TaskvisorProcess:
+        # A compute never opens the database: give it one that cannot answer.
+        env = {"TASKVISOR_DATABASE__CONNECTION": "postgresql+psycopg://nobody@127.0.0.1:1/no-such-db", **(env or {})}
         proc = self.computes[name] = self._proc(name, ["compute", "--host", name, "--driver", self.driver], env=env)
         return proc.start(wait_http=False)
 
@@ -147,9 +153,19 @@ class Cluster:
     def all(self) -> list[TaskvisorProcess]:
         return [p for p in [self.api, *self.conductors.values(), *self.computes.values()] if p]
 
-    def stop(self) -> None:
-        for proc in self.all:
-            proc.stop()
+    def stop(self, timeout: float = 5) -> None:
+        """Computes first, all at once, while the conductors they report
+        their drain to still answer (stopped after them, a compute retries
+        that report until it gives up); then the API and conductors, at once.
+        A process still running after ``timeout`` is killed: the tests are
+        over, and what it was doing resumes by the crash-safety rules."""
+        for group in (list(self.computes.values()), [self.api, *self.conductors.values()]):
+            procs = [p for p in group if p is not None]
+            for proc in procs:
+                proc.signal(signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            for proc in procs:
+                proc.wait_or_kill(deadline)
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.args[0]} {p.args[2] if len(p.args) > 2 else ''}\n{p.log()}" for p in self.all)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -99,6 +100,18 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", []) if p not in ("query", "path", "body"))
         return error_response(request, 400, f"Invalid input for field/attribute {where}. {first.get('msg', '')}")
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def database_saturated(request: Request, exc: Exception):
+        # No free pooled connection in [database] pool_timeout, or the
+        # server refused one (PostgreSQL's max_connections): back-pressure,
+        # not a fault. Nova and Ironic answer 503 with Retry-After.
+        LOG.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0])
+        return error_response(request, 503, "The service is busy (no database connection is free); "
+                                            "retry the request later.",
+                              {"Retry-After": str(conf.database.retry_after)})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):

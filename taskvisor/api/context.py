@@ -6,6 +6,7 @@ request names none, the configured defaults ([api] default_*).
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -26,8 +27,14 @@ class RequestContext:
         return "admin" in self.roles
 
     def at_least(self, version: str) -> bool:
-        major, minor = version.split(".")
-        return self.microversion >= (int(major), int(minor))
+        return self.microversion >= _version(version)
+
+
+@functools.lru_cache(maxsize=256)
+def _version(version: str) -> tuple[int, int]:
+    """"2.47" → (2, 47), parsed once: views ask for every item of a list."""
+    major, minor = version.split(".")
+    return int(major), int(minor)
 
 
 def get_context(request: Request) -> RequestContext:

@@ -11,7 +11,7 @@ from http import HTTPStatus
 
 NOVA_KINDS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
               405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
-              415: "badMediaType", 501: "notImplemented"}
+              415: "badMediaType", 501: "notImplemented", 503: "serviceUnavailable"}
 
 
 class ApiError(Exception):

@@ -55,6 +55,8 @@ def matches(f: TaskFilter, task: dict, steps: list[dict]) -> bool:
         return False
     if f.statuses and task["status"] not in f.statuses:
         return False
+    if f.reasons and task.get("failure_reason") not in f.reasons:
+        return False
     if f.host and task["owner"] != f.host and all(s["host"] != f.host for s in steps):
         return False
     return True

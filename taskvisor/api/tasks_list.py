@@ -30,6 +30,7 @@ class TaskFilter:
     actions: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     host: str | None = None
+    reasons: list[str] = field(default_factory=list)  # why the engine failed a task (dead letters)
     changes_since: dt.datetime | None = None
     changes_before: dt.datetime | None = None
     marker: str | None = None
@@ -63,6 +64,11 @@ def filter_from_query(params, ctx: RequestContext, resource_type: str | None = N
     unknown = [s for s in statuses if s not in STATUSES]
     if unknown:
         raise BadRequest(f"Invalid status {unknown[0]!r}: it must be one of {', '.join(STATUSES)}.")
+    from taskvisor.api.compute.dead_letters import REASONS
+    reasons = _csv(params.get("reason"))
+    bad_reasons = [r for r in reasons if r not in REASONS]
+    if bad_reasons:
+        raise BadRequest(f"Invalid reason {bad_reasons[0]!r}: it must be one of {', '.join(REASONS)}.")
     raw_limit = params.get("limit")
     try:
         limit = DEFAULT_LIMIT if raw_limit is None else int(raw_limit)
@@ -76,7 +82,7 @@ def filter_from_query(params, ctx: RequestContext, resource_type: str | None = N
         raise BadRequest(f"Invalid resource_type {kind!r}: it must be server or node.")
     return TaskFilter(project_id=project, resource_ids=_csv(params.get("resource_id") or params.get("resource")),
                       resource_type=kind, actions=_csv(params.get("action")), statuses=statuses,
-                      host=params.get("host"), changes_since=parse_time("changes-since", params.get("changes-since")),
+                      host=params.get("host"), reasons=reasons, changes_since=parse_time("changes-since", params.get("changes-since")),
                       changes_before=parse_time("changes-before", params.get("changes-before")),
                       marker=params.get("marker"), limit=min(limit, MAX_LIMIT))
 
@@ -96,6 +102,8 @@ def where_clauses(f: TaskFilter) -> list:
     if f.host:
         ran_there = exists().where(task_steps.c.task_id == tasks.c.id, task_steps.c.host == f.host)
         out.append(or_(tasks.c.owner == f.host, ran_there))
+    if f.reasons:
+        out.append(tasks.c.failure_reason.in_(f.reasons))
     if f.changes_since is not None:
         out.append(tasks.c.updated_at >= f.changes_since)
     if f.changes_before is not None:

@@ -2,7 +2,7 @@
 
 GET  …/tasks                    list (filters, markers; ?watch=true streams events)
 GET  …/tasks/{id}               one task (compute's lives in compute/servers.py)
-POST …/tasks/{id}/action        {"cancel": null}
+POST …/tasks/{id}/action        {"cancel": null}, or {"retry": null} (admin: a dead letter)
 """
 from __future__ import annotations
 
@@ -82,9 +82,12 @@ def cancellable_reason(flows, task: dict) -> str | None:
     return None
 
 
-def _cancel(request: Request, ctx: RequestContext, api: str, task_id: str, body) -> Response:
-    if not isinstance(body, dict) or list(body) != ["cancel"]:
-        raise BadRequest('The only task action is {"cancel": null}.')
+def _action(request: Request, ctx: RequestContext, api: str, task_id: str, body) -> Response:
+    if isinstance(body, dict) and "retry" in body:
+        from taskvisor.api.compute.dead_letters import retry_task
+        return retry_task(task_id, request, body, ctx)
+    if not isinstance(body, dict) or list(body) != ["cancel"] or body["cancel"] is not None:
+        raise BadRequest('A task action is {"cancel": null} or {"retry": null}.')
     db = request.app.state.tv.db
     with db.write() as conn:
         task = _visible_task(conn, ctx, task_id)
@@ -111,7 +114,7 @@ def compute_list(request: Request, ctx: RequestContext = Depends(get_context)):
 @router.post("/compute/v2.1/tasks/{task_id}/action")
 def compute_cancel(task_id: str, request: Request, ctx: RequestContext = Depends(get_context),
                    body=Depends(json_body)):
-    return _cancel(request, ctx, "compute", task_id, body)
+    return _action(request, ctx, "compute", task_id, body)
 
 
 @router.get("/baremetal/v1/tasks")
@@ -132,4 +135,4 @@ def baremetal_show(task_id: str, request: Request, ctx: RequestContext = Depends
 @router.post("/baremetal/v1/tasks/{task_id}/action")
 def baremetal_cancel(task_id: str, request: Request, ctx: RequestContext = Depends(get_context),
                      body=Depends(json_body)):
-    return _cancel(request, ctx, "baremetal", task_id, body)
+    return _action(request, ctx, "baremetal", task_id, body)

@@ -1,4 +1,4 @@
-"""The task API's view: a task with its ordered steps (DESIGN §4). Shared by
+"""The task API's view: a task with its ordered steps (architecture.md §4). Shared by
 servers and nodes; instance actions and faults are further views over it."""
 from __future__ import annotations
 
@@ -73,6 +73,8 @@ def render_task(flows: Flows, task: dict, steps: list[dict], is_admin: bool, bas
         "created_at": iso(task["created_at"]), "started_at": iso(task["started_at"]),
         "finished_at": iso(task["finished_at"]), "updated_at": iso(task["updated_at"]),
         "steps": rendered, "error": error,
+        # set when the engine itself failed the task (dead letter): why
+        "reason": task.get("failure_reason"),
     }
     if is_admin:
         out["owner"] = task["owner"]

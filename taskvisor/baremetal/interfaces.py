@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from taskvisor.baremetal.steps import interface_steps
 
 POWER_ON, POWER_OFF, REBOOT = "power on", "power off", "rebooting"
 SOFT_POWER_OFF, SOFT_REBOOT = "soft power off", "soft rebooting"
@@ -61,9 +60,6 @@ class Interface:
     def validate(self, task: HardwareTask) -> None:
         """Raise ``HardwareError`` when driver_info cannot work."""
 
-    def get_clean_steps(self) -> list[dict]:
-        return interface_steps(self, self.interface_type)
-
     def execute_clean_step(self, task: HardwareTask, step: dict) -> None:
         getattr(self, step["step"])(task, **(step.get("args") or {}))
 
@@ -110,7 +106,3 @@ class RaidInterface(Interface):
 
 class VendorInterface(Interface):
     interface_type = "vendor"
-
-
-class NoInterface(Interface):
-    """An interface type a driver does not implement: no steps."""

@@ -7,6 +7,7 @@ placement does, is that class.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 
 _PREFIX = "resources:CUSTOM_"
@@ -53,3 +54,15 @@ def flow_for(flavor: dict | None, flow: str) -> str | None:
     if not is_baremetal(flavor):
         return flow
     return BAREMETAL_FLOWS.get(flow)
+
+
+HYPERVISOR_TYPE = "ironic"  # what a compute running the baremetal virt driver reports
+
+
+def host_for(node_id: str, hosts: list[str]) -> str | None:
+    """The compute that answers for a node: a stable hash over the sorted
+    hosts (Nova's hash ring, without the ring)."""
+    if not hosts:
+        return None
+    hosts = sorted(hosts)
+    return hosts[int(hashlib.sha1(node_id.encode()).hexdigest(), 16) % len(hosts)]

@@ -104,10 +104,11 @@ def parse_overrides(text: str) -> dict[str, int]:
     return overrides
 
 
-def automated_steps(driver: Any, overrides: dict[str, int] | None = None) -> list[dict]:
-    """Steps automated cleaning runs: priority > 0 after overrides, highest
-    priority first, ties broken by interface weight."""
-    steps = driver_steps(driver)
+def automated_steps(known: list[dict], overrides: dict[str, int] | None = None) -> list[dict]:
+    """Steps automated cleaning runs, of a driver's ``known`` steps
+    (``driver_steps``): priority > 0 after overrides, highest priority first,
+    ties broken by interface weight."""
+    steps = copy.deepcopy(known)
     for step in steps:
         if step_id(step) in (overrides or {}):
             step["priority"] = overrides[step_id(step)]
@@ -115,15 +116,38 @@ def automated_steps(driver: Any, overrides: dict[str, int] | None = None) -> lis
     return sorted(steps, key=lambda s: (s["priority"], INTERFACE_PRIORITY[s["interface"]]), reverse=True)
 
 
-def validate_user_steps(driver: Any, user_steps: Any) -> list[dict]:
-    """Check a manual clean request against the node's driver; returns the
+def automated_plan(known: list[dict], node: dict, conf: Any) -> list[dict]:
+    """The clean steps automated cleaning runs on this node ([] when it is
+    off for the node, or by [conductor] automated_clean). ``known``: the
+    steps of the node's driver. ValueError for a bad priority override."""
+    enabled = node["automated_clean"] if node["automated_clean"] is not None else conf.conductor.automated_clean
+    if not enabled:
+        return []
+    return automated_steps(known, parse_overrides(conf.conductor.clean_step_priority_override))
+
+
+CLEANING_KEYS = ("clean_steps", "clean_step_index")  # driver_internal_info of a running clean
+
+
+def without_plan(internal: dict | None) -> dict:
+    """driver_internal_info without the keys of a clean that ran or runs."""
+    return {k: v for k, v in (internal or {}).items() if k not in CLEANING_KEYS}
+
+
+def with_plan(internal: dict | None, plan: list[dict], manual: bool) -> dict:
+    """driver_internal_info as the node API shows a clean that starts."""
+    return {**without_plan(internal), "clean_steps": plan, "manual_cleaning": manual}
+
+
+def validate_user_steps(known: list[dict], user_steps: Any) -> list[dict]:
+    """Check a manual clean request against the node driver's ``known`` steps; returns the
     steps to run, in the user's order, completed with the driver's data.
     Raises ``InvalidSteps`` listing every problem."""
     try:
         jsonschema.validate(user_steps, USER_STEPS_SCHEMA)
     except jsonschema.ValidationError as exc:
         raise InvalidSteps(f"Invalid clean_steps: {exc.message}") from None
-    known = {step_id(s): s for s in driver_steps(driver)}
+    known_by_id = {step_id(s): s for s in known}
     errors, result = [], []
     for user_step in user_steps:
         user_step = dict(user_step)
@@ -132,8 +156,8 @@ def validate_user_steps(driver: Any, user_steps: Any) -> list[dict]:
             driver_step = {"interface": user_step["interface"], "step": user_step["step"], "priority": 0,
                            "abortable": user_step["step"] in ("hold", "wait"),
                            "argsinfo": _RESERVED_ARGS.get(user_step["step"], {}), "requires_ramdisk": False}
-        elif step_id(user_step) in known:
-            driver_step = known[step_id(user_step)]
+        elif step_id(user_step) in known_by_id:
+            driver_step = known_by_id[step_id(user_step)]
         else:
             errors.append(f"node does not support this clean step: {_show(user_step)}")
             continue

@@ -1,7 +1,7 @@
 """The compute's RPC endpoint: one method per step a conductor can ask for.
 
 Thin by design: each method runs one driver operation and answers. Clean
-shutdown (DESIGN §5) lives here so that every driver gets the same rules.
+shutdown (architecture.md §5) lives here so that every driver gets the same rules.
 """
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ class ComputeManager:
 
     def __init__(self, driver: ComputeDriver, host: str, idle_limit: float = 120.0):
         self.driver, self.host = driver, host
-        self._inflight: dict[int, str] = {}
-        self._lock = threading.Lock()
         self.operations = Operations(idle_limit)
+        # One create-or-destroy of a guest at a time: a destroy that undoes a
+        # spawn still in flight (a conductor took the boot over) waits for it.
+        self._guest_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     def _rpc_context(self, message: dict):
         """Every call counts toward its operation being in flight here."""
@@ -35,43 +37,24 @@ class ComputeManager:
         self.operations.done(op)
         return {}
 
-    # in-flight tracking, for graceful shutdown's progress log
-    def _track(self, what: str):
-        manager = self
-
-        class _Tracker:
-            def __enter__(self):
-                with manager._lock:
-                    manager._inflight[id(self)] = what
-
-            def __exit__(self, *exc):
-                with manager._lock:
-                    manager._inflight.pop(id(self), None)
-
-        return _Tracker()
-
-    def inflight(self) -> list[str]:
-        with self._lock:
-            return sorted(self._inflight.values())
-
     # -- steps --------------------------------------------------------------------
-    def ping(self) -> dict:
-        return {"host": self.host}
-
     def list_guests(self) -> dict:
         return self.driver.list_guests()
 
+    def _guest_lock(self, server_id: str) -> threading.Lock:
+        with self._lock:
+            return self._guest_locks.setdefault(server_id, threading.Lock())
+
     def spawn(self, server: dict, image: dict, flavor: dict) -> dict:
-        with self._track(f"spawn {server['id']}"):
+        with self._guest_lock(server["id"]):
             return {"power_state": self.driver.spawn(server, image, flavor)}
 
     def destroy(self, server_id: str) -> dict:
-        with self._track(f"destroy {server_id}"):
+        with self._guest_lock(server_id):
             return {"existed": self.driver.destroy(server_id)}
 
     def power_on(self, server_id: str) -> dict:
-        with self._track(f"power_on {server_id}"):
-            return {"power_state": self.driver.power_on(server_id)}
+        return {"power_state": self.driver.power_on(server_id)}
 
     def power_state(self, server_id: str) -> dict:
         return {"power_state": self.driver.power_state(server_id)}
@@ -80,50 +63,39 @@ class ComputeManager:
         """Clean shutdown: ask, re-ask every retry_interval, poll the power
         state, and force the guest off once timeout passes. The answer says
         which path it took and how long it took."""
-        with self._track(f"power_off {server_id}"):
-            return clean_shutdown(self.driver, server_id, timeout, retry_interval, force)
+        return clean_shutdown(self.driver, server_id, timeout, retry_interval, force)
 
     # -- server actions: one driver call each -----------------------------------------
     def pause(self, server_id: str) -> dict:
-        with self._track(f"pause {server_id}"):
-            return {"power_state": self.driver.pause(server_id)}
+        return {"power_state": self.driver.pause(server_id)}
 
     def unpause(self, server_id: str) -> dict:
-        with self._track(f"unpause {server_id}"):
-            return {"power_state": self.driver.unpause(server_id)}
+        return {"power_state": self.driver.unpause(server_id)}
 
     def suspend(self, server_id: str) -> dict:
-        with self._track(f"suspend {server_id}"):
-            return {"power_state": self.driver.suspend(server_id)}
+        return {"power_state": self.driver.suspend(server_id)}
 
     def resume(self, server_id: str) -> dict:
-        with self._track(f"resume {server_id}"):
-            return {"power_state": self.driver.resume(server_id)}
+        return {"power_state": self.driver.resume(server_id)}
 
     def rescue(self, server_id: str, rescue_image: dict) -> dict:
-        with self._track(f"rescue {server_id}"):
-            return {"power_state": self.driver.rescue(server_id, rescue_image)}
+        return {"power_state": self.driver.rescue(server_id, rescue_image)}
 
     def unrescue(self, server_id: str) -> dict:
-        with self._track(f"unrescue {server_id}"):
-            return {"power_state": self.driver.unrescue(server_id)}
+        return {"power_state": self.driver.unrescue(server_id)}
 
     def snapshot(self, server_id: str, image_id: str) -> dict:
-        with self._track(f"snapshot {server_id}"):
-            return self.driver.snapshot(server_id, image_id)
+        return self.driver.snapshot(server_id, image_id)
 
     def resize(self, server_id: str, new_flavor: dict) -> dict:
-        with self._track(f"resize {server_id}"):
-            return {"power_state": self.driver.resize(server_id, new_flavor)}
+        return {"power_state": self.driver.resize(server_id, new_flavor)}
 
     def confirm_resize(self, server_id: str) -> dict:
-        with self._track(f"confirm_resize {server_id}"):
-            self.driver.confirm_resize(server_id)
-            return {}
+        self.driver.confirm_resize(server_id)
+        return {}
 
     def revert_resize(self, server_id: str) -> dict:
-        with self._track(f"revert_resize {server_id}"):
-            return {"power_state": self.driver.revert_resize(server_id)}
+        return {"power_state": self.driver.revert_resize(server_id)}
 
     def console_output(self, server_id: str, length: int | None = None) -> dict:
         return {"output": self.driver.console_output(server_id, length)}
@@ -135,6 +107,16 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
     state = driver.power_state(server_id)
     if state in (power.SHUTDOWN, power.CRASHED):
         return {"shutdown": "already-off", "requested": timeout, "seconds": 0.0, "retries": 0}
+    if state in (power.PAUSED, power.SUSPENDED) and not force and timeout > 0:
+        # A paused or suspended guest runs no code: it cannot answer the
+        # ACPI power button, so waiting for it would only cost the whole
+        # timeout. Force it off at once and say why. (Not unpause/resume
+        # first: that lets a guest its user froze run again, and Nova's own
+        # delete destroys a guest without asking it at all.)
+        driver.force_off(server_id)
+        return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
+                "retries": 0, "reason": f"guest is {power.NAMES[state]}: it cannot answer an ACPI shutdown "
+                                        "request"}
     if force or timeout <= 0:
         driver.force_off(server_id)
         return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),

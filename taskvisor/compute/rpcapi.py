@@ -1,6 +1,6 @@
 """The conductor's side of compute RPC.
 
-Topic choice (graceful shutdown, DESIGN §6): the first call an operation
+Topic choice (graceful shutdown, architecture.md §6): the first call an operation
 makes to a host goes to ``compute.<host>``; later calls of the same
 operation to that host go to ``compute-alt.<host>``, which a draining
 compute keeps serving, but only when the target's service version says it

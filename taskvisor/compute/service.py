@@ -84,7 +84,7 @@ class ComputeService:
                 last_sync = time.monotonic()
 
     def drain(self, timeout: float | None = None, progress_every: float = 10.0) -> bool:
-        """Graceful shutdown (DESIGN §6): take no new operations, finish the
+        """Graceful shutdown (architecture.md §6): take no new operations, finish the
         ones in flight through compute-alt, then stop. Returns True when
         everything in flight finished, False when the timeout (or a second
         signal, ``force_exit``) cut it short; what was cut short resumes

@@ -11,16 +11,17 @@ task that starts, or a row that changed after the compute looked, wins.
   - otherwise only power_state follows the guest.
 A guest whose server is deleted (a local delete while its compute was down)
 is reaped: the conductor asks the compute to destroy it (Nova's
-running_deleted_instance_action = reap).
+running_deleted_instance_action = reap). A guest whose server is assigned
+to another host is destroyed by a ``reap_guest`` task (``stray_guests``).
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
-from taskvisor.db.models import servers
+from taskvisor.db.models import servers, tasks
 from taskvisor.db.session import Database, utcnow
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -71,3 +72,20 @@ def deleted_guests(db: Database, guests: dict) -> list[str]:
     with db.read() as conn:
         return [r[0] for r in conn.execute(select(servers.c.id).where(
             servers.c.id.in_(list(guests)), servers.c.deleted.is_(True)))]
+
+
+def stray_guests(db: Database, host: str, guests: dict, grace: float) -> list[dict]:
+    """Reported guests whose servers exist but are assigned to another host
+    (or none), settled so for ``grace`` seconds with no task running: a
+    spawn that moved on without this host's answer. Not a resized server
+    (its source guest waits for confirm or revert)."""
+    if not guests:
+        return []
+    cutoff = utcnow() - dt.timedelta(seconds=grace)
+    busy = select(tasks.c.id).where(tasks.c.resource_id == servers.c.id,
+                                    tasks.c.status.in_(("queued", "running", "reverting")))
+    with db.read() as conn:
+        return [dict(r) for r in conn.execute(select(servers.c.id, servers.c.project_id, servers.c.user_id).where(
+            servers.c.id.in_(list(guests)), servers.c.deleted.is_(False),
+            or_(servers.c.host.is_(None), servers.c.host != host), servers.c.vm_state != "resized",
+            servers.c.updated_at < cutoff, ~busy.exists())).mappings()]

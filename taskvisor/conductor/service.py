@@ -13,6 +13,7 @@ import threading
 import time
 
 from taskvisor import servicegroup
+from taskvisor.baremetal.drivers import describe_all
 from taskvisor.conductor.repair import repair_orphans
 from taskvisor.config import Config
 from taskvisor.db.session import Database
@@ -30,14 +31,25 @@ WAKE_TOPIC = "conductor.wake"
 class ConductorEndpoint:
     RPC_API_VERSION = "1.0"
 
-    def __init__(self, db: Database, transport: Transport | None = None):
-        self.db, self.transport = db, transport
+    def __init__(self, db: Database, transport: Transport | None = None, conf: Config | None = None,
+                 flows: Flows | None = None):
+        self.db, self.transport, self.conf, self.flows = db, transport, conf, flows
 
     def report_service(self, binary: str, host: str, topic: str | None, version: int, state: str,
                        capabilities: dict | None = None) -> dict:
         servicegroup.report(self.db, binary=binary, host=host, topic=topic, version=version, state=state,
                             capabilities=capabilities)
         return {"ok": True}
+
+    def baremetal_available_nodes(self) -> dict:
+        """A bare-metal compute's capacity: free nodes per resource class."""
+        from taskvisor.conductor.baremetal import available_nodes
+        return available_nodes(self.db)
+
+    def baremetal_power_states(self) -> dict:
+        """A bare-metal compute's guests: each server's power state, from its node."""
+        from taskvisor.conductor.baremetal import server_power_states
+        return server_power_states(self.db)
 
     def sync_power_states(self, host: str, states: dict, taken_at: float | None = None) -> dict:
         """A compute's report of its guests' power states (cast at its start
@@ -49,7 +61,29 @@ class ConductorEndpoint:
             LOG.warning("compute %s still has a guest of deleted server %s; destroying it", host, server_id)
             if self.transport is not None:
                 self.transport.cast(f"compute.{host}", "destroy", {"server_id": server_id})
-        return {"changed": changed, "reaped": reaped}
+        strays = self._reap_strays(host, states)
+        return {"changed": changed, "reaped": reaped, "strays": strays}
+
+    def _reap_strays(self, host: str, states: dict) -> list[str]:
+        """Start a reap_guest task for each guest this host holds for a
+        server assigned elsewhere (recorded like any other change)."""
+        if self.conf is None or self.flows is None or "reap_guest" not in self.flows:
+            return []
+        from taskvisor.conductor.power_sync import stray_guests
+        from taskvisor.tasks.store import insert_task, new_task_row
+        started = []
+        for server in stray_guests(self.db, host, states, self.conf.conductor.reconcile_grace):
+            LOG.warning("compute %s holds a guest of server %s, which is assigned elsewhere; destroying it",
+                        host, server["id"])
+            task = new_task_row(resource_type="server", resource_id=server["id"], action="reap_guest",
+                                flow="reap_guest", flow_version=self.flows.get("reap_guest").version,
+                                params={"host": host}, user_id=server["user_id"], project_id=server["project_id"])
+            with self.db.write() as conn:
+                insert_task(conn, task)
+            started.append(server["id"])
+        if started and self.transport is not None:
+            self.transport.notify(WAKE_TOPIC, {})
+        return started
 
 
 class Conductor:
@@ -71,8 +105,11 @@ class Conductor:
         self.finished = 0
 
     def start(self) -> None:
-        servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
-        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport), workers=4)
+        # The API learns the hardware drivers from this record (it loads none itself).
+        servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor",
+                            capabilities={"drivers": describe_all()})
+        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport, conf=self.conf,
+                                                                     flows=self.runtime.flows), workers=4)
         self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())
         for i in range(self.workers):
             self._spawn(self._work, f"conductor-worker-{i}")
@@ -116,9 +153,11 @@ class Conductor:
                 return
             try:
                 self.runner.run(claim)
-            except Exception:
-                LOG.exception("task %s crashed its runner; its lease will expire and it will be resumed",
-                              claim.task["id"])
+            except Exception as exc:
+                LOG.exception("task %s crashed its runner; it is handed back (crash %d of at most %d)",
+                              claim.task["id"], int(claim.task.get("runner_crashes") or 0) + 1,
+                              self.conf.conductor.max_runner_crashes)
+                self.runner.crashed(claim, exc)
             finally:
                 with self._lock:
                     self._active.discard(claim.task["id"])
@@ -133,6 +172,7 @@ class Conductor:
                 with self._lock:
                     busy = bool(self._active)
                 if busy:
+                    self.runner.enforce_deadlines()  # first: an overdue task is failed, not renewed
                     self.store.heartbeat()
                 now = time.monotonic()
                 if now - last_report >= self.conf.DEFAULT.report_interval:
@@ -149,10 +189,12 @@ class Conductor:
             return sorted(self._active)
 
     def stop(self, wait: float = 5.0) -> None:
-        """Stop claiming; give running tasks ``wait`` seconds. Tasks still
-        running then are resumed from their last checkpoint by the next
-        conductor (or this host's next start) — never lost."""
+        """Stop claiming; each running task finishes the step it is in,
+        checkpoints and is handed back (any conductor resumes it at once).
+        Steps still running after ``wait`` seconds are resumed from their last
+        checkpoint once their lease expires — never lost."""
         self._stop.set()
+        self.runner.stopping.set()  # running tasks stop at their next checkpoint and are handed back
         self._wake.set()
         deadline = time.monotonic() + wait
         while self.active_tasks() and time.monotonic() < deadline:

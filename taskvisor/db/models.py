@@ -5,7 +5,9 @@ Times are naive UTC datetimes for display; leases and ordering use float
 epoch seconds, which compare cheaply and identically on SQLite and PostgreSQL.
 """
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint)
+                        Table, Text, UniqueConstraint, text)
+
+ACTIVE_TASKS = "status IN ('queued', 'running', 'reverting')"
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -84,6 +86,9 @@ servers = Table(
     Index("ix_servers_project_deleted", "project_id", "deleted"),
     Index("ix_servers_host", "host"),
 )
+# the list views' order, newest first (migration 0002)
+Index("ix_servers_project_list", servers.c.project_id, servers.c.deleted, servers.c.created_at.desc(), servers.c.id)
+Index("ix_servers_list", servers.c.deleted, servers.c.created_at.desc(), servers.c.id)
 
 tasks = Table(
     "tasks", metadata,
@@ -112,6 +117,10 @@ tasks = Table(
     Column("generation", Integer, nullable=False, default=0),
     Column("lease_expires", Float),
     Column("takeovers", Integer, nullable=False, default=0),
+    # Bounded life (issue 14): runner crashes so far, and why the engine itself
+    # failed the task (the dead-letter view filters on it).
+    Column("runner_crashes", Integer, nullable=False, default=0, server_default="0"),
+    Column("failure_reason", String(64)),
     Column("created_ts", Float, nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("started_at", DateTime),
@@ -120,6 +129,9 @@ tasks = Table(
     Index("ix_tasks_status_created", "status", "created_ts"),
     Index("ix_tasks_resource", "resource_id", "created_ts"),
     Index("ix_tasks_request", "request_id"),
+    Index("ix_tasks_status_reason", "status", "failure_reason"),
+    # only the unfinished tasks: what the claim reads, small however long the history (migration 0002)
+    Index("ix_tasks_active", "created_ts", sqlite_where=text(ACTIVE_TASKS), postgresql_where=text(ACTIVE_TASKS)),
     Index("ix_tasks_updated_at", "updated_at"),   # the task event stream's cursor
     Index("ix_tasks_created_ts", "created_ts"),   # the global task list's order
 )
@@ -189,6 +201,7 @@ nodes = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Index("ix_nodes_instance_uuid", "instance_uuid"),
+    Index("ix_nodes_list", "created_at", "id"),
 )
 
 # Tables a task may own through their task_id column, by resource_type.

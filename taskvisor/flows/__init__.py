@@ -5,6 +5,7 @@ from taskvisor.flows import bm_boot, bm_delete, bm_power  # servers on bare meta
 from taskvisor.flows import boot, delete, pause, power, reboot, rescue, resize, shelve, suspend  # servers
 from taskvisor.flows import node_abort, node_clean, node_deploy, node_maintenance, node_manage  # nodes
 from taskvisor.flows import node_power, node_undeploy  # nodes
+from taskvisor.flows import reap  # reconciler
 from taskvisor.tasks.flow import Flows
 
 FLOWS = Flows(
@@ -15,4 +16,9 @@ FLOWS = Flows(
     bm_boot.flow, bm_delete.flow, bm_power.stop, bm_power.start, bm_power.soft, bm_power.hard,
     node_manage.flow, node_clean.flow, node_deploy.flow, node_undeploy.flow, node_abort.flow,
     node_power.flow, node_maintenance.flow,
+    reap.flow,
+    # A dead-lettered task whose on_failure handler raised still leaves its
+    # resource in the machine's error state, and unlocked.
+    error_states={"server": {"vm_state": "error", "task_state": None},
+                  "node": {"reservation": None, "task_id": None}},
 )

@@ -7,7 +7,7 @@ undeploy task (tear down and automated cleaning)."""
 from __future__ import annotations
 
 from taskvisor.baremetal.interfaces import POWER_ON, HardwareError
-from taskvisor.conductor.node_scheduler import compute_for, reserve_node
+from taskvisor.scheduler.nodes import compute_for, reserve_node
 from taskvisor.flows import boot
 from taskvisor.flows.bm_common import (
     automated_plan,
@@ -60,7 +60,7 @@ def free_node(ctx):
     if node["provision_state"] == node_states.AVAILABLE:
         release(ctx, node["id"], instance_uuid=None, instance_info={})
     else:
-        plan = automated_plan(ctx.conf, node)
+        plan = automated_plan(ctx, node)
         task_id = hand_over(ctx, node["id"], flow="node_undeploy", action="undeploy",
                             params={"steps": plan, "start": 0, "target": node_states.AVAILABLE},
                             provision_state=node_states.DELETING, target_provision_state=node_states.AVAILABLE,

@@ -21,14 +21,14 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from taskvisor.baremetal import get_driver
 from taskvisor.baremetal import steps as clean_steps
+from taskvisor.baremetal.drivers import get_driver
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, SOFT_POWER_OFF, HardwareError, HardwareTask
 from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
-from taskvisor.flows.common import shutdown_args, source_state
+from taskvisor.flows import common
+from taskvisor.flows.common import shutdown_args
 from taskvisor.states import power
-from taskvisor.states import server as states
 from taskvisor.tasks.flow import StepFailed
 from taskvisor.tasks.store import insert_task, new_task_row
 
@@ -112,20 +112,14 @@ def hand_over(ctx: Any, node_id: str, *, flow: str, action: str, params: dict, *
     return task["id"]
 
 
-def automated_plan(conf: Any, node: dict) -> list[dict]:
+def automated_plan(ctx: Any, node: dict) -> list[dict]:
     """The clean steps automated cleaning runs on this node ([] when it is off)."""
-    enabled = node["automated_clean"] if node["automated_clean"] is not None else conf.conductor.automated_clean
-    if not enabled:
-        return []
-    overrides = clean_steps.parse_overrides(conf.conductor.clean_step_priority_override)
-    return clean_steps.automated_steps(get_driver(node["driver"]), overrides)
+    return clean_steps.automated_plan(clean_steps.driver_steps(get_driver(node["driver"])), node, ctx.conf)
 
 
 def with_plan(node: dict, plan: list[dict]) -> dict:
     """driver_internal_info as the node API shows a running automated clean."""
-    internal = {k: v for k, v in (node["driver_internal_info"] or {}).items()
-                if k not in ("clean_steps", "clean_step_index")}
-    return {**internal, "clean_steps": plan, "manual_cleaning": False}
+    return clean_steps.with_plan(node["driver_internal_info"], plan, manual=False)
 
 
 def node_task_link(node_id: str, task_id: str) -> str:
@@ -148,7 +142,7 @@ def set_power(ctx: Any, node: dict, target: str, timeout: float | None = None) -
 
 
 def shutdown(ctx: Any, node: dict, force: bool | None = None) -> dict:
-    """Clean shutdown of a node (DESIGN §5): soft power off within the
+    """Clean shutdown of a node (architecture.md §5): soft power off within the
     timeout, else hard power off. Re-sending the request every
     shutdown_retry_interval is the node's BMC's business (Ironic's soft
     power off takes only a timeout)."""
@@ -192,16 +186,14 @@ def actual_power(ctx: Any, node: dict | None) -> int | None:
         return None
 
 
+def _free_node_and_look(ctx: Any, error: dict) -> int | None:
+    node = node_of(ctx)
+    if node is not None:
+        release(ctx, node["id"], last_error=error.get("message"))
+    return actual_power(ctx, node)
+
+
 def settle(action: str):
     """``on_failure`` of a power action: release the node, then the server
     goes back to its source state if the node still looks as it did."""
-    def on_failure(ctx: Any, error: dict) -> None:
-        node = node_of(ctx)
-        if node is not None:
-            release(ctx, node["id"], last_error=error.get("message"))
-        actual = actual_power(ctx, node)
-        vm_state = states.after_failure(action, source_state(ctx), actual)
-        ctx.update(vm_state=vm_state, task_state=None,
-                   power_state=actual if actual is not None else power.NOSTATE)
-        ctx.store["settled"] = {"vm_state": vm_state, "guest": power.NAMES.get(actual, "unknown")}
-    return on_failure
+    return common.settle(action, look=_free_node_and_look)

@@ -74,7 +74,7 @@ def release_node(ctx):
     if node["provision_state"] != node_states.DELETING:
         release(ctx, node["id"], instance_uuid=None, instance_info={})
         return {"node": node["id"], "cleaning": False}
-    plan = automated_plan(ctx.conf, node)
+    plan = automated_plan(ctx, node)
     task_id = hand_over(ctx, node["id"], flow="node_clean", action="clean",
                         params={"steps": plan, "start": 0, "target": node_states.AVAILABLE},
                         provision_state=node_states.CLEANING, target_provision_state=node_states.AVAILABLE,

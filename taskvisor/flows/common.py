@@ -1,6 +1,7 @@
 """Helpers shared by server flows."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -12,7 +13,7 @@ _IMAGE = select(images).where(images.c.id == bindparam("image_id"))
 
 
 def shutdown_args(ctx: Any) -> dict:
-    """Clean-shutdown parameters for this server (DESIGN §5): the image's
+    """Clean-shutdown parameters for this server (architecture.md §5): the image's
     os_shutdown_timeout, else [DEFAULT] shutdown_timeout; force on request."""
     props = ctx.server.get("image_properties") or {}
     timeout = props.get("os_shutdown_timeout")
@@ -69,7 +70,7 @@ def guest_power(ctx: Any) -> int | None:
 
 
 def power_off_guest(ctx: Any) -> dict:
-    """Clean shutdown (DESIGN §5); a paused or suspended guest cannot answer
+    """Clean shutdown (architecture.md §5); a paused or suspended guest cannot answer
     the power button, so it is forced off at once."""
     from taskvisor.states import power
     host = require_host(ctx)
@@ -84,15 +85,18 @@ def power_off_guest(ctx: Any) -> dict:
     return details
 
 
-def settle(action: str):
+def settle(action: str, look: Callable[[Any, dict], int | None] | None = None):
     """An ``on_failure`` for a server action: back to the source state when
     the guest still looks as it did (the failure did not change it), else
-    ERROR. The task keeps the error; the server shows it as its fault."""
+    ERROR. The task keeps the error; the server shows it as its fault.
+    ``look(ctx, error)`` reads the power state the server now has (by
+    default: ask its compute; a bare-metal server's flow frees its node and
+    asks the node)."""
     from taskvisor.states import power
     from taskvisor.states import server as states
 
     def on_failure(ctx: Any, error: dict) -> None:
-        actual = guest_power(ctx)
+        actual = look(ctx, error) if look is not None else guest_power(ctx)
         vm_state = states.after_failure(action, source_state(ctx), actual)
         ctx.update(vm_state=vm_state, task_state=None,
                    power_state=actual if actual is not None else power.NOSTATE)

@@ -3,7 +3,7 @@ node goes to clean failed, as in Ironic. An abort while a clean task runs
 is a request to that task instead (see node_clean)."""
 from __future__ import annotations
 
-from taskvisor.baremetal.steps import step_id
+from taskvisor.baremetal.steps import step_id, without_plan
 from taskvisor.flows.node_common import release, reserve
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow
@@ -22,10 +22,8 @@ def clean_failed(ctx):
     message = "By request, the clean operation was aborted"
     if ctx.node.get("clean_step"):
         message += f' during or after the completion of step "{step_id(ctx.node["clean_step"])}"'
-    internal = {k: v for k, v in (ctx.node.get("driver_internal_info") or {}).items()
-                if k not in ("clean_steps", "clean_step_index")}
     release(ctx, provision_state=states.CLEANFAIL, last_error=message, clean_step={},
-            driver_internal_info=internal)
+            driver_internal_info=without_plan(ctx.node.get("driver_internal_info")))
 
 
 @flow.on_failure

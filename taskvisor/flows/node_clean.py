@@ -17,14 +17,13 @@ from __future__ import annotations
 import time
 
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
-from taskvisor.baremetal.steps import step_id
+from taskvisor.baremetal.steps import step_id, without_plan
 from taskvisor.flows.node_common import hardware, keep_internal, release, show
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow, Step, StepFailed
 
 flow = Flow("node_clean", version=1, action="clean", resource_type="node")
 _POWER_STEPS = {"power_on": POWER_ON, "power_off": POWER_OFF, "reboot": REBOOT}
-_CLEANING_KEYS = ("clean_steps", "clean_step_index")
 
 
 def clean_steps(task: dict) -> list[Step]:
@@ -105,17 +104,13 @@ def _abort(ctx, step: dict | None):
     raise StepFailed(message, 400)
 
 
-def _wipe(internal: dict | None) -> dict:
-    return {k: v for k, v in (internal or {}).items() if k not in _CLEANING_KEYS}
-
-
 @flow.on_success
 def cleaned(ctx):
     if ctx.store.get("held") is not None:  # clean hold until unhold or abort
         release(ctx, provision_state=states.CLEANHOLD)
         return
     release(ctx, provision_state=ctx.params.get("target") or states.AVAILABLE, target_provision_state=None,
-            clean_step={}, driver_internal_info=_wipe(ctx.node.get("driver_internal_info")))
+            clean_step={}, driver_internal_info=without_plan(ctx.node.get("driver_internal_info")))
 
 
 @flow.on_failure
@@ -124,7 +119,7 @@ def clean_failed(ctx, error):
     node in maintenance with fault "clean failure"; an abort does not."""
     message = error.get("message")
     fields = {"provision_state": states.CLEANFAIL, "last_error": message, "clean_step": {},
-              "driver_internal_info": _wipe(ctx.node.get("driver_internal_info"))}
+              "driver_internal_info": without_plan(ctx.node.get("driver_internal_info"))}
     if ctx.node.get("clean_step") and not ctx.store.get("aborted"):
         fields.update(maintenance=True, fault="clean failure",
                       maintenance_reason=ctx.node.get("maintenance_reason") or message)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskvisor.baremetal import get_driver
+from taskvisor.baremetal.drivers import get_driver
 from taskvisor.baremetal.interfaces import HardwareTask
 
 

@@ -1,4 +1,4 @@
-"""Stop (clean shutdown, DESIGN §5) and start a server."""
+"""Stop (clean shutdown, architecture.md §5) and start a server."""
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, power_off_guest, require_host, settle

@@ -9,7 +9,8 @@ import uuid
 
 from sqlalchemy import insert, select, update
 
-from taskvisor.conductor.scheduler import select_host
+from taskvisor import servicegroup
+from taskvisor.scheduler.hosts import select_host
 from taskvisor.db.models import images
 from taskvisor.flows.common import (
     delete_image,
@@ -79,12 +80,21 @@ def snapshot(ctx):
 
 
 def offload_guest(ctx):
-    """Destroy the guest and free the host; the snapshot keeps the disk."""
-    if ctx.server.get("host"):
-        ctx.compute(ctx.server["host"]).call("destroy", server_id=ctx.server["id"])
+    """Destroy the guest and free the host; the snapshot keeps the disk.
+    With ``force`` (shelveOffload at microversion 2.101) a host that is down
+    is not waited for: the server is offloaded locally, and the host's
+    leftover guest is reaped as a stray when it reports again (the server is
+    no longer assigned to it)."""
+    host = ctx.server.get("host")
+    details: dict = {"offloaded": True}
+    if host and ctx.params.get("force") and not servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
+        details.update(local=True, reason=f"forced while compute {host} is down: its guest is reaped when "
+                                          "it reports again")
+    elif host:
+        ctx.compute(host).call("destroy", server_id=ctx.server["id"])
     ctx.update(host=None, node=None, power_state=power.NOSTATE)
     ctx.store["offloaded"] = True
-    return {"offloaded": True}
+    return details
 
 
 @shelve.step(task_state="shelving_offloading")

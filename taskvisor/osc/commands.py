@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from urllib.parse import urlencode
 
 from osc_lib import exceptions

@@ -38,6 +38,7 @@ class Step:
     revert_fn: StepFn | None = None
     task_state: str | None = None
     retries: int | None = None  # None = [conductor] step_retries
+    deadline: float | None = None  # seconds; None = [conductor] step_deadline
     # The task may be cancelled while this step is current: it stops after
     # the step and reverts (a queued task can always be cancelled).
     cancellable: bool = False
@@ -62,11 +63,17 @@ class Flow:
     # Builds the steps of one task from its row (a node's clean steps come
     # from the request); None = the steps declared with @flow.step.
     expand_fn: Callable[[dict], list[Step]] | None = None
+    deadline: float | None = None  # seconds from the task's first start; None = [conductor] task_deadline
+    # False: the flow's tasks act beside their resource's owner without taking
+    # it over (a reconciler's clean-up of a stray guest); they never write it.
+    owns_resource: bool = True
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
-             retries: int | None = None, name: str | None = None, cancellable: bool = False):
+             retries: int | None = None, name: str | None = None, deadline: float | None = None,
+             cancellable: bool = False):
         def register(f: StepFn) -> Step:
-            s = Step(name or f.__name__, f, task_state=task_state, retries=retries, cancellable=cancellable)
+            s = Step(name or f.__name__, f, task_state=task_state, retries=retries, deadline=deadline,
+                     cancellable=cancellable)
             if any(existing.name == s.name for existing in self.steps):
                 raise ValueError(f"flow {self.name}: duplicate step {s.name}")
             self.steps.append(s)
@@ -102,7 +109,10 @@ class Flows:
     an API hands it one (``taskvisor.flows.FLOWS``); the engine itself knows
     no flow, so it never imports the application that defines them."""
 
-    def __init__(self, *flows: Flow):
+    def __init__(self, *flows: Flow, error_states: dict[str, dict] | None = None):
+        # What a resource becomes when its task is dead-lettered and the
+        # flow's own on_failure handler could not run (it raised).
+        self.error_states = dict(error_states or {})
         self._by_name: dict[str, Flow] = {}
         for flow in flows:
             if flow.name in self._by_name:
@@ -112,6 +122,9 @@ class Flows:
     def get(self, name: str) -> Flow:
         """The flow called ``name``; KeyError when there is none."""
         return self._by_name[name]
+
+    def error_state(self, resource_type: str) -> dict:
+        return dict(self.error_states.get(resource_type, {}))
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

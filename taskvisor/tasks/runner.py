@@ -8,7 +8,10 @@ clear error rather than guessed at.
 """
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
+import threading
 import time
 import traceback
 from typing import Any
@@ -19,6 +22,7 @@ from taskvisor.tasks.store import Claim, TaskStore
 
 LOG = logging.getLogger(__name__)
 DONE = ("succeeded", "skipped")
+HANDED_BACK = "handed-back"
 MAX_BACKOFF = 10.0
 
 
@@ -69,6 +73,17 @@ class StepContext:
     def cancel_requested(self) -> bool:
         return self._store.cancel_requested(self.task["id"])
 
+    def intend(self, host: str, what: str) -> None:
+        """Intent before effect: record, durably and before the call, that
+        this task asks ``host`` to create something (with the fencing
+        generation), so a conductor that takes the task over knows the host
+        may hold it even when the call never returned."""
+        asked = self.store.setdefault("asked", {})
+        if asked.get(host, {}).get("what") == what:
+            return
+        asked[host] = {"what": what, "generation": self._claim.generation}
+        self._store.save_store(self._claim, self.store)
+
     def compute(self, host: str):
         """An RPC client for one compute host. The first call a task makes to
         a host goes to its ``compute`` topic, later ones to ``compute-alt``
@@ -83,6 +98,14 @@ class TaskRunner:
         self.store = store
         self.flows = flows
         self.conf = runtime.conf
+        # Set when the conductor shuts down: each task stops at its next
+        # checkpoint and is handed back (any conductor resumes it at once).
+        self.stopping = threading.Event()
+        # What each running task is doing and until when it may (step or
+        # handler deadline, task deadline): the conductor's heartbeat
+        # dead-letters the ones past it (``enforce_deadlines``).
+        self._watch: dict[str, tuple[Claim, str, float]] = {}
+        self._watch_lock = threading.Lock()
 
     def run(self, claim: Claim) -> str:
         """Run to a terminal state or until fenced; returns the final status."""
@@ -95,6 +118,14 @@ class TaskRunner:
             return self._finish_unrunnable(
                 claim, f"task was started by {task['flow']} v{task['flow_version']}; this conductor runs "
                        f"v{flow.version}; it cannot resume it safely")
+        if task["takeovers"] > self.conf.conductor.max_takeovers:
+            return self.dead_letter(claim, "too-many-takeovers",
+                                    f"taken over {task['takeovers']} times from conductors that stopped "
+                                    f"heartbeating (limit [conductor] max_takeovers = "
+                                    f"{self.conf.conductor.max_takeovers})")
+        if time.time() > self._task_deadline(claim, flow):
+            return self.dead_letter(claim, "deadline-exceeded",
+                                    f"still unfinished {self._flow_deadline(flow):.0f}s after it started")
         rows = self.store.steps(task["id"])
         transition(task, "running" if task["status"] != "reverting" else "reverting", self.runtime.host,
                    takeovers=task.get("takeovers") or None)
@@ -114,6 +145,8 @@ class TaskRunner:
         except Fenced as exc:
             LOG.warning("dropping task %s: %s", task["id"], exc)
             return "fenced"
+        if status == HANDED_BACK:
+            return status
         self.runtime.task_done(task)  # computes draining for graceful shutdown wait for this
         transition(task, status, self.runtime.host)
         return status
@@ -126,6 +159,10 @@ class TaskRunner:
         for idx, step in enumerate(flow.steps):
             if rows.get(idx, {}).get("status") in DONE:
                 continue
+            if self.stopping.is_set() and started is None:
+                self.store.hand_back(claim)
+                LOG.info("task %s handed back at step %s: this conductor is stopping", claim.task["id"], step.name)
+                return HANDED_BACK
             first_started = time.monotonic()
             attempt = rows.get(idx, {}).get("attempt", 0)
             while True:
@@ -135,13 +172,14 @@ class TaskRunner:
                     else:
                         attempt, resource = self.store.begin_step(
                             claim, idx, step.name, self.runtime.host, previous_attempt=attempt,
-                            resource_updates=_task_state(step))
+                            resource_updates=_task_state(step), check_owner=flow.owns_resource)
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
                 ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
                 try:
-                    details = step.execute(ctx) or {}
+                    with self._watching(claim, f"step {step.name}", step.deadline, flow):
+                        details = step.execute(ctx) or {}
                 except (Fenced, Superseded):
                     raise
                 except Exception as exc:
@@ -161,7 +199,8 @@ class TaskRunner:
                     continue
                 nxt = idx + 1
                 start_next = None
-                if nxt < total and rows.get(nxt, {}).get("status") not in DONE:
+                if (nxt < total and rows.get(nxt, {}).get("status") not in DONE and not self.stopping.is_set()
+                        and flow.owns_resource):
                     start_next = {"idx": nxt, "name": flow.steps[nxt].name, "host": self.runtime.host,
                                   "resource_updates": _task_state(flow.steps[nxt]),
                                   "previous_attempt": rows.get(nxt, {}).get("attempt", 0)}
@@ -183,7 +222,8 @@ class TaskRunner:
                 break
         ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.success_fn:
-            flow.success_fn(ctx)
+            with self._watching(claim, "on_success handler", None, flow):
+                flow.success_fn(ctx)
         self.store.set_status(claim, "succeeded", store=ctx.store, progress=100,
                               resource_updates=ctx.updates)
         return "succeeded"
@@ -220,7 +260,8 @@ class TaskRunner:
                                                       previous_attempt=row["attempt"])
             ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
             try:
-                step.revert_fn(ctx)
+                with self._watching(claim, f"revert of {step.name}", step.deadline, flow):
+                    step.revert_fn(ctx)
             except Fenced:
                 raise
             except Exception as exc:
@@ -239,13 +280,86 @@ class TaskRunner:
             resource = self.store.load_resource(conn, claim) or {}
         ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.failure_fn:
-            flow.failure_fn(ctx, error)
+            with self._watching(claim, "on_failure handler", None, flow):
+                flow.failure_fn(ctx, error)
         status = "reverted" if reverted_any and revert_error is None else "failed"
         # a task stopped because someone asked (cancel, a node's abort) ends cancelled
         if revert_error is None and (cancelled or self.store.cancel_requested(claim.task["id"])):
             status = "cancelled"
         self.store.set_status(claim, status, error=error, store=ctx.store, resource_updates=ctx.updates)
         return status
+
+    # -- bounded life ---------------------------------------------------------
+    def _flow_deadline(self, flow: Flow) -> float:
+        return flow.deadline if flow.deadline is not None else self.conf.conductor.task_deadline
+
+    def _task_deadline(self, claim: Claim, flow: Flow) -> float:
+        started = claim.task.get("started_at")
+        start = started.replace(tzinfo=dt.UTC).timestamp() if started is not None else time.time()
+        return start + self._flow_deadline(flow)
+
+    @contextlib.contextmanager
+    def _watching(self, claim: Claim, what: str, step_deadline: float | None, flow: Flow):
+        limit = step_deadline if step_deadline is not None else self.conf.conductor.step_deadline
+        until = min(time.time() + limit, self._task_deadline(claim, flow))
+        with self._watch_lock:
+            self._watch[claim.task["id"]] = (claim, what, until)
+        try:
+            yield
+        finally:
+            with self._watch_lock:
+                if self._watch.get(claim.task["id"], (None,))[0] is claim:
+                    del self._watch[claim.task["id"]]
+
+    def enforce_deadlines(self) -> list[str]:
+        """Dead-letter every task whose step or handler runs past its
+        deadline (called from the conductor's heartbeat). The stuck thread
+        cannot be interrupted; the generation moves on so it writes nothing."""
+        now = time.time()
+        with self._watch_lock:
+            overdue = [(c, what, until) for c, what, until in self._watch.values() if now > until]
+            for claim, _what, _until in overdue:
+                self._watch.pop(claim.task["id"], None)
+        for claim, what, _until in overdue:
+            try:
+                self.dead_letter(claim, "step-deadline-exceeded", f"{what} ran past its deadline")
+            except Fenced:
+                pass
+        return [c.task["id"] for c, _w, _u in overdue]
+
+    def crashed(self, claim: Claim, exc: BaseException) -> None:
+        """The runner raised out of the engine (a bug in a handler or the
+        engine): hand the task back to be tried again, up to
+        [conductor] max_runner_crashes times, then dead-letter it."""
+        crashes = int(claim.task.get("runner_crashes") or 0) + 1
+        try:
+            if crashes >= self.conf.conductor.max_runner_crashes:
+                self.dead_letter(claim, "runner-crashed", f"the task's runner crashed {crashes} times; "
+                                                          f"last: {type(exc).__name__}: {exc}")
+            else:
+                self.store.record_crash(claim, exc)
+        except Fenced:
+            pass
+
+    def dead_letter(self, claim: Claim, reason: str, message: str) -> str:
+        """Fail the task without undoing it; its resource takes the flow's
+        error state (on_failure, or the resource type's registered one)."""
+        LOG.error("task %s dead-lettered (%s): %s", claim.task["id"], reason, message)
+        error = {"code": 500, "message": message}
+        updates: dict = {}
+        try:
+            flow = self.flows.get(claim.task["flow"])
+            if flow.failure_fn:
+                with self.store.db.read() as conn:
+                    resource = self.store.load_resource(conn, claim) or {}
+                ctx = StepContext(self.runtime, claim, resource, 0, self.store)
+                flow.failure_fn(ctx, {**error, "reason": reason})
+                updates = ctx.updates
+        except Exception:
+            LOG.exception("task %s: its on_failure handler failed too; using the error state", claim.task["id"])
+            updates = self.flows.error_state(claim.task["resource_type"])
+        self.store.dead_letter(claim, reason, error, updates or self.flows.error_state(claim.task["resource_type"]))
+        return "failed"
 
     def _finish_unrunnable(self, claim: Claim, message: str) -> str:
         LOG.error("task %s: %s", claim.task["id"], message)

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from taskvisor.db.models import RESOURCE_TABLES, task_steps, tasks
@@ -62,6 +62,42 @@ def _resource_update(kind: str, columns: frozenset) -> Any:
         {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in sorted(columns)})
 
 
+# The claim's look: the oldest runnable tasks. It reads the partial index of
+# unfinished tasks (ix_tasks_active) and the resource index for "an older
+# unfinished task of the same resource", so it costs the same however many
+# finished tasks the table holds.
+_older = tasks.alias("older")
+# Literal, not bound: the planners use the partial index ix_tasks_active only
+# when they can see that the query's condition is the index's.
+IS_ACTIVE = text("tasks.status IN ('queued', 'running', 'reverting')")
+_RUNNABLE = (
+    select(tasks.c.id, tasks.c.generation)
+    .where(IS_ACTIVE,
+           or_(tasks.c.owner.is_(None), tasks.c.lease_expires < bindparam("p_now"),
+               and_(tasks.c.owner == bindparam("p_owner"), tasks.c.owner_instance != bindparam("p_inst"))),
+           ~exists().where(_older.c.resource_id == tasks.c.resource_id,
+                           _older.c.created_ts < tasks.c.created_ts, _older.c.status.in_(ACTIVE)))
+    .order_by(tasks.c.created_ts).limit(bindparam("p_limit")))
+_RUNNABLE_FOR_UPDATE = _RUNNABLE.with_for_update(skip_locked=True, of=tasks)
+_CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation == bindparam("p_gen")).values(
+    owner=bindparam("p_owner"), owner_instance=bindparam("p_inst"), generation=tasks.c.generation + 1,
+    lease_expires=bindparam("p_lease"), updated_at=bindparam("p_now"),
+    takeovers=tasks.c.takeovers + case((tasks.c.owner.is_not(None), 1), else_=0),
+    # a queued task becomes running; a reverting one stays reverting
+    status=case((tasks.c.status == "queued", "running"), else_=tasks.c.status),
+    started_at=func.coalesce(tasks.c.started_at, bindparam("p_now")))
+_CLAIMED = select(tasks).where(tasks.c.id.in_(bindparam("p_ids", expanding=True)))
+_INSERT_TASK = insert(tasks)
+_INSERT_STEP = insert(task_steps)
+
+
+@functools.lru_cache(maxsize=64)
+def _fenced_update(columns: frozenset) -> Any:
+    """UPDATE tasks SET <columns> WHERE <this claim owns it>, built once per column set."""
+    return update(tasks).where(*_OWNED).values({c: bindparam(f"v_{c}", type_=tasks.c[c].type)
+                                                for c in sorted(columns)})
+
+
 _STEPS = select(task_steps).where(task_steps.c.task_id == bindparam("p_task"))
 _LOAD = {kind: select(table).where(table.c.id == bindparam("p_id")) for kind, table in RESOURCE_TABLES.items()}
 
@@ -83,7 +119,7 @@ def new_task_row(*, resource_type: str, resource_id: str, action: str, flow: str
 
 def insert_task(conn: Connection, row: dict) -> dict:
     """Queue a task inside the caller's transaction (the API's state CAS)."""
-    conn.execute(insert(tasks), row)
+    conn.execute(_INSERT_TASK, row)
     return row
 
 
@@ -105,40 +141,31 @@ class TaskStore:
         """Claim up to ``limit`` runnable tasks: queued ones, ones whose lease
         expired, and ones a previous incarnation of this host left behind.
         Tasks of one resource run in order: one waits while an older task of
-        the same resource is unfinished."""
+        the same resource is unfinished.
+
+        A look in a read transaction comes first: when nothing is runnable
+        (most looks) the claim costs that one indexed statement and takes no
+        write lock (on SQLite, no BEGIN IMMEDIATE)."""
         if limit <= 0:
             return []
-        now = time.time()
-        older = tasks.alias("older")
-        runnable = and_(
-            tasks.c.status.in_(ACTIVE),
-            or_(tasks.c.owner.is_(None), tasks.c.lease_expires < now,
-                and_(tasks.c.owner == self.owner, tasks.c.owner_instance != self.instance)),
-            ~exists().where(and_(older.c.resource_id == tasks.c.resource_id,
-                                 older.c.created_ts < tasks.c.created_ts,
-                                 older.c.status.in_(ACTIVE))),
-        )
-        query = (select(tasks.c.id, tasks.c.generation).where(runnable)
-                 .order_by(tasks.c.created_ts).limit(limit))
-        if not self.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True, of=tasks)
+        look = {"p_now": time.time(), "p_owner": self.owner, "p_inst": self.instance, "p_limit": limit}
+        with self.db.read() as conn:
+            if conn.execute(_RUNNABLE, look).first() is None:
+                return []
         claimed = []
         with self.db.write() as conn:
-            for task_id, generation in conn.execute(query).all():
-                result = conn.execute(
-                    update(tasks).where(tasks.c.id == task_id, tasks.c.generation == generation)
-                    .values(owner=self.owner, owner_instance=self.instance, generation=generation + 1,
-                            lease_expires=now + self.lease, updated_at=utcnow(),
-                            takeovers=tasks.c.takeovers + case((tasks.c.owner.is_not(None), 1), else_=0),
-                            # a queued task becomes running; a reverting one stays reverting
-                            status=case((tasks.c.status == "queued", "running"), else_=tasks.c.status),
-                            started_at=func.coalesce(tasks.c.started_at, utcnow())))
+            now = utcnow()
+            for task_id, generation in conn.execute(_RUNNABLE_FOR_UPDATE if not self.db.is_sqlite
+                                                    else _RUNNABLE, look).all():
+                result = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
+                                               "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
+                                               "p_now": now})
                 if result.rowcount == 1:
                     claimed.append((task_id, generation + 1))
             rows = {}
             if claimed:
                 rows = {r["id"]: dict(r) for r in conn.execute(
-                    select(tasks).where(tasks.c.id.in_([c[0] for c in claimed]))).mappings()}
+                    _CLAIMED, {"p_ids": [c[0] for c in claimed]}).mappings()}
         return [Claim(rows[task_id], generation) for task_id, generation in claimed]
 
     def heartbeat(self) -> int:
@@ -147,6 +174,36 @@ class TaskStore:
             return conn.execute(
                 update(tasks).where(tasks.c.owner_instance == self.instance, tasks.c.status.in_(ACTIVE))
                 .values(lease_expires=time.time() + self.lease)).rowcount
+
+    def save_store(self, claim: Claim, store: dict) -> None:
+        """Write the task's store now (a step's intent), fenced."""
+        with self.db.write() as conn:
+            self._fence(conn, claim, store=store)
+
+    def hand_back(self, claim: Claim) -> None:
+        """Give up a task at a checkpoint (shutdown): it is claimable at once,
+        by any conductor, and the hand-back does not count as a takeover."""
+        with self.db.write() as conn:
+            self._fence(conn, claim, owner=None, owner_instance=None, lease_expires=None, current_step=None)
+
+    # -- bounded life (dead letters) ------------------------------------------
+    def record_crash(self, claim: Claim, error: BaseException) -> None:
+        """The runner raised out of the engine: count it and hand the task back."""
+        with self.db.write() as conn:
+            self._fence(conn, claim, runner_crashes=tasks.c.runner_crashes + 1, owner=None, owner_instance=None,
+                        lease_expires=None, error_traceback="".join(tb_module.format_exception(error)))
+
+    def dead_letter(self, claim: Claim, reason: str, error: dict, resource_updates: dict) -> None:
+        """Fail the task for good without undoing it (its runner cannot be
+        trusted to): ``reason`` says why, the resource takes its error state.
+        The generation moves on, so a runner still stuck in a step writes
+        nothing when it returns. ``retry_dead_letter`` resumes it."""
+        error = {**error, "reason": reason, "was": claim.task["status"]}
+        with self.db.write() as conn:
+            self._fence(conn, claim, status="failed", failure_reason=reason, error=error,
+                        generation=claim.generation + 1, owner=None, owner_instance=None, lease_expires=None,
+                        finished_at=utcnow(), current_step=None)
+            self._update_resource(conn, claim, resource_updates, required=False)
 
     # -- fenced writes --------------------------------------------------------
     def _owned(self, claim: Claim) -> dict:
@@ -158,7 +215,8 @@ class TaskStore:
 
     def _fence(self, conn: Connection, claim: Claim, **values: Any) -> None:
         values.setdefault("updated_at", utcnow())
-        result = conn.execute(update(tasks).where(*_OWNED).values(**values), self._owned(claim))
+        params = {f"v_{k}": v for k, v in values.items()}
+        result = conn.execute(_fenced_update(frozenset(values)), {**params, **self._owned(claim)})
         self._check_fence(result.rowcount, claim)
 
     @contextmanager
@@ -232,7 +290,7 @@ class TaskStore:
             previous_attempt = conn.execute(_STEP_ATTEMPT, key).scalar() or 0
         if previous_attempt == 0:
             attempt = 1
-            conn.execute(insert(task_steps), {
+            conn.execute(_INSERT_STEP, {
                 "task_id": claim.task["id"], "idx": idx, "name": name, "status": status, "host": host,
                 "attempt": 1, "details": {}, "started_at": now})
         else:
@@ -296,3 +354,36 @@ class TaskStore:
             self._fence(conn, claim, **values)
             # a newer task may own the resource by now; this one only records its own end
             self._update_resource(conn, claim, resource_updates or {}, required=False)
+
+
+def retry_dead_letter(conn: Connection, task: dict, resource_updates: dict) -> None:
+    """Re-queue a dead-lettered task from its last checkpoint (an admin's
+    retry), inside the caller's transaction. Only while no newer task of the
+    resource exists and the resource is free or still this task's; otherwise
+    raises NotRetryable (and the caller's transaction rolls back)."""
+    newer = tasks.alias("newer")
+    requeued = conn.execute(
+        update(tasks).where(tasks.c.id == task["id"], tasks.c.status == "failed",
+                            tasks.c.failure_reason.is_not(None),
+                            ~exists().where(newer.c.resource_id == tasks.c.resource_id,
+                                            newer.c.created_ts > tasks.c.created_ts))
+        .values(status="reverting" if (task.get("error") or {}).get("was") == "reverting" else "queued",
+                failure_reason=None, owner=None, owner_instance=None, lease_expires=None, takeovers=0,
+                runner_crashes=0, error=None, error_traceback=None, started_at=None, finished_at=None,
+                updated_at=utcnow()))
+    if requeued.rowcount != 1:
+        raise NotRetryable(f"task {task['id']} is not a dead-lettered task, or a newer task of its "
+                           f"{task['resource_type']} exists")
+    table = RESOURCE_TABLES[task["resource_type"]]
+    values = {"task_id": task["id"], **resource_updates}
+    if "updated_at" in table.c:
+        values["updated_at"] = utcnow()
+    taken = conn.execute(update(table).where(table.c.id == task["resource_id"],
+                                             or_(table.c.task_id.is_(None), table.c.task_id == task["id"]))
+                         .values(**values))
+    if taken.rowcount != 1:
+        raise NotRetryable(f"{task['resource_type']} {task['resource_id']} is gone or owned by another task")
+
+
+class NotRetryable(Exception):
+    """A retry that cannot be done (not dead-lettered, or the resource moved on)."""

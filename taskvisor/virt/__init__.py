@@ -4,10 +4,13 @@ from __future__ import annotations
 import os
 
 from taskvisor.config import Config
+from taskvisor.rpc.base import Transport
 from taskvisor.virt.driver import ComputeDriver
 
 
-def load_driver(conf: Config) -> ComputeDriver:
+def load_driver(conf: Config, transport: Transport) -> ComputeDriver:
+    """The driver a compute runs; ``transport`` reaches the conductor (the
+    baremetal driver asks it about nodes)."""
     name = conf.compute.driver
     data_dir = os.path.abspath(conf.DEFAULT.data_dir)
     host = conf.DEFAULT.host
@@ -23,5 +26,5 @@ def load_driver(conf: Config) -> ComputeDriver:
         return ProcessDriver(conf)
     if name == "baremetal":
         from taskvisor.virt.baremetal import BaremetalDriver
-        return BaremetalDriver(conf)
+        return BaremetalDriver(conf, transport)
     raise ValueError(f"unknown [compute] driver {name!r}: use fake, process or baremetal")

@@ -5,51 +5,42 @@ runs node steps itself (bm_* flows), so this driver is a thin, read-only
 bridge: it reports capacity (available nodes per resource class; no vCPUs,
 RAM or disk of its own, so virtual flavors never land here) and the power
 state of every node that holds a server (power-state sync). A compute never
-writes the database; this one only reads the nodes table.
+opens the database: both come from a conductor over the bus.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import logging
 
-from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON
-from taskvisor.baremetal.placement import normalize
-from taskvisor.db.models import nodes
-from taskvisor.db.session import Database
-from taskvisor.states import node as node_states
+from taskvisor.baremetal.placement import HYPERVISOR_TYPE
+from taskvisor.rpc.base import RpcError, Transport
 from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError
 
+LOG = logging.getLogger(__name__)
 _UNSUPPORTED = "bare-metal servers are deployed and powered by the conductor's node steps, not by a compute"
-_POWER = {POWER_ON: power.RUNNING, POWER_OFF: power.SHUTDOWN}
 
 
 class BaremetalDriver(ComputeDriver):
-    def __init__(self, conf):
-        self.conf = conf
-        self._db: Database | None = None
+    def __init__(self, conf, transport: Transport):
+        self.conf, self.transport = conf, transport
 
-    @property
-    def db(self) -> Database:
-        if self._db is None:
-            self._db = Database(self.conf.database_url)
-        return self._db
+    def _ask_conductor(self, method: str, timeout: float | None = None) -> dict:
+        return self.transport.call("conductor", method, {},
+                                   timeout=timeout or float(self.conf.DEFAULT.rpc_response_timeout))
 
     def capabilities(self) -> dict:
-        with self.db.read() as conn:
-            rows = conn.execute(select(nodes.c.resource_class, func.count()).where(
-                nodes.c.provision_state == node_states.AVAILABLE, nodes.c.maintenance.is_(False),
-                nodes.c.instance_uuid.is_(None)).group_by(nodes.c.resource_class)).all()
-        available: dict[str, int] = {}
-        for rc, count in rows:
-            if rc:
-                available[normalize(rc)] = available.get(normalize(rc), 0) + count
-        return {"hypervisor_type": "ironic", "vcpus": 0, "memory_mb": 0, "disk_gb": 0, "nodes": available}
+        """Sent with every service report. With no conductor answering yet (a
+        compute may start first) it offers no nodes until the next report."""
+        try:
+            available = self._ask_conductor("baremetal_available_nodes", timeout=5)
+        except RpcError as exc:
+            LOG.info("no conductor told this compute its nodes yet (%s); offering none for now", exc)
+            available = {}
+        return {"hypervisor_type": HYPERVISOR_TYPE, "vcpus": 0, "memory_mb": 0, "disk_gb": 0,
+                "nodes": available}
 
     def list_guests(self) -> dict[str, int]:
-        with self.db.read() as conn:
-            rows = conn.execute(select(nodes.c.instance_uuid, nodes.c.power_state)
-                                .where(nodes.c.instance_uuid.is_not(None))).all()
-        return {uuid: _POWER.get(state, power.NOSTATE) for uuid, state in rows}
+        return self._ask_conductor("baremetal_power_states")
 
     def power_state(self, server_id: str) -> int:
         return self.list_guests().get(server_id, power.NOSTATE)

@@ -1,6 +1,6 @@
 """The virt driver interface: what a compute asks of a hypervisor.
 
-Every method is idempotent or checks before acting (DESIGN §3): a step can
+Every method is idempotent or checks before acting (architecture.md §3): a step can
 run twice after a crash, so spawn of a guest that exists returns it, destroy
 of a missing guest succeeds, power_off of a guest that is off reports so.
 Clean shutdown is built from three primitives (request_shutdown,

@@ -6,7 +6,11 @@ process guests: ``guest_shutdown_seconds`` and ``guest_on_shutdown``
 (clean, ignore, second-request, crash). Counters of spawns and destroys per
 server let tests prove that no side effect ran twice. With a state file the
 guests survive a restart of the process, like real guests survive a restart
-of their compute.
+of their compute: each change is written, before the call returns, to the
+guest's own small file in ``<state file>.d/`` (the cost of a change does
+not grow with the number of guests); the state file itself
+(``{"guests": ..., "counts": ...}``, what tests and operators read) is a
+view rewritten by a background thread moments after changes.
 
 Tests inject trouble at any method: ``driver.inject("spawn", fail="boom")``
 or ``delay=2.0``, for ``times`` calls (default 1; 0 = every call). A test
@@ -25,6 +29,9 @@ import time
 from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
+VIEW_DUTY = 0.1  # the view's rewrites use at most about this share of the time
+_VIEW_LOCK = threading.Lock()  # drivers of one process sharing a file (tests) take turns
+
 
 class FakeDriver(ComputeDriver):
     def __init__(self, state_path: str | None = None, spawn_seconds: float = 0.0,
@@ -37,10 +44,12 @@ class FakeDriver(ComputeDriver):
         self.counts: dict[str, dict[str, int]] = {}
         self._injections: dict[str, list[dict]] = {}
         self._lock = threading.RLock()
-        if state_path and os.path.exists(state_path):
-            with open(state_path) as f:
-                saved = json.load(f)
-            self.guests, self.counts = saved["guests"], saved["counts"]
+        self._view_due = threading.Event()
+        if state_path:
+            self.guest_dir = f"{state_path}.d"
+            self._load()
+            self._write_view()
+            threading.Thread(target=self._write_views, name="fake-state-view", daemon=True).start()
 
     # -- test hooks -------------------------------------------------------------
     def inject(self, method: str, *, fail: str | None = None, delay: float = 0.0, times: int = 1) -> None:
@@ -69,13 +78,56 @@ class FakeDriver(ComputeDriver):
         self.counts.setdefault(server_id, {}).setdefault(what, 0)
         self.counts[server_id][what] += 1
 
-    def _save(self) -> None:
+    # -- persistence --------------------------------------------------------------
+    def _load(self) -> None:
+        if os.path.isdir(self.guest_dir):
+            for name in os.listdir(self.guest_dir):
+                if not name.endswith(".json"):
+                    continue  # a .tmp left by a kill: its rename never happened
+                with open(os.path.join(self.guest_dir, name)) as f:
+                    saved = json.load(f)
+                server_id = name[:-5]
+                if saved["guest"] is not None:
+                    self.guests[server_id] = saved["guest"]
+                self.counts[server_id] = saved["counts"]
+        elif os.path.exists(self.state_path):  # a data dir from before per-guest files
+            with open(self.state_path) as f:
+                saved = json.load(f)
+            self.guests, self.counts = saved["guests"], saved["counts"]
+            os.makedirs(self.guest_dir, exist_ok=True)
+            for server_id in set(self.guests) | set(self.counts):
+                self._save(server_id)
+        os.makedirs(self.guest_dir, exist_ok=True)
+
+    def _save(self, server_id: str) -> None:
+        """Persist one guest (and its counters) before the change is reported."""
         if not self.state_path:
             return
-        tmp = f"{self.state_path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump({"guests": self.guests, "counts": self.counts}, f)
-        os.replace(tmp, self.state_path)
+        path = os.path.join(self.guest_dir, f"{server_id}.json")
+        with open(f"{path}.tmp", "w") as f:
+            f.write(json.dumps({"guest": self.guests.get(server_id), "counts": self.counts.get(server_id, {})}))
+        os.replace(f"{path}.tmp", path)
+        self._view_due.set()
+
+    def _write_views(self) -> None:
+        """Rewrite the whole-state view after changes, coalescing those that
+        arrive while it writes; spaced so that it stays a small share of the
+        CPU however many guests there are."""
+        while True:
+            self._view_due.wait()
+            self._view_due.clear()
+            started = time.monotonic()
+            self._write_view()
+            time.sleep((time.monotonic() - started) * (1 / VIEW_DUTY - 1))
+
+    def _write_view(self) -> None:
+        with self._lock:
+            data = json.dumps({"guests": self.guests, "counts": self.counts})
+        tmp = f"{self.state_path}.{os.getpid()}.tmp"
+        with _VIEW_LOCK:
+            with open(tmp, "w") as f:
+                f.write(data)
+            os.replace(tmp, self.state_path)
 
     def _guest(self, server_id: str) -> dict:
         guest = self.guests.get(server_id)
@@ -86,13 +138,13 @@ class FakeDriver(ComputeDriver):
     # -- the driver -------------------------------------------------------------
     def list_guests(self) -> dict[str, int]:
         with self._lock:
-            return {sid: self._current_state(g) for sid, g in self.guests.items()}
+            return {sid: self._current_state(sid, g) for sid, g in self.guests.items()}
 
     def spawn(self, server: dict, image: dict, flavor: dict) -> int:
         self._trouble("spawn")
         with self._lock:
             if server["id"] in self.guests:
-                return self._current_state(self.guests[server["id"]])
+                return self._current_state(server["id"], self.guests[server["id"]])
         seconds = float(image.get("properties", {}).get("fake_spawn_seconds", self.spawn_seconds) or 0)
         if seconds:
             time.sleep(seconds)
@@ -106,7 +158,7 @@ class FakeDriver(ComputeDriver):
                     "behaviour": {"on_shutdown": props.get("guest_on_shutdown", "clean"),
                                   "shutdown_seconds": float(props.get("guest_shutdown_seconds", 0) or 0)}}
                 self._count(server["id"], "spawn")
-                self._save()
+                self._save(server["id"])
             return power.RUNNING
 
     def destroy(self, server_id: str) -> bool:
@@ -115,21 +167,21 @@ class FakeDriver(ComputeDriver):
             existed = self.guests.pop(server_id, None) is not None
             if existed:
                 self._count(server_id, "destroy")
-                self._save()
+                self._save(server_id)
             return existed
 
-    def _current_state(self, guest: dict) -> int:
+    def _current_state(self, server_id: str, guest: dict) -> int:
         """A guest that was asked to shut down goes off once its shutdown time passed."""
         if guest["power_state"] == power.RUNNING and guest["shutdown_at"] and time.time() >= guest["shutdown_at"]:
             guest["power_state"] = power.SHUTDOWN
             guest["shutdown_at"] = None
             guest.setdefault("console", []).append("power off")
-            self._save()
+            self._save(server_id)
         return guest["power_state"]
 
     def power_state(self, server_id: str) -> int:
         with self._lock:
-            return self._current_state(self._guest(server_id))
+            return self._current_state(server_id, self._guest(server_id))
 
     def request_shutdown(self, server_id: str) -> None:
         self._trouble("request_shutdown")
@@ -144,7 +196,7 @@ class FakeDriver(ComputeDriver):
                 guest["power_state"] = power.CRASHED
             elif how == "clean" or (how == "second-request" and guest["shutdown_requests"] >= 2):
                 guest["shutdown_at"] = time.time() + guest["behaviour"]["shutdown_seconds"]
-            self._save()
+            self._save(server_id)
 
     def force_off(self, server_id: str) -> None:
         self._trouble("force_off")
@@ -152,7 +204,7 @@ class FakeDriver(ComputeDriver):
             guest = self._guest(server_id)
             guest["power_state"], guest["shutdown_at"] = power.SHUTDOWN, None
             guest.setdefault("console", []).append("power off")
-            self._save()
+            self._save(server_id)
 
     def power_on(self, server_id: str) -> int:
         self._trouble("power_on")
@@ -162,7 +214,7 @@ class FakeDriver(ComputeDriver):
                 guest["power_state"], guest["shutdown_requests"] = power.RUNNING, 0
                 guest.setdefault("console", []).append("power on")
                 self._count(server_id, "power_on")
-                self._save()
+                self._save(server_id)
             return guest["power_state"]
 
     # -- actions beyond boot/delete ------------------------------------------------
@@ -171,7 +223,7 @@ class FakeDriver(ComputeDriver):
         self._trouble(method)
         with self._lock:
             guest = self._guest(server_id)
-            state = self._current_state(guest)
+            state = self._current_state(server_id, guest)
             if state == want:
                 return state
             if state not in allowed_from:
@@ -179,7 +231,7 @@ class FakeDriver(ComputeDriver):
             guest["power_state"] = want
             guest.setdefault("console", []).append(method)
             self._count(server_id, method)
-            self._save()
+            self._save(server_id)
             return want
 
     def pause(self, server_id: str) -> int:
@@ -200,13 +252,13 @@ class FakeDriver(ComputeDriver):
             guest = self._guest(server_id)
             if guest.get("rescue"):
                 return guest["power_state"]
-            if self._current_state(guest) not in (power.SHUTDOWN, power.CRASHED):
+            if self._current_state(server_id, guest) not in (power.SHUTDOWN, power.CRASHED):
                 raise DriverError(f"cannot rescue guest {server_id}: it is still running")
             guest["rescue"] = {"image": rescue_image.get("id")}
             guest["power_state"], guest["shutdown_requests"] = power.RUNNING, 0
             guest.setdefault("console", []).append(f"rescue from {rescue_image.get('id')}")
             self._count(server_id, "rescue")
-            self._save()
+            self._save(server_id)
             return power.RUNNING
 
     def unrescue(self, server_id: str) -> int:
@@ -217,7 +269,7 @@ class FakeDriver(ComputeDriver):
                 self._count(server_id, "unrescue")
             guest["power_state"], guest["shutdown_at"], guest["shutdown_requests"] = power.RUNNING, None, 0
             guest.setdefault("console", []).append("unrescue")
-            self._save()
+            self._save(server_id)
             return power.RUNNING
 
     def snapshot(self, server_id: str, image_id: str) -> dict:
@@ -259,14 +311,14 @@ class FakeDriver(ComputeDriver):
             guest["old_flavor"], guest["flavor"] = guest["flavor"], new_flavor
             guest["disk"]["size_gb"] = new_flavor.get("disk")
             self._count(server_id, "resize")
-            self._save()
+            self._save(server_id)
             return guest["power_state"]
 
     def confirm_resize(self, server_id: str) -> None:
         self._trouble("confirm_resize")
         with self._lock:
             self._guest(server_id).pop("old_flavor", None)
-            self._save()
+            self._save(server_id)
 
     def revert_resize(self, server_id: str) -> int:
         self._trouble("revert_resize")
@@ -276,7 +328,7 @@ class FakeDriver(ComputeDriver):
                 guest["flavor"] = guest.pop("old_flavor")
                 guest["disk"]["size_gb"] = guest["flavor"].get("disk")
                 self._count(server_id, "revert_resize")
-                self._save()
+                self._save(server_id)
             return guest["power_state"]
 
     def console_output(self, server_id: str, length: int | None = None) -> str:

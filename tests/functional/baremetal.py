@@ -58,7 +58,7 @@ class Baremetal:
         assert task["status"] == "succeeded", task
         return task
 
-    def wait_state(self, ident: str, state: str, timeout: float = 30) -> dict:
+    def wait_state(self, ident: str, state: str, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             node = self.node(ident)
@@ -67,7 +67,7 @@ class Baremetal:
             assert time.monotonic() < deadline, f"node is {node['provision_state']}, not {state}: {node}"
             time.sleep(0.02)
 
-    def wait_for(self, ident: str, predicate, timeout: float = 15) -> dict:
+    def wait_for(self, ident: str, predicate, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             node = self.node(ident)

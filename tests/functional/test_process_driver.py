@@ -15,6 +15,7 @@ from taskvisor.states import power
 from taskvisor.virt.driver import DriverError, GuestNotFound
 from taskvisor.virt.process import ProcessDriver, proc_stat
 from tests.guests import kill_guests
+from tests.procs import wait_for as poll
 
 FLAVOR = {"id": "1", "name": "m1.tiny", "vcpus": 1, "ram": 512, "disk": 1}
 
@@ -54,11 +55,9 @@ def signals(driver, server_id) -> list[str]:
             if "] signal " in line]
 
 
-def wait_for(check, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+def wait_for(check, timeout: float = 60.0) -> None:
+    """A poll with a deadline generous enough for a loaded machine."""
+    poll(check, timeout, "the guest process to get there", interval=0.01)
 
 
 def test_spawn_runs_a_real_process_and_is_idempotent(driver):
@@ -92,7 +91,7 @@ def test_clean_shutdown_of_a_guest_that_takes_one_second(driver):
     server_id = boot(driver, guest_shutdown_seconds=1)
     result = clean_shutdown(driver, server_id, timeout=10, retry_interval=5, force=False)
     assert result["shutdown"] == "clean" and result["retries"] == 0
-    assert 1.0 <= result["seconds"] < 10
+    assert result["seconds"] >= 1.0  # it waited for the guest, not for the timeout (shutdown == clean)
     assert driver.power_state(server_id) == power.SHUTDOWN
     assert signals(driver, server_id) == ["SIGTERM"]
     assert "shutdown complete" in driver.console_output(server_id)
@@ -121,7 +120,7 @@ def test_second_request_guest_shuts_down_after_one_retry(driver):
     server_id = boot(driver, guest_on_shutdown="second-request")
     result = clean_shutdown(driver, server_id, timeout=10, retry_interval=0.5, force=False)
     assert result["shutdown"] == "clean" and result["retries"] == 1
-    assert 0.5 <= result["seconds"] < 10
+    assert result["seconds"] >= 0.5
     assert signals(driver, server_id) == ["SIGTERM", "SIGTERM"]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +14,7 @@ from taskvisor.states import power
 from taskvisor.virt.process import proc_stat
 from tests.conftest import Cloud, make_conf
 from tests.guests import kill_guests
+from tests.procs import wait_for
 
 V2101 = {"OpenStack-API-Version": "compute 2.101"}
 
@@ -71,10 +71,7 @@ def sigterms(cloud: Cloud, server_id: str) -> int:
 
 
 def wait_dead(p: int) -> None:
-    deadline = time.monotonic() + 5
-    while (proc_stat(p) or "Z")[0] != "Z":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for(lambda: (proc_stat(p) or "Z")[0] == "Z", 60, f"guest process {p} to end", interval=0.01)
 
 
 def test_boot_then_delete_runs_the_clean_path(clouds):
@@ -91,7 +88,7 @@ def test_boot_then_delete_runs_the_clean_path(clouds):
     assert task["status"] == "succeeded"
     details = task["steps"][0]["details"]
     assert details["shutdown"] == "clean" and details["requested"] == 5 and details["retries"] == 0
-    assert 1.0 <= details["seconds"] < 5
+    assert details["seconds"] >= 1.0  # it waited for the guest; "clean" says the timeout did not pass
     assert proc_stat(guest) is None and not os.path.exists(cloud.driver._dir(server_id))
 
 

@@ -16,7 +16,9 @@ def test_servers_spread_over_computes_and_services_show_up(cluster_factory):
     tasks = [api.wait_task(url) for _, url in booted]
     assert all(t["status"] == "succeeded" for t in tasks), tasks
     hosts = collections.Counter(t["steps"][0]["details"]["host"] for t in tasks)
-    assert hosts == {"compute-1": 3, "compute-2": 3}
+    # the least-loaded choice uses both computes; how evenly depends on which
+    # conductor's schedule step ran first, which is load, not behaviour
+    assert set(hosts) == {"compute-1", "compute-2"} and sum(hosts.values()) == 6, hosts
     # steps ran where they say: conductor steps on a conductor, spawn on the compute
     for task in tasks:
         assert task["steps"][0]["host"].startswith("conductor-")

@@ -18,6 +18,7 @@ from taskvisor.tasks.flow import Fenced, Flow, Flows
 from taskvisor.tasks.runner import TaskRunner
 from taskvisor.tasks.store import TaskStore, insert_task, new_task_row
 from tests.dbs import database  # noqa: F401  (fixture)
+from tests.procs import wait_for
 
 CALLS: dict[str, list[str]] = {}
 GATES: dict[str, threading.Event] = {}
@@ -134,15 +135,11 @@ def test_expired_lease_is_taken_over_and_resumes_at_the_step_in_flight(database)
     outcome = {}
     thread = threading.Thread(target=lambda: outcome.setdefault("a", runner_a.run(claim_a)))
     thread.start()
-    deadline = time.monotonic() + 5
-    while "second" not in CALLS.get(task["id"], []):
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_for(lambda: "second" in CALLS.get(task["id"], []), 30, "conductor a to reach step two")
     # conductor a "pauses" in step two: no heartbeats, so its lease runs out
     store_b, runner_b = runner_for(database, "b")
     assert store_b.claim(1) == []
-    time.sleep(1.1)
-    [claim_b] = store_b.claim(1)
+    [claim_b] = wait_for(lambda: store_b.claim(1), 30, "a's lease to run out and b to claim the task")
     assert claim_b.generation == 2
     GATES[task["id"]].set()
     assert runner_b.run(claim_b) == "succeeded"
@@ -171,12 +168,15 @@ def test_a_fenced_writer_changes_nothing(database):
 def test_heartbeat_keeps_the_lease(database):
     task = make_server(database)
     store_a, _ = runner_for(database, "a")
-    store_a.claim(1)
+    [claim] = store_a.claim(1)
+    first_expiry = claim.task["lease_expires"]
     store_b, _ = runner_for(database, "b")
-    for _ in range(4):
-        time.sleep(0.4)
+    # heartbeat past the lease a claimed with: each one moves it on, so b never gets the task
+    while time.time() < first_expiry + 0.5:
         assert store_a.heartbeat() == 1
         assert store_b.claim(1) == []
+        time.sleep(0.05)
+    assert task_row(database, task["id"])["lease_expires"] > first_expiry
     assert task_row(database, task["id"])["owner"] == "a"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 
 from tests.integration.distributed import COMPUTE, Api, cluster_factory  # noqa: F401  (fixture)
 from tests.procs import wait_for
@@ -67,7 +66,6 @@ def test_sigterm_finishes_in_flight_work_and_sends_new_work_elsewhere(cluster_fa
     api.wait_step(stop_url, "power_off")
     api.wait_step(resize_url, "power_off")
     compute = cluster.computes["compute-1"]
-    sigterm_at = time.monotonic()
     compute.signal(signal.SIGTERM)
     wait_for(lambda: service_state(api, "compute-1") == "draining", 10, "os-services to show draining")
     assert compute.running
@@ -83,8 +81,7 @@ def test_sigterm_finishes_in_flight_work_and_sends_new_work_elsewhere(cluster_fa
     # several calls of the resize went to compute-1; all after the first on compute-alt
     assert sum(1 for s in resize["steps"] if s["host"] == "compute-1") >= 2
     assert compute.proc.wait(30) == 0
-    assert time.monotonic() - sigterm_at < 45  # graceful_shutdown_timeout is 180
-    assert "drained in" in compute.log()
+    assert "drained in" in compute.log()  # it ended when its work did, not at graceful_shutdown_timeout
     wait_for(lambda: service_state(api, "compute-1") == "down", 10, "os-services to show down")
 
 
@@ -93,10 +90,9 @@ def test_timeout_shorter_than_the_work_exits_then_the_operation_completes_after_
                                                               "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "60"})
     api, server_id, stop_url = stop_in_flight(cluster)
     compute = cluster.computes["compute-1"]
-    sigterm_at = time.monotonic()
     compute.signal(signal.SIGTERM)
     assert compute.proc.wait(30) == 0
-    assert time.monotonic() - sigterm_at < 15  # at the 2 s timeout, not after the guest's 25 s
+    # it stopped at its 2 s timeout with the stop still in flight, not after the guest's 25 s
     assert "stopping with 1 operation(s) in flight (timeout)" in compute.log()
     assert api.task(stop_url)["status"] == "running"  # not lost, not failed
     compute.start(wait_http=False)
@@ -134,10 +130,9 @@ def test_a_second_sigterm_ends_the_drain_at_once(cluster_factory):
     compute = cluster.computes["compute-1"]
     compute.signal(signal.SIGTERM)
     wait_for(lambda: service_state(api, "compute-1") == "draining", 10, "draining")
-    second_at = time.monotonic()
     compute.signal(signal.SIGTERM)
     assert compute.proc.wait(30) == 0
-    assert time.monotonic() - second_at < 15  # not after the guest's 25 s
-    assert "(signal)" in compute.log()
+    assert "(signal)" in compute.log()  # cut short by the second signal, not after the guest's 25 s
+    assert api.task(stop_url)["status"] == "running"  # the stop was still in flight: not lost, not failed
     compute.start(wait_http=False)
     assert api.wait_task(stop_url, timeout=90)["status"] == "succeeded"

@@ -4,7 +4,6 @@ would leave the node in clean failed); every step runs at most twice and
 the node ends manageable, then provides to available."""
 from __future__ import annotations
 
-import time
 
 import httpx
 import pytest
@@ -45,7 +44,6 @@ def test_kill_9_mid_clean_resumes_at_the_current_step(tmp_path, procs):
     # kill while the second clean step runs
     wait_for(lambda: api.get(f"{BM}/nodes/{uuid}").json()["clean_step"].get("step") == "factory_reset",
              15, "the second clean step to start")
-    time.sleep(0.3)
     first.kill()
 
     second = all_in_one(data_dir, port=first.port, env=env).start()

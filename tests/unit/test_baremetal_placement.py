@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from taskvisor.baremetal.placement import BAREMETAL_FLOWS, flow_for, node_class, normalize
-from taskvisor.conductor.node_scheduler import host_for
+from taskvisor.baremetal.placement import BAREMETAL_FLOWS, flow_for, host_for, node_class, normalize
 from taskvisor.flows import FLOWS
 from taskvisor.states import server as states
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from taskvisor.baremetal import get_driver
 from taskvisor.baremetal import steps as s
-from taskvisor.baremetal.interfaces import BiosInterface, DeployInterface, ManagementInterface, PowerInterface
-from taskvisor.baremetal.interfaces import RaidInterface, VendorInterface
+from taskvisor.baremetal.drivers import get_driver
+from taskvisor.baremetal.interfaces import (
+    BiosInterface,
+    DeployInterface,
+    ManagementInterface,
+    PowerInterface,
+    RaidInterface,
+    VendorInterface,
+)
 
 
 class Power(PowerInterface):
@@ -60,14 +66,14 @@ def test_collects_every_interface_step_with_its_metadata():
 
 
 def test_priority_then_interface_weight():
-    assert order(s.automated_steps(TiedDriver())) == ["deploy.c", "vendor.f", "power.a", "management.b", "bios.d",
+    assert order(s.automated_steps(s.driver_steps(TiedDriver()))) == ["deploy.c", "vendor.f", "power.a", "management.b", "bios.d",
                                                       "raid.e"]
 
 
 def test_overrides_reorder_and_disable():
     overrides = s.parse_overrides("raid.e:100, deploy.c:0,management.manual_only:6")
     assert overrides == {"raid.e": 100, "deploy.c": 0, "management.manual_only": 6}
-    assert order(s.automated_steps(TiedDriver(), overrides)) == ["raid.e", "management.manual_only", "vendor.f",
+    assert order(s.automated_steps(s.driver_steps(TiedDriver()), overrides)) == ["raid.e", "management.manual_only", "vendor.f",
                                                                  "power.a", "management.b", "bios.d"]
     with pytest.raises(ValueError):
         s.parse_overrides("raid.e=100")
@@ -75,14 +81,14 @@ def test_overrides_reorder_and_disable():
 
 def test_fake_hardware_has_one_automated_step_and_manual_ones_with_required_args():
     driver = get_driver("fake-hardware")
-    assert order(s.automated_steps(driver)) == ["deploy.erase_devices"]
+    assert order(s.automated_steps(s.driver_steps(driver))) == ["deploy.erase_devices"]
     manual = [x for x in s.driver_steps(driver) if x["priority"] == 0]
     assert len(manual) >= 5
     assert any(info.get("required") for x in manual for info in x["argsinfo"].values())
 
 
 def test_user_steps_keep_the_users_order_and_reserved_steps():
-    steps = s.validate_user_steps(TiedDriver(), [
+    steps = s.validate_user_steps(s.driver_steps(TiedDriver()), [
         {"interface": "raid", "step": "e"}, {"interface": "deploy", "step": "hold"},
         {"interface": "management", "step": "manual_only", "args": {"n": 3}},
         {"interface": "power", "step": "wait", "args": {"seconds": 2}}])
@@ -99,7 +105,7 @@ def test_user_steps_keep_the_users_order_and_reserved_steps():
 ])
 def test_user_step_errors(bad, words):
     with pytest.raises(s.InvalidSteps, match=words):
-        s.validate_user_steps(TiedDriver(), bad)
+        s.validate_user_steps(s.driver_steps(TiedDriver()), bad)
 
 
 def test_declaration_errors():

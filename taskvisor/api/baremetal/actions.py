@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import update
 
 from taskvisor.api.baremetal import views
+from taskvisor.api.baremetal.drivers import clean_steps_of
 from taskvisor.api.baremetal.nodes import base_url, load_node, minor, node_locked
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
@@ -19,7 +20,6 @@ from taskvisor.api.task_start import TASK_HEADER, start_task
 from taskvisor.api.tasks_list import node_related_ids
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
 from taskvisor.api.validation import json_body
-from taskvisor.baremetal import get_driver
 from taskvisor.baremetal import steps as clean_steps
 from taskvisor.baremetal.interfaces import POWER_RESULT, POWER_TARGETS, SOFT_POWER_OFF, SOFT_REBOOT
 from taskvisor.db.models import nodes, tasks
@@ -74,15 +74,12 @@ def _provision_values(node: dict, event: str, target_override: str | None = None
 
 def _automated_plan(request: Request, node: dict) -> list[dict]:
     """Steps automated cleaning runs for this node ([] when it is off)."""
-    conf = request.app.state.tv.conf
-    enabled = node["automated_clean"] if node["automated_clean"] is not None else conf.conductor.automated_clean
-    if not enabled:
-        return []
+    with request.app.state.tv.db.read() as conn:
+        known = clean_steps_of(conn, node["driver"])
     try:
-        overrides = clean_steps.parse_overrides(conf.conductor.clean_step_priority_override)
+        return clean_steps.automated_plan(known, node, request.app.state.tv.conf)
     except ValueError as exc:
         raise ApiError(500, str(exc)) from None
-    return clean_steps.automated_steps(get_driver(node["driver"]), overrides)
 
 
 @router.put("/v1/nodes/{ident}/states/provision")
@@ -116,7 +113,9 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         if not user_steps:
             raise BadRequest('"clean_steps" is required when setting target provision state to clean')
         try:
-            planned = clean_steps.validate_user_steps(get_driver(node["driver"]), user_steps)
+            with request.app.state.tv.db.read() as conn:
+                known = clean_steps_of(conn, node["driver"])
+            planned = clean_steps.validate_user_steps(known, user_steps)
         except clean_steps.InvalidSteps as exc:
             raise BadRequest(str(exc)) from None
         return _clean(request, ctx, node, "clean", planned, states.MANAGEABLE, manual=True)
@@ -135,7 +134,8 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         planned = _automated_plan(request, node)
         return start_node_task(request, ctx, node, action="undeploy", flow="node_undeploy", sources=(state,),
                                values={**_provision_values(node, event), "clean_step": {},
-                                       "driver_internal_info": _with_plan(node, planned, False)},
+                                       "driver_internal_info": clean_steps.with_plan(
+                                           node["driver_internal_info"], planned, manual=False)},
                                params={"steps": planned, "start": 0, "target": states.AVAILABLE})
     if event == "deploy":
         return start_node_task(request, ctx, node, action="deploy", flow="node_deploy", sources=(state,),
@@ -145,15 +145,9 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
                            values=_provision_values(node, event), params={"source": state})
 
 
-def _with_plan(node: dict, planned: list[dict], manual: bool) -> dict:
-    internal = {k: v for k, v in (node["driver_internal_info"] or {}).items()
-                if k not in ("clean_steps", "clean_step_index")}
-    return {**internal, "clean_steps": planned, "manual_cleaning": manual}
-
-
 def _clean(request, ctx, node, action: str, planned: list[dict], target: str, manual: bool) -> Response:
     values = {**_provision_values(node, states.VERBS[action], target), "clean_step": {},
-              "driver_internal_info": _with_plan(node, planned, manual)}
+              "driver_internal_info": clean_steps.with_plan(node["driver_internal_info"], planned, manual)}
     return start_node_task(request, ctx, node, action=action, flow="node_clean", sources=(node["provision_state"],),
                            values=values, params={"steps": planned, "start": 0, "target": target})
 

@@ -6,16 +6,17 @@ import copy
 import re
 import uuid
 
+import jsonpatch
+import jsonpointer
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from taskvisor.api.baremetal import views
+from taskvisor.api.baremetal import drivers, views
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
+from taskvisor.api.responses import JsonResponse
 from taskvisor.api.validation import json_body
-from taskvisor.baremetal import DRIVERS
 from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
@@ -41,6 +42,11 @@ def base_url(request: Request) -> str:
 
 def conductor_host(request: Request) -> str:
     return request.app.state.tv.conf.DEFAULT.host
+
+
+def recorded_drivers(request: Request) -> dict:
+    with request.app.state.tv.db.read() as conn:
+        return drivers.recorded(conn)
 
 
 def is_uuid(text: str) -> bool:
@@ -75,10 +81,10 @@ def _bool(name: str, value):
     raise BadRequest(f"Invalid boolean value for {name}: {value!r}")
 
 
-def check_values(values: dict, ctx: RequestContext) -> dict:
+def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict:
     """Types, names and drivers of node fields a user may set."""
     out = dict(values)
-    if "driver" in out and out["driver"] not in DRIVERS:
+    if "driver" in out and out["driver"] not in known_drivers:
         raise BadRequest(f"No valid host was found. Reason: No conductor service registered which supports "
                          f"driver {out['driver']} for conductor group \"\".")
     for name in _OBJECTS:
@@ -127,9 +133,10 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
                          f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
                          "unexpected)")
     _reject_newer(body, ctx)
-    values = check_values({k: v for k, v in body.items() if k in _STORED}, ctx)
+    known_drivers = recorded_drivers(request)
+    values = check_values({k: v for k, v in body.items() if k in _STORED}, ctx, known_drivers)
     for key, value in interfaces.items():
-        mine = views._interface_name(values["driver"], key[:-len("_interface")])
+        mine = views.interface_name(known_drivers, values["driver"], key[:-len("_interface")])
         if value is not None and value != mine:
             raise BadRequest(f"Could not find the following interface in the "
                              f"'ironic.hardware.interfaces.{key[:-len('_interface')]}' entrypoint: {value}. "
@@ -157,7 +164,8 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
                 raise Conflict(f"A node with UUID {node_id} already exists.") from None
         raise Conflict(f"A node with name {row['name']} already exists.") from None
     response.headers["Location"] = f"{base_url(request)}/v1/nodes/{node_id}"
-    created = views.render_node(row, minor(ctx), base_url(request), conductor=conductor_host(request))
+    created = views.render_node(row, minor(ctx), base_url(request), conductor=conductor_host(request),
+                                drivers=known_drivers)
     created["updated_at"] = None  # Ironic: a node just created was never updated
     return created
 
@@ -208,12 +216,14 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     if wanted == list(views.LIST_FIELDS):
         out = {"nodes": views.render_brief(rows, m, url)}
     else:
-        out = {"nodes": [views.render_node(r, m, url, wanted, conductor=host) for r in rows]}
+        known_drivers = recorded_drivers(request)
+        out = {"nodes": [views.render_node(r, m, url, wanted, conductor=host, drivers=known_drivers)
+                         for r in rows]}
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
         params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
         out["next"] = f"{url}/v1/{path}{params}"
-    return JSONResponse(out)  # plain JSON: FastAPI's encoder costs more than the query
+    return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
 
 
 # Handlers are plain functions (FastAPI runs them in its thread pool): a
@@ -247,7 +257,8 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     wanted = views.check_fields(fields, minor(ctx))
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
-    return views.render_node(node, minor(ctx), base_url(request), wanted, conductor=conductor_host(request))
+    return views.render_node(node, minor(ctx), base_url(request), wanted, conductor=conductor_host(request),
+                             drivers=recorded_drivers(request))
 
 
 @router.patch("/v1/nodes/{ident}")
@@ -259,9 +270,9 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         node = load_node(conn, ident, ctx)
     document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
     for op in patch:
-        _apply(document, op, ctx)
+        document = _apply(document, op, ctx)
     changes = {k: v for k, v in document.items() if v != node[k]}
-    changes = check_values(changes, ctx)
+    changes = check_values(changes, ctx, recorded_drivers(request) if "driver" in changes else {})
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
     if changes:
@@ -275,44 +286,33 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             raise node_locked(request, node)
     with db.read() as conn:
         node = load_node(conn, node["id"], ctx)
-    return views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request))
+    return views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request),
+                             drivers=recorded_drivers(request))
 
 
-def _apply(document: dict, op, ctx: RequestContext) -> None:
-    """One RFC 6902 operation (add, replace, remove) on the patchable fields."""
+def _apply(document: dict, op, ctx: RequestContext) -> dict:
+    """One RFC 6902 operation (add, replace, remove; ``jsonpatch``) on the
+    patchable fields; returns the patched document. As in Ironic, removing
+    a whole field resets it ({} for an object, else null)."""
     if not isinstance(op, dict) or op.get("op") not in ("add", "replace", "remove") \
             or not isinstance(op.get("path"), str) or not op["path"].startswith("/"):
         raise BadRequest(f"Invalid patch operation: {op!r}. Each needs 'op' (add, replace, remove) and a 'path'")
     if op["op"] != "remove" and "value" not in op:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: 'value' is required for '{op['op']}'")
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"][1:].split("/")]
+    parts = jsonpointer.JsonPointer(op["path"]).parts
     field = parts[0]
     if field not in PATCHABLE:
         raise BadRequest(f"Cannot patch {op['path']}. Only the following can be updated: "
                          f"{', '.join('/' + p for p in PATCHABLE)}")
-    if len(parts) == 1:
-        if op["op"] == "remove":
-            document[field] = {} if field in _OBJECTS else None
-        else:
-            document[field] = op["value"]
-        return
-    if field not in _OBJECTS:
+    if len(parts) > 1 and field not in _OBJECTS:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {field} has no members")
-    target = document[field]
-    for key in parts[1:-1]:
-        if not isinstance(target, dict) or key not in target:
-            raise BadRequest(f"Couldn't apply patch '{op}'. Reason: can't find {key} in {field}")
-        target = target[key]
-    key = parts[-1]
-    if not isinstance(target, dict):
-        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {op['path']} is not an object")
-    if op["op"] == "remove" or op["op"] == "replace":
-        if key not in target:
-            raise BadRequest(f"Couldn't apply patch '{op}'. Reason: can't remove a non-existent object '{key}'")
-    if op["op"] == "remove":
-        del target[key]
-    else:
-        target[key] = op["value"]
+    try:
+        document = jsonpatch.apply_patch(document, [op])
+    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {exc}") from None
+    for name in PATCHABLE:
+        document.setdefault(name, {} if name in _OBJECTS else None)
+    return document
 
 
 @router.delete("/v1/nodes/{ident}", status_code=204)

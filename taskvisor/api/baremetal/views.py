@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from taskvisor.api.errors import ApiError, BadRequest
-from taskvisor.baremetal import get_driver
 
 # field -> first minor version showing it (Ironic's VERSIONED_FIELDS); 1 = always
 VERSIONED = {
@@ -74,16 +73,12 @@ def mask(info: dict | None) -> dict:
     return {k: (SECRET if "password" in k and v not in (None, "") else v) for k, v in (info or {}).items()}
 
 
-def _interface_name(driver_name: str, kind: str) -> str | None:
-    try:
-        interface = getattr(get_driver(driver_name), kind, None)
-    except ValueError:
-        return None
-    return getattr(interface, "name", None) or ("noop" if kind in ("console", "rescue", "storage", "inspect",
-                                                                   "network", "boot", "firmware") else None)
+def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:
+    """The node's <kind>_interface, from the drivers conductors recorded."""
+    return ((drivers.get(driver_name) or {}).get("interfaces") or {}).get(kind)
 
 
-def _value(row: dict, field: str, conductor: str | None):
+def _value(row: dict, field: str, conductor: str | None, drivers: dict):
     if field == "uuid":
         return row["id"]
     if field in ("created_at", "updated_at", "provision_updated_at"):
@@ -93,7 +88,7 @@ def _value(row: dict, field: str, conductor: str | None):
     if field == "conductor":
         return conductor
     if field.endswith("_interface"):
-        return _interface_name(row["driver"], field[:-len("_interface")])
+        return interface_name(drivers, row["driver"], field[:-len("_interface")])
     if field in _COLUMNS:
         value = row.get(field)
         return {} if value is None and field in ("clean_step", "driver_internal_info", "properties", "extra",
@@ -111,9 +106,10 @@ def links(base_url: str, node_id: str, sub: str = "") -> list[dict]:
 
 
 def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None = None,
-                conductor: str | None = None) -> dict:
+                conductor: str | None = None, drivers: dict | None = None) -> dict:
+    """``drivers``: what conductors recorded of them (``api.baremetal.drivers``)."""
     names = fields if fields is not None else allowed_fields(minor)
-    node = {name: _value(row, name, conductor) for name in names}
+    node = {name: _value(row, name, conductor, drivers or {}) for name in names}
     if minor < 2 and node.get("provision_state") == "available":
         node["provision_state"] = None  # Ironic before 1.2 called available "None"
     node["links"] = links(base_url, row["id"])

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url
+from taskvisor import servicegroup
+from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, task_url
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
@@ -73,10 +74,13 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
     if spec.supersedes and server["task_state"] == spec.task_states[0]:  # already on its way
         url = task_url(request, server_id, server["task_id"])
     else:
-        _, url = start_server_task(
-            request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
-            params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
-            any_task_state=spec.supersedes, action_label=spec.label)
+        try:
+            _, url = start_server_task(
+                request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
+                params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
+                any_task_state=spec.supersedes, action_label=spec.label, same_intent=spec.supersedes)
+        except AlreadyInFlight as exc:  # a racing request started it: one task, one URL
+            url = task_url(request, server_id, exc.task_id)
     if payload is not None:
         return JSONResponse(payload, status_code=status, headers={TASK_HEADER: url})
     return Response(status_code=status, headers={TASK_HEADER: url})
@@ -212,7 +216,9 @@ def console_output(request, ctx, server_id, body):
     if not server["host"] or server["vm_state"] in (states.BUILDING, states.SHELVED_OFFLOADED):
         raise Conflict(f"Instance {server_id} is not ready")
     tv = request.app.state.tv
-    client = ComputeClient(tv.transport, server["host"], {}, 1, min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)))
+    host = server["host"]
+    client = ComputeClient(tv.transport, host, {}, servicegroup.service_version(tv.db, host),
+                           min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)))
     try:
         output = client.call("console_output", server_id=server_id, length=length)["output"]
     except RemoteError as exc:

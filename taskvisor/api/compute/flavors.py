@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from taskvisor.api.compute.views import flavor_view
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
-from taskvisor.api.validation import NAME, NON_NEGATIVE_INT, json_body, validate
+from taskvisor.api.validation import NAME, json_body, validate
 from taskvisor.db.models import flavors
 from taskvisor.db.session import utcnow
 

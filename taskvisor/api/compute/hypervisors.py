@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from taskvisor import servicegroup
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Forbidden, NotFound
-from taskvisor.conductor.node_scheduler import HYPERVISOR_TYPE, host_for
-from taskvisor.conductor.scheduler import COMPUTE_BINARY
+from taskvisor.baremetal.placement import HYPERVISOR_TYPE, host_for
 from taskvisor.db.models import nodes, servers
+from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.states import node as node_states
 
 router = APIRouter(prefix="/compute/v2.1")

@@ -1,4 +1,5 @@
-"""Every Compute v2.1 route, gathered."""
+"""Every Compute v2.1 route, gathered (the global task list and task actions
+live in api/tasks_routes.py, shared with Bare Metal)."""
 from fastapi import APIRouter
 
 from taskvisor.api.compute import actions, flavors, hypervisors, instance_actions, servers, services, versions

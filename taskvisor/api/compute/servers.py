@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
-from taskvisor.api.compute.submit import TASK_HEADER, get_server, start_server_task, task_url, visible
+from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, task_url,
+                                         visible)
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
+from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
 from taskvisor.api.validation import METADATA, NAME, json_body, validate
 from taskvisor.baremetal.placement import flow_for
@@ -126,47 +128,77 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
         "Location": f"{base}/compute/v2.1/servers/{server_id}"})
 
 
+# What the list views read: not the resize flavors, image properties or
+# requested networks, which only the engine needs.
+_LIST_COLUMNS = [servers.c[name] for name in (
+    "id", "name", "project_id", "user_id", "vm_state", "task_state", "power_state", "host", "node", "flavor",
+    "image_id", "metadata", "addresses", "system_metadata", "key_name", "availability_zone", "progress",
+    "created_at", "updated_at", "launched_at", "terminated_at")]
+_BRIEF_COLUMNS = [servers.c.id, servers.c.name, servers.c.vm_state, servers.c.task_state]  # states: ?status=
+_NEWEST_FIRST = (servers.c.created_at.desc(), servers.c.id)
+
+
+def _limit(params) -> int | None:
+    if not params.get("limit"):
+        return None
+    try:
+        limit = int(params["limit"])
+        if limit < 0:
+            raise ValueError
+    except ValueError:
+        raise BadRequest("Invalid input for query parameters limit. Value: "
+                         f"{params['limit']}. It must be a non-negative integer.") from None
+    return limit
+
+
 def _list(request: Request, ctx: RequestContext, detail: bool):
+    """Newest first. ``limit`` and ``marker`` are applied in SQL (an index on
+    project, deleted, created_at serves the order), except with the name or
+    status filters, which are evaluated here and so page here too."""
     params = request.query_params
     db = request.app.state.tv.db
-    query = select(servers).where(servers.c.deleted.is_(False)).order_by(servers.c.created_at.desc(),
-                                                                          servers.c.id)
+    visible = [servers.c.deleted == False]  # noqa: E712 (= false, not IS FALSE: PostgreSQL indexes equality)
     all_tenants = "all_tenants" in params and params["all_tenants"].lower() not in ("0", "false", "no")
     if not (ctx.is_admin and all_tenants):
-        query = query.where(servers.c.project_id == ctx.project_id)
+        visible.append(servers.c.project_id == ctx.project_id)
     if params.get("host") and ctx.is_admin:
-        query = query.where(servers.c.host == params["host"])
+        visible.append(servers.c.host == params["host"])
+    query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
+    limit, marker = _limit(params), params.get("marker")
+    page_here = bool(params.get("name") or params.get("status"))
+    if params.get("name"):
+        try:
+            pattern = re.compile(params["name"])
+        except re.error:
+            raise BadRequest(f"Invalid regular expression in name filter: {params['name']}") from None
     with db.read() as conn:
+        if marker and not page_here:
+            mark = conn.execute(select(servers.c.created_at, servers.c.id).where(
+                servers.c.id == marker, *visible)).first()
+            if mark is None:
+                raise BadRequest(f"marker [{marker}] not found")
+            query = query.where((servers.c.created_at < mark.created_at)
+                                | ((servers.c.created_at == mark.created_at) & (servers.c.id > mark.id)))
+        if limit is not None and not page_here:
+            query = query.limit(limit)
         rows = [dict(r) for r in conn.execute(query).mappings()]
         if params.get("name"):
-            try:
-                pattern = re.compile(params["name"])
-            except re.error:
-                raise BadRequest(f"Invalid regular expression in name filter: {params['name']}") from None
             rows = [r for r in rows if pattern.search(r["name"])]
         if params.get("status"):
             wanted = {s.upper() for s in params.getlist("status")}
             rows = [r for r in rows if states.status(r["vm_state"], r["task_state"]) in wanted]
-        if params.get("marker"):
+        if page_here and marker:
             ids = [r["id"] for r in rows]
-            if params["marker"] not in ids:
-                raise BadRequest(f"marker [{params['marker']}] not found")
-            rows = rows[ids.index(params["marker"]) + 1:]
-        if params.get("limit"):
-            try:
-                limit = int(params["limit"])
-                if limit < 0:
-                    raise ValueError
-            except ValueError:
-                raise BadRequest("Invalid input for query parameters limit. Value: "
-                                 f"{params['limit']}. It must be a non-negative integer.") from None
+            if marker not in ids:
+                raise BadRequest(f"marker [{marker}] not found")
+            rows = rows[ids.index(marker) + 1:]
+        if page_here and limit is not None:
             rows = rows[:limit]
         base = base_url(request)
         if not detail:
-            return {"servers": [server_brief(r, base) for r in rows]}
-        return {"servers": [server_detail(r, ctx, base,
-                                          last_fault(conn, r["id"], ctx.is_admin) if r["vm_state"] == "error"
-                                          else None) for r in rows]}
+            return JsonResponse({"servers": [server_brief(r, base) for r in rows]})
+        return JsonResponse({"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
+                                                       if r["vm_state"] == "error" else None) for r in rows]})
 
 
 @router.get("/servers")
@@ -184,7 +216,7 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
-    return {"server": server_detail(server, ctx, base_url(request), fault)}
+    return JsonResponse({"server": server_detail(server, ctx, base_url(request), fault)})
 
 
 @router.delete("/servers/{server_id}", status_code=204)
@@ -194,9 +226,12 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
         server = get_server(conn, ctx, server_id)
     if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
         return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
-    _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
-                               flow=flow_for(server["flavor"], "delete"),
-                               params={"force": force}, any_task_state=True)
+    try:
+        _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
+                                   flow=flow_for(server["flavor"], "delete"),
+                                   params={"force": force}, any_task_state=True, same_intent=True)
+    except AlreadyInFlight as exc:  # another delete won the race: it is this caller's delete too
+        url = task_url(request, server_id, exc.task_id)
     return Response(status_code=204, headers={TASK_HEADER: url})
 
 
@@ -239,8 +274,8 @@ def show_server_task(server_id: str, task_id: str, request: Request, ctx: Reques
         if task is None:
             raise NotFound(f"Task {task_id} could not be found for instance {server_id}.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
-                                task_url(request, server_id, task_id))}
+    return JsonResponse({"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+                                             task_url(request, server_id, task_id))})
 
 
 @router.get("/tasks/{task_id}")
@@ -254,4 +289,4 @@ def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(request.app.state.tv.flows, dict(task), steps, ctx.is_admin)}
+    return JsonResponse({"task": render_task(request.app.state.tv.flows, dict(task), steps, ctx.is_admin)})

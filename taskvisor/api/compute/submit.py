@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from taskvisor.api.context import RequestContext
@@ -15,6 +15,14 @@ from taskvisor.api.errors import Conflict, NotFound
 from taskvisor.db.models import servers
 from taskvisor.db.session import utcnow
 from taskvisor.api.task_start import TASK_HEADER, start_task  # noqa: F401  (TASK_HEADER is imported from here)
+
+
+class AlreadyInFlight(Exception):
+    """The same action is already under way: answer with its task."""
+
+    def __init__(self, task_id: str):
+        super().__init__(task_id)
+        self.task_id = task_id
 
 
 def visible(query, ctx: RequestContext, table=servers):
@@ -36,18 +44,27 @@ def task_url(request: Request, server_id: str, task_id: str) -> str:
 def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, action: str, flow: str,
                       task_state: str | None, params: dict | None = None,
                       vm_states: Iterable[str] | None = None, any_task_state: bool = False,
-                      updates: dict[str, Any] | None = None, action_label: str | None = None
-                      ) -> tuple[dict, str]:
+                      updates: dict[str, Any] | None = None, action_label: str | None = None,
+                      same_intent: bool = False) -> tuple[dict, str]:
     """Returns (task row, task url). ``vm_states`` None = any vm_state;
-    ``any_task_state`` lets the action supersede a running task (delete)."""
+    ``any_task_state`` lets the action supersede a running task (delete).
+    ``same_intent``: a server already in ``task_state`` (e.g. deleting) is
+    not taken over again; the caller gets ``AlreadyInFlight`` with the task
+    that owns it. The check is in the compare-and-swap itself, so racing
+    requests make one task on PostgreSQL too (the losers' UPDATE re-reads the
+    committed row and no longer matches)."""
     cas = visible(update(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)), ctx)
     if vm_states is not None:
         cas = cas.where(servers.c.vm_state.in_(list(vm_states)))
     if not any_task_state:
         cas = cas.where(servers.c.task_state.is_(None))
+    if same_intent:
+        cas = cas.where(or_(servers.c.task_state.is_(None), servers.c.task_state != task_state))
 
     def conflict(conn: Connection):
         server = get_server(conn, ctx, server_id)
+        if same_intent and server["task_state"] == task_state:
+            raise AlreadyInFlight(server["task_id"])
         label = action_label or action
         if server["task_state"] is not None and not any_task_state:
             raise Conflict(f"Cannot '{label}' instance {server_id} while it is in task_state "

@@ -1,6 +1,7 @@
 """How servers and flavors look in Nova's API, microversion by microversion."""
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ def links(base: str, kind: str, ident: str) -> list[dict]:
             {"rel": "bookmark", "href": f"{base}/compute/{kind}/{ident}"}]
 
 
+@functools.lru_cache(maxsize=4096)
 def host_id(project_id: str, host: str | None) -> str:
     if not host:
         return ""

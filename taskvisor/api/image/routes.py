@@ -10,6 +10,8 @@ import json
 import os
 import uuid
 
+import jsonpatch
+import jsonpointer
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -181,7 +183,11 @@ def create_image(request: Request, body=Depends(json_body), ctx: RequestContext 
 
 
 def apply_patch(row: dict, ops: list) -> dict:
-    row = {**row, "properties": dict(row["properties"] or {}), "tags": list(row["tags"] or [])}
+    """Glance's patch: RFC 6902 (``jsonpatch``) on the image as the API shows
+    it, where custom properties are top-level members; each operation is
+    checked against Glance's rules first."""
+    document = {name: row.get(name) for name in WRITABLE_CORE}
+    document.update(row["properties"] or {})
     for op in ops:
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise BadRequest("Each patch operation needs 'op' and 'path'.")
@@ -190,27 +196,21 @@ def apply_patch(row: dict, ops: list) -> dict:
             raise BadRequest(f"Invalid operation: {kind!r}; use add, replace or remove.")
         if not isinstance(path, str) or not path.startswith("/") or path.count("/") != 1:
             raise BadRequest(f"Invalid JSON pointer for this resource: '{path}'")
-        name = path[1:]
+        name = jsonpointer.JsonPointer(path).parts[0]
         if name in READ_ONLY:
             raise ApiError(403, f"Attribute '{name}' is read-only.")
-        if kind == "remove":
-            if name in WRITABLE_CORE:
-                raise ApiError(403, f"Attribute '{name}' is required and cannot be removed.")
-            if name not in row["properties"]:
-                raise Conflict(f"Property {name} does not exist.")
-            row["properties"].pop(name)
-            continue
-        if "value" not in op:
-            raise BadRequest(f"Operation {kind} on {path} needs a 'value'.")
-        value = op["value"]
-        check_value(name, value)
-        if name in WRITABLE_CORE:
-            row[name] = value
-        else:
-            if kind == "replace" and name not in row["properties"]:
-                raise Conflict(f"Property {name} does not exist.")
-            row["properties"][name] = value
-    return row
+        if kind == "remove" and name in WRITABLE_CORE:
+            raise ApiError(403, f"Attribute '{name}' is required and cannot be removed.")
+        if kind != "remove":
+            if "value" not in op:
+                raise BadRequest(f"Operation {kind} on {path} needs a 'value'.")
+            check_value(name, op["value"])
+        try:
+            document = jsonpatch.apply_patch(document, [op])
+        except jsonpatch.JsonPatchConflict:
+            raise Conflict(f"Property {name} does not exist.") from None
+    core = {name: document.pop(name) for name in WRITABLE_CORE}
+    return {**row, **core, "tags": list(core["tags"] or []), "properties": document}
 
 
 @router.patch("/v2/images/{image_id}")

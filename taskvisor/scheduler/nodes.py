@@ -7,7 +7,6 @@ boot that loses the race tries the next candidate.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -15,13 +14,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from taskvisor import servicegroup
-from taskvisor.baremetal.placement import node_class, normalize
-from taskvisor.conductor.scheduler import COMPUTE_BINARY, NoValidHost
+from taskvisor.baremetal.placement import HYPERVISOR_TYPE, host_for, node_class, normalize
 from taskvisor.db.models import nodes
 from taskvisor.db.session import Database, utcnow
+from taskvisor.scheduler.hosts import NoValidHost
+from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.states import node as node_states
 
-HYPERVISOR_TYPE = "ironic"
 _FREE = (nodes.c.provision_state == node_states.AVAILABLE, nodes.c.maintenance.is_(False),
          nodes.c.instance_uuid.is_(None), nodes.c.task_id.is_(None))
 
@@ -36,15 +35,6 @@ def baremetal_hosts(conn: Connection, down_time: float, usable_only: bool = True
             continue
         out.append(svc)
     return out
-
-
-def host_for(node_id: str, hosts: list[str]) -> str | None:
-    """The compute that answers for a node: a stable hash over the sorted
-    hosts (Nova's hash ring, without the ring)."""
-    if not hosts:
-        return None
-    hosts = sorted(hosts)
-    return hosts[int(hashlib.sha1(node_id.encode()).hexdigest(), 16) % len(hosts)]
 
 
 def compute_for(db: Database, node_id: str, down_time: float) -> str | None:

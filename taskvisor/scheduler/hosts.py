@@ -7,10 +7,8 @@ from sqlalchemy import bindparam, func, select
 from taskvisor import servicegroup
 from taskvisor.db.models import servers
 from taskvisor.db.session import Database
+from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.tasks.flow import StepFailed
-
-COMPUTE_BINARY = "taskvisor-compute"
-
 
 _FLAVOR = servers.c.flavor
 # Built once (statement construction costs more than the query).

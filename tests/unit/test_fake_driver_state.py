@@ -1,0 +1,47 @@
+"""The fake driver's guests survive a restart: each change is in the guest's
+own file at once, and the whole-state view catches up moments later."""
+from __future__ import annotations
+
+import json
+import os
+
+from taskvisor.states import power
+from taskvisor.virt.fake import FakeDriver
+from tests.procs import wait_for
+
+FLAVOR = {"id": "1", "vcpus": 1, "ram": 512, "disk": 1}
+
+
+def _view(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def test_changes_survive_a_restart_and_reach_the_view(tmp_path):
+    path = str(tmp_path / "fake-guests-h.json")
+    driver = FakeDriver(state_path=path)
+    driver.spawn({"id": "a"}, {"id": "img"}, FLAVOR)
+    driver.spawn({"id": "b"}, {"id": "img"}, FLAVOR)
+    driver.force_off("a")
+    driver.destroy("b")
+    # a new driver (the compute restarted, even after kill -9) sees every change at once
+    again = FakeDriver(state_path=path)
+    assert again.guests["a"]["power_state"] == power.SHUTDOWN
+    assert "b" not in again.guests
+    assert again.counts["b"] == {"spawn": 1, "destroy": 1}
+    wait_for(lambda: sorted(_view(path)["guests"]) == ["a"] and _view(path)["counts"]["b"].get("destroy") == 1,
+             10, "the view to show the changes")
+
+
+def test_a_state_file_from_before_per_guest_files_is_taken_over(tmp_path):
+    path = str(tmp_path / "fake-guests-h.json")
+    with open(path, "w") as f:
+        json.dump({"guests": {"old": {"power_state": power.RUNNING, "flavor": FLAVOR, "image_id": "img",
+                                      "disk": {}, "shutdown_requests": 0, "shutdown_at": None, "console": [],
+                                      "behaviour": {"on_shutdown": "clean", "shutdown_seconds": 0}}},
+                   "counts": {"old": {"spawn": 1}}}, f)
+    driver = FakeDriver(state_path=path)
+    assert driver.power_state("old") == power.RUNNING
+    assert os.path.exists(os.path.join(f"{path}.d", "old.json"))
+    driver.destroy("old")
+    assert FakeDriver(state_path=path).counts["old"] == {"spawn": 1, "destroy": 1}
