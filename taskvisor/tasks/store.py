@@ -190,7 +190,9 @@ class TaskStore:
     def record_crash(self, claim: Claim, error: BaseException) -> None:
         """The runner raised out of the engine: count it and hand the task back."""
         with self.db.write() as conn:
-            self._fence(conn, claim, runner_crashes=tasks.c.runner_crashes + 1, owner=None, owner_instance=None,
+            # the claimed row is current: the fence below proves nobody wrote it since
+            crashes = int(claim.task.get("runner_crashes") or 0) + 1
+            self._fence(conn, claim, runner_crashes=crashes, owner=None, owner_instance=None,
                         lease_expires=None, error_traceback="".join(tb_module.format_exception(error)))
 
     def dead_letter(self, claim: Claim, reason: str, error: dict, resource_updates: dict) -> None:
