@@ -98,8 +98,10 @@ def test_queued_task_shows_planned_steps_and_can_be_cancelled(cloud):
 
     again = cloud.post(f"/tasks/{queued['id']}/action", {"cancel": None})
     assert again.status_code == 409 and "already ended (cancelled)" in again.json()["conflictingRequest"]["message"]
-    bad = cloud.post(f"/tasks/{queued['id']}/action", {"retry": None})
-    assert bad.status_code == 400
+    retry = cloud.post(f"/tasks/{queued['id']}/action", {"retry": None})  # the dead-letter action, same route
+    assert retry.status_code == 409 and "not dead-lettered" in retry.text
+    bad = cloud.post(f"/tasks/{queued['id']}/action", {"reboot": None})
+    assert bad.status_code == 400 and "badRequest" in bad.json()
     member = cloud.post(f"/tasks/{queued['id']}/action", {"cancel": None}, headers=MEMBER)
     assert member.status_code == 404
 
