@@ -36,11 +36,18 @@ class TaskCollector:
                                      .group_by(tasks.c.resource_type, tasks.c.action, tasks.c.status)).all()
             oldest = conn.execute(select(func.min(tasks.c.created_ts)).where(tasks.c.status == "queued")).scalar()
             takeovers = conn.execute(select(func.coalesce(func.sum(tasks.c.takeovers), 0))).scalar()
+            dead = conn.execute(select(tasks.c.failure_reason, func.count()).where(
+                tasks.c.status == "failed", tasks.c.failure_reason.is_not(None)).group_by(tasks.c.failure_reason)).all()
             steps = conn.execute(select(task_steps.c.name, task_steps.c.status, task_steps.c.started_at,
                                         task_steps.c.finished_at, task_steps.c.details)
                                  .where(task_steps.c.finished_at.is_not(None))).all()
             service_rows = list_services(conn)
         yield from self._tasks(by_status, oldest, takeovers, now)
+        dead_letters = GaugeMetricFamily("taskvisor_tasks_dead_lettered", "Tasks the engine failed, waiting for "
+                                         "an admin's retry, by reason", labels=("reason",))
+        for reason, count in dead:
+            dead_letters.add_metric((reason,), count)
+        yield dead_letters
         yield from self._steps(steps)
         yield from self._services(service_rows, now)
 

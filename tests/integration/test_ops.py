@@ -72,6 +72,7 @@ def test_metrics_after_a_known_workload(aio):
     assert m[("taskvisor_task_queue_depth", ())] == 0
     assert m[("taskvisor_task_oldest_queued_age_seconds", ())] == 0
     assert m[("taskvisor_task_takeovers_total", ())] == 0
+    assert not any(k[0] == "taskvisor_tasks_dead_lettered" for k in m)
     ok = ("status", "succeeded")
     for step, count in (("schedule", 2), ("allocate_network", 2), ("spawn", 2), ("power_off", 1)):
         assert m[("taskvisor_step_duration_seconds_count", (("status", "succeeded"), ("step", step)))] == count
