@@ -66,16 +66,19 @@ def read_tasks(api: httpx.Client, urls: list[str]) -> list[dict]:
     return [api.get(u).json()["task"] for u in urls]
 
 
-def cpu_seconds(procs: list[psutil.Process]) -> float:
-    total = 0.0
+def cpu_each(procs: list[psutil.Process]) -> list[float]:
+    """CPU seconds of each process and its children."""
+    out = []
     for proc in procs:
+        total = 0.0
         for p in [proc, *proc.children(recursive=True)]:
             try:
                 t = p.cpu_times()
                 total += t.user + t.system
             except psutil.NoSuchProcess:
                 pass
-    return total
+        out.append(total)
+    return out
 
 
 def pct(values: list[float], p: float) -> float:
@@ -119,8 +122,9 @@ def bench(args) -> dict:
         url = create_postgres_database()
         cluster = Cluster(data_dir, url, RABBIT_URL, env={"TASKVISOR_CONDUCTOR__LEASE_SECONDS": "4"}).start(2, 2)
         try:
+            names = ["api", *cluster.conductors, *cluster.computes]
             return run(cluster.api.base_url, [p.proc.pid for p in cluster.all], args,
-                "distributed (API, 2 conductors, 2 computes; PostgreSQL + RabbitMQ)")
+                       "distributed (API, 2 conductors, 2 computes; PostgreSQL + RabbitMQ)", names)
         finally:
             cluster.stop()
             drop_postgres_database(url)
@@ -170,7 +174,7 @@ def takeover(n: int) -> None:
             drop_postgres_database(url)
 
 
-def run(base_url: str, pids: list[int], args, label: str) -> dict:
+def run(base_url: str, pids: list[int], args, label: str, names: list[str] | None = None) -> dict:
     api = httpx.Client(base_url=base_url, timeout=30)
     image = api.get("/image/v2/images?name=cirros").json()["images"][0]["id"]
     procs = [psutil.Process(pid) for pid in pids]
@@ -192,22 +196,24 @@ def run(base_url: str, pids: list[int], args, label: str) -> dict:
         resp.raise_for_status()
         return rel(resp.headers["X-Taskvisor-Task"])
 
-    cpu_before = cpu_seconds(procs)
+    each_before = cpu_each(procs)
     started = time.monotonic()
     with cf.ThreadPoolExecutor(args.clients) as pool:
         boot_urls = list(pool.map(boot, range(args.servers)))
         wait_all(api, boot_urls, f"{COMPUTE}/servers?status=BUILD&limit=1")
-        cpu_boots, wall_boots = cpu_seconds(procs), time.monotonic()
+        each_boots, wall_boots = cpu_each(procs), time.monotonic()
         detail = []
         for _ in range(5):  # the full list at this size, every server ACTIVE
             t0 = time.perf_counter()
             api.get(f"{COMPUTE}/servers/detail").raise_for_status()
             detail.append((time.perf_counter() - t0) * 1000)
-        cpu_list, wall_list = cpu_seconds(procs), time.monotonic()
+        each_list, wall_list = cpu_each(procs), time.monotonic()
         delete_urls = list(pool.map(delete, boot_urls))
         wait_all(api, delete_urls, f"{COMPUTE}/servers?limit=1")
     wall = time.monotonic() - started - (wall_list - wall_boots)
-    cpu = cpu_seconds(procs) - cpu_before - (cpu_list - cpu_boots)
+    each_end = cpu_each(procs)
+    each = [e - b - (li - bo) for e, b, li, bo in zip(each_end, each_before, each_list, each_boots)]
+    cpu = sum(each)
     rss_after = sum(p.memory_info().rss for p in procs) / 2**20
     boots, deletes = read_tasks(api, boot_urls), read_tasks(api, delete_urls)  # after the CPU figure
     tasks = boots + deletes
@@ -219,6 +225,8 @@ def run(base_url: str, pids: list[int], args, label: str) -> dict:
     print(f"  throughput           {len(tasks) / wall:.1f} tasks/s  (wall {wall:.2f} s)")
     print(f"  CPU per task         {cpu * 1000 / len(tasks):.2f} ms  ({cpu:.1f} s of CPU in {len(procs)} "
           f"process{'es' if len(procs) > 1 else ''} and their children)")
+    if names:
+        print("  CPU ms per task by   " + ", ".join(f"{n} {c * 1000 / len(tasks):.2f}" for n, c in zip(names, each)))
     for name, values in lat.items():
         print(f"  {name:<6} latency       p50 {statistics.median(values):.1f} ms   p95 {pct(values, 95):.1f} ms")
     print(f"  RSS idle             {rss_idle:.1f} MB ({len(procs)} process{'es' if len(procs) > 1 else ''})")

@@ -7,21 +7,11 @@ undeploy task (tear down and automated cleaning)."""
 from __future__ import annotations
 
 from taskvisor.baremetal.interfaces import POWER_ON, HardwareError
-from taskvisor.scheduler.nodes import compute_for, reserve_node
 from taskvisor.flows import boot
-from taskvisor.flows.bm_common import (
-    automated_plan,
-    hand_over,
-    hardware,
-    hold,
-    node_of,
-    node_task_link,
-    release,
-    set_power,
-    with_plan,
-    write,
-)
+from taskvisor.flows.bm_common import (automated_plan, hand_over, hardware, hold, node_of, node_task_link,
+                                       release, set_power, with_plan, write)
 from taskvisor.flows.common import utcnow
+from taskvisor.scheduler.nodes import compute_for, reserve_node
 from taskvisor.states import node as node_states
 from taskvisor.states import power
 from taskvisor.states import server as states

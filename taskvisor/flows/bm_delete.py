@@ -8,18 +8,8 @@ from __future__ import annotations
 
 from taskvisor.baremetal.interfaces import HardwareError
 from taskvisor.flows import delete
-from taskvisor.flows.bm_common import (
-    automated_plan,
-    hand_over,
-    hardware,
-    hold,
-    node_of,
-    node_task_link,
-    release,
-    shutdown,
-    with_plan,
-    write,
-)
+from taskvisor.flows.bm_common import (automated_plan, hand_over, hardware, hold, node_of, node_task_link,
+                                       release, shutdown, with_plan, write)
 from taskvisor.flows.common import utcnow
 from taskvisor.states import node as node_states
 from taskvisor.states import server as states

@@ -4,8 +4,8 @@ from __future__ import annotations
 import hashlib
 
 from taskvisor import servicegroup
-from taskvisor.scheduler.hosts import select_host
 from taskvisor.flows.common import guest_spec, image_for, utcnow
+from taskvisor.scheduler.hosts import select_host
 from taskvisor.states import power
 from taskvisor.states import server as states
 from taskvisor.tasks.flow import Flow

@@ -10,20 +10,10 @@ import uuid
 from sqlalchemy import insert, select, update
 
 from taskvisor import servicegroup
-from taskvisor.scheduler.hosts import select_host
 from taskvisor.db.models import images
-from taskvisor.flows.common import (
-    delete_image,
-    finish,
-    guest_spec,
-    image_for,
-    power_off_guest,
-    require_host,
-    set_system_metadata,
-    settle,
-    source_state,
-    utcnow,
-)
+from taskvisor.flows.common import (delete_image, finish, guest_spec, image_for, power_off_guest, require_host,
+                                    set_system_metadata, settle, source_state, utcnow)
+from taskvisor.scheduler.hosts import select_host
 from taskvisor.states import power
 from taskvisor.states import server as states
 from taskvisor.tasks.flow import Flow

@@ -6,14 +6,8 @@ import pytest
 
 from taskvisor.baremetal import steps as s
 from taskvisor.baremetal.drivers import get_driver
-from taskvisor.baremetal.interfaces import (
-    BiosInterface,
-    DeployInterface,
-    ManagementInterface,
-    PowerInterface,
-    RaidInterface,
-    VendorInterface,
-)
+from taskvisor.baremetal.interfaces import BiosInterface, DeployInterface, ManagementInterface, PowerInterface
+from taskvisor.baremetal.interfaces import RaidInterface, VendorInterface
 
 
 class Power(PowerInterface):
