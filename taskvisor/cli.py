@@ -45,6 +45,11 @@ def _load(args: argparse.Namespace) -> Config:
 LOG = logging.getLogger("taskvisor")
 
 
+def _check_listen(conf: Config, args: argparse.Namespace) -> None:
+    from taskvisor.api.middleware.auth import check_listen
+    check_listen(conf, getattr(args, "insecure_noauth", False))
+
+
 def _serve_api(conf: Config, app) -> None:
     """Serve until SIGTERM or SIGINT; then uvicorn stops taking requests and
     finishes the ones in flight, and this returns (so the caller's shutdown
@@ -81,6 +86,7 @@ def _second_signal_ends_now() -> None:
 def cmd_all_in_one(args: argparse.Namespace) -> int:
     from taskvisor.allinone import AllInOne
     conf = _load(args)
+    _check_listen(conf, args)
     node = AllInOne(conf).start()
     try:
         _serve_api(conf, node.app())
@@ -98,6 +104,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from taskvisor.flows import FLOWS
     from taskvisor.rpc.base import transport_from
     conf = _load(args)
+    _check_listen(conf, args)
     db = open_database(conf, upgrade=False)
     _serve_api(conf, create_app(conf, db, transport_from(conf), FLOWS))
     return 0
@@ -166,6 +173,30 @@ def cmd_states(args: argparse.Namespace) -> int:
     print(diagram.render(args.machine, args.format))
     return 0
 
+def cmd_policy(args: argparse.Namespace) -> int:
+    """Every rule with its default check string (and, with --config-file,
+    what the policy file makes of it)."""
+    from taskvisor.api.policy import enforcer_for
+    from taskvisor.policies import list_rules
+    conf = Config.load(args.config_file)
+    enforcer = enforcer_for(conf)
+    enforcer.load_rules()
+    for rule in list_rules():
+        effective = str(enforcer.rules.get(rule.name, rule.check_str))
+        line = f"{rule.name}: {rule.check_str!r}"
+        if effective != str(rule.check):
+            line += f"  (policy file: {effective!r})"
+        print(line)
+        if args.verbose and rule.description:
+            print(f"    {rule.description}")
+    return 0
+
+
+def _noauth_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--insecure-noauth", action="store_true",
+                   help="serve [api] auth_strategy = noauth2 on a non-loopback address (anyone who reaches it "
+                        "acts as any project and role)")
+
 
 def main(argv: list[str] | None = None) -> int:
     from taskvisor import __version__
@@ -178,11 +209,13 @@ def main(argv: list[str] | None = None) -> int:
     _listen(p)
     _host(p, "this host's name in service records and task steps (default localhost)")
     p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    _noauth_flag(p)
     p.set_defaults(func=cmd_all_in_one)
 
     p = sub.add_parser("api", help="the HTTP API alone")
     _common(p)
     _listen(p)
+    _noauth_flag(p)
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("conductor", help="a conductor: runs tasks")
@@ -201,12 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("action", choices=["upgrade"])
     p.set_defaults(func=cmd_db)
 
+    p = sub.add_parser("policy", help="policy rules")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--config-file", help="ini file whose [oslo_policy] policy_file overrides rules")
+    p.add_argument("--verbose", "-v", action="store_true", help="also print each rule's description")
+    p.set_defaults(func=cmd_policy)
+
     p = sub.add_parser("states", help="print a state machine diagram")
     p.add_argument("machine", choices=["server", "node"])
     p.add_argument("--format", choices=["dot", "mermaid"], default="mermaid")
     p.set_defaults(func=cmd_states)
 
     args = parser.parse_args(argv)
+    # Data files hold BMC passwords and tokens: what a service creates is its own (0600 files, 0700 dirs).
+    os.umask(0o077)
     from taskvisor import logs
     logs.setup(logging.DEBUG if getattr(args, "debug", False) else logging.INFO,
                getattr(args, "log_format", None) or "text")

@@ -43,10 +43,29 @@ OPTIONS = [
     Option("database", "retry_after", 2, "Seconds the API's 503 answers tell clients to wait (Retry-After) when the database is saturated."),
     Option("api", "listen", "127.0.0.1", "Address the API binds to."),
     Option("api", "port", 8774, "Port the API listens on."),
-    Option("api", "auth_strategy", "noauth", "noauth: identity from X-Project-Id/X-User-Id/X-Roles headers or the defaults below."),
-    Option("api", "default_project_id", "admin", "Project of requests that name none (noauth)."),
-    Option("api", "default_user_id", "admin", "User of requests that name none (noauth)."),
-    Option("api", "default_roles", "admin,member", "Roles of requests that name none (noauth)."),
+    Option("api", "auth_strategy", "noauth2", "keystone: Keystone tokens, validated by keystonemiddleware's auth_token ([keystone_authtoken]). noauth2: no identity service; identity from X-Project-Id/X-User-Id/X-Roles or the defaults below (loopback only unless --insecure-noauth)."),
+    Option("api", "default_project_id", "admin", "Project of requests that name none (noauth2)."),
+    Option("api", "default_user_id", "admin", "User of requests that name none (noauth2)."),
+    Option("api", "default_roles", "admin,member,reader", "Roles of requests that name none (noauth2)."),
+    Option("api", "max_limit", 1000, "Most items one list answer returns (Nova's and Ironic's [api] max_limit); longer lists are paged with next links."),
+    Option("api", "max_json_depth", 32, "Deepest nesting of arrays/objects accepted in a JSON body (deeper: 400)."),
+    Option("oslo_middleware", "max_request_body_size", 114688, "Largest request body accepted, in bytes (larger: 413). Image data uploads are exempt."),
+    Option("oslo_policy", "policy_file", "policy.yaml", "Rule overrides (YAML or JSON); a relative path is looked up beside --config-file, then in the working directory. Missing file = the defaults."),
+    Option("keystone_authtoken", "www_authenticate_uri", "", "Public Keystone URL sent to clients in WWW-Authenticate."),
+    Option("keystone_authtoken", "auth_url", "", "Keystone URL the API's own service user authenticates against."),
+    Option("keystone_authtoken", "auth_type", "password", "keystoneauth1 plugin of the service user."),
+    Option("keystone_authtoken", "username", "taskvisor", "Service user that validates tokens."),
+    Option("keystone_authtoken", "password", "", "Service user's password (never logged)."),
+    Option("keystone_authtoken", "project_name", "service", "Service user's project."),
+    Option("keystone_authtoken", "user_domain_name", "Default", "Service user's domain."),
+    Option("keystone_authtoken", "project_domain_name", "Default", "Service user's project's domain."),
+    Option("keystone_authtoken", "region_name", "", "Region of the identity endpoint."),
+    Option("keystone_authtoken", "interface", "internal", "Identity endpoint interface used to validate tokens."),
+    Option("keystone_authtoken", "memcached_servers", "", "Token cache shared between API processes (host:port,...); empty = in-process cache."),
+    Option("keystone_authtoken", "token_cache_time", 300, "Seconds a validated token is cached (a revoked token stays valid up to this long; -1 = no cache)."),
+    Option("keystone_authtoken", "cafile", "", "CA bundle for HTTPS to Keystone."),
+    Option("keystone_authtoken", "insecure", False, "Skip TLS verification of Keystone (never in production)."),
+    Option("keystone_authtoken", "service_token_roles_required", True, "Service tokens must carry service_token_roles."),
     Option("api", "watch_poll_interval", 0.5, "Seconds between the API's looks for task changes to stream to watchers (one look serves every watcher)."),
     Option("conductor", "workers", 16, "Tasks one conductor runs at once."),
     Option("conductor", "lease_seconds", 4.0, "A task's lease; another conductor takes it over this long after its owner stops heartbeating."),
@@ -101,6 +120,7 @@ class Config:
 
     def __init__(self, values: dict[tuple[str, str], Any] | None = None):
         self._values = {key: opt.default for key, opt in _BY_KEY.items()}
+        self.config_dir: str | None = None  # where --config-file lives (relative policy_file is looked up there)
         for key, value in (values or {}).items():
             self.set(*key, value)
 
@@ -112,6 +132,7 @@ class Config:
             parser = configparser.ConfigParser(interpolation=None)
             with open(path) as f:
                 parser.read_file(f)
+            conf.config_dir = os.path.dirname(os.path.abspath(path))
             for section in ["DEFAULT", *parser.sections()]:
                 items = parser.defaults() if section == "DEFAULT" else parser[section]
                 for name, value in items.items():
@@ -143,6 +164,7 @@ class Config:
         """A copy with ``section__name=value`` overrides (tests, embedded services)."""
         conf = Config()
         conf._values = copy.deepcopy(self._values)
+        conf.config_dir = self.config_dir
         for key, value in overrides.items():
             section, name = key.split("__", 1)
             conf.set(section, name, value)

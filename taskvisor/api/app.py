@@ -11,8 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from taskvisor.api import microversion
-from taskvisor.api.context import build_context
 from taskvisor.api.errors import ApiError, api_of, render
 from taskvisor.config import Config
 from taskvisor.db.session import Database
@@ -38,7 +36,12 @@ class ApiState:
             LOG.warning("could not wake conductors; they will find the task on their next look")
 
 
+MAX_MESSAGE = 300  # an error echoes at most this much of what was sent
+
+
 def error_response(request: Request, status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    if len(message) > MAX_MESSAGE:
+        message = message[:MAX_MESSAGE - 3] + "..."
     return JSONResponse(render(api_of(request.url.path), status, message), status_code=status,
                         headers=headers)
 
@@ -50,40 +53,18 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     from taskvisor.api.console import pages as console_pages
     from taskvisor.api.middleware.access_log import AccessLogMiddleware
     from taskvisor.api.middleware.metrics import HttpMetrics, MetricsMiddleware
-    from taskvisor.api.middleware.request_id import RequestIdMiddleware
+    from taskvisor.api.middleware.request_id import GlobalRequestIdMiddleware
     from taskvisor.api.image import routes as image_routes
 
     app = FastAPI(title="taskvisor", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.state.tv = ApiState(conf, db, transport, flows)
 
-    @app.middleware("http")
-    async def context_middleware(request: Request, call_next):
-        ctx = build_context(request, conf)
-        request.state.context = ctx
-        api = api_of(request.url.path)
-        extra = {"x-openstack-request-id": ctx.request_id}
-        if api == "compute":
-            extra["x-compute-request-id"] = ctx.request_id
-            try:
-                ctx.microversion = microversion.parse(request.headers)
-            except ApiError as exc:
-                return error_response(request, exc.status, exc.message, extra)
-            version = microversion.fmt(ctx.microversion)
-            extra.update({"OpenStack-API-Version": f"compute {version}",
-                          "X-OpenStack-Nova-API-Version": version,
-                          "Vary": "OpenStack-API-Version, X-OpenStack-Nova-API-Version"})
-        elif api == "baremetal":
-            from taskvisor.api.baremetal import versions as ironic
-            extra.update(ironic.range_headers())
-            try:
-                ctx.microversion = ironic.parse(request.headers)
-            except ApiError as exc:
-                return error_response(request, exc.status, exc.message, {**extra, **exc.headers})
-            extra[ironic.HEADER] = ironic.fmt(ctx.microversion)
-        response = await call_next(request)
-        for key, value in extra.items():
-            response.headers[key] = value
-        return response
+    from taskvisor.api.middleware.auth import auth_middleware
+    from taskvisor.api.middleware.edge import EdgeMiddleware
+    from taskvisor.api.policy import enforcer_for
+    # add_middleware puts each one outside the previous: the edge runs first.
+    app.add_middleware(auth_middleware(conf), conf=conf, enforcer=enforcer_for(conf))
+    app.add_middleware(EdgeMiddleware, conf=conf)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -125,9 +106,11 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.include_router(tasks_routes.router)
     app.include_router(ops.router)
     app.include_router(console_pages.router)
-    # pure ASGI middleware; the last added runs first
+    # outside the edge (the last added runs first): they see every answer, the edge's refusals too
     app.state.metrics_registry = ops.new_registry(db, conf)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
     app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(GlobalRequestIdMiddleware)
+    from taskvisor.api import openapi
+    openapi.install(app)
     return app

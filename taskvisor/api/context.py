@@ -1,30 +1,55 @@
 """Who is asking, and at which microversion.
 
-No Keystone: identity comes from X-Project-Id / X-User-Id / X-Roles (the
-headers keystonemiddleware would set after validating a token) or, when a
-request names none, the configured defaults ([api] default_*).
+The auth middleware (``taskvisor.api.middleware.auth``) fills in the
+identity: from a Keystone token validated by keystonemiddleware, or, under
+noauth2, from X-Project-Id / X-User-Id / X-Roles or the configured defaults.
+``is_admin`` is the policy's ``context_is_admin`` rule, as in Nova.
 """
 from __future__ import annotations
 
 import functools
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import Request
+
+# Keystone's default role implications (admin implies member implies reader):
+# Keystone puts the implied roles in the token; noauth2 applies them to the headers.
+IMPLIED = {"admin": ("member", "reader"), "member": ("reader",)}
+
+
+def with_implied(roles: list[str]) -> list[str]:
+    out = list(dict.fromkeys(r.lower() for r in roles))
+    for role in list(out):
+        for implied in IMPLIED.get(role, ()):
+            if implied not in out:
+                out.append(implied)
+    return out
 
 
 @dataclass
 class RequestContext:
-    project_id: str
-    user_id: str
-    roles: list[str]
+    project_id: str | None = None
+    user_id: str | None = None
+    roles: list[str] = field(default_factory=list)
     request_id: str = field(default_factory=lambda: f"req-{uuid.uuid4()}")
     microversion: tuple[int, int] = (2, 1)
-    global_request_id: str | None = None  # the caller's X-Openstack-Request-Id, when well formed
+    system_scope: str | None = None
+    authenticated: bool = False
+    enforcer: Any = None
+    _is_admin: bool | None = None
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        if self._is_admin is None:
+            from taskvisor.api.policy import allowed
+            self._is_admin = self.authenticated and self.enforcer is not None and allowed(self, "context_is_admin")
+        return self._is_admin
+
+    def policy_creds(self) -> dict:
+        return {"project_id": self.project_id, "user_id": self.user_id, "roles": self.roles,
+                "system_scope": self.system_scope}
 
     def at_least(self, version: str) -> bool:
         return self.microversion >= _version(version)
@@ -39,18 +64,3 @@ def _version(version: str) -> tuple[int, int]:
 
 def get_context(request: Request) -> RequestContext:
     return request.state.context
-
-
-def build_context(request: Request, conf) -> RequestContext:
-    headers = request.headers
-    roles = headers.get("x-roles")
-    role_list = [r.strip() for r in (roles if roles is not None else conf.api.default_roles).split(",") if r.strip()]
-    ids = {}
-    state = request.scope.get("state", {})
-    if state.get("request_id"):  # set by middleware/request_id.py
-        ids = {"request_id": state["request_id"], "global_request_id": state.get("global_request_id")}
-    return RequestContext(
-        project_id=headers.get("x-project-id") or headers.get("x-tenant-id") or conf.api.default_project_id,
-        user_id=headers.get("x-user-id") or conf.api.default_user_id,
-        roles=role_list, **ids,
-    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 import jsonschema
@@ -12,6 +13,11 @@ from taskvisor.api.errors import BadRequest
 
 
 async def json_body(request: Request) -> Any:
+    """The body the edge middleware parsed and bounded; parsed here only
+    when the app runs without it (never in a served API)."""
+    state = request.scope.get("state", {})
+    if "taskvisor.json" in state:
+        return state["taskvisor.json"]
     raw = await request.body()
     if not raw:
         return None
@@ -32,9 +38,27 @@ def validate(body: Any, schema: dict) -> dict:
             raise BadRequest(f"Additional properties are not allowed ({_unexpected(err)}).")
         if err.validator == "required":
             raise BadRequest(f"Invalid input for field/attribute {_field(err)}. {err.message}")
+        if err.validator == "format" and err.validator_value == "name":
+            raise BadRequest(f"Invalid input for field/attribute {_field(err)}. Value: {_short(err.instance)}. "
+                             "It must be printable characters with no leading or trailing whitespace.")
         raise BadRequest(f"Invalid input for field/attribute {_field(err)}. "
-                         f"Value: {_short(err.instance)}. {err.message}")
+                         f"Value: {_short(err.instance)}. {_short(err.message)}")
     return body
+
+
+FORMATS = jsonschema.FormatChecker(formats=())
+_UNPRINTABLE = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+@FORMATS.checks("name")
+def is_name(value) -> bool:
+    """Nova's and Ironic's names: printable characters only, no leading or
+    trailing whitespace (so never blank). Plain code, no regular expression."""
+    if not isinstance(value, str):
+        return True
+    if not value or value[0].isspace() or value[-1].isspace():
+        return False
+    return not any(unicodedata.category(c) in _UNPRINTABLE for c in value)
 
 
 _VALIDATORS: dict[int, jsonschema.Draft202012Validator] = {}
@@ -44,7 +68,7 @@ def _validator(schema: dict) -> jsonschema.Draft202012Validator:
     """Schemas are module constants: build each one's validator once."""
     validator = _VALIDATORS.get(id(schema))
     if validator is None or validator.schema is not schema:
-        validator = _VALIDATORS[id(schema)] = jsonschema.Draft202012Validator(schema)
+        validator = _VALIDATORS[id(schema)] = jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
     return validator
 
 
@@ -62,11 +86,11 @@ def _unexpected(err: jsonschema.ValidationError) -> str:
 
 def _short(value: Any) -> str:
     text = json.dumps(value) if not isinstance(value, str) else value
-    return text if len(text) <= 100 else text[:97] + "..."
+    return text if len(text) <= 64 else text[:61] + "..."
 
 
 # Reusable schema pieces
-NAME = {"type": "string", "minLength": 1, "maxLength": 255}
+NAME = {"type": "string", "minLength": 1, "maxLength": 255, "format": "name"}
 NON_NEGATIVE_INT = {"type": "integer", "minimum": 0}
 BOOLEAN = {"type": "boolean"}
 METADATA = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 255},

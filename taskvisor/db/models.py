@@ -200,7 +200,12 @@ nodes = Table(
     Column("provision_updated_at", DateTime),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # Ironic's owner and lessee projects: the node policy rules match them (0002_identity).
+    Column("owner", String(255)),
+    Column("lessee", String(255)),
     Index("ix_nodes_instance_uuid", "instance_uuid"),
+    Index("ix_nodes_owner", "owner"),
+    Index("ix_nodes_lessee", "lessee"),
     Index("ix_nodes_list", "created_at", "id"),
 )
 

@@ -29,6 +29,18 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def _private_file(path: str) -> None:
+    """The SQLite file holds BMC passwords: 0600 in a 0700 directory (SQLite
+    gives its -wal and -shm files the database file's mode)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, path + "-wal", path + "-shm"):
+        if os.path.exists(name) and os.stat(name).st_mode & 0o077:
+            os.chmod(name, 0o600)
+
+
 @dataclass(frozen=True)
 class PoolOptions:
     """[database] max_pool_size / max_overflow / pool_timeout (oslo.db's
@@ -56,7 +68,7 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 def _sqlite_engine(url: str, immediate: bool, pool: PoolOptions) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        _private_file(os.path.abspath(path))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
                            pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout,
                            **JSON_CODEC)

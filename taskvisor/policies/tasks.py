@@ -1,33 +1,16 @@
-"""Policy defaults of the task API (list, show, watch, cancel)."""
-from oslo_policy import policy
-
-ADMIN = "role:admin"
-ADMIN_OR_OWNER = "role:admin or project_id:%(project_id)s"
+"""The task API (global lists, show, watch, cancel) and the web console."""
+from taskvisor.policies.base import ADMIN_API, PROJECT_MEMBER_OR_ADMIN, PROJECT_READER_OR_ADMIN, op
 
 rules = [
-    policy.DocumentedRuleDefault(
-        name="tasks:list", check_str=ADMIN_OR_OWNER,
-        description="List tasks (a project's own; admins every project's with all_tenants).",
-        operations=[{"method": "GET", "path": "/compute/v2.1/tasks"},
-                    {"method": "GET", "path": "/baremetal/v1/tasks"}]),
-    policy.DocumentedRuleDefault(
-        name="tasks:list:all_projects", check_str=ADMIN,
-        description="List the tasks of every project.",
-        operations=[{"method": "GET", "path": "/compute/v2.1/tasks?all_tenants=1"}]),
-    policy.DocumentedRuleDefault(
-        name="tasks:show", check_str=ADMIN_OR_OWNER,
-        description="Show one task with its steps.",
-        operations=[{"method": "GET", "path": "/compute/v2.1/tasks/{task_id}"}]),
-    policy.DocumentedRuleDefault(
-        name="tasks:watch", check_str=ADMIN_OR_OWNER,
-        description="Stream task and step transitions (server-sent events).",
-        operations=[{"method": "GET", "path": "/compute/v2.1/tasks?watch=true"}]),
-    policy.DocumentedRuleDefault(
-        name="console:view", check_str="",
-        description="Open the web console; every page then shows only what the API would show the caller.",
-        operations=[{"method": "GET", "path": "/"}, {"method": "GET", "path": "/console/servers/{server_id}"}]),
-    policy.DocumentedRuleDefault(
-        name="tasks:cancel", check_str=ADMIN_OR_OWNER,
-        description="Cancel a queued task, or a running one whose current step can stop.",
-        operations=[{"method": "POST", "path": "/compute/v2.1/tasks/{task_id}/action"}]),
+    op("tasks:list", PROJECT_READER_OR_ADMIN, "List tasks (a project's own; see tasks:list:all_projects)",
+       "GET", "/compute/v2.1/tasks|/baremetal/v1/tasks"),
+    op("tasks:list:all_projects", ADMIN_API, "List the tasks of every project (all_tenants / project_id)",
+       "GET", "/compute/v2.1/tasks|/baremetal/v1/tasks"),
+    op("tasks:show", PROJECT_READER_OR_ADMIN, "Show one task with its steps", "GET", "/baremetal/v1/tasks/{task_id}"),
+    op("tasks:watch", PROJECT_READER_OR_ADMIN, "Stream task and step changes (server-sent events, ?watch=true)",
+       "GET", "/compute/v2.1/tasks|/baremetal/v1/tasks"),
+    op("tasks:cancel", PROJECT_MEMBER_OR_ADMIN, "Cancel a queued task, or one whose current step can stop",
+       "POST", "/compute/v2.1/tasks/{task_id}/action|/baremetal/v1/tasks/{task_id}/action"),
+    op("console:view", PROJECT_READER_OR_ADMIN, "Open the web console (each page shows what the API would)",
+       "GET", "/|/console/servers/{server_id}"),
 ]

@@ -52,9 +52,14 @@ class FakeDriver(ComputeDriver):
             threading.Thread(target=self._write_views, name="fake-state-view", daemon=True).start()
 
     # -- test hooks -------------------------------------------------------------
-    def inject(self, method: str, *, fail: str | None = None, delay: float = 0.0, times: int = 1) -> None:
+    def inject(self, method: str, *, fail: str | None = None, delay: float = 0.0, times: int = 1,
+               hold: threading.Event | None = None) -> None:
+        """Make the next ``times`` calls of ``method`` fail, sleep ``delay``, or
+        wait until ``hold`` is set (at most a minute): tests keep an operation
+        in flight for exactly as long as they need, whatever the load."""
         with self._lock:
-            self._injections.setdefault(method, []).append({"fail": fail, "delay": delay, "times": times})
+            self._injections.setdefault(method, []).append({"fail": fail, "delay": delay, "times": times,
+                                                            "hold": hold})
 
     def _trouble(self, method: str) -> None:
         with self._lock:
@@ -71,6 +76,8 @@ class FakeDriver(ComputeDriver):
             return
         if entry.get("delay"):
             time.sleep(entry["delay"])
+        if entry.get("hold") is not None:
+            entry["hold"].wait(60)
         if entry.get("fail"):
             raise DriverError(entry["fail"])
 

@@ -111,7 +111,7 @@ def test_create_errors_are_ironic_shaped(bm):
     assert resp.status_code == 400 and "invalid name" in fault(resp)
     resp = bm.req("GET", "/nodes/missing")
     assert resp.status_code == 404 and fault(resp) == "Node missing could not be found."
-    resp = bm.client.post(f"{BM}/nodes", content=b"{not json", headers=bm.headers)
+    resp = bm.client.post(f"{BM}/nodes", content=b"{not json", headers={**bm.headers, "Content-Type": "application/json"})
     assert resp.status_code == 400 and fault(resp)
     resp = Baremetal(bm.cloud, "1.20").req("POST", "/nodes", {"driver": "fake-hardware", "automated_clean": False})
     assert resp.status_code == 406  # a field newer than the requested version

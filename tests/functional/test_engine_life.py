@@ -45,13 +45,17 @@ def _together(n: int, fn) -> list:
 def test_twenty_concurrent_deletes_make_one_task(any_db_cloud, how):
     cloud = any_db_cloud
     server_id = cloud.boot()
-    cloud.driver.inject("power_off", delay=0.5)  # keep the delete in flight while the others arrive
+    in_flight = threading.Event()
+    cloud.driver.inject("power_off", hold=in_flight)  # the delete stays in flight until every caller has an answer
 
     def delete(_i):
         if how == "DELETE":
             return cloud.delete(f"/servers/{server_id}")
         return cloud.action(server_id, {"forceDelete": None})
-    responses = _together(20, delete)
+    try:
+        responses = _together(20, delete)
+    finally:
+        in_flight.set()
     assert {r.status_code for r in responses} == {204 if how == "DELETE" else 202}, [r.text for r in responses]
     urls = {r.headers["X-Taskvisor-Task"] for r in responses}
     assert len(urls) == 1, urls

@@ -11,10 +11,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import update
 
+from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.drivers import clean_steps_of
-from taskvisor.api.baremetal.nodes import base_url, load_node, minor, node_locked
+from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import allowed
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.task_start import TASK_HEADER, start_task
 from taskvisor.api.tasks_list import node_related_ids
@@ -29,6 +31,10 @@ from taskvisor.tasks.store import ACTIVE
 
 router = APIRouter()
 NOT_ACCEPTABLE = "Request not acceptable."
+
+
+def _show_host(ctx: RequestContext, task: dict) -> bool:
+    return allowed(ctx, "taskvisor:task:show:host", {"project_id": task["project_id"], "user_id": task["user_id"]})
 
 
 def task_url(request: Request, node_id: str, task_id: str) -> str:
@@ -53,8 +59,11 @@ def start_node_task(request: Request, ctx: RequestContext, node: dict, *, action
         return query.values(task_id=task_id, updated_at=utcnow(), **values)
 
     def conflict(conn):
+        # The node was fit for the action when read and changed before the
+        # compare-and-swap: another request won the race. That is a 409 on
+        # every database (a 400 would blame the request, which was valid).
         current = load_node(conn, node["id"], ctx)
-        if current["task_id"] is not None:
+        if current["task_id"] is not None or current["provision_state"] != node["provision_state"]:
             raise node_locked(request, current)
         raise invalid_state(action, node["id"], current["provision_state"])
 
@@ -82,7 +91,9 @@ def _automated_plan(request: Request, node: dict) -> list[dict]:
         raise ApiError(500, str(exc)) from None
 
 
-@router.put("/v1/nodes/{ident}/states/provision")
+@router.put("/v1/nodes/{ident}/states/provision", status_code=202, openapi_extra=openapi.body({
+    "type": "object", "required": ["target"], "properties": {
+        "target": {"enum": sorted(states.VERBS)}, "clean_steps": {"type": "array", "items": {"type": "object"}}}}))
 def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
@@ -96,6 +107,7 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         raise ApiError(406, NOT_ACCEPTABLE)
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:set_provision_state", node, ident)
     state, locked = node["provision_state"], node["task_id"] is not None
     if target in ("active", "deploy") and node["maintenance"]:
         raise BadRequest(f"The provisioning operation can't be performed on node {node['id']} because it's in "
@@ -168,7 +180,9 @@ def _abort(request: Request, ctx: RequestContext, node: dict) -> Response:
                                               "Location": f"{base_url(request)}/v1/nodes/{node['id']}/states"})
 
 
-@router.put("/v1/nodes/{ident}/states/power")
+@router.put("/v1/nodes/{ident}/states/power", status_code=202, openapi_extra=openapi.body({
+    "type": "object", "required": ["target"], "properties": {
+        "target": {"enum": sorted(POWER_TARGETS)}, "timeout": {"type": ["integer", "null"], "minimum": 1}}}))
 def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
@@ -182,6 +196,7 @@ def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(
         raise BadRequest("timeout has to be positive integer")
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:set_power_state", node, ident)
     if target not in POWER_TARGETS:
         raise invalid_state(target, ident, node["power_state"])
     if node["provision_state"] in states.CLEANING_STATES:
@@ -191,7 +206,8 @@ def set_power_state(ident: str, request: Request, ctx: RequestContext = Depends(
                            params={"target": target, "timeout": timeout})
 
 
-@router.put("/v1/nodes/{ident}/maintenance")
+@router.put("/v1/nodes/{ident}/maintenance", status_code=202, openapi_extra=openapi.body({
+    "type": "object", "properties": {"reason": {"type": ["string", "null"]}}}, required=False))
 def set_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                           reason: str | None = None, body=Depends(json_body)):
     if isinstance(body, dict) and body.get("reason") is not None:
@@ -201,7 +217,7 @@ def set_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(
     return _maintenance(request, ctx, ident, True, reason)
 
 
-@router.delete("/v1/nodes/{ident}/maintenance")
+@router.delete("/v1/nodes/{ident}/maintenance", status_code=202)
 def unset_maintenance(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     return _maintenance(request, ctx, ident, False, None)
 
@@ -209,6 +225,7 @@ def unset_maintenance(ident: str, request: Request, ctx: RequestContext = Depend
 def _maintenance(request, ctx, ident: str, on: bool, reason: str | None) -> Response:
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:set_maintenance" if on else "baremetal:node:clear_maintenance", node, ident)
     # Ironic answers after its conductor saved the flag (a synchronous update_node
     # call): the flag is written with the task row, and the task records it.
     values = {"maintenance": on, "maintenance_reason": reason if on else None, **({} if on else {"fault": None})}
@@ -220,6 +237,7 @@ def _maintenance(request, ctx, ident: str, on: bool, reason: str | None) -> Resp
 def get_states(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:get_states", node, ident)
     return views.render_states(node, minor(ctx))
 
 
@@ -229,6 +247,7 @@ def get_cleaning_steps(ident: str, request: Request, ctx: RequestContext = Depen
     the steps automated cleaning would run, in execution order."""
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:get_cleaning_steps", node, ident)
     internal = node["driver_internal_info"] or {}
     if node["provision_state"] in (*states.CLEANING_STATES, states.DELETING) and "clean_steps" in internal:
         return {"steps": internal["clean_steps"], "manual": bool(internal.get("manual_cleaning")),
@@ -240,10 +259,11 @@ def get_cleaning_steps(ident: str, request: Request, ctx: RequestContext = Depen
 def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx, any_version=True)
+        authorize_node(ctx, "baremetal:node:tasks:list", node, ident)
         rows = load_tasks(conn, node_related_ids(conn, node["id"]))
         steps = load_steps(conn, [t["id"] for t in rows])
     flows = request.app.state.tv.flows
-    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, task_url(request, node["id"], t["id"]))
+    return {"tasks": [render_task(flows, t, steps[t["id"]], _show_host(ctx, t), task_url(request, node["id"], t["id"]))
                       for t in rows]}
 
 
@@ -251,9 +271,10 @@ def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(
 def show_node_task(ident: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx, any_version=True)
+        authorize_node(ctx, "baremetal:node:tasks:show", node, ident)
         task = load_task(conn, node_related_ids(conn, node["id"]), task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]
-    return {"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+    return {"task": render_task(request.app.state.tv.flows, task, steps, _show_host(ctx, task),
                                 task_url(request, node["id"], task_id))}

@@ -12,9 +12,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from taskvisor.api import openapi
 from taskvisor.api.baremetal import drivers, views
+from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
+from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import nodes
@@ -26,10 +29,19 @@ _NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _RESERVED_NAMES = ("detail", "validate")
 _STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_info", "instance_uuid",
-           "resource_class", "automated_clean", "maintenance")
+           "resource_class", "automated_clean", "maintenance", "owner", "lessee")
 _OBJECTS = ("driver_info", "properties", "extra", "instance_info")
 PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
-             "maintenance", "name", "properties", "resource_class")
+             "lessee", "maintenance", "name", "owner", "properties", "resource_class")
+# Ironic's rule for changing each field (on top of baremetal:node:update)
+FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
+               "driver": "baremetal:node:update:driver_interfaces",
+               "driver_info": "baremetal:node:update:driver_info", "extra": "baremetal:node:update_extra",
+               "instance_info": "baremetal:node:update_instance_info",
+               "instance_uuid": "baremetal:node:update:instance_uuid", "lessee": "baremetal:node:update:lessee",
+               "maintenance": "baremetal:node:update:maintenance", "name": "baremetal:node:update:name",
+               "owner": "baremetal:node:update:owner", "properties": "baremetal:node:update:properties",
+               "resource_class": "baremetal:node:update:resource_class"}
 
 
 def minor(ctx: RequestContext) -> int:
@@ -62,8 +74,17 @@ def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) 
     row = conn.execute(select(nodes).where(column == (str(uuid.UUID(ident)) if is_uuid(ident) else ident))
                        ).mappings().first()
     if row is None:
-        raise NotFound(f"Node {ident} could not be found.")
+        raise NotFound(f"Node {ident[:64]} could not be found.")
     return dict(row)
+
+
+def authorize_node(ctx: RequestContext, rule: str, node: dict, ident: str | None = None) -> None:
+    """Ironic's order: a node the caller may not even see is a 404 (its
+    existence is not leaked); one it sees but may not act on is a 403."""
+    target = node_target(node)
+    if not allowed(ctx, "baremetal:node:get", target):
+        raise NotFound(f"Node {(ident or node['id'])[:64]} could not be found.")
+    authorize(ctx, rule, target)
 
 
 def node_locked(request: Request, node: dict) -> ApiError:
@@ -97,11 +118,15 @@ def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict
     for name in ("automated_clean", "maintenance"):
         if name in out:
             out[name] = _bool(name, out[name])
+    for name in ("owner", "lessee"):
+        if out.get(name) is not None and (not isinstance(out[name], str) or len(out[name]) > 255):
+            raise BadRequest(f"Invalid input for field/attribute {name}. Expected a string of at most 255 "
+                             "characters")
     if out.get("name") is not None:
         name = out["name"]
-        if not isinstance(name, str) or not _NAME.match(name) or is_uuid(name) or name in _RESERVED_NAMES \
+        if not isinstance(name, str) or not _NAME.fullmatch(name) or is_uuid(name) or name in _RESERVED_NAMES \
                 or len(name) > 255:
-            raise BadRequest(f"Cannot create node with invalid name '{name}'")
+            raise BadRequest(f"Cannot create node with invalid name '{str(name)[:64]}'")
     if out.get("instance_uuid") is not None and not (isinstance(out["instance_uuid"], str)
                                                      and is_uuid(out["instance_uuid"])):
         raise BadRequest(f"Expected a UUID for instance_uuid: {out['instance_uuid']}")
@@ -120,8 +145,21 @@ def _reject_newer(values: dict, ctx: RequestContext) -> None:
             raise ApiError(406, "Request not acceptable.")
 
 
-@router.post("/v1/nodes", status_code=201)
+# Ironic checks these in code (check_values); the document says the same.
+NODE_BODY = {"type": "object", "required": ["driver"], "additionalProperties": False, "properties": {
+    "driver": {"type": "string"}, "name": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._~-]{1,255}$"},
+    "uuid": {"type": "string", "format": "uuid"}, "resource_class": {"type": ["string", "null"], "maxLength": 80},
+    "instance_uuid": {"type": ["string", "null"], "format": "uuid"}, "maintenance": {"type": "boolean"},
+    "automated_clean": {"type": ["boolean", "null"]}, "owner": {"type": ["string", "null"], "maxLength": 255},
+    "lessee": {"type": ["string", "null"], "maxLength": 255},
+    **{name: {"type": ["object", "null"]} for name in ("driver_info", "properties", "extra", "instance_info")}}}
+PATCH_BODY = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["op", "path"], "properties": {
+    "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/"}, "value": {}}}}
+
+
+@router.post("/v1/nodes", status_code=201, openapi_extra=openapi.body(NODE_BODY))
 def create_node(request: Request, response: Response, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
+    authorize(ctx, "baremetal:node:create")
     if not isinstance(body, dict):
         raise BadRequest("Invalid input for field/attribute node. Value: body. Wrong type. Expected 'dict'")
     if not body.get("driver"):
@@ -164,8 +202,8 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
                 raise Conflict(f"A node with UUID {node_id} already exists.") from None
         raise Conflict(f"A node with name {row['name']} already exists.") from None
     response.headers["Location"] = f"{base_url(request)}/v1/nodes/{node_id}"
-    created = views.render_node(row, minor(ctx), base_url(request), conductor=conductor_host(request),
-                                drivers=known_drivers)
+    created = redact(views.render_node(row, minor(ctx), base_url(request), conductor=conductor_host(request),
+                                       drivers=known_drivers), row, ctx)
     created["updated_at"] = None  # Ironic: a node just created was never updated
     return created
 
@@ -179,7 +217,13 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         raise BadRequest("Can not specify ?detail=True and fields in the same request.")
     if wanted is None:
         wanted = views.allowed_fields(minor(ctx)) if detail else list(views.LIST_FIELDS)
-    query = select(*views.columns_for(wanted))
+    authorize(ctx, "baremetal:node:list")
+    columns = views.columns_for(wanted)
+    if detail or wanted != list(views.LIST_FIELDS):  # redaction needs owner and lessee
+        columns = [*columns, *(c for c in (nodes.c.owner, nodes.c.lessee) if c not in columns)]
+    query = select(*columns)
+    if not allowed(ctx, "baremetal:node:list_all"):  # a project sees the nodes it owns or leases
+        query = query.where((nodes.c.owner == ctx.project_id) | (nodes.c.lessee == ctx.project_id))
     if provision_state is not None:
         if provision_state not in states.STATES:
             raise BadRequest(f'Provision state "{provision_state}" is not valid')
@@ -207,17 +251,18 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
             cond = (after[0] > mark[0]) | ((after[0] == mark[0]) & (after[1] > mark[1])) if sort_dir == "asc" else \
                 (after[0] < mark[0]) | ((after[0] == mark[0]) & (after[1] < mark[1]))
             query = query.where(cond)
-        if limit is not None:
-            if limit < 0:
-                raise BadRequest(f"Limit must be positive: {limit}")
-            query = query.limit(limit or 1000)
+        max_limit = request.app.state.tv.conf.api.max_limit
+        if limit is not None and limit < 0:
+            raise BadRequest(f"Limit must be positive: {str(limit)[:20]}")
+        limit = min(limit or max_limit, max_limit)  # Ironic: 0 or above [api] max_limit = max_limit
+        query = query.limit(limit)
         rows = conn.execute(query).mappings().all()
     url, host, m = base_url(request), conductor_host(request), minor(ctx)
     if wanted == list(views.LIST_FIELDS):
         out = {"nodes": views.render_brief(rows, m, url)}
     else:
         known_drivers = recorded_drivers(request)
-        out = {"nodes": [views.render_node(r, m, url, wanted, conductor=host, drivers=known_drivers)
+        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductor=host, drivers=known_drivers), r, ctx)
                          for r in rows]}
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
@@ -257,22 +302,26 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     wanted = views.check_fields(fields, minor(ctx))
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
-    return views.render_node(node, minor(ctx), base_url(request), wanted, conductor=conductor_host(request),
-                             drivers=recorded_drivers(request))
+    authorize_node(ctx, "baremetal:node:get", node, ident)
+    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductor=conductor_host(request),
+                                    drivers=recorded_drivers(request)), node, ctx)
 
 
-@router.patch("/v1/nodes/{ident}")
+@router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))
 def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), patch=Depends(json_body)):
     if not isinstance(patch, list) or not patch:
         raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
     db = request.app.state.tv.db
     with db.read() as conn:
         node = load_node(conn, ident, ctx)
+    authorize_node(ctx, "baremetal:node:update", node, ident)
     document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
     for op in patch:
         document = _apply(document, op, ctx)
     changes = {k: v for k, v in document.items() if v != node[k]}
     changes = check_values(changes, ctx, recorded_drivers(request) if "driver" in changes else {})
+    for name in sorted(changes):
+        authorize(ctx, FIELD_RULES[name], node_target(node))
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
     if changes:
@@ -286,8 +335,8 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             raise node_locked(request, node)
     with db.read() as conn:
         node = load_node(conn, node["id"], ctx)
-    return views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request),
-                             drivers=recorded_drivers(request))
+    return redact(views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request),
+                                    drivers=recorded_drivers(request)), node, ctx)
 
 
 def _apply(document: dict, op, ctx: RequestContext) -> dict:
@@ -320,6 +369,7 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
     db = request.app.state.tv.db
     with db.write() as conn:
         node = load_node(conn, ident, ctx)
+        authorize_node(ctx, "baremetal:node:delete", node, ident)
         if node["task_id"] is not None:
             raise node_locked(request, node)
         if not node["maintenance"] and node["instance_uuid"] is not None:

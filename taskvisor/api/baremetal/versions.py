@@ -17,7 +17,7 @@ MAX_VERSION = (1, 115)  # Ironic 39.0's maximum; we serve the node subset of it
 HEADER = "X-OpenStack-Ironic-API-Version"
 MIN_HEADER = "X-OpenStack-Ironic-API-Minimum-Version"
 MAX_HEADER = "X-OpenStack-Ironic-API-Maximum-Version"
-_FORMAT = re.compile(r"^(\d+)\.(\d+)$")
+_FORMAT = re.compile(r"^(\d{1,4})\.(\d{1,4})$")  # bounded: never int() of a huge string
 
 
 def fmt(version: tuple[int, int]) -> str:
@@ -44,7 +44,7 @@ def parse(headers) -> tuple[int, int]:
         return MIN_VERSION
     if text.strip().lower() == "latest":
         return MAX_VERSION
-    match = _FORMAT.match(text.strip())
+    match = _FORMAT.match(text.strip()) if len(text) <= 16 else None
     if not match:
         raise ApiError(406, f"Invalid value for {HEADER} header", {HEADER: fmt(MAX_VERSION)})
     version = (int(match.group(1)), int(match.group(2)))

@@ -25,14 +25,14 @@ LIST_FIELDS = ("instance_uuid", "maintenance", "name", "power_state", "provision
 _COLUMNS = ("driver", "driver_info", "extra", "instance_info", "instance_uuid", "last_error", "maintenance",
             "maintenance_reason", "power_state", "properties", "provision_state", "reservation",
             "target_power_state", "target_provision_state", "driver_internal_info", "name", "clean_step",
-            "resource_class", "fault", "automated_clean")
+            "resource_class", "fault", "automated_clean", "owner", "lessee")
 _INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
                "rescue", "bios", "firmware", "network")
 _DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finished_at": None,
              "inspection_started_at": None, "raid_config": {}, "target_raid_config": {}, "traits": [],
              "deploy_step": {}, "conductor_group": "", "protected": False, "protected_reason": None,
-             "owner": None, "description": None, "allocation_uuid": None, "retired": False,
-             "retired_reason": None, "lessee": None, "network_data": {}, "boot_mode": None,
+             "description": None, "allocation_uuid": None, "retired": False,
+             "retired_reason": None, "network_data": {}, "boot_mode": None,
              "secure_boot": None, "shard": None, "parent_node": None, "service_step": {},
              "disable_power_off": False, "instance_name": None, "health": None}
 SECRET = "******"
@@ -69,8 +69,9 @@ def check_fields(fields: str | None, minor: int) -> list[str] | None:
 
 
 def mask(info: dict | None) -> dict:
-    """driver_info with secrets hidden (any key naming a password)."""
-    return {k: (SECRET if "password" in k and v not in (None, "") else v) for k, v in (info or {}).items()}
+    """driver_info with secrets hidden (see secrets.mask_secrets)."""
+    from taskvisor.api.baremetal.secrets import mask_secrets
+    return mask_secrets(info or {})
 
 
 def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:

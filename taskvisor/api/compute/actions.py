@@ -16,9 +16,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from taskvisor import servicegroup
-from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, task_url
+from taskvisor.api import openapi
+from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, target_of, task_url
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import authorize
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
 from taskvisor.api.validation import BOOLEAN, json_body, validate
 from taskvisor.baremetal.placement import flow_for
@@ -238,9 +240,28 @@ HANDLERS: dict[str, Callable] = {
     "suspend": _simple("suspend", "suspend"), "resume": _simple("resume", "resume"),
     "forceDelete": force_delete, "os-getConsoleOutput": console_output,
 }
+INNER = {"os-stop": EMPTY, "os-start": EMPTY, "reboot": REBOOT, "rescue": RESCUE, "unrescue": EMPTY,
+         "shelve": EMPTY, "shelveOffload": EMPTY, "unshelve": UNSHELVE, "resize": RESIZE,
+         "confirmResize": EMPTY, "revertResize": EMPTY, "pause": EMPTY, "unpause": EMPTY, "suspend": EMPTY,
+         "resume": EMPTY, "forceDelete": EMPTY, "os-getConsoleOutput": CONSOLE}
+# The document's body: one of the actions, each with the schema its handler validates with
+ACTION_BODY = {"oneOf": [{"type": "object", "required": [name], "properties": {name: inner},
+                          "additionalProperties": False} for name, inner in INNER.items()]}
+RULES = {  # Nova's rule for each action
+    "os-stop": "os_compute_api:servers:stop", "os-start": "os_compute_api:servers:start",
+    "reboot": "os_compute_api:servers:reboot", "rescue": "os_compute_api:os-rescue",
+    "unrescue": "os_compute_api:os-unrescue", "shelve": "os_compute_api:os-shelve:shelve",
+    "shelveOffload": "os_compute_api:os-shelve:shelve_offload", "unshelve": "os_compute_api:os-shelve:unshelve",
+    "resize": "os_compute_api:servers:resize", "confirmResize": "os_compute_api:servers:confirm_resize",
+    "revertResize": "os_compute_api:servers:revert_resize", "pause": "os_compute_api:os-pause-server:pause",
+    "unpause": "os_compute_api:os-pause-server:unpause", "suspend": "os_compute_api:os-suspend-server:suspend",
+    "resume": "os_compute_api:os-suspend-server:resume", "forceDelete": "os_compute_api:os-deferred-delete:force",
+    "os-getConsoleOutput": "os_compute_api:os-console-output",
+}
 
 
-@router.post("/servers/{server_id}/action")
+@router.post("/servers/{server_id}/action", status_code=202, openapi_extra=openapi.body(ACTION_BODY),
+             responses={200: {"description": "os-getConsoleOutput"}, 204: {"description": "confirmResize"}})
 def server_action(server_id: str, request: Request, body=Depends(json_body),
                   ctx: RequestContext = Depends(get_context)):
     if not isinstance(body, dict) or not body:
@@ -250,5 +271,8 @@ def server_action(server_id: str, request: Request, body=Depends(json_body),
     (name,) = body
     handler = HANDLERS.get(name)
     if handler is None:
-        raise BadRequest(f"There is no such action: {name}")
+        raise BadRequest(f"There is no such action: {name[:64]}")
+    with request.app.state.tv.db.read() as conn:
+        server = get_server(conn, ctx, server_id)  # another project's server: 404, never 403
+    authorize(ctx, RULES[name], target_of(server))
     return handler(request, ctx, server_id, body)

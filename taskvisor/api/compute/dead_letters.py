@@ -12,7 +12,8 @@ from fastapi import Request, Response
 from sqlalchemy import select
 
 from taskvisor.api.context import RequestContext
-from taskvisor.api.errors import Conflict, Forbidden, NotFound
+from taskvisor.api.errors import Conflict, NotFound
+from taskvisor.api.policy import authorize
 from taskvisor.api.tasks_view import load_steps
 from taskvisor.api.validation import validate
 from taskvisor.db.models import tasks
@@ -32,8 +33,7 @@ RETRY = {"type": "object", "required": ["retry"], "additionalProperties": False,
 
 def retry_task(task_id: str, request: Request, body, ctx: RequestContext) -> Response:
     """The ``retry`` task action; ``POST …/tasks/{id}/action`` (api/tasks_routes.py) dispatches here."""
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "taskvisor:dead_letters:retry")
     validate(body, RETRY)
     db = request.app.state.tv.db
     with db.write() as conn:

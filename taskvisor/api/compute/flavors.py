@@ -5,15 +5,18 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from taskvisor.api import openapi
 from taskvisor.api.compute.views import flavor_view
+from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
+from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.validation import NAME, json_body, validate
 from taskvisor.db.models import flavors
 from taskvisor.db.session import utcnow
 
 router = APIRouter(prefix="/compute/v2.1")
 
+MAX_INT = 2 ** 31 - 1  # Nova's bound on flavor figures (a database integer)
 CREATE_SCHEMA = {
     "type": "object", "required": ["flavor"], "additionalProperties": False,
     "properties": {"flavor": {
@@ -21,12 +24,13 @@ CREATE_SCHEMA = {
         "properties": {
             "name": NAME, "id": {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
                                  "pattern": "^[a-zA-Z0-9_.\\- ]*$"},
-            "ram": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
-            "vcpus": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1},
-            "disk": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0},
-            "OS-FLV-EXT-DATA:ephemeral": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0},
-            "swap": {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 0},
-            "rxtx_factor": {"type": ["number", "string"], "minimum": 0},
+            "ram": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": MAX_INT, "maxLength": 10},
+            "vcpus": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": MAX_INT, "maxLength": 10},
+            "disk": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": MAX_INT, "maxLength": 10},
+            "OS-FLV-EXT-DATA:ephemeral": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0, "maximum": MAX_INT, "maxLength": 10},
+            "swap": {"type": ["integer", "string"], "pattern": "^[0-9]*$", "minimum": 0, "maximum": MAX_INT, "maxLength": 10},
+            "rxtx_factor": {"type": ["number", "string"], "minimum": 0, "maximum": 3.40282e+38,
+                            "pattern": "^[0-9]{1,20}(\\.[0-9]{1,20})?$"},
             "os-flavor-access:is_public": {"type": "boolean"},
             "description": {"type": ["string", "null"], "maxLength": 65535},
         }}},
@@ -72,25 +76,30 @@ def _list(request: Request, ctx: RequestContext, detail: bool) -> dict:
 
 @router.get("/flavors")
 def list_flavors(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:flavors:index")
     return _list(request, ctx, detail=False)
 
 
 @router.get("/flavors/detail")
 def list_flavors_detail(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:flavors:index")
     return _list(request, ctx, detail=True)
 
 
 @router.get("/flavors/{flavor_id}")
 def show_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:flavors:show")
     with request.app.state.tv.db.read() as conn:
         return {"flavor": flavor_view(_get(conn, flavor_id), ctx, base_url(request))}
 
 
-@router.post("/flavors")
+@router.post("/flavors", openapi_extra=openapi.body(CREATE_SCHEMA))
 def create_flavor(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-manage:create")
     spec = validate(body, CREATE_SCHEMA)["flavor"]
+    for name in ("ram", "vcpus", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap"):
+        if spec.get(name) not in (None, "") and int(spec[name]) > MAX_INT:
+            raise BadRequest(f"Invalid input for field/attribute {name}. It must be at most {MAX_INT}.")
     if not spec["name"].strip():
         raise BadRequest("Invalid input for field/attribute name. The name may not be blank.")
     with request.app.state.tv.db.write() as conn:
@@ -113,8 +122,7 @@ def create_flavor(request: Request, body=Depends(json_body), ctx: RequestContext
 
 @router.delete("/flavors/{flavor_id}", status_code=202)
 def delete_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-manage:delete")
     with request.app.state.tv.db.write() as conn:
         _get(conn, flavor_id)
         conn.execute(delete(flavors).where(flavors.c.id == flavor_id))
@@ -122,16 +130,16 @@ def delete_flavor(flavor_id: str, request: Request, ctx: RequestContext = Depend
 
 
 @router.get("/flavors/{flavor_id}/os-extra_specs")
-def list_extra_specs(flavor_id: str, request: Request):
+def list_extra_specs(flavor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:os-flavor-extra-specs:index")
     with request.app.state.tv.db.read() as conn:
         return {"extra_specs": _get(conn, flavor_id)["extra_specs"] or {}}
 
 
-@router.post("/flavors/{flavor_id}/os-extra_specs")
+@router.post("/flavors/{flavor_id}/os-extra_specs", openapi_extra=openapi.body(EXTRA_SPECS_SCHEMA))
 def set_extra_specs(flavor_id: str, request: Request, body=Depends(json_body),
                     ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-extra-specs:create")
     specs = {k: str(v) for k, v in validate(body, EXTRA_SPECS_SCHEMA)["extra_specs"].items()}
     with request.app.state.tv.db.write() as conn:
         merged = {**(_get(conn, flavor_id)["extra_specs"] or {}), **specs}
@@ -141,8 +149,7 @@ def set_extra_specs(flavor_id: str, request: Request, body=Depends(json_body),
 
 @router.delete("/flavors/{flavor_id}/os-extra_specs/{key}")
 def delete_extra_spec(flavor_id: str, key: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-flavor-extra-specs:delete")
     with request.app.state.tv.db.write() as conn:
         specs = dict(_get(conn, flavor_id)["extra_specs"] or {})
         if key not in specs:

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select
 
 from taskvisor import servicegroup
+from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Forbidden, NotFound
+from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.baremetal.placement import HYPERVISOR_TYPE, host_for
 from taskvisor.db.models import nodes, servers
 from taskvisor.servicegroup import COMPUTE_BINARY
@@ -72,9 +73,8 @@ def _compute_row(svc: dict, up: bool, usage: dict, ctx: RequestContext) -> dict:
             "used": {"vcpus": vcpus or 0, "memory_mb": ram or 0, "local_gb": disk or 0}, "running_vms": count}
 
 
-def _all(request: Request, ctx: RequestContext) -> list[dict]:
-    if not ctx.is_admin:
-        raise Forbidden("Policy doesn't allow os_compute_api:os-hypervisors:list to be performed.")
+def _all(request: Request, ctx: RequestContext, rule: str) -> list[dict]:
+    authorize(ctx, rule)
     down_time = request.app.state.tv.conf.DEFAULT.service_down_time
     with request.app.state.tv.db.read() as conn:
         computes = servicegroup.list_services(conn, COMPUTE_BINARY)
@@ -117,22 +117,23 @@ def _detail(row: dict, ctx: RequestContext) -> dict:
 
 @router.get("/os-hypervisors")
 def list_hypervisors(request: Request, ctx: RequestContext = Depends(get_context)):
-    return {"hypervisors": [_brief(r) for r in _all(request, ctx)]}
+    return {"hypervisors": [_brief(r) for r in _all(request, ctx, "os_compute_api:os-hypervisors:list")]}
 
 
 @router.get("/os-hypervisors/detail")
 def list_hypervisors_detail(request: Request, ctx: RequestContext = Depends(get_context)):
-    return {"hypervisors": [_detail(r, ctx) for r in _all(request, ctx)]}
+    return {"hypervisors": [_detail(r, ctx) for r in _all(request, ctx, "os_compute_api:os-hypervisors:list-detail")]}
 
 
 @router.get("/os-hypervisors/{hypervisor_id}")
 def show_hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:os-hypervisors:show")
     if _uuid_ids(ctx):
         try:
             uuid.UUID(hypervisor_id)
         except ValueError:
             raise BadRequest(f"Invalid uuid {hypervisor_id}") from None
-    for row in _all(request, ctx):
+    for row in _all(request, ctx, "os_compute_api:os-hypervisors:show"):
         if str(row["id"]) == hypervisor_id:
             return {"hypervisor": _detail(row, ctx)}
     raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")

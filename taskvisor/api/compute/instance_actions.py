@@ -7,9 +7,11 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
+from taskvisor.api import openapi
 from taskvisor.api.compute.submit import visible
 from taskvisor.api.compute.views import host_id, iso_usec
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.tasks_view import load_steps, load_tasks
 from taskvisor.db.models import servers, tasks
@@ -44,11 +46,12 @@ def event_view(step: dict, task: dict, project_id: str, ctx: RequestContext) -> 
     error = (task["error"] or {}).get("message") if failed_here else step["error"]
     out = {"event": f"compute_{step['name']}", "start_time": iso_usec(step["started_at"]),
            "finish_time": iso_usec(step["finished_at"]), "result": result}
-    if ctx.is_admin:
+    details = allowed(ctx, "os_compute_api:os-instance-actions:events:details", {"project_id": project_id})
+    if details:
         out["traceback"] = (task["error_traceback"] if failed_here else None) or step["traceback"]
     if ctx.at_least("2.62"):
         out["hostId"] = host_id(project_id, step["host"])
-        if ctx.is_admin:
+        if details:
             out["host"] = step["host"]
     if ctx.at_least("2.84"):
         out["details"] = error if result == "Error" else (
@@ -77,11 +80,13 @@ def _time(params, name: str) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-@router.get("/servers/{server_id}/os-instance-actions")
+@router.get("/servers/{server_id}/os-instance-actions", openapi_extra=openapi.query(
+    openapi.LIMIT, openapi.MARKER, ("changes-since", openapi.STRING), ("changes-before", openapi.STRING)))
 def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     params = request.query_params
     with request.app.state.tv.db.read() as conn:
-        _server(conn, ctx, server_id)
+        server = _server(conn, ctx, server_id)
+        authorize(ctx, "os_compute_api:os-instance-actions:list", server)
         rows = [t for t in load_tasks(conn, server_id) if t["resource_type"] == "server"]
     if ctx.at_least("2.58"):
         since, before = _time(params, "changes-since"), _time(params, "changes-before") if ctx.at_least("2.66") else None
@@ -90,10 +95,10 @@ def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends
         if params.get("marker"):
             ids = [t["request_id"] for t in rows]
             if params["marker"] not in ids:
-                raise BadRequest(f"Marker {params['marker']} could not be found.")
+                raise BadRequest(f"Marker {params['marker'][:64]} could not be found.")
             rows = rows[ids.index(params["marker"]) + 1:]
         if params.get("limit") is not None:
-            if not params["limit"].isdigit():
+            if not params["limit"].isdigit() or len(params["limit"]) > 18:
                 raise BadRequest(f"Invalid input for query parameters limit. Value: {params['limit']}. "
                                  "It must be a non-negative integer.")
             rows = rows[:int(params["limit"])]
@@ -104,6 +109,7 @@ def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends
 def show_action(server_id: str, request_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         server = _server(conn, ctx, server_id)
+        authorize(ctx, "os_compute_api:os-instance-actions:show", server)
         task = conn.execute(select(tasks).where(tasks.c.resource_id == server_id, tasks.c.request_id == request_id)
                             .order_by(tasks.c.created_ts.desc()).limit(1)).mappings().first()
         if task is None:

@@ -1,17 +1,21 @@
 """Servers: create, list, show, delete, and each server's tasks."""
 from __future__ import annotations
 
-import re
 import uuid
+from urllib.parse import urlencode
+
+import re2
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
-from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, task_url,
-                                         visible)
+from taskvisor.api import openapi
+from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
+                                         task_url, visible)
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
@@ -66,9 +70,12 @@ def _ref_id(ref) -> str:
     return str(ref).rstrip("/").rsplit("/", 1)[-1]
 
 
-@router.post("/servers", status_code=202)
+@router.post("/servers", status_code=202, openapi_extra=openapi.body(CREATE_SCHEMA))
 def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:servers:create")
     spec = validate(body, CREATE_SCHEMA)["server"]
+    if spec.get("host") or spec.get("hypervisor_hostname"):
+        authorize(ctx, "os_compute_api:servers:create:forced_host")
     db = request.app.state.tv.db
     min_count, max_count = int(spec.get("min_count", 1)), int(spec.get("max_count", spec.get("min_count", 1)))
     if min_count > max_count:
@@ -138,17 +145,15 @@ _BRIEF_COLUMNS = [servers.c.id, servers.c.name, servers.c.vm_state, servers.c.ta
 _NEWEST_FIRST = (servers.c.created_at.desc(), servers.c.id)
 
 
-def _limit(params) -> int | None:
-    if not params.get("limit"):
-        return None
-    try:
-        limit = int(params["limit"])
-        if limit < 0:
-            raise ValueError
-    except ValueError:
+def _limit(params, max_limit: int) -> int:
+    """Nova's [api] max_limit caps every page (none asked = max_limit)."""
+    text = params.get("limit")
+    if not text:
+        return max_limit
+    if not text.isdigit() or len(text) > 18:
         raise BadRequest("Invalid input for query parameters limit. Value: "
-                         f"{params['limit']}. It must be a non-negative integer.") from None
-    return limit
+                         f"{text[:20]}. It must be a non-negative integer.")
+    return min(int(text), max_limit)
 
 
 def _list(request: Request, ctx: RequestContext, detail: bool):
@@ -157,29 +162,29 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
     status filters, which are evaluated here and so page here too."""
     params = request.query_params
     db = request.app.state.tv.db
+    authorize(ctx, "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index")
     visible = [servers.c.deleted == False]  # noqa: E712 (= false, not IS FALSE: PostgreSQL indexes equality)
     all_tenants = "all_tenants" in params and params["all_tenants"].lower() not in ("0", "false", "no")
-    if not (ctx.is_admin and all_tenants):
+    if all_tenants:
+        authorize(ctx, "os_compute_api:servers:index:get_all_tenants")
+    else:
         visible.append(servers.c.project_id == ctx.project_id)
-    if params.get("host") and ctx.is_admin:
+    if params.get("host") and allowed(ctx, "os_compute_api:servers:allow_all_filters"):
         visible.append(servers.c.host == params["host"])
     query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
-    limit, marker = _limit(params), params.get("marker")
+    limit, marker = _limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
     page_here = bool(params.get("name") or params.get("status"))
     if params.get("name"):
-        try:
-            pattern = re.compile(params["name"])
-        except re.error:
-            raise BadRequest(f"Invalid regular expression in name filter: {params['name']}") from None
+        pattern = _name_pattern(params["name"])
     with db.read() as conn:
         if marker and not page_here:
             mark = conn.execute(select(servers.c.created_at, servers.c.id).where(
                 servers.c.id == marker, *visible)).first()
             if mark is None:
-                raise BadRequest(f"marker [{marker}] not found")
+                raise BadRequest(f"marker [{marker[:64]}] not found")
             query = query.where((servers.c.created_at < mark.created_at)
                                 | ((servers.c.created_at == mark.created_at) & (servers.c.id > mark.id)))
-        if limit is not None and not page_here:
+        if not page_here:
             query = query.limit(limit)
         rows = [dict(r) for r in conn.execute(query).mappings()]
         if params.get("name"):
@@ -190,23 +195,51 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
         if page_here and marker:
             ids = [r["id"] for r in rows]
             if marker not in ids:
-                raise BadRequest(f"marker [{marker}] not found")
+                raise BadRequest(f"marker [{marker[:64]}] not found")
             rows = rows[ids.index(marker) + 1:]
-        if page_here and limit is not None:
+        if page_here:
             rows = rows[:limit]
         base = base_url(request)
         if not detail:
-            return JsonResponse({"servers": [server_brief(r, base) for r in rows]})
-        return JsonResponse({"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
-                                                       if r["vm_state"] == "error" else None) for r in rows]})
+            out = {"servers": [server_brief(r, base) for r in rows]}
+        else:
+            out = {"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
+                                             if r["vm_state"] == "error" else None) for r in rows]}
+    if rows and len(rows) == limit:  # Nova: a full page links to the next one
+        query_args = [(k, v) for k, v in params.multi_items() if k not in ("marker", "limit")]
+        query_args += [("limit", str(limit)), ("marker", rows[-1]["id"])]
+        path = "servers/detail" if detail else "servers"
+        out["servers_links"] = [{"rel": "next", "href": f"{base}/compute/v2.1/{path}?{urlencode(query_args)}"}]
+    return JsonResponse(out)
 
 
-@router.get("/servers")
+MAX_PATTERN = 255
+
+
+def _name_pattern(text: str):
+    """Nova's name filter is a regular expression; it runs on RE2, whose
+    time is linear in the name (no backtracking), never on Python's re."""
+    if len(text) > MAX_PATTERN:
+        raise BadRequest(f"Invalid input for query parameters name: at most {MAX_PATTERN} characters.")
+    try:
+        return re2.compile(text, _RE2_OPTIONS)
+    except re2.error:
+        raise BadRequest(f"Invalid regular expression in name filter: {text[:64]}") from None
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.max_mem = 1 << 20  # a pathological pattern fails to compile instead of eating memory
+_RE2_OPTIONS.log_errors = False
+
+
+@router.get("/servers", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
 def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=False)
 
 
-@router.get("/servers/detail")
+@router.get("/servers/detail", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
 def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=True)
 
@@ -215,15 +248,18 @@ def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_cont
 def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
+        authorize(ctx, "os_compute_api:servers:show", target_of(server))
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
     return JsonResponse({"server": server_detail(server, ctx, base_url(request), fault)})
 
 
-@router.delete("/servers/{server_id}", status_code=204)
+@router.delete("/servers/{server_id}", status_code=204,
+               openapi_extra=openapi.query(("force", {"type": "boolean"})))
 def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     force = _force_query(request, ctx)
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
+    authorize(ctx, "os_compute_api:servers:delete", target_of(server))
     if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
         return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
     try:
@@ -248,33 +284,38 @@ def _force_query(request: Request, ctx: RequestContext) -> bool:
 
 
 # -- tasks --------------------------------------------------------------------
-def _server_tasks_visible(conn, ctx: RequestContext, server_id: str) -> None:
+def _server_tasks_visible(conn, ctx: RequestContext, server_id: str, rule: str) -> None:
     """A deleted server's tasks stay readable, to its project and to admins."""
-    query = visible(select(servers.c.id).where(servers.c.id == server_id), ctx)
-    if conn.execute(query).first() is None:
+    query = visible(select(servers.c.id, servers.c.project_id, servers.c.user_id).where(servers.c.id == server_id),
+                    ctx)
+    row = conn.execute(query).mappings().first()
+    if row is None:
         raise NotFound(f"Instance {server_id} could not be found.")
+    authorize(ctx, rule, target_of(row))
 
 
 @router.get("/servers/{server_id}/tasks")
 def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        _server_tasks_visible(conn, ctx, server_id)
+        _server_tasks_visible(conn, ctx, server_id, "taskvisor:server:tasks:list")
         rows = load_tasks(conn, server_id)
         steps = load_steps(conn, [t["id"] for t in rows])
     flows = request.app.state.tv.flows
-    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, task_url(request, server_id, t["id"]))
+    return {"tasks": [render_task(flows, t, steps[t["id"]], allowed(ctx, "taskvisor:task:show:host", target_of(t)),
+                                  task_url(request, server_id, t["id"]))
                       for t in rows]}
 
 
 @router.get("/servers/{server_id}/tasks/{task_id}")
 def show_server_task(server_id: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        _server_tasks_visible(conn, ctx, server_id)
+        _server_tasks_visible(conn, ctx, server_id, "taskvisor:server:tasks:show")
         task = load_task(conn, server_id, task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found for instance {server_id}.")
         steps = load_steps(conn, [task_id])[task_id]
-    return JsonResponse({"task": render_task(request.app.state.tv.flows, task, steps, ctx.is_admin,
+    return JsonResponse({"task": render_task(request.app.state.tv.flows, task, steps,
+                                             allowed(ctx, "taskvisor:task:show:host", target_of(task)),
                                              task_url(request, server_id, task_id))})
 
 
@@ -288,5 +329,7 @@ def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_
         task = conn.execute(query).mappings().first()
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
+        authorize(ctx, "taskvisor:task:show", target_of(task))
         steps = load_steps(conn, [task_id])[task_id]
-    return JsonResponse({"task": render_task(request.app.state.tv.flows, dict(task), steps, ctx.is_admin)})
+    return JsonResponse({"task": render_task(request.app.state.tv.flows, dict(task), steps,
+                                             allowed(ctx, "taskvisor:task:show:host", target_of(task)))})

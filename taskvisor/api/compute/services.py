@@ -5,9 +5,11 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select, update
 
 from taskvisor import servicegroup
+from taskvisor.api import openapi
 from taskvisor.api.compute.views import iso_usec
+from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Forbidden, NotFound
+from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.validation import json_body, validate
 from taskvisor.db.models import services
 from taskvisor.db.session import utcnow
@@ -33,8 +35,9 @@ def view(row: dict, ctx: RequestContext, down_time: float) -> dict:
     return out
 
 
-@router.get("/os-services")
+@router.get("/os-services", openapi_extra=openapi.query(("host", openapi.STRING), ("binary", openapi.STRING)))
 def list_services(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "os_compute_api:os-services:list")
     params = request.query_params
     with request.app.state.tv.db.read() as conn:
         rows = servicegroup.list_services(conn)
@@ -46,11 +49,10 @@ def list_services(request: Request, ctx: RequestContext = Depends(get_context)):
     return {"services": [view(r, ctx, down_time) for r in rows]}
 
 
-@router.put("/os-services/{service_id}")
+@router.put("/os-services/{service_id}", openapi_extra=openapi.body(UPDATE_SCHEMA))
 def update_service(service_id: str, request: Request, body=Depends(json_body),
                    ctx: RequestContext = Depends(get_context)):
-    if not ctx.is_admin:
-        raise Forbidden()
+    authorize(ctx, "os_compute_api:os-services:update")
     spec = validate(body, UPDATE_SCHEMA)
     if "disabled_reason" in spec and spec.get("status") != "disabled":
         raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")

@@ -29,6 +29,11 @@ def visible(query, ctx: RequestContext, table=servers):
     return query if ctx.is_admin else query.where(table.c.project_id == ctx.project_id)
 
 
+def target_of(row) -> dict:
+    """The policy target of a server (or a task): its project and user."""
+    return {"project_id": row["project_id"], "user_id": row["user_id"]}
+
+
 def get_server(conn: Connection, ctx: RequestContext, server_id: str) -> dict:
     row = conn.execute(visible(select(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)),
                                ctx)).mappings().first()

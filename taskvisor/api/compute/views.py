@@ -7,6 +7,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from taskvisor.api.policy import allowed
 from taskvisor.api.context import RequestContext
 from taskvisor.db.models import tasks
 from taskvisor.states import server as states
@@ -85,11 +86,13 @@ def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | No
     }
     if status in ("BUILD", "ACTIVE", "RESIZE", "VERIFY_RESIZE"):
         out["progress"] = server["progress"]
-    if ctx.is_admin:
+    extended = allowed(ctx, "os_compute_api:os-extended-server-attributes",
+                       {"project_id": server["project_id"], "user_id": server["user_id"]})
+    if extended:
         out["OS-EXT-SRV-ATTR:host"] = server["host"]
         out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server["node"]
         out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{server['id'][:8]}"
-    if ctx.at_least("2.3") and ctx.is_admin:
+    if ctx.at_least("2.3") and extended:
         out.update({"OS-EXT-SRV-ATTR:reservation_id": f"r-{server['id'][:8]}", "OS-EXT-SRV-ATTR:launch_index": 0,
                     "OS-EXT-SRV-ATTR:hostname": server["name"], "OS-EXT-SRV-ATTR:kernel_id": "",
                     "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",

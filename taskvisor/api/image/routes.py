@@ -17,7 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, select, update
 
+from taskvisor.api import openapi
 from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.policy import authorize
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, Forbidden, NotFound
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import images
@@ -87,15 +89,23 @@ def check_value(name: str, value) -> None:
                 raise BadRequest("Invalid value for 'guest_command': it must be a JSON list of strings")
 
 
-def _get(conn, ctx: RequestContext, image_id: str) -> dict:
+def target_of(row) -> dict:
+    return {"project_id": row["owner"], "owner": row["owner"], "visibility": row["visibility"]}
+
+
+def _get(conn, ctx: RequestContext, image_id: str, rule: str = "get_image") -> dict:
+    """The image, if the caller may see it (else 404) and ``rule`` allows (else 403)."""
     row = conn.execute(select(images).where(images.c.id == image_id)).mappings().first()
     if row is None or (row["visibility"] == "private" and row["owner"] != ctx.project_id and not ctx.is_admin):
-        raise NotFound(f"No image found with ID {image_id}")
+        raise NotFound(f"No image found with ID {image_id[:64]}")
+    authorize(ctx, "get_image", target_of(row))
+    if rule != "get_image":
+        authorize(ctx, rule, target_of(row))
     return dict(row)
 
 
-@router.get("")
-@router.get("/")
+@router.get("", responses={300: {"description": "The versions (Glance answers 300 here)"}})
+@router.get("/", responses={300: {"description": "The versions (Glance answers 300 here)"}})
 @router.get("/versions")
 def versions(request: Request):
     base = str(request.base_url).rstrip("/")
@@ -105,13 +115,29 @@ def versions(request: Request):
 
 
 @router.get("/v2/schemas/image")
-def image_schema():
+def image_schema(ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "get_image_schema")
     return {"name": "image", "additionalProperties": {"type": "string"},
             "properties": {name: {} for name in sorted(CORE)}}
 
 
-@router.get("/v2/images")
+# Glance checks these in code (check_value); the document says the same.
+IMAGE_BODY = {"type": "object", "properties": {
+    "id": {"type": "string", "format": "uuid"}, "name": {"type": ["string", "null"], "maxLength": 255},
+    "visibility": {"enum": sorted(VISIBILITIES)}, "protected": {"type": "boolean"},
+    "disk_format": {"enum": [*sorted(DISK_FORMATS), None]}, "container_format": {"enum": [*sorted(CONTAINER_FORMATS), None]},
+    "min_disk": {"type": "integer", "minimum": 0}, "min_ram": {"type": "integer", "minimum": 0},
+    "tags": {"type": "array", "items": {"type": "string"}}},
+    "additionalProperties": {"type": "string"}}
+PATCH_BODY = {"type": "array", "items": {"type": "object", "required": ["op", "path"], "properties": {
+    "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/[^/]+$"}, "value": {}}}}
+
+
+@router.get("/v2/images", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, *(
+    (name, openapi.STRING) for name in ("name", "id", "status", "visibility", "disk_format", "container_format",
+                                        "owner"))))
 def list_images(request: Request, ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "get_images")
     params = request.query_params
     query = select(images).order_by(images.c.created_at.desc(), images.c.id)
     if not ctx.is_admin:
@@ -129,11 +155,11 @@ def list_images(request: Request, ctx: RequestContext = Depends(get_context)):
     if params.get("marker"):
         ids = [r["id"] for r in rows]
         if params["marker"] not in ids:
-            raise BadRequest(f"marker {params['marker']} could not be found")
+            raise BadRequest(f"marker {params['marker'][:64]} could not be found")
         rows = rows[ids.index(params["marker"]) + 1:]
     body: dict = {"first": "/v2/images", "schema": "/v2/schemas/images"}
     if params.get("limit"):
-        if not params["limit"].isdigit():
+        if not params["limit"].isdigit() or len(params["limit"]) > 18:
             raise BadRequest("limit param must be an integer")
         limit = int(params["limit"])
         if len(rows) > limit and limit:
@@ -149,8 +175,9 @@ def show_image(image_id: str, request: Request, ctx: RequestContext = Depends(ge
         return view(_get(conn, ctx, image_id))
 
 
-@router.post("/v2/images", status_code=201)
+@router.post("/v2/images", status_code=201, openapi_extra=openapi.body(IMAGE_BODY))
 def create_image(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+    authorize(ctx, "add_image", {"owner": ctx.project_id})
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object describing the image.")
     for name in body:
@@ -159,8 +186,8 @@ def create_image(request: Request, body=Depends(json_body), ctx: RequestContext 
     for name, value in body.items():
         if name != "id":
             check_value(name, value)
-    if body.get("visibility") == "public" and not ctx.is_admin:
-        raise Forbidden("You are not authorized to create public images.")
+    if body.get("visibility") == "public":
+        authorize(ctx, "publicize_image")
     image_id = body.get("id") or str(uuid.uuid4())
     try:
         uuid.UUID(image_id)
@@ -213,7 +240,7 @@ def apply_patch(row: dict, ops: list) -> dict:
     return {**row, **core, "tags": list(core["tags"] or []), "properties": document}
 
 
-@router.patch("/v2/images/{image_id}")
+@router.patch("/v2/images/{image_id}", openapi_extra=openapi.body(PATCH_BODY, JSON_PATCH))
 def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type != JSON_PATCH:
@@ -222,10 +249,10 @@ def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: 
     if not isinstance(body, list):
         raise BadRequest("The request body must be a JSON list of patch operations.")
     with request.app.state.tv.db.write() as conn:
-        row = _get(conn, ctx, image_id)
-        if row["owner"] != ctx.project_id and not ctx.is_admin:
-            raise Forbidden("You are not permitted to modify this image.")
+        row = _get(conn, ctx, image_id, "modify_image")
         new = apply_patch(row, body)
+        if new["visibility"] == "public" and row["visibility"] != "public":
+            authorize(ctx, "publicize_image")
         new["updated_at"] = utcnow()
         conn.execute(update(images).where(images.c.id == image_id).values(
             **{k: new[k] for k in ("name", "visibility", "protected", "disk_format", "container_format",
@@ -236,11 +263,9 @@ def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: 
 @router.delete("/v2/images/{image_id}", status_code=204)
 def delete_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.write() as conn:
-        row = _get(conn, ctx, image_id)
+        row = _get(conn, ctx, image_id, "delete_image")
         if row["protected"]:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-        if row["owner"] != ctx.project_id and not ctx.is_admin:
-            raise Forbidden("You are not permitted to delete this image.")
         conn.execute(delete(images).where(images.c.id == image_id))
     path = image_file(request, image_id)
     if os.path.exists(path):
@@ -252,13 +277,14 @@ def image_file(request: Request, image_id: str) -> str:
     return os.path.join(request.app.state.tv.conf.DEFAULT.data_dir, "images", image_id)
 
 
-@router.put("/v2/images/{image_id}/file", status_code=204)
+@router.put("/v2/images/{image_id}/file", status_code=204,
+            openapi_extra=openapi.body({"type": "string", "format": "binary"}, "application/octet-stream"))
 async def upload_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     db = request.app.state.tv.db
 
     def load() -> dict:
         with db.read() as conn:
-            return _get(conn, ctx, image_id)
+            return _get(conn, ctx, image_id, "upload_image")
 
     def activate(size: int, checksum: str) -> None:
         with db.write() as conn:
@@ -285,7 +311,7 @@ async def upload_image(image_id: str, request: Request, ctx: RequestContext = De
 @router.get("/v2/images/{image_id}/file")
 def download_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        _get(conn, ctx, image_id)
+        _get(conn, ctx, image_id, "download_image")
     path = image_file(request, image_id)
     if not os.path.exists(path):
         return Response(status_code=204)

@@ -1,1 +1,3 @@
-"""Pure ASGI middleware of the API (one concern a module)."""
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a
+queue per request). Order, outermost first: edge (request id, microversion,
+size/content-type/JSON bounds), then auth (identity)."""

@@ -21,6 +21,11 @@ def safe_query(raw: bytes) -> str:
     return "?" + urlencode([(k, "***" if SECRET.search(k) else v) for k, v in pairs])
 
 
+def _edge_id(state: dict) -> str | None:
+    from taskvisor.api.middleware.edge import CONTEXT_KEY
+    return (state.get(CONTEXT_KEY) or (None, None))[0]
+
+
 class AccessLogMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -45,7 +50,7 @@ class AccessLogMiddleware:
             elapsed = time.monotonic() - started
             LOG.info("%s %s%s status: %s len: - time: %.4f", scope["method"], scope["path"],
                      safe_query(scope.get("query_string", b"")), status["code"], elapsed,
-                     extra={"request_id": state.get("request_id"),
+                     extra={"request_id": getattr(ctx, "request_id", None) or _edge_id(state),
                             "global_request_id": state.get("global_request_id"),
                             "project_id": getattr(ctx, "project_id", None),
                             "user_id": getattr(ctx, "user_id", None),

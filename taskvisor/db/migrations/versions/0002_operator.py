@@ -2,12 +2,12 @@
 and by created_ts alone (the global task list's order)
 
 Revision ID: 0002_operator
-Revises: 0002_engine_speed
+Revises: 0002_identity
 """
 from alembic import op
 
 revision = '0002_operator'
-down_revision = '0002_engine_speed'  # re-chained at merge (was '0001')
+down_revision = '0002_identity'  # re-chained at merge (was '0001')
 branch_labels = None
 depends_on = None
 

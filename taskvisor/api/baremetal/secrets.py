@@ -1,0 +1,56 @@
+"""What of a node a caller may read: driver_info secrets masked for all but
+admins (oslo.utils' ``mask_dict_password`` plus every key a driver marks
+secret, case-insensitive, nested), and Ironic's redaction of driver_info,
+driver_internal_info, last_error and reservation for callers whose policy
+does not allow them."""
+from __future__ import annotations
+
+from oslo_utils import strutils
+
+from taskvisor.api.policy import allowed
+
+MASK = "******"
+# Parts of key names real drivers mark secret (ipmi_password, redfish_password,
+# snmp_auth_key, snmp_priv_key, snmp_community, ilo_password, drac_password,
+# irmc_password, auth_token, client_secret, kg/encryption keys ...).
+SECRET_PARTS = ("password", "passwd", "secret", "token", "auth_key", "priv_key", "private_key", "community",
+                "credential", "passphrase", "kg_key", "encryption_key", "api_key", "_key")
+
+
+def _is_secret(key) -> bool:
+    name = str(key).lower()
+    return any(part in name for part in SECRET_PARTS) or name == "key"
+
+
+def mask_secrets(value):
+    """A copy of ``value`` with every secret-named member masked, at any depth."""
+    if isinstance(value, dict):
+        value = strutils.mask_dict_password(value, secret=MASK)
+        return {k: (MASK if _is_secret(k) and v not in (None, "") else mask_secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def node_target(node: dict) -> dict:
+    from taskvisor.policies.base import NO_PROJECT
+    return {"node.owner": node.get("owner") or NO_PROJECT, "node.lessee": node.get("lessee") or NO_PROJECT,
+            "project_id": node.get("owner") or NO_PROJECT}
+
+
+REDACTED = {"driver_info": "baremetal:node:get:driver_info",
+            "driver_internal_info": "baremetal:node:get:driver_internal_info",
+            "last_error": "baremetal:node:get:last_error", "reservation": "baremetal:node:get:reservation"}
+
+
+def redact(rendered: dict, row: dict, ctx) -> dict:
+    """Apply the caller's field policies to one rendered node (in place)."""
+    target = node_target(row)
+    for field, rule in REDACTED.items():
+        if field in rendered and rendered[field] not in (None, {}) and not allowed(ctx, rule, target):
+            text = f"** Value Redacted - Requires {rule} permission. **"
+            rendered[field] = {"content": text} if isinstance(rendered[field], dict) else text
+    if isinstance(rendered.get("driver_info"), dict) and "content" not in rendered["driver_info"] \
+            and allowed(ctx, "show_password", target):
+        rendered["driver_info"] = row.get("driver_info") or {}
+    return rendered
