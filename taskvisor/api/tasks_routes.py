@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select, update
 
+from taskvisor.api import openapi
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
@@ -21,6 +22,13 @@ from taskvisor.db.models import tasks
 from taskvisor.tasks.store import TERMINAL
 
 router = APIRouter()
+ACTION = {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+          "properties": {"cancel": {"type": "null"}, "retry": {"type": ["object", "null"]}}}
+LIST_QUERY = openapi.query(openapi.LIMIT, openapi.MARKER, ("status", openapi.STRING), ("action", openapi.STRING),
+                           ("resource_id", openapi.STRING), ("resource_type", openapi.STRING),
+                           ("host", openapi.STRING), ("reason", openapi.STRING), ("changes-since", openapi.STRING),
+                           ("changes-before", openapi.STRING), ("all_tenants", openapi.STRING))
+# ?watch=true (an endless event stream) is left out of the document: a fuzzer would hang on it
 APIS = {"compute": "/compute/v2.1", "baremetal": "/baremetal/v1"}
 
 
@@ -106,18 +114,18 @@ def _action(request: Request, ctx: RequestContext, api: str, task_id: str, body)
     return Response(status_code=202, headers={"Location": f"{_base(request, api)}/{task_id}"})
 
 
-@router.get("/compute/v2.1/tasks")
+@router.get("/compute/v2.1/tasks", openapi_extra=LIST_QUERY)
 def compute_list(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, "compute")
 
 
-@router.post("/compute/v2.1/tasks/{task_id}/action")
+@router.post("/compute/v2.1/tasks/{task_id}/action", openapi_extra=openapi.body(ACTION))
 def compute_cancel(task_id: str, request: Request, ctx: RequestContext = Depends(get_context),
                    body=Depends(json_body)):
     return _action(request, ctx, "compute", task_id, body)
 
 
-@router.get("/baremetal/v1/tasks")
+@router.get("/baremetal/v1/tasks", openapi_extra=LIST_QUERY)
 def baremetal_list(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, "baremetal")
 
@@ -132,7 +140,7 @@ def baremetal_show(task_id: str, request: Request, ctx: RequestContext = Depends
                                 f"{_base(request, 'baremetal')}/{task_id}")}
 
 
-@router.post("/baremetal/v1/tasks/{task_id}/action")
+@router.post("/baremetal/v1/tasks/{task_id}/action", openapi_extra=openapi.body(ACTION))
 def baremetal_cancel(task_id: str, request: Request, ctx: RequestContext = Depends(get_context),
                      body=Depends(json_body)):
     return _action(request, ctx, "baremetal", task_id, body)
