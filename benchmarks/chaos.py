@@ -1,9 +1,13 @@
 """Chaos, long run: a real distributed cluster (API, 2 conductors, 2 computes
 on PostgreSQL + RabbitMQ) runs mixed server operations while conductors and
-computes are SIGKILLed and restarted at random and the cluster's broker
-connections are cut once. Prints the summary table; any problem found (a
-task not terminal, a server stuck, the database disagreeing with the guests,
-a side effect done twice) is listed and makes the exit status 1.
+computes are SIGKILLed and restarted at random, computes are SIGTERMed
+(drained) while a boot spawns on them, conductors' database connections are
+cut under them (their task runners crash and hand the task back), and the
+cluster's broker connections are cut once. Prints the summary table, with
+lost / stuck / duplicated (guests of one server counted on every host) /
+dead-lettered; any problem found (a task not terminal, a server stuck, the
+database disagreeing with the guests, a guest on two hosts, a side effect
+done twice) is listed and makes the exit status 1.
 
     python benchmarks/chaos.py [--operations 1000] [--servers 30] [--kill-every 3] [--rate 8]
 """

@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     _common(p)
     _listen(p)
     _host(p, "this host's name in service records and task steps (default localhost)")
-    p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     _noauth_flag(p)
     p.set_defaults(func=cmd_all_in_one)
 
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
     _common(p, database=False)
     _host(p, "this compute's host name (unique per compute)")
-    p.add_argument("--driver", choices=["fake", "process", "baremetal"], help="virt driver (default fake)")
+    p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     p.set_defaults(func=cmd_compute)
 
     p = sub.add_parser("db", help="database maintenance")

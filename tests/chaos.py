@@ -1,6 +1,8 @@
 """Chaos: mixed server operations on a real distributed cluster while
-conductors and computes are SIGKILLed and restarted at random, and once
-every RabbitMQ connection of the cluster is cut. Then the books must
+conductors and computes are SIGKILLed and restarted at random, computes are
+SIGTERMed (drained) while a boot spawns on them, conductors' database
+connections are cut under them (their task runners crash out of the
+engine), and once every RabbitMQ connection of the cluster is cut. Then the books must
 balance: every task terminal, no server stuck, the database agreeing with
 the guests that actually exist, and no side effect done twice.
 
@@ -12,6 +14,7 @@ import datetime as dt
 import json
 import os
 import random
+import signal
 import subprocess
 import threading
 import time
@@ -40,7 +43,13 @@ class Summary:
     operations: int = 0
     conflicts: int = 0
     kills: dict = field(default_factory=lambda: {"conductor": 0, "compute": 0})
+    compute_sigterms: int = 0
+    sigterms_mid_spawn: int = 0
+    database_cuts: int = 0  # conductor connections terminated: runner crashes
     broker_cuts: int = 0
+    stuck: int = 0
+    unavailable: list = field(default_factory=list)  # non-200 answers to the listing (503 = back-pressure)
+    duplicated: int = 0
     tasks: list = field(default_factory=list)
     problems: list = field(default_factory=list)
     seconds: float = 0.0
@@ -52,12 +61,19 @@ class Summary:
         takeovers = sum(t.get("takeovers") or 0 for t in self.tasks)
         retries = sum(max(0, s["attempt"] - 1) for t in self.tasks for s in t["steps"])
         rows = [("operations accepted", self.operations), ("409 conflicts (raced, not sent)", self.conflicts),
+                ("listing answered 503 (then retried)", sum(1 for u in self.unavailable if u.startswith("503"))),
                 ("conductor kills", self.kills["conductor"]), ("compute kills", self.kills["compute"]),
+                ("compute SIGTERMs (graceful drains)", self.compute_sigterms),
+                ("  of them during a spawn", self.sigterms_mid_spawn),
+                ("conductor database cuts (runner crashes)", self.database_cuts),
                 ("broker connection cuts", self.broker_cuts), ("tasks", len(self.tasks)),
                 *((f"  {k}", v) for k, v in sorted(statuses.items())),
                 ("takeovers", takeovers), ("step re-runs", retries),
                 ("max stall between steps (s)", f"{max_stall(self.tasks):.2f}"),
                 ("lost (not terminal)", sum(1 for t in self.tasks if t["status"] not in TERMINAL)),
+                ("stuck (server left in a task_state)", self.stuck),
+                ("duplicated (guests of one server, counted on every host)", self.duplicated),
+                ("dead-lettered", sum(1 for t in self.tasks if t.get("reason"))),
                 ("problems", len(self.problems)), ("wall time (s)", f"{self.seconds:.1f}")]
         width = max(len(r[0]) for r in rows)
         return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
@@ -103,6 +119,59 @@ def cut_broker_connections(cluster: Cluster) -> int:
     return len(closing)
 
 
+def cut_database_connections(cluster: Cluster) -> int:
+    """Terminate, on PostgreSQL, the connections the cluster's conductors
+    hold (found by their local ports): a store call in flight fails, so the
+    task's runner crashes out of the engine and must be handed back."""
+    from sqlalchemy import create_engine, text
+    ports = set()
+    for proc in cluster.conductors.values():
+        if proc.running:
+            try:
+                ports |= {c.laddr.port for c in psutil.Process(proc.proc.pid).net_connections("tcp")
+                          if c.raddr and c.raddr.port == 5432}
+            except psutil.Error:
+                pass
+    if not ports:
+        return 0
+    url = cluster.env["TASKVISOR_DATABASE__CONNECTION"]
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            return len(conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE client_port = ANY(:ports)"),
+                {"ports": sorted(ports)}).all())
+    finally:
+        engine.dispose()
+
+
+def sigterm_a_spawning_compute(cluster: Cluster, api: Api, rng: random.Random) -> tuple[str, str] | None:
+    """SIGTERM (graceful drain) a compute on which a boot is spawning (or,
+    when none spawns within a few seconds, one with any operation in
+    flight); wait for it to exit, then start it again."""
+    deadline, busy = time.monotonic() + 5, []
+    while time.monotonic() < deadline:
+        listing = api.http.get(f"{COMPUTE}/servers/detail").json()["servers"]
+        placed = [s for s in listing if s.get("OS-EXT-SRV-ATTR:host") in cluster.computes]
+        spawning = sorted({s["OS-EXT-SRV-ATTR:host"] for s in placed if s["OS-EXT-STS:task_state"] == "spawning"})
+        busy = busy or sorted({s["OS-EXT-SRV-ATTR:host"] for s in placed if s["OS-EXT-STS:task_state"]})
+        if spawning:
+            break
+        time.sleep(0.05)
+    hosts, during = (spawning, "a spawn") if spawning else (busy, "an operation")
+    if not hosts:
+        return None
+    name = rng.choice(hosts)
+    proc = cluster.computes[name]
+    proc.signal(signal.SIGTERM)
+    try:
+        proc.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    proc.start(wait_http=False)
+    return name, during
+
+
 def fake_guests(cluster: Cluster) -> dict[str, dict]:
     """host → the fake driver's saved state (guests and per-server counters)."""
     out = {}
@@ -116,8 +185,11 @@ def fake_guests(cluster: Cluster) -> dict[str, dict]:
     return out
 
 
+FAULTS = ("conductor", "compute", "compute-sigterm", "database-cut")
+
+
 def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, rate: float = 3.0,
-        seed: int = 1, settle_timeout: float = 180, log=print) -> Summary:
+        seed: int = 1, settle_timeout: float = 180, log=print, faults: tuple = FAULTS) -> Summary:
     """``rate`` operations a second, a kill about every ``kill_every`` seconds."""
     rng = random.Random(seed)
     api = Api(cluster.api.base_url)
@@ -144,7 +216,19 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
             if not cut_done and sum(summary.kills.values()) >= 2 and summary.operations >= operations // 2:
                 cut_done = True
                 threading.Thread(target=cut, daemon=True).start()
-            kind = rng.choice(["conductor", "compute"])
+            kind = rng.choice(faults)
+            if kind == "compute-sigterm":
+                hit = sigterm_a_spawning_compute(cluster, api, rng)
+                if hit:
+                    summary.compute_sigterms += 1
+                    summary.sigterms_mid_spawn += hit[1] == "a spawn"
+                    log(f"  SIGTERM {hit[0]} during {hit[1]}")
+                continue
+            if kind == "database-cut":
+                cut_count = cut_database_connections(cluster)
+                summary.database_cuts += cut_count
+                log(f"  cut {cut_count} conductor database connections")
+                continue
             name, proc = rng.choice(sorted((cluster.conductors if kind == "conductor" else cluster.computes).items()))
             proc.kill()
             summary.kills[kind] += 1
@@ -157,7 +241,12 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
     boots = servers
     try:
         while summary.operations < operations:
-            listing = api.http.get(f"{COMPUTE}/servers/detail").json()["servers"]
+            resp = api.http.get(f"{COMPUTE}/servers/detail")
+            if resp.status_code != 200:  # e.g. 503 while the database is cut: back off as a client would
+                summary.unavailable.append(f"{resp.status_code} {resp.text[:200]}")
+                time.sleep(float(resp.headers.get("Retry-After", 1)))
+                continue
+            listing = resp.json()["servers"]
             idle = [s for s in listing if s["OS-EXT-STS:task_state"] is None and s["status"] in NEXT]
             if len(listing) < servers // 2:
                 urls.append(api.boot(f"chaos-{boots}", flavor=flavors[0], networks="none")[1])
@@ -200,6 +289,9 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
     summary.tasks = tasks
     summary.seconds = time.monotonic() - started
     summary.problems = check(cluster, api, tasks)
+    summary.problems += [f"the API answered {u}" for u in summary.unavailable if not u.startswith("503")]
+    summary.stuck = sum(1 for p in summary.problems if "stuck in task_state" in p)
+    summary.duplicated = sum(1 for p in summary.problems if "has guests on" in p)
     return summary
 
 
@@ -210,6 +302,12 @@ def check(cluster: Cluster, api: Api, tasks: list) -> list[str]:
                  for s in listing.values() if s["OS-EXT-STS:task_state"] is not None]
     state = fake_guests(cluster)
     where = {sid: host for host, st in state.items() for sid in st["guests"]}
+    hosts_of: dict[str, list[str]] = {}
+    for host, st in state.items():
+        for sid in st["guests"]:
+            hosts_of.setdefault(sid, []).append(host)
+    problems += [f"server {sid} has guests on {', '.join(sorted(hosts))}" for sid, hosts in hosts_of.items()
+                 if len(hosts) > 1]
     for sid, server in listing.items():
         host = server.get("OS-EXT-SRV-ATTR:host")
         status = server["status"]

@@ -40,7 +40,7 @@ def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, list[dict]]:
 
 def planned_steps(flows: Flows, task: dict) -> list[str]:
     try:
-        return flows.get(task["flow"]).for_task(task).step_names
+        return flows.for_task(task)[0].step_names
     except KeyError:
         return []
 

@@ -26,8 +26,11 @@ def _delay(task: HardwareTask, key: str) -> float:
         raise HardwareError(f"driver_info fake_clean_delay must be a number of seconds, not {value!r}") from None
 
 
-def _fake_step(task: HardwareTask, key: str, abortable: bool) -> None:
-    task.wait(_delay(task, key), abortable=abortable)
+def _fake_step(task: HardwareTask, key: str, abortable: bool | None) -> None:
+    if abortable is None:  # a careless driver: it waits with the default (abortable) wait
+        task.wait(_delay(task, key))
+    else:
+        task.wait(_delay(task, key), abortable=abortable)
     failing = task.driver_info.get("fake_fail_step") or []
     if key in ([failing] if isinstance(failing, str) else failing):
         raise HardwareError(f"fake failure injected by driver_info fake_fail_step={key}")
@@ -120,11 +123,13 @@ class FakeRaid(base.RaidInterface):
 class FakeVendor(base.VendorInterface):
     name = "fake"
 
-    # runs in the ramdisk (the node shows clean wait) and cannot be interrupted
+    # runs in the ramdisk (the node shows clean wait) and cannot be interrupted.
+    # Its wait does not repeat that (it uses the default): the conductor
+    # enforces the step's declaration, not the driver.
     @clean_step(priority=0, abortable=False, requires_ramdisk=True, argsinfo={
         "duration": {"description": "Seconds of CPU burn-in", "required": True, "type": "integer"}})
     def burnin_cpu(self, task: HardwareTask, duration: int) -> None:
-        _fake_step(task, "vendor.burnin_cpu", abortable=False)
+        _fake_step(task, "vendor.burnin_cpu", abortable=None)
 
 
 class FakeHardware:

@@ -30,10 +30,14 @@ class HardwareError(Exception):
 
 
 class HardwareTask:
-    def __init__(self, node: dict, conf: Any, should_abort: Callable[[], bool] = lambda: False):
+    def __init__(self, node: dict, conf: Any, should_abort: Callable[[], bool] = lambda: False,
+                 abortable: bool = True):
         self.node = node
         self.conf = conf
         self.should_abort = should_abort
+        # What the running step declared: a driver's wait cannot abort a step
+        # that is not abortable, whatever it passes.
+        self.abortable = abortable
         # a private copy: the flow saves it only if the driver changed it
         self.internal: dict = copy.deepcopy(node.get("driver_internal_info") or {})
 
@@ -45,7 +49,7 @@ class HardwareTask:
         """Sleep, waking early (``Aborted``) when an abort is requested."""
         deadline = time.monotonic() + max(0.0, seconds)
         while True:
-            if abortable and self.should_abort():
+            if abortable and self.abortable and self.should_abort():
                 raise Aborted()
             left = deadline - time.monotonic()
             if left <= 0:

@@ -18,13 +18,16 @@ ALT_TOPIC_SERVICE_VERSION = 2    # computes from this service version serve comp
 
 class ComputeClient:
     def __init__(self, transport: Transport, host: str, store: dict, service_version: int, timeout: float,
-                 op: str | None = None):
+                 op: str | None = None, read_only: bool = False):
         self.transport, self.host, self.store = transport, host, store
         self.service_version, self.timeout, self.op = service_version, timeout, op
+        # A read that changes nothing (console output) goes to compute-alt
+        # whenever the compute serves it: a draining compute still answers.
+        self.read_only = read_only
 
     def topic(self) -> str:
         touched = self.store.setdefault("hosts_touched", [])
-        if self.host in touched and self.service_version >= ALT_TOPIC_SERVICE_VERSION:
+        if (self.host in touched or self.read_only) and self.service_version >= ALT_TOPIC_SERVICE_VERSION:
             return f"compute-alt.{self.host}"
         return f"compute.{self.host}"
 

@@ -29,8 +29,10 @@ class ComputeService:
         self.state = "running"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._guest_changed = threading.Event()
 
     def start(self) -> None:
+        self.driver.set_event_handler(self._guest_event)
         self.driver.init_host(self.host)
         workers = self.conf.compute.workers
         self.rpc_servers["compute"] = self.transport.serve(f"compute.{self.host}", self.manager, workers)
@@ -42,6 +44,7 @@ class ComputeService:
         self._thread = threading.Thread(target=self._heartbeat, name=f"compute-{self.host}-heartbeat",
                                         daemon=True)
         self._thread.start()
+        threading.Thread(target=self._event_syncs, name=f"compute-{self.host}-events", daemon=True).start()
         LOG.info("compute %s serving (service version %d)", self.host, self.version)
 
     def report(self, wait: bool = False) -> None:
@@ -70,6 +73,18 @@ class ComputeService:
                                 {"host": self.host, "states": states, "taken_at": taken_at})
         except Exception:
             LOG.exception("power state sync report failed")
+
+    def _guest_event(self, server_id: str, state: int) -> None:
+        """A driver saw a guest change power state: report at once (events
+        that arrive while a report is being made are folded into the next)."""
+        self._guest_changed.set()
+
+    def _event_syncs(self) -> None:
+        while not self._stop.is_set():
+            if self._guest_changed.wait(1):
+                self._guest_changed.clear()
+                if not self._stop.is_set():
+                    self.sync_power_states()
 
     def _heartbeat(self) -> None:
         interval = self.conf.compute.sync_power_state_interval

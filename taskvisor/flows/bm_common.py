@@ -28,6 +28,7 @@ from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
 from taskvisor.flows import common
 from taskvisor.flows.common import shutdown_args
+from taskvisor.states import node as node_states
 from taskvisor.states import power
 from taskvisor.tasks.flow import StepFailed
 from taskvisor.tasks.store import insert_task, new_task_row
@@ -77,6 +78,8 @@ def hold(ctx: Any, node_id: str | None = None) -> dict:
 
 def write(ctx: Any, node: dict, **fields: Any) -> None:
     """Change the held node now (fenced)."""
+    if "provision_state" in fields:
+        node_states.check_transition(node.get("provision_state"), fields["provision_state"])
     with ctx.fenced() as conn:
         if not conn.execute(update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id == ctx.task["id"])
                             .values(updated_at=utcnow(), **fields)).rowcount:

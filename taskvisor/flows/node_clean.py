@@ -69,7 +69,7 @@ def _clean_step(index: int):
             ctx.store["held"] = index
             return {"hold": True}
         started = time.monotonic()
-        driver, hw = hardware(ctx)
+        driver, hw = hardware(ctx, abortable=bool(step.get("abortable")))
         try:
             if name == "wait":
                 limit = ctx.conf.conductor.max_conductor_wait_step_seconds
@@ -84,6 +84,8 @@ def _clean_step(index: int):
             keep_internal(ctx, hw)
             raise StepFailed(f"Node {ctx.node['id']} failed step {step_id(step)}: {exc}") from None
         keep_internal(ctx, hw)
+        if state == states.CLEANWAIT:  # the ramdisk called back: clean wait --resume--> cleaning
+            show(ctx, provision_state=states.CLEANING)
         return {"seconds": round(time.monotonic() - started, 3)}
     return run
 

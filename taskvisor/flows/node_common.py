@@ -15,10 +15,17 @@ from typing import Any
 
 from taskvisor.baremetal.drivers import get_driver
 from taskvisor.baremetal.interfaces import HardwareTask
+from taskvisor.states import node as node_states
+
+
+def _bound(ctx: Any, fields: dict) -> dict:
+    if "provision_state" in fields:
+        node_states.check_transition(ctx.node.get("provision_state"), fields["provision_state"])
+    return fields
 
 
 def show(ctx: Any, **fields: Any) -> None:
-    ctx.write_now(**fields)
+    ctx.write_now(**_bound(ctx, fields))
 
 
 def reserve(ctx: Any) -> None:
@@ -28,12 +35,13 @@ def reserve(ctx: Any) -> None:
 
 def release(ctx: Any, **fields: Any) -> None:
     """The task's end: unlock the node with its final fields."""
-    ctx.update(reservation=None, task_id=None, **fields)
+    ctx.update(reservation=None, task_id=None, **_bound(ctx, fields))
 
 
-def hardware(ctx: Any) -> tuple[Any, HardwareTask]:
-    """The node's driver and a task handle for its interfaces."""
-    return get_driver(ctx.node["driver"]), HardwareTask(ctx.node, ctx.conf, ctx.cancel_requested)
+def hardware(ctx: Any, abortable: bool = True) -> tuple[Any, HardwareTask]:
+    """The node's driver and a task handle for its interfaces; ``abortable``
+    is the running step's declaration, enforced on every wait."""
+    return get_driver(ctx.node["driver"]), HardwareTask(ctx.node, ctx.conf, ctx.cancel_requested, abortable)
 
 
 def keep_internal(ctx: Any, hw: HardwareTask) -> None:

@@ -116,3 +116,15 @@ def verb_sources(verb: str) -> tuple[str, ...]:
 
 def allowed(state: str, verb: str) -> bool:
     return verb in VERBS and state in verb_sources(verb)
+
+
+class IllegalTransition(ValueError):
+    """A provision_state write the machine does not have."""
+
+
+def check_transition(old: str | None, new: str) -> str:
+    """Every flow's provision_state write passes here: ``new`` must be
+    ``old`` or one transition away from it; otherwise IllegalTransition."""
+    if old is None or old == new or new in _table().get(old, {}).values():
+        return new
+    raise IllegalTransition(f"provision state {old!r} -> {new!r} is not a transition of the node machine")

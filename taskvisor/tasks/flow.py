@@ -67,6 +67,12 @@ class Flow:
     # False: the flow's tasks act beside their resource's owner without taking
     # it over (a reconciler's clean-up of a stray guest); they never write it.
     owns_resource: bool = True
+    # Rolling upgrades: definitions of earlier versions that may still have
+    # tasks in flight (kept whole), or, for an earlier version whose steps
+    # were only renamed, old step name -> new. A task resumes on the version
+    # it started with (Flows.for_task).
+    older: dict[int, "Flow"] = field(default_factory=dict)
+    renamed_steps: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
              retries: int | None = None, name: str | None = None, deadline: float | None = None,
@@ -122,6 +128,20 @@ class Flows:
     def get(self, name: str) -> Flow:
         """The flow called ``name``; KeyError when there is none."""
         return self._by_name[name]
+
+    def for_task(self, task: dict) -> tuple[Flow, dict[str, str]]:
+        """The definition a task runs on, and the step renames to apply to
+        its recorded steps: its own version, kept (``Flow.older``) or mapped
+        (``Flow.renamed_steps``). KeyError when neither is known."""
+        newest = self.get(task["flow"])
+        version = task["flow_version"]
+        if version == newest.version:
+            return newest.for_task(task), {}
+        if version in newest.older:
+            return newest.older[version].for_task(task), {}
+        if version in newest.renamed_steps:
+            return newest.for_task(task), dict(newest.renamed_steps[version])
+        raise KeyError(f"{task['flow']} v{version}")
 
     def error_state(self, resource_type: str) -> dict:
         return dict(self.error_states.get(resource_type, {}))

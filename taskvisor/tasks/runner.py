@@ -110,14 +110,15 @@ class TaskRunner:
     def run(self, claim: Claim) -> str:
         """Run to a terminal state or until fenced; returns the final status."""
         task = claim.task
-        try:
-            flow = self.flows.get(task["flow"]).for_task(task)
-        except KeyError:
+        if task["flow"] not in self.flows:
             return self._finish_unrunnable(claim, f"unknown flow {task['flow']!r}")
-        if flow.version != task["flow_version"]:
+        try:  # a task resumes on the flow version it started with (kept or mapped)
+            flow, renames = self.flows.for_task(task)
+        except KeyError:
             return self._finish_unrunnable(
                 claim, f"task was started by {task['flow']} v{task['flow_version']}; this conductor runs "
-                       f"v{flow.version}; it cannot resume it safely")
+                       f"v{self.flows.get(task['flow']).version} and keeps no definition of (or step mapping "
+                       f"from) v{task['flow_version']}; it cannot resume it safely")
         if task["takeovers"] > self.conf.conductor.max_takeovers:
             return self.dead_letter(claim, "too-many-takeovers",
                                     f"taken over {task['takeovers']} times from conductors that stopped "
@@ -130,7 +131,7 @@ class TaskRunner:
         transition(task, "running" if task["status"] != "reverting" else "reverting", self.runtime.host,
                    takeovers=task.get("takeovers") or None)
         for idx, row in rows.items():
-            if idx >= len(flow.steps) or flow.steps[idx].name != row["name"]:
+            if idx >= len(flow.steps) or flow.steps[idx].name != renames.get(row["name"], row["name"]):
                 return self._finish_unrunnable(
                     claim, f"step {idx} was {row['name']!r} when the task started; the flow now has "
                            f"{flow.step_names}; it cannot resume it safely")
@@ -348,7 +349,10 @@ class TaskRunner:
         error = {"code": 500, "message": message}
         updates: dict = {}
         try:
-            flow = self.flows.get(claim.task["flow"])
+            try:
+                flow = self.flows.for_task(claim.task)[0]
+            except KeyError:
+                flow = self.flows.get(claim.task["flow"])
             if flow.failure_fn:
                 with self.store.db.read() as conn:
                     resource = self.store.load_resource(conn, claim) or {}

@@ -24,7 +24,10 @@ def load_driver(conf: Config, transport: Transport) -> ComputeDriver:
     if name == "process":
         from taskvisor.virt.process import ProcessDriver
         return ProcessDriver(conf)
+    if name == "libvirt":
+        from taskvisor.virt.libvirt import LibvirtDriver
+        return LibvirtDriver(conf)
     if name == "baremetal":
         from taskvisor.virt.baremetal import BaremetalDriver
         return BaremetalDriver(conf, transport)
-    raise ValueError(f"unknown [compute] driver {name!r}: use fake, process or baremetal")
+    raise ValueError(f"unknown [compute] driver {name!r}: use fake, process, libvirt or baremetal")

@@ -24,6 +24,10 @@ class ComputeDriver(abc.ABC):
     def init_host(self, host: str) -> None:
         """Called once at start; a driver finds its running guests here."""
 
+    def set_event_handler(self, handler) -> None:
+        """Drivers that see power changes as they happen (libvirt's lifecycle
+        events) call handler(server_id, power_state); others never do."""
+
     def capabilities(self) -> dict:
         return {"vcpus": 1024, "memory_mb": 4 * 1024 * 1024, "disk_gb": 100 * 1024}
 

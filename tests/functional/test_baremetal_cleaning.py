@@ -160,7 +160,7 @@ def test_abort_stops_an_abortable_step_at_once(bm):
 
 
 def test_abort_waits_for_a_step_that_cannot_be_interrupted(bm):
-    node = bm.manageable("an", driver_info={"fake_clean_delay": {"vendor.burnin_cpu": 1.0}})
+    node = bm.manageable("an", driver_info={"fake_clean_delay": {"vendor.burnin_cpu": 1.5}})
     resp = bm.provision(node["uuid"], "clean", clean_steps=[
         {"interface": "vendor", "step": "burnin_cpu", "args": {"duration": 1}}, FACTORY_RESET])
     url = resp.headers["X-Taskvisor-Task"]

@@ -1,6 +1,7 @@
 """Chaos, small: mixed operations while conductors and computes are killed
-at random and the cluster's broker connections are cut once; nothing is
-lost, stuck or duplicated. benchmarks/chaos.py runs the long version."""
+at random, computes are SIGTERMed during spawns, conductors' database
+connections are cut (runner crashes) and the cluster's broker connections
+are cut once; nothing is lost, stuck or duplicated. benchmarks/chaos.py runs the long version."""
 from __future__ import annotations
 
 from tests import chaos
@@ -8,7 +9,7 @@ from tests.integration.distributed import cluster_factory  # noqa: F401  (fixtur
 
 ENV = {"TASKVISOR_FAKE__SPAWN_SECONDS": "0.3", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "5",
        "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "2", "TASKVISOR_CONDUCTOR__RETRY_BACKOFF": "0.3",
-       "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "60"}
+       "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "60", "TASKVISOR_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT": "20"}
 
 
 def test_chaos_loses_nothing(cluster_factory):
@@ -16,5 +17,7 @@ def test_chaos_loses_nothing(cluster_factory):
     summary = chaos.run(cluster, servers=10, operations=60, kill_every=2.5, rate=3.0, seed=7)
     print("\n" + summary.table())
     assert summary.problems == [], summary.problems
-    assert sum(summary.kills.values()) >= 3 and summary.broker_cuts > 0
+    assert sum(summary.kills.values()) + summary.compute_sigterms + summary.database_cuts >= 3
+    assert summary.broker_cuts > 0 and summary.database_cuts > 0 and summary.compute_sigterms > 0
+    assert summary.stuck == 0 and summary.duplicated == 0
     assert all(t["status"] in ("succeeded", "failed", "reverted", "cancelled") for t in summary.tasks)

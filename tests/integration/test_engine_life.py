@@ -230,3 +230,88 @@ def test_retry_resumes_a_dead_lettered_task_from_its_last_checkpoint(database, c
     assert CALLS[task["id"]].count("one") == 1 and CALLS[task["id"]].count("two") == 1  # not run again
     server = row(database, servers, task["resource_id"])
     assert server["vm_state"] == "active" and server["task_state"] is None
+
+
+# -- finding 10: a task started on flow v1 finishes after an upgrade to v2 --------
+def _upgrade_flows():
+    """v1 of a flow, and two v2s: one that keeps v1 whole, one that maps
+    v1's step names onto its own (renamed) steps."""
+    def stepper(name):
+        def run(ctx):
+            CALLS.setdefault(ctx.task["id"], []).append(name)
+            if name.startswith("b") and ctx.attempt == 1:
+                GATES[ctx.task["id"]].wait(60)  # the first conductor hangs here and loses its lease
+        return run
+
+    def done(ctx):
+        ctx.update(vm_state="active", task_state=None)
+
+    def build(version, names, **kw):
+        f = Flow("upgrade_test", version=version, action="test", **kw)
+        for n in names:
+            f.step(stepper(n), name=n)
+        f.on_success(done)
+        return f
+    v1 = build(1, ["a", "b", "c"])
+    kept = build(2, ["x", "y"], older={1: v1})
+    mapped = build(2, ["a2", "b2", "c2"], renamed_steps={1: {"a": "a2", "b": "b2", "c": "c2"}})
+    return v1, kept, mapped
+
+
+@pytest.mark.parametrize("upgrade", ["kept", "mapped"])
+def test_a_task_started_on_flow_v1_finishes_on_code_that_has_v2(database, upgrade):
+    from taskvisor.runtime import Runtime
+    from taskvisor.tasks.runner import TaskRunner
+    v1, kept, mapped = _upgrade_flows()
+    old_code, new_code = Flows(v1), Flows(kept if upgrade == "kept" else mapped)
+    sid = str(uuid.uuid4())
+    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow="upgrade_test",
+                        flow_version=old_code.get("upgrade_test").version)
+    GATES[task["id"]] = threading.Event()
+    now = utcnow()
+    with database.write() as conn:
+        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
+                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
+                                       "flavor": {}, "created_at": now, "updated_at": now})
+        insert_task(conn, task)
+    # old code: runs step a, hangs in b, stops heartbeating (its process is replaced)
+    old_store = TaskStore(database, "old", lease_seconds=0.3)
+    [old_claim] = old_store.claim(1)
+    old_runner = TaskRunner(Runtime(make_conf(), database, InProcessTransport(), "old", old_code), old_store, old_code)
+    thread = threading.Thread(target=old_runner.run, args=(old_claim,))
+    thread.start()
+    wait_for(lambda: "b" in CALLS.get(task["id"], []), 10, "the old code to reach step b")
+    # new code, which also has v2, takes the task over and finishes it on v1
+    new_store = TaskStore(database, "new", lease_seconds=10)
+    [claim] = wait_for(lambda: new_store.claim(1), 10, "the old lease to expire")
+    runner = TaskRunner(Runtime(make_conf(), database, InProcessTransport(), "new", new_code), new_store, new_code)
+    assert runner.run(claim) == "succeeded", row(database, tasks, task["id"])
+    expected = ["a", "b", "b", "c"] if upgrade == "kept" else ["a", "b", "b2", "c2"]
+    assert CALLS[task["id"]] == expected
+    GATES[task["id"]].set()
+    thread.join(10)
+    assert row(database, tasks, task["id"])["status"] == "succeeded"  # the old runner was fenced
+    assert row(database, servers, sid)["vm_state"] == "active"
+    # a new task on the new code uses v2
+    assert new_code.get("upgrade_test").version == 2
+
+
+def test_a_task_of_a_version_nobody_keeps_fails_clearly(database):
+    from taskvisor.runtime import Runtime
+    from taskvisor.tasks.runner import TaskRunner
+    v1, _kept, _mapped = _upgrade_flows()
+    v3 = Flow("upgrade_test", version=3, action="test")
+    v3.step(lambda ctx: None, name="z")
+    code = Flows(v3)
+    sid = str(uuid.uuid4())
+    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow="upgrade_test", flow_version=1)
+    now = utcnow()
+    with database.write() as conn:
+        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
+                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
+                                       "flavor": {}, "created_at": now, "updated_at": now})
+        insert_task(conn, task)
+    store = TaskStore(database, "x", lease_seconds=10)
+    [claim] = store.claim(1)
+    assert TaskRunner(Runtime(make_conf(), database, InProcessTransport(), "x", code), store, code).run(claim) == "failed"
+    assert "keeps no definition of" in row(database, tasks, task["id"])["error"]["message"]

@@ -136,3 +136,16 @@ def test_a_second_sigterm_ends_the_drain_at_once(cluster_factory):
     assert api.task(stop_url)["status"] == "running"  # the stop was still in flight: not lost, not failed
     compute.start(wait_http=False)
     assert api.wait_task(stop_url, timeout=90)["status"] == "succeeded"
+
+
+def test_console_output_is_served_by_a_draining_compute(cluster_factory):
+    """Console output goes to compute-alt when the compute serves it (issue 14 #10), so a
+    compute that drains (and no longer takes calls on ``compute``) still answers."""
+    cluster = cluster_factory(conductors=1, computes=1, env=ENV)
+    api, server_id, stop_url = stop_in_flight(cluster)
+    cluster.computes["compute-1"].signal(signal.SIGTERM)
+    wait_for(lambda: service_state(api, "compute-1") == "draining", 10, "os-services to show draining")
+    resp = api.http.post(f"{COMPUTE}/servers/{server_id}/action", json={"os-getConsoleOutput": {"length": 5}})
+    assert resp.status_code == 200, resp.text
+    assert isinstance(resp.json()["output"], str)
+    assert api.wait_task(stop_url)["status"] == "succeeded"

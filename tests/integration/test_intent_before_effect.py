@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 
 from tests.integration.distributed import COMPUTE, Api, cluster_factory  # noqa: F401  (fixture)
 from tests.procs import wait_for
@@ -21,6 +22,14 @@ def guests_on(cluster, host: str) -> dict:
         return {}
     with open(path) as f:
         return json.load(f)["guests"]
+
+
+def unacked(cluster, queue: str) -> int:
+    """Messages a consumer of the cluster's ``queue`` holds but has not acked yet."""
+    out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "messages_unacknowledged"],
+                         capture_output=True, text=True, timeout=60).stdout
+    counts = dict(line.split() for line in out.splitlines() if len(line.split()) == 2)
+    return int(counts.get(f"{cluster.namespace}.{queue}", 0))
 
 
 def set_enabled(api: Api, host: str, enabled: bool) -> None:
@@ -38,6 +47,8 @@ def test_conductor_killed_mid_spawn_then_compute_sigterm_leaves_exactly_one_gues
     task = api.wait_step(url, "spawn")
     assert api.server(server_id)["OS-EXT-SRV-ATTR:host"] == "compute-1"
     set_enabled(api, "compute-2", True)
+    # compute-1 holds the spawn call (it acks a call only once it returns)
+    wait_for(lambda: unacked(cluster, "compute.compute-1") >= 1, 60, "compute-1 to take the spawn call")
     owner = wait_for(lambda: api.task(url).get("owner"), 10, "the task's owner")
     cluster.conductors[owner].kill()  # SIGKILL mid-spawn: the call's answer is lost
     cluster.computes["compute-1"].signal(signal.SIGTERM)  # and compute-1 starts draining

@@ -220,7 +220,7 @@ def console_output(request, ctx, server_id, body):
     tv = request.app.state.tv
     host = server["host"]
     client = ComputeClient(tv.transport, host, {}, servicegroup.service_version(tv.db, host),
-                           min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)))
+                           min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)), read_only=True)
     try:
         output = client.call("console_output", server_id=server_id, length=length)["output"]
     except RemoteError as exc:
