@@ -17,7 +17,7 @@ from taskvisor.api import openapi
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.tasks_view import load_steps, render_task
-from taskvisor.api.validation import json_body, validate
+from taskvisor.api.validation import json_body, page_limit, validate
 from taskvisor.db.models import tasks
 from taskvisor.states import server as server_states
 from taskvisor.tasks.store import NotRetryable, retry_dead_letter
@@ -49,12 +49,7 @@ def list_tasks(request: Request, ctx: RequestContext = Depends(get_context)):
         query = query.where(tasks.c.failure_reason == q["reason"])
     if "resource_type" in q:
         query = query.where(tasks.c.resource_type == q["resource_type"])
-    try:
-        limit = min(1000, int(q.get("limit", 1000)))
-        if limit < 0 or len(q.get("limit", "")) > 18:
-            raise ValueError
-    except ValueError:
-        raise BadRequest(f"Invalid limit {q['limit']!r}: it must be an integer.") from None
+    limit = page_limit(q, request.app.state.tv.conf.api.max_limit)
     with request.app.state.tv.db.read() as conn:
         rows = [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
         steps = load_steps(conn, [t["id"] for t in rows])
