@@ -14,6 +14,7 @@ from collections import Counter
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis.checks import not_a_server_error, status_code_conformance
 from schemathesis.generation import GenerationMode
 
@@ -145,9 +146,17 @@ def _run_stateful(api_schema, client) -> None:
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - reported together below
                 failures.append(f"{case.operation.method.upper()} {case.operation.path}: {str(exc)[:600]}")
 
-    Workflow.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=6, deadline=None,
-                                   derandomize=True, database=None, suppress_health_check=list(HealthCheck),
-                                   phases=[Phase.generate]))
+    try:
+        Workflow.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=6, deadline=None,
+                                       derandomize=True, database=None, suppress_health_check=list(HealthCheck),
+                                       phases=[Phase.generate]))
+    except FlakyStrategyDefinition:
+        # Hypothesis replays choice prefixes and expects the same rules to be
+        # available; against a real cloud they can differ (Glance, like this
+        # API, never reuses a deleted image's id, so a replayed create 409s).
+        # That ends the exploration early; every call made was checked above
+        # and the assertions below still require the links to have been used.
+        print("stateful exploration ended early: the cloud's state differed on a replay")
     print("stateful responses by (method, path, status):", dict(sorted(linked.items())))
     assert not failures, "\n\n".join(dict.fromkeys(failures))
     # images and flavors take any valid body, so positive scenarios make them
