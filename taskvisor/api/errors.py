@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
+# Nova's wsgi.Fault names; a status it does not name (406 among them) is a computeFault
 NOVA_KINDS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-              405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
-              415: "badMediaType", 501: "notImplemented", 503: "serviceUnavailable"}
+              405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
+              429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable"}
 # Glance's errors are webob's: its titles are fixed here (Python's own phrases
 # change between releases: 3.13 calls 413 "Content Too Large").
 GLANCE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",

@@ -74,6 +74,12 @@ def test_compute_malformed_json_is_badrequest(cloud):
     assert cloud.get("/servers").json()["servers"] == []
 
 
+def test_compute_unsupported_microversion_is_a_406_computefault(cloud):
+    """Nova's Fault has no name for 406: an out-of-range version is a computeFault."""
+    resp = cloud.get("/servers", headers={"OpenStack-API-Version": "compute 2.999"})
+    nova(resp, 406, "computeFault")
+
+
 # -- Glance -------------------------------------------------------------------
 
 def test_image_413_is_glance_request_entity_too_large(cloud):
