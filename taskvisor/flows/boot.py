@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from taskvisor import servicegroup
-from taskvisor.flows.common import guest_spec, image_for, utcnow
+from taskvisor.flows.common import guest_spec, image_for, place_for_spawn, utcnow
 from taskvisor.scheduler.hosts import select_host
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -44,42 +43,14 @@ def release_network(ctx):
 
 @flow.step(task_state="spawning")
 def spawn(ctx):
-    details = {}
+    details = place_for_spawn(ctx)
     host = ctx.server["host"]
-    if host not in ctx.store.get("hosts_touched", []) and not servicegroup.compute_takes_new_work(
-            ctx.runtime.db, host, ctx.conf):
-        # The host began draining (or went down) before it answered us:
-        # place the server elsewhere rather than wait for it. If this task
-        # already asked it for the guest (the intent is recorded before the
-        # call, so a conductor that died mid-call left it), have it undo that.
-        if host in ctx.store.get("asked", {}):
-            details["undone_on"] = _undo_spawn(ctx, host)
-        new_host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time,
-                               exclude=(host,))
-        ctx.update(host=new_host, node=new_host)
-        details["rerouted"] = {"from": host, "to": new_host}
-        host = new_host
     image = image_for(ctx, ctx.server.get("image_id"))
     ctx.intend(host, "spawn")
     result = ctx.compute(host).call("spawn", server=guest_spec(ctx.server), image=image,
                                     flavor=ctx.server["flavor"])
     ctx.update(power_state=result["power_state"])
     return {**details, "power_state": power.NAMES.get(result["power_state"])}
-
-
-def _undo_spawn(ctx, host: str) -> str:
-    """Destroy what an earlier attempt may have started on ``host``. A
-    draining compute still serves compute-alt, and its destroy waits for a
-    spawn still in flight there; a host that is down cannot answer, and its
-    reconciler destroys the guest when it reports again (the server is not
-    assigned to it any more)."""
-    if not servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
-        return f"{host} (down: its reconciler destroys the guest when it returns)"
-    touched = ctx.store.setdefault("hosts_touched", [])
-    if host not in touched:
-        touched.append(host)  # the operation is in flight there: compute-alt
-    ctx.compute(host).call("destroy", server_id=ctx.server["id"])
-    return host
 
 
 @spawn.revert

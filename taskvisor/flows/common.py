@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from taskvisor import servicegroup
 from taskvisor.db.models import images
 from taskvisor.db.session import utcnow  # noqa: F401  (flows stamp times with it)
+from taskvisor.scheduler.hosts import select_host
 
 _IMAGE = select(images).where(images.c.id == bindparam("image_id"))
 
@@ -55,6 +57,42 @@ def require_host(ctx: Any) -> str:
     if not ctx.server.get("host"):
         raise StepFailed(f"Instance {ctx.server['id']} has no host (it was never built).", code=409)
     return ctx.server["host"]
+
+
+def place_for_spawn(ctx: Any) -> dict:
+    """Before a spawn: when the chosen host began draining (or went down)
+    before it ever answered this task, place the server elsewhere rather
+    than wait for it. If this task already asked it for the guest (the
+    intent, ``ctx.intend``, is written before the call, so a conductor that
+    died mid-call left it), have that host undo it first. Returns what it
+    did, for the step's details."""
+    details: dict = {}
+    host = ctx.server["host"]
+    if host in ctx.store.get("hosts_touched", []) or servicegroup.compute_takes_new_work(
+            ctx.runtime.db, host, ctx.conf):
+        return details
+    if host in ctx.store.get("asked", {}):
+        details["undone_on"] = _undo_spawn(ctx, host)
+    new_host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time,
+                           exclude=(host,))
+    ctx.update(host=new_host, node=new_host)
+    details["rerouted"] = {"from": host, "to": new_host}
+    return details
+
+
+def _undo_spawn(ctx: Any, host: str) -> str:
+    """Destroy what an earlier attempt may have started on ``host``. A
+    draining compute still serves compute-alt, and its destroy waits for a
+    spawn still in flight there; a host that is down cannot answer, and its
+    reconciler destroys the guest when it reports again (the server is not
+    assigned to it any more)."""
+    if not servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
+        return f"{host} (down: its reconciler destroys the guest when it returns)"
+    touched = ctx.store.setdefault("hosts_touched", [])
+    if host not in touched:
+        touched.append(host)  # the operation is in flight there: compute-alt
+    ctx.compute(host).call("destroy", server_id=ctx.server["id"])
+    return host
 
 
 def guest_power(ctx: Any) -> int | None:

@@ -11,8 +11,8 @@ from sqlalchemy import insert, select, update
 
 from taskvisor import servicegroup
 from taskvisor.db.models import images
-from taskvisor.flows.common import (delete_image, finish, guest_spec, image_for, power_off_guest, require_host,
-                                    set_system_metadata, settle, source_state, utcnow)
+from taskvisor.flows.common import (delete_image, finish, guest_spec, image_for, place_for_spawn, power_off_guest,
+                                    require_host, set_system_metadata, settle, source_state, utcnow)
 from taskvisor.scheduler.hosts import select_host
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -129,6 +129,13 @@ def unplace(ctx):
 
 @unshelve.step(task_state="spawning")
 def spawn(ctx):
+    details: dict = {}
+    if source_state(ctx) == states.SHELVED_OFFLOADED:
+        # The guest is made anew from the snapshot, so it may be made
+        # elsewhere (a shelved server's guest stays on its host). The intent
+        # goes before the first call, as in boot.
+        details = place_for_spawn(ctx)
+        ctx.intend(ctx.server["host"], "spawn")
     host = ctx.server["host"]
     if ctx.server["id"] in ctx.compute(host).call("list_guests"):
         result = ctx.compute(host).call("power_on", server_id=ctx.server["id"])
@@ -140,7 +147,7 @@ def spawn(ctx):
             "spawn", server=guest_spec(ctx.server), image=image, flavor=ctx.server["flavor"])["power_state"]}
         how = f"spawned from {image_id}"
     ctx.update(power_state=result["power_state"])
-    return {"guest": how}
+    return {**details, "guest": how}
 
 
 @spawn.revert
