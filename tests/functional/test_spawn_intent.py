@@ -1,12 +1,15 @@
-"""Intent before effect for unshelve's spawn (issue 14 #2), in process: the
-host a spawn is asked of is written, fenced, before the call; a takeover
-that finds an unanswered intent on a host that is down records the undo
-there and places the server elsewhere."""
+"""Intent before effect for the steps that ask a host for a guest (boot's
+spawn, an offloaded unshelve's spawn; issue 14 #2), in process: the host a
+spawn is asked of is written, fenced, before the call; a takeover that finds
+an unanswered intent on a host that is down records the undo there and
+places the server elsewhere."""
 from __future__ import annotations
 
 import threading
 import time
 import uuid
+
+import pytest
 
 from sqlalchemy import insert, select, update
 
@@ -30,15 +33,26 @@ def _task_row(cloud, task_id: str) -> dict:
         return dict(conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().one())
 
 
-def test_unshelve_writes_its_intent_before_the_spawn_call(cloud):
-    server_id = _offloaded(cloud)
-    held = threading.Event()
+def _start_boot(cloud, held):
     cloud.driver.inject("spawn", hold=held)
-    resp = cloud.action(server_id, {"unshelve": None})
-    assert resp.status_code == 202, resp.text
-    url = resp.headers["X-Taskvisor-Task"]
-    task_id = url.rstrip("/").rsplit("/", 1)[-1]
+    resp = cloud.post("/servers", {"server": {"name": "vm", "flavorRef": "1", "imageRef": cloud.image_id}})
+    return resp.json()["server"]["id"], resp
+
+
+def _start_unshelve(cloud, held):
+    server_id = _offloaded(cloud)
+    cloud.driver.inject("spawn", hold=held)
+    return server_id, cloud.action(server_id, {"unshelve": None})
+
+
+@pytest.mark.parametrize("start", [_start_boot, _start_unshelve], ids=["boot", "unshelve"])
+def test_the_intent_is_written_before_the_spawn_call(cloud, start):
+    held = threading.Event()
     try:
+        server_id, resp = start(cloud, held)
+        assert resp.status_code == 202, resp.text
+        url = resp.headers["X-Taskvisor-Task"]
+        task_id = url.rstrip("/").rsplit("/", 1)[-1]
         wait_for(lambda: cloud.task(url)["current_step"] == "spawn", 60, "the spawn step")
         # the compute holds the call; the database already says whom it asked
         row = wait_for(lambda: (r := _task_row(cloud, task_id))["store"].get("asked") and r, 60,
@@ -53,26 +67,39 @@ def test_unshelve_writes_its_intent_before_the_spawn_call(cloud):
     assert cloud.driver.list_guests() == {server_id: power.RUNNING}
 
 
-def test_a_takeover_with_an_intent_on_a_down_host_undoes_there_then_spawns_elsewhere(cloud):
+def _mid_boot(cloud):
+    """A booting server whose guest was never made here (the boot's spawn
+    went to "gone")."""
+    server_id = cloud.boot()
+    cloud.driver.destroy(server_id)
+    return server_id, "boot", "create", {}, {"vm_state": "building", "power_state": power.NOSTATE}
+
+
+def _mid_unshelve(cloud):
+    return _offloaded(cloud), "unshelve", "unshelve", {"source": "shelved_offloaded"}, {}
+
+
+@pytest.mark.parametrize("mid_spawn", [_mid_boot, _mid_unshelve], ids=["boot", "unshelve"])
+def test_a_takeover_with_an_intent_on_a_down_host_undoes_there_then_spawns_elsewhere(cloud, mid_spawn):
     """The state a conductor leaves when it dies mid-spawn on compute "gone"
     (which then went down): the task is running with an expired lease and
     its store names the host it asked. The conductor that takes it over
     must not spawn there again nor forget it."""
-    server_id = _offloaded(cloud)
+    server_id, flow, action, params, server_fields = mid_spawn(cloud)
     now = utcnow()
     with cloud.node.db.write() as conn:
         local = dict(conn.execute(select(services).where(services.c.binary == "taskvisor-compute"))
                      .mappings().one())
         conn.execute(insert(services), {**{k: v for k, v in local.items() if k != "id"}, "host": "gone",
                                         "forced_down": True, "created_at": now, "updated_at": now})
-        task = new_task_row(resource_type="server", resource_id=server_id, action="unshelve", flow="unshelve",
-                            flow_version=1, params={"source": "shelved_offloaded"}, project_id="admin")
+        task = new_task_row(resource_type="server", resource_id=server_id, action=action, flow=flow,
+                            flow_version=1, params=params, project_id="admin")
         task.update(status="running", owner="dead-conductor", owner_instance=str(uuid.uuid4()), generation=3,
                     lease_expires=time.time() - 1,
                     store={"asked": {"gone": {"what": "spawn", "generation": 3}}})
         insert_task(conn, task)
         conn.execute(update(servers).where(servers.c.id == server_id).values(
-            host="gone", node="gone", task_state="spawning", task_id=task["id"]))
+            host="gone", node="gone", task_state="spawning", task_id=task["id"], **server_fields))
     cloud.node.conductor.wake()
     ended = cloud.wait_task(f"http://testserver/compute/v2.1/tasks/{task['id']}")
     assert ended["status"] == "succeeded", ended
