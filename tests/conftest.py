@@ -7,7 +7,6 @@ user would.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from taskvisor.allinone import AllInOne
 from taskvisor.config import Config
+from tests.procs import poll_until, settled_in
 
 COMPUTE = "/compute/v2.1"
 
@@ -61,25 +61,14 @@ class Cloud:
 
     def wait_task(self, url: str, timeout: float = 30) -> dict:
         """Wait until the task at ``url`` is terminal; returns it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            task = self.task(url)
-            if task["status"] in ("succeeded", "failed", "reverted", "cancelled"):
-                return task
-            if time.monotonic() > deadline:
-                raise AssertionError(f"task still {task['status']} after {timeout}s: {task}")
-            time.sleep(0.02)
+        return poll_until(lambda: self.task(url),
+                          lambda task: task["status"] in ("succeeded", "failed", "reverted", "cancelled"), timeout,
+                          lambda task: f"task still {task['status']} after {timeout}s: {task}", 0.02)
 
     def wait_status(self, server_id: str, status: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.server(server_id)
-            if server["status"] == status and server["OS-EXT-STS:task_state"] is None:
-                return server
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server {server_id} is {server['status']}/"
-                                     f"{server['OS-EXT-STS:task_state']}, not {status}, after {timeout}s")
-            time.sleep(0.02)
+        return poll_until(lambda: self.server(server_id), lambda server: settled_in(server, status), timeout,
+                          lambda server: f"server {server_id} is {server['status']}/"
+                                         f"{server['OS-EXT-STS:task_state']}, not {status}, after {timeout}s", 0.02)
 
     # server actions
     def act(self, server_id: str, body: dict, headers: dict | None = None, expect: int | None = None):

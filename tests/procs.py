@@ -25,6 +25,24 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
+def settled_in(server: dict, status: str) -> bool:
+    """The server shows ``status`` with no task state: its last action has ended."""
+    return server["status"] == status and server["OS-EXT-STS:task_state"] is None
+
+
+def poll_until(read, done, timeout: float, failure, interval: float = 0.05):
+    """Call ``read()`` until ``done(value)``; returns that value. Past the
+    deadline: AssertionError with ``failure(last value)``, which says what it was instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(failure(value))
+        time.sleep(interval)
+
+
 def wait_serving(proc: subprocess.Popen, url: str, name: str, log, timeout: float, interval: float = 0.1,
                  try_timeout: float = 1, auth=None) -> None:
     """Poll ``url`` until it answers 200; fails with the process's log (``log()``)
