@@ -463,8 +463,13 @@ class LibvirtDriver(ComputeDriver):
                          power.NAMES[state])
                 self._force_off(dom)
                 return
-            with self._events:  # count guest-off events from the first request on
-                self._off_pending.setdefault(server_id, self._off_events.get(server_id, 0))
+            with self._events:
+                # Count guest-off events from the first request on. The guest
+                # runs now, so an off event since an older mark was an earlier
+                # life of it (a request that failed): start counting afresh.
+                seen, mark = self._off_events.get(server_id, 0), self._off_pending.get(server_id)
+                if mark is None or (seen > mark and state == power.RUNNING):
+                    self._off_pending[server_id] = seen
             try:
                 dom.shutdown()
             except libvirt.libvirtError as exc:

@@ -222,14 +222,16 @@ def test_stop_is_reported_when_the_guest_powers_off_and_start_right_after_it_rea
         details = step(task, "power_off")
         assert details["shutdown"] == "clean" and details["retries"] == 0 and details["seconds"] > 0
         assert console(cloud, server_id).count("reboot: Power down") == n - 1
-        assert cloud.wait_status(server_id, "SHUTOFF")["OS-EXT-STS:power_state"] == power.SHUTDOWN
-        assert cloud.driver.power_state(server_id) == power.SHUTDOWN  # asks libvirtd
-        wait_for(lambda: lg.domains_of(cloud.host)[server_id] == 5, 60, "libvirt to report the domain SHUTOFF")
-        cloud.node.compute.sync_power_states()
-        time.sleep(0.5)  # (a cast: give the conductor a moment to apply a disagreement, if any)
-        assert cloud.server(server_id)["OS-EXT-STS:power_state"] == power.SHUTDOWN
+        assert cloud.server(server_id)["status"] == "SHUTOFF"
+        if n == 3:  # once: the stop as libvirtd and a power-state sync see it
+            assert cloud.driver.power_state(server_id) == power.SHUTDOWN  # asks libvirtd
+            wait_for(lambda: lg.domains_of(cloud.host)[server_id] == 5, 60, "libvirt to report the domain SHUTOFF")
+            cloud.node.compute.sync_power_states()
+            time.sleep(0.5)  # (a cast: give the conductor a moment to apply a disagreement, if any)
+            assert cloud.server(server_id)["OS-EXT-STS:power_state"] == power.SHUTDOWN
 
-        # start at once: the guest must really run again, not be left off
+        # otherwise start at once, while libvirtd may still be stopping QEMU: the
+        # guest must really run again, not be left off
         act(cloud, server_id, {"os-start": None})
         server = cloud.wait_status(server_id, "ACTIVE")
         assert server["OS-EXT-STS:power_state"] == power.RUNNING
