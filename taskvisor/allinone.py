@@ -2,6 +2,8 @@
 runs, and what functional tests start (with the same code)."""
 from __future__ import annotations
 
+import logging
+
 from taskvisor.compute.service import ComputeService
 from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
@@ -12,12 +14,16 @@ from taskvisor.rpc.base import transport_from
 from taskvisor.seed import seed
 from taskvisor.virt import load_driver
 
+LOG = logging.getLogger(__name__)
+
 
 def open_database(conf: Config, upgrade: bool = True) -> Database:
     db = Database(conf.database_url, PoolOptions.from_conf(conf))
     if upgrade:
+        LOG.info("database: bringing the schema to the newest revision")
         migrate.upgrade(db)
         seed(db)
+        LOG.info("database: ready (default flavors and the cirros image are in place)")
     return db
 
 

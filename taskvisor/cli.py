@@ -18,6 +18,18 @@ def _common(parser: argparse.ArgumentParser, database: bool = True) -> None:
         parser.add_argument("--database", help="SQLAlchemy URL, e.g. postgresql+psycopg://user@127.0.0.1/taskvisor")
     parser.add_argument("--transport-url", help="inprocess:// or amqp://guest:guest@127.0.0.1:5672//")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
+    parser.add_argument("--log-format", choices=["text", "json"], default=None,
+                        help="text lines, or one JSON object a line for log shippers (default text)")
+
+
+def _listen(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--listen", help="address the API binds to (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port the API listens on (default 8774)")
+
+
+def _host(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """--host is the service's name, as Nova's ``host`` option; --name is its old spelling."""
+    parser.add_argument("--host", "--name", dest="name", help=help_text)
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -187,32 +199,33 @@ def _noauth_flag(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from taskvisor import __version__
     parser = argparse.ArgumentParser(prog="taskvisor", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"taskvisor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("all-in-one", help="API + conductor + compute in one process (SQLite, in-process bus)")
     _common(p)
-    p.add_argument("--host", dest="listen", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port to listen on (default 8774)")
+    _listen(p)
+    _host(p, "this host's name in service records and task steps (default localhost)")
     p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     _noauth_flag(p)
     p.set_defaults(func=cmd_all_in_one)
 
     p = sub.add_parser("api", help="the HTTP API alone")
     _common(p)
-    p.add_argument("--host", dest="listen", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port to listen on (default 8774)")
+    _listen(p)
     _noauth_flag(p)
     p.set_defaults(func=cmd_api)
 
     p = sub.add_parser("conductor", help="a conductor: runs tasks")
     _common(p)
-    p.add_argument("--name", help="this conductor's host name (unique per conductor)")
+    _host(p, "this conductor's host name (unique per conductor)")
     p.set_defaults(func=cmd_conductor)
 
     p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
     _common(p, database=False)
-    p.add_argument("--host", dest="name", help="this compute's host name (unique per compute)")
+    _host(p, "this compute's host name (unique per compute)")
     p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     p.set_defaults(func=cmd_compute)
 
@@ -235,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Data files hold BMC passwords and tokens: what a service creates is its own (0600 files, 0700 dirs).
     os.umask(0o077)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "debug", False) else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from taskvisor import logs
+    logs.setup(logging.DEBUG if getattr(args, "debug", False) else logging.INFO,
+               getattr(args, "log_format", None) or "text")
     return args.func(args)
 
 

@@ -66,6 +66,7 @@ OPTIONS = [
     Option("keystone_authtoken", "cafile", "", "CA bundle for HTTPS to Keystone."),
     Option("keystone_authtoken", "insecure", False, "Skip TLS verification of Keystone (never in production)."),
     Option("keystone_authtoken", "service_token_roles_required", True, "Service tokens must carry service_token_roles."),
+    Option("api", "watch_poll_interval", 0.5, "Seconds between the API's looks for task changes to stream to watchers (one look serves every watcher)."),
     Option("conductor", "workers", 16, "Tasks one conductor runs at once."),
     Option("conductor", "lease_seconds", 4.0, "A task's lease; another conductor takes it over this long after its owner stops heartbeating."),
     Option("conductor", "poll_interval", 1.0, "Seconds between looks for claimable tasks when nothing woke the conductor."),

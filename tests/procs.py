@@ -140,7 +140,7 @@ class Cluster:
         return self
 
     def add_conductor(self, name: str, env: dict | None = None) -> TaskvisorProcess:
-        proc = self.conductors[name] = self._proc(name, ["conductor", "--name", name], env=env)
+        proc = self.conductors[name] = self._proc(name, ["conductor", "--host", name], env=env)
         return proc.start(wait_http=False)
 
     def add_compute(self, name: str, env: dict | None = None) -> TaskvisorProcess:

@@ -49,6 +49,11 @@ def error_response(request: Request, status: int, message: str, headers: dict | 
 def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -> FastAPI:
     from taskvisor.api.baremetal import routes as baremetal_routes
     from taskvisor.api.compute import routes as compute_routes
+    from taskvisor.api import ops, tasks_routes
+    from taskvisor.api.console import pages as console_pages
+    from taskvisor.api.middleware.access_log import AccessLogMiddleware
+    from taskvisor.api.middleware.metrics import HttpMetrics, MetricsMiddleware
+    from taskvisor.api.middleware.request_id import GlobalRequestIdMiddleware
     from taskvisor.api.image import routes as image_routes
 
     app = FastAPI(title="taskvisor", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
@@ -98,6 +103,14 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.include_router(compute_routes.router)
     app.include_router(image_routes.router)
     app.include_router(baremetal_routes.router)
+    app.include_router(tasks_routes.router)
+    app.include_router(ops.router)
+    app.include_router(console_pages.router)
+    # outside the edge (the last added runs first): they see every answer, the edge's refusals too
+    app.state.metrics_registry = ops.new_registry(db, conf)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.metrics_registry))
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(GlobalRequestIdMiddleware)
     from taskvisor.api import openapi
     openapi.install(app)
     return app

@@ -13,13 +13,18 @@ def iso(value) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else None
 
 
-def load_tasks(conn: Connection, resource_id: str) -> list[dict]:
-    return [dict(r) for r in conn.execute(select(tasks).where(tasks.c.resource_id == resource_id)
+def _ids(resource_id: str | list[str]) -> list[str]:
+    return [resource_id] if isinstance(resource_id, str) else resource_id
+
+
+def load_tasks(conn: Connection, resource_id: str | list[str]) -> list[dict]:
+    """The tasks of a resource (or of several: a node and the servers placed on it), newest first."""
+    return [dict(r) for r in conn.execute(select(tasks).where(tasks.c.resource_id.in_(_ids(resource_id)))
                                           .order_by(tasks.c.created_ts.desc())).mappings()]
 
 
-def load_task(conn: Connection, resource_id: str, task_id: str) -> dict | None:
-    row = conn.execute(select(tasks).where(tasks.c.id == task_id, tasks.c.resource_id == resource_id)
+def load_task(conn: Connection, resource_id: str | list[str], task_id: str) -> dict | None:
+    row = conn.execute(select(tasks).where(tasks.c.id == task_id, tasks.c.resource_id.in_(_ids(resource_id)))
                        ).mappings().first()
     return dict(row) if row else None
 

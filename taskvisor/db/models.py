@@ -132,6 +132,8 @@ tasks = Table(
     Index("ix_tasks_status_reason", "status", "failure_reason"),
     # only the unfinished tasks: what the claim reads, small however long the history (migration 0002)
     Index("ix_tasks_active", "created_ts", sqlite_where=text(ACTIVE_TASKS), postgresql_where=text(ACTIVE_TASKS)),
+    Index("ix_tasks_updated_at", "updated_at"),   # the task event stream's cursor
+    Index("ix_tasks_created_ts", "created_ts"),   # the global task list's order
 )
 
 task_steps = Table(

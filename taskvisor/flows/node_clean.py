@@ -31,7 +31,9 @@ def clean_steps(task: dict) -> list[Step]:
     steps = task["params"].get("steps") or []
     start = int(task["params"].get("start") or 0)
     out = [Step("prepare_cleaning", prepare)]
-    out += [Step(step_id(steps[i]), _clean_step(i)) for i in range(start, len(steps))]
+    # an abortable clean step stops at once when the task is cancelled (or the node aborted)
+    out += [Step(step_id(steps[i]), _clean_step(i), cancellable=bool(steps[i].get("abortable")))
+            for i in range(start, len(steps))]
     out.append(Step("finish_cleaning", finish))
     return out
 

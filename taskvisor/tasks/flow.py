@@ -39,6 +39,9 @@ class Step:
     task_state: str | None = None
     retries: int | None = None  # None = [conductor] step_retries
     deadline: float | None = None  # seconds; None = [conductor] step_deadline
+    # The task may be cancelled while this step is current: it stops after
+    # the step and reverts (a queued task can always be cancelled).
+    cancellable: bool = False
 
     def revert(self, fn: StepFn) -> StepFn:
         self.revert_fn = fn
@@ -72,9 +75,11 @@ class Flow:
     renamed_steps: dict[int, dict[str, str]] = field(default_factory=dict)
 
     def step(self, fn: StepFn | None = None, *, task_state: str | None = None,
-             retries: int | None = None, name: str | None = None, deadline: float | None = None):
+             retries: int | None = None, name: str | None = None, deadline: float | None = None,
+             cancellable: bool = False):
         def register(f: StepFn) -> Step:
-            s = Step(name or f.__name__, f, task_state=task_state, retries=retries, deadline=deadline)
+            s = Step(name or f.__name__, f, task_state=task_state, retries=retries, deadline=deadline,
+                     cancellable=cancellable)
             if any(existing.name == s.name for existing in self.steps):
                 raise ValueError(f"flow {self.name}: duplicate step {s.name}")
             self.steps.append(s)

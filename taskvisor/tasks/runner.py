@@ -128,13 +128,18 @@ class TaskRunner:
             return self.dead_letter(claim, "deadline-exceeded",
                                     f"still unfinished {self._flow_deadline(flow):.0f}s after it started")
         rows = self.store.steps(task["id"])
+        transition(task, "running" if task["status"] != "reverting" else "reverting", self.runtime.host,
+                   takeovers=task.get("takeovers") or None)
         for idx, row in rows.items():
             if idx >= len(flow.steps) or flow.steps[idx].name != renames.get(row["name"], row["name"]):
                 return self._finish_unrunnable(
                     claim, f"step {idx} was {row['name']!r} when the task started; the flow now has "
                            f"{flow.step_names}; it cannot resume it safely")
         try:
-            if task["status"] == "reverting":
+            if task["status"] == "running" and task.get("cancel_requested") and not rows:
+                # cancelled while queued: nothing ran, the resource goes back where it was
+                status = self._revert(claim, flow, rows, cancel_error(), superseded=False, cancelled=True)
+            elif task["status"] == "reverting":
                 status = self._revert(claim, flow, rows, task.get("error") or {}, superseded=False)
             else:
                 status = self._forward(claim, flow, rows)
@@ -144,6 +149,7 @@ class TaskRunner:
         if status == HANDED_BACK:
             return status
         self.runtime.task_done(task)  # computes draining for graceful shutdown wait for this
+        transition(task, status, self.runtime.host)
         return status
 
     # -- forward --------------------------------------------------------------
@@ -181,6 +187,8 @@ class TaskRunner:
                     delay = self._retry_delay(step, exc, attempt, time.monotonic() - first_started)
                     if delay is None:
                         self.store.end_step(claim, idx, "failed", host=ctx.host, error=exc, store=ctx.store)
+                        transition(claim.task, "failed", ctx.host, step=step.name, attempt=attempt,
+                                   error=str(exc) or type(exc).__name__)
                         error = {"code": getattr(exc, "code", 500), "message": _message(step, ctx, exc),
                                  "step": step.name}
                         return self._revert(claim, flow, self.store.steps(claim.task["id"]), error,
@@ -207,6 +215,11 @@ class TaskRunner:
                                         {"code": 409, "message": str(exc)}, superseded=True)
                 if started is not None:
                     resource = started[1]
+                transition(claim.task, "skipped" if details.get("skipped") else "succeeded", ctx.host,
+                           step=step.name, attempt=attempt)
+                if step.cancellable and self.store.cancel_requested(claim.task["id"]):
+                    return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
+                                        superseded=False, cancelled=True)
                 break
         ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.success_fn:
@@ -230,7 +243,7 @@ class TaskRunner:
 
     # -- revert ---------------------------------------------------------------
     def _revert(self, claim: Claim, flow: Flow, rows: dict[int, dict], error: dict, *,
-                superseded: bool, tb: str | None = None) -> str:
+                superseded: bool, tb: str | None = None, cancelled: bool = False) -> str:
         """Undo what the task did, newest step first, then leave the resource
         in a state a user can act on (``on_failure``). A superseded task only
         undoes its own work: the resource belongs to the newer task now."""
@@ -271,6 +284,9 @@ class TaskRunner:
             with self._watching(claim, "on_failure handler", None, flow):
                 flow.failure_fn(ctx, error)
         status = "reverted" if reverted_any and revert_error is None else "failed"
+        # a task stopped because someone asked (cancel, a node's abort) ends cancelled
+        if revert_error is None and (cancelled or self.store.cancel_requested(claim.task["id"])):
+            status = "cancelled"
         self.store.set_status(claim, status, error=error, store=ctx.store, resource_updates=ctx.updates)
         return status
 
@@ -365,6 +381,21 @@ class TaskRunner:
             updates = ctx.updates
         self.store.set_status(claim, "failed", error=error, resource_updates=updates)
         return "failed"
+
+
+def transition(task: dict, status: str, host: str, **fields: Any) -> None:
+    """One log line per task or step transition, with what an operator greps for."""
+    what = f"step {fields['step']}" if "step" in fields else "task"
+    LOG.info("task %s (%s %s %s): %s %s on %s", task["id"], task["action"], task["resource_type"],
+             task["resource_id"], what, status, host,
+             extra={"task_id": task["id"], "resource_type": task["resource_type"],
+                    "resource_id": task["resource_id"], "action": task["action"], "status": status,
+                    "host": host, "request_id": task.get("request_id"),
+                    **{k: v for k, v in fields.items() if v is not None}})
+
+
+def cancel_error() -> dict:
+    return {"code": 409, "message": "The task was cancelled at the user's request."}
 
 
 def _task_state(step: Step) -> dict | None:

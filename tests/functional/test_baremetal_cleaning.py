@@ -152,7 +152,7 @@ def test_abort_stops_an_abortable_step_at_once(bm):
     resp = bm.provision(node["uuid"], "abort")
     assert resp.status_code == 202 and resp.headers["X-Taskvisor-Task"] == url
     task = bm.wait_task(url, timeout=10)
-    assert task["status"] == "failed" and task["steps"][1]["status"] == "failed"
+    assert task["status"] == "cancelled" and task["steps"][1]["status"] == "failed"  # stopped by request
     assert task["steps"][2]["status"] == "pending"  # factory_reset never ran
     node = bm.node(node["uuid"])
     assert node["provision_state"] == "clean failed" and node["maintenance"] is False
@@ -167,7 +167,7 @@ def test_abort_waits_for_a_step_that_cannot_be_interrupted(bm):
     bm.wait_for(node["uuid"], lambda n: n["clean_step"].get("step") == "burnin_cpu")
     assert bm.provision(node["uuid"], "abort").status_code == 202
     task = bm.wait_task(url)
-    assert task["status"] == "failed"
+    assert task["status"] == "cancelled"
     assert [s["status"] for s in task["steps"][:2]] == ["succeeded", "succeeded"]  # burnin_cpu finished
     node = bm.node(node["uuid"])
     assert node["provision_state"] == "clean failed"
@@ -212,3 +212,22 @@ def test_failed_automated_clean_never_becomes_available(bm):
     assert bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "failed"
     node = bm.node(node["uuid"])
     assert node["provision_state"] == "clean failed" and node["target_provision_state"] == "available"
+
+
+def test_task_api_cancels_a_clean_in_an_abortable_step(bm):
+    node = bm.manageable("tc", driver_info={"fake_clean_delay": {"deploy.burnin_disk": 30, "vendor.burnin_cpu": 2}})
+    resp = bm.provision(node["uuid"], "clean", clean_steps=[
+        {"interface": "vendor", "step": "burnin_cpu", "args": {"duration": 1}},
+        {"interface": "deploy", "step": "burnin_disk", "args": {"passes": 2}}, FACTORY_RESET])
+    url = resp.headers["X-Taskvisor-Task"]
+    task_id = url.rsplit("/", 1)[1]
+    bm.wait_for(node["uuid"], lambda n: n["clean_step"].get("step") == "burnin_cpu")
+    refused = bm.req("POST", f"/tasks/{task_id}/action", {"cancel": None})
+    assert refused.status_code == 409 and "vendor.burnin_cpu, which cannot be cancelled" in fault(refused)
+    bm.wait_for(node["uuid"], lambda n: n["clean_step"].get("step") == "burnin_disk")
+    accepted = bm.req("POST", f"/tasks/{task_id}/action", {"cancel": None})
+    assert accepted.status_code == 202, accepted.text
+    task = bm.wait_task(url, timeout=20)
+    assert task["status"] == "cancelled" and task["steps"][2]["status"] == "failed"
+    assert task["steps"][3]["status"] == "pending"  # factory_reset never ran
+    assert bm.node(node["uuid"])["provision_state"] == "clean failed"

@@ -131,8 +131,13 @@ def test_delete_cleans_the_node_before_it_takes_another_server(bmcloud):
     assert node["instance_uuid"] is None and node["instance_info"] == {} and node["maintenance"] is False
     again, task = boot(cloud, flavor, "again")
     assert task["status"] == "succeeded" and cloud.server(again)["OS-EXT-SRV-ATTR:hypervisor_hostname"] == node["uuid"]
-    actions = [t["action"] for t in bm.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]]
-    assert actions[:1] == ["clean"] and "provide" in actions
+    # the node's task list shows the server tasks that deployed and undeployed it too,
+    # and it answers to the node's name without a version header
+    listed = cloud.client.get(f"/baremetal/v1/nodes/{node['name']}/tasks").json()["tasks"]
+    kinds = [(t["resource_type"], t["action"]) for t in listed]
+    assert kinds[:2] == [("server", "create"), ("node", "clean")], kinds
+    assert ("server", "delete") in kinds and ("node", "provide") in kinds
+    assert kinds.count(("server", "create")) == 2  # the first boot and "again"; "too-early" never got it
 
 
 def test_a_failed_clean_keeps_the_node_out_of_the_pool(bmcloud):

@@ -184,6 +184,10 @@ def _dead_letter_view_and_admin_retry(cloud):
 
     listed = cloud.get("/tasks?status=failed&reason=runner-crashed").json()["tasks"]
     assert [t["id"] for t in listed] == [task["id"]]
+    from prometheus_client.parser import text_string_to_metric_families
+    metrics = {(s.name, tuple(s.labels.items())): s.value
+               for f in text_string_to_metric_families(cloud.client.get("/metrics").text) for s in f.samples}
+    assert metrics[("taskvisor_tasks_dead_lettered", (("reason", "runner-crashed"),))] == 1
     assert cloud.get("/tasks?status=failed&reason=too-many-takeovers").json()["tasks"] == []
     bad = cloud.get("/tasks?reason=bored")
     assert bad.status_code == 400 and "badRequest" in bad.json()

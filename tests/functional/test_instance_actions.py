@@ -32,8 +32,10 @@ def test_microversion_members(cloud):
     actions = cloud.instance_actions(server_id, headers=latest)
     assert actions[0]["updated_at"]
     event = cloud.instance_action(server_id, actions[0]["request_id"], headers=latest)["events"][0]
-    assert event["host"] == "localhost" and len(event["hostId"]) == 56 and event["details"] is None
+    assert event["host"] == "localhost" and len(event["hostId"]) == 56
+    assert event["details"] == "host=localhost"  # the step's details, as one line
     member = cloud.instance_action(server_id, actions[0]["request_id"], headers={**latest, **MEMBER})["events"][0]
+    assert member["details"] is None  # its only detail names the host, which is for admins
     assert "host" not in member and "traceback" not in member and member["hostId"] == event["hostId"]
 
 

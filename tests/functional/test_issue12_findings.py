@@ -232,7 +232,7 @@ def test_the_service_creates_private_files(tmp_path):
 
 
 def test_noauth2_refuses_a_public_listen_address(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "taskvisor.cli", "all-in-one", "--host", "0.0.0.0",
+    proc = subprocess.run([sys.executable, "-m", "taskvisor.cli", "all-in-one", "--listen", "0.0.0.0",
                            "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "--insecure-noauth" in proc.stderr and "noauth2" in proc.stderr
 

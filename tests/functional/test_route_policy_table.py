@@ -49,6 +49,10 @@ TABLE = [
     ("GET", f"{C}/tasks/{{task_id}}", None, READ),
     ("GET", f"{C}/tasks", None, PROJECT),
     ("POST", f"{C}/tasks/{{task_id}}/action", {"retry": None}, (403, 403, 403, OK)),  # admin: 409, not dead
+    ("POST", f"{C}/tasks/{{task_id}}/action", {"cancel": None}, ACT),  # member, admin: 409, already ended
+    ("GET", "/baremetal/v1/tasks", None, PROJECT),
+    ("GET", "/baremetal/v1/tasks/{task_id}", None, READ),
+    ("POST", "/baremetal/v1/tasks/{task_id}/action", {"cancel": None}, ACT),
     ("GET", f"{C}/flavors", None, PROJECT),
     ("GET", f"{C}/flavors/detail", None, PROJECT),
     ("GET", f"{C}/flavors/{{flavor_id}}", None, PROJECT),

@@ -19,6 +19,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.task_start import TASK_HEADER, start_task
+from taskvisor.api.tasks_list import node_related_ids
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
 from taskvisor.api.validation import json_body
 from taskvisor.baremetal import steps as clean_steps
@@ -257,9 +258,9 @@ def get_cleaning_steps(ident: str, request: Request, ctx: RequestContext = Depen
 @router.get("/v1/nodes/{ident}/tasks")
 def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        node = load_node(conn, ident, ctx)
+        node = load_node(conn, ident, ctx, any_version=True)
         authorize_node(ctx, "baremetal:node:tasks:list", node, ident)
-        rows = load_tasks(conn, node["id"])
+        rows = load_tasks(conn, node_related_ids(conn, node["id"]))
         steps = load_steps(conn, [t["id"] for t in rows])
     flows = request.app.state.tv.flows
     return {"tasks": [render_task(flows, t, steps[t["id"]], _show_host(ctx, t), task_url(request, node["id"], t["id"]))
@@ -269,9 +270,9 @@ def list_node_tasks(ident: str, request: Request, ctx: RequestContext = Depends(
 @router.get("/v1/nodes/{ident}/tasks/{task_id}")
 def show_node_task(ident: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     with request.app.state.tv.db.read() as conn:
-        node = load_node(conn, ident, ctx)
+        node = load_node(conn, ident, ctx, any_version=True)
         authorize_node(ctx, "baremetal:node:tasks:show", node, ident)
-        task = load_task(conn, node["id"], task_id)
+        task = load_task(conn, node_related_ids(conn, node["id"]), task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         steps = load_steps(conn, [task_id])[task_id]

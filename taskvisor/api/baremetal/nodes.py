@@ -65,9 +65,11 @@ def is_uuid(text: str) -> bool:
     return bool(_UUID.match(text))
 
 
-def load_node(conn, ident: str, ctx: RequestContext) -> dict:
+def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) -> dict:
+    """By UUID, or by name from 1.5 on (``any_version``: taskvisor's own
+    routes, which have no older behaviour to keep, take names always)."""
     column = nodes.c.id if is_uuid(ident) else nodes.c.name
-    if column is nodes.c.name and minor(ctx) < 5:
+    if column is nodes.c.name and minor(ctx) < 5 and not any_version:
         raise BadRequest(f"Expected a UUID but received {ident}.")
     row = conn.execute(select(nodes).where(column == (str(uuid.UUID(ident)) if is_uuid(ident) else ident))
                        ).mappings().first()

@@ -1,29 +1,25 @@
-"""Every task, filtered (the dead-letter view), and an admin's retry.
+"""The dead-letter view's retry: an admin re-queues a task the engine failed.
 
-``GET /compute/v2.1/tasks?status=failed&reason=runner-crashed`` lists tasks
-of any resource (servers and nodes); a non-admin sees their project's.
-``reason`` is why the engine itself failed a task (runner-crashed,
+``GET /compute/v2.1/tasks?status=failed&reason=runner-crashed`` (the global
+task list, api/tasks_list.py) lists them; ``reason`` is why the engine itself failed a task (runner-crashed,
 too-many-takeovers, deadline-exceeded, step-deadline-exceeded).
 ``POST /compute/v2.1/tasks/{id}/action {"retry": null}`` (admin) re-queues
 a dead-lettered task from its last checkpoint.
 """
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Request, Response
 from sqlalchemy import select
 
-from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api import openapi
-from taskvisor.api.errors import BadRequest, Conflict, NotFound
+from taskvisor.api.context import RequestContext
+from taskvisor.api.errors import Conflict, NotFound
 from taskvisor.api.policy import authorize
-from taskvisor.api.tasks_view import load_steps, render_task
-from taskvisor.api.validation import json_body, validate
+from taskvisor.api.tasks_view import load_steps
+from taskvisor.api.validation import validate
 from taskvisor.db.models import tasks
 from taskvisor.states import server as server_states
 from taskvisor.tasks.store import NotRetryable, retry_dead_letter
 
-router = APIRouter(prefix="/compute/v2.1")
-STATUSES = ("queued", "running", "reverting", "succeeded", "failed", "reverted", "cancelled")
 REASONS = ("runner-crashed", "too-many-takeovers", "deadline-exceeded", "step-deadline-exceeded")
 
 
@@ -31,44 +27,12 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/tasks", openapi_extra=openapi.query(openapi.LIMIT, ("status", {"enum": list(STATUSES)}),
-                                                  ("reason", {"enum": list(REASONS)}), ("resource_type", openapi.STRING)))
-def list_tasks(request: Request, ctx: RequestContext = Depends(get_context)):
-    authorize(ctx, "taskvisor:dead_letters:list")
-    q = request.query_params
-    query = select(tasks).order_by(tasks.c.created_ts.desc())
-    if not ctx.is_admin:
-        query = query.where(tasks.c.project_id == ctx.project_id)
-    if "status" in q:
-        if q["status"] not in STATUSES:
-            raise BadRequest(f"Invalid status {q['status']!r}: it must be one of {', '.join(STATUSES)}.")
-        query = query.where(tasks.c.status == q["status"])
-    if "reason" in q:
-        if q["reason"] not in REASONS:
-            raise BadRequest(f"Invalid reason {q['reason']!r}: it must be one of {', '.join(REASONS)}.")
-        query = query.where(tasks.c.failure_reason == q["reason"])
-    if "resource_type" in q:
-        query = query.where(tasks.c.resource_type == q["resource_type"])
-    try:
-        limit = min(1000, int(q.get("limit", 1000)))
-        if limit < 0 or len(q.get("limit", "")) > 18:
-            raise ValueError
-    except ValueError:
-        raise BadRequest(f"Invalid limit {q['limit']!r}: it must be an integer.") from None
-    with request.app.state.tv.db.read() as conn:
-        rows = [dict(r) for r in conn.execute(query.limit(limit)).mappings()]
-        steps = load_steps(conn, [t["id"] for t in rows])
-    flows = request.app.state.tv.flows
-    return {"tasks": [render_task(flows, t, steps[t["id"]], ctx.is_admin, f"{_base(request)}/compute/v2.1/tasks/{t['id']}")
-                      for t in rows]}
-
-
 RETRY = {"type": "object", "required": ["retry"], "additionalProperties": False,
          "properties": {"retry": {"type": ["object", "null"], "properties": {}, "additionalProperties": False}}}
 
 
-@router.post("/tasks/{task_id}/action", status_code=202, openapi_extra=openapi.body(RETRY))
-def task_action(task_id: str, request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+def retry_task(task_id: str, request: Request, body, ctx: RequestContext) -> Response:
+    """The ``retry`` task action; ``POST …/tasks/{id}/action`` (api/tasks_routes.py) dispatches here."""
     authorize(ctx, "taskvisor:dead_letters:retry")
     validate(body, RETRY)
     db = request.app.state.tv.db

@@ -55,8 +55,17 @@ def event_view(step: dict, task: dict, project_id: str, ctx: RequestContext) -> 
             out["host"] = step["host"]
     if ctx.at_least("2.84"):
         out["details"] = error if result == "Error" else (
-            "reverted after the action failed" if step["status"] == "reverted" else None)
+            "reverted after the action failed" if step["status"] == "reverted" else step_summary(step, ctx.is_admin))
     return out
+
+
+def step_summary(step: dict, is_admin: bool) -> str | None:
+    """A step's details as one line (``shutdown=clean, seconds=0.8``), as
+    Nova's event ``details`` is a string; None when the step noted nothing.
+    Host names are for admins, as Nova's event ``host`` is."""
+    items = [f"{key}={value}" for key, value in (step.get("details") or {}).items()
+             if (isinstance(value, (str, int, float, bool)) or value is None) and (is_admin or key != "host")]
+    return ", ".join(items)[:255] or None
 
 
 def _time(params, name: str) -> dt.datetime | None:

@@ -1,9 +1,9 @@
-"""Every Compute v2.1 route, gathered."""
+"""Every Compute v2.1 route, gathered (the global task list and task actions
+live in api/tasks_routes.py, shared with Bare Metal)."""
 from fastapi import APIRouter
 
-from taskvisor.api.compute import (actions, dead_letters, flavors, hypervisors, instance_actions, servers, services,
-                                   versions)
+from taskvisor.api.compute import actions, flavors, hypervisors, instance_actions, servers, services, versions
 
 router = APIRouter()
-for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors, dead_letters):
+for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors):
     router.include_router(module.router)

@@ -25,7 +25,8 @@ from taskvisor.api.middleware.edge import CONTEXT_KEY
 
 LOG = logging.getLogger(__name__)
 
-OPEN_PATHS = {"/", "/healthcheck", "/openapi.json",
+OPEN_PATHS = {"/", "/healthcheck", "/openapi.json", "/metrics",
+              "/console/static/console.js", "/console/static/console.css",
               "/compute", "/compute/", "/compute/v2.1", "/compute/v2.1/",
               "/image", "/image/", "/image/versions",
               "/baremetal", "/baremetal/", "/baremetal/v1", "/baremetal/v1/"}
