@@ -39,7 +39,13 @@ def _load(args: argparse.Namespace) -> Config:
                       ("name", ("DEFAULT", "host"))):
         if getattr(args, attr, None) is not None:
             overrides[key] = getattr(args, attr)
-    return Config.load(args.config_file, overrides)
+    conf = Config.load(args.config_file, overrides)
+    from taskvisor.compute.rpcapi import parse_upgrade_level
+    try:  # a value this code does not know stops the service before it starts
+        parse_upgrade_level(conf.upgrade_levels.compute)
+    except ValueError as exc:
+        raise SystemExit(f"taskvisor: {exc}") from None
+    return conf
 
 
 LOG = logging.getLogger("taskvisor")

@@ -95,7 +95,7 @@ OPTIONS = [
     Option("libvirt", "virt_type", "", "Libvirt driver: kvm or qemu (TCG, software emulation); empty = kvm when /dev/kvm works and this host is not itself a VM (nested KVM can fail guests), else qemu."),
     Option("fake", "spawn_seconds", 0.0, "Simulated time a fake guest takes to spawn."),
     Option("fake", "persist", True, "Keep the fake hypervisor's guests in a file so they survive restarts."),
-    Option("upgrade_levels", "compute", "", "Pin the compute RPC version this service speaks (simulate an older compute)."),
+    Option("upgrade_levels", "compute", "", "Compute RPC cap: auto (lowest of the running computes), a version (1.0) or a release name (2026.1); unset = no cap. On a compute it pins the version it serves. An integer service version is deprecated."),
 ]
 
 _BY_KEY = {(o.section, o.name): o for o in OPTIONS}

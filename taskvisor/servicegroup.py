@@ -72,3 +72,13 @@ def compute_takes_new_work(db: Database, host: str, conf) -> bool:
         row = conn.execute(_ONE, {"binary": "taskvisor-compute", "host": host}).mappings().first()
     return (row is not None and not row["disabled"] and row["state"] == "running"
             and is_up(dict(row), conf.DEFAULT.service_down_time))
+
+
+def running_compute_versions(db: Database, conf) -> list[int]:
+    """Service versions of the computes that are up and not stopped (what
+    ``[upgrade_levels] compute = auto`` takes the lowest of)."""
+    with db.read() as conn:
+        rows = list_services(conn, COMPUTE_BINARY)
+    return [r["version"] or 1 for r in rows
+            if r["state"] != "stopped" and is_up(r, conf.DEFAULT.service_down_time)]
+

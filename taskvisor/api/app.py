@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from taskvisor import servicegroup
 from taskvisor.api.errors import ApiError, api_of, render
+from taskvisor.compute.rpcapi import ComputeVersions
 from taskvisor.config import Config
 from taskvisor.db.session import Database
 from taskvisor.rpc.base import Transport
@@ -26,6 +28,12 @@ class ApiState:
     db: Database
     transport: Transport
     flows: Flows  # what each new task's flow name and version come from
+
+    def __post_init__(self) -> None:
+        # [upgrade_levels] compute, for the calls the API makes itself (console output)
+        self.compute_versions = ComputeVersions(
+            self.conf.upgrade_levels.compute, lambda host: servicegroup.service_version(self.db, host),
+            lambda: servicegroup.running_compute_versions(self.db, self.conf))
 
     def wake_conductors(self) -> None:
         """Tell conductors a task is queued. Losing this is harmless: they

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 
+from taskvisor.compute import rpcapi
 from taskvisor.compute.operations import Operations
 from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver
@@ -17,7 +18,7 @@ LOG = logging.getLogger(__name__)
 
 
 class ComputeManager:
-    RPC_API_VERSION = "1.0"
+    RPC_API_VERSION = rpcapi.RPC_API_VERSION  # a pinned compute lowers it (ComputeService)
 
     def __init__(self, driver: ComputeDriver, host: str, idle_limit: float = 120.0):
         self.driver, self.host = driver, host

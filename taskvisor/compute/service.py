@@ -7,23 +7,27 @@ import threading
 import time
 
 from taskvisor.compute.manager import ComputeManager
-from taskvisor.compute.rpcapi import ALT_TOPIC_SERVICE_VERSION
+from taskvisor.compute import rpcapi
 from taskvisor.config import Config
 from taskvisor.rpc.base import RpcError, Transport
 from taskvisor.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
 BINARY = "taskvisor-compute"
-SERVICE_VERSION = 2  # 1: compute topic only; 2: also compute-alt
 
 
 class ComputeService:
     def __init__(self, conf: Config, transport: Transport, driver: ComputeDriver, host: str | None = None):
         self.conf, self.transport, self.driver = conf, transport, driver
         self.host = host or conf.DEFAULT.host
-        pinned = conf.upgrade_levels.compute
-        self.version = int(pinned) if pinned else SERVICE_VERSION
+        # A compute pinned by [upgrade_levels] compute serves only that
+        # version, as an older compute would (rolling-upgrade tests, and an
+        # operator holding a host back); auto or unset = the newest.
+        pinned = rpcapi.parse_upgrade_level(conf.upgrade_levels.compute)
+        self.rpc_version = pinned if pinned not in (None, "auto") else rpcapi.RPC_API_VERSION
+        self.version = rpcapi.service_version_of(self.rpc_version)
         self.manager = ComputeManager(driver, self.host, idle_limit=2 * conf.DEFAULT.rpc_response_timeout)
+        self.manager.RPC_API_VERSION = self.rpc_version  # the bus refuses messages newer than this
         self._force_exit = threading.Event()
         self.rpc_servers: dict = {}
         self.state = "running"
@@ -36,7 +40,7 @@ class ComputeService:
         self.driver.init_host(self.host)
         workers = self.conf.compute.workers
         self.rpc_servers["compute"] = self.transport.serve(f"compute.{self.host}", self.manager, workers)
-        if self.version >= ALT_TOPIC_SERVICE_VERSION:
+        if rpcapi.can_send_alt(self.rpc_version):
             self.rpc_servers["compute-alt"] = self.transport.serve(f"compute-alt.{self.host}", self.manager,
                                                                    workers)
         self.report(wait=True)
@@ -45,7 +49,7 @@ class ComputeService:
                                         daemon=True)
         self._thread.start()
         threading.Thread(target=self._event_syncs, name=f"compute-{self.host}-events", daemon=True).start()
-        LOG.info("compute %s serving (service version %d)", self.host, self.version)
+        LOG.info("compute %s serving compute RPC %s (service version %d)", self.host, self.rpc_version, self.version)
 
     def report(self, wait: bool = False) -> None:
         args = {"binary": BINARY, "host": self.host, "topic": f"compute.{self.host}", "version": self.version,

@@ -102,7 +102,7 @@ def test_timeout_shorter_than_the_work_exits_then_the_operation_completes_after_
 
 def test_a_compute_pinned_to_the_old_version_gets_everything_on_compute(cluster_factory):
     cluster = cluster_factory(conductors=1, computes=0, env=ENV)
-    cluster.add_compute("compute-1", env={"TASKVISOR_UPGRADE_LEVELS__COMPUTE": "1"})
+    cluster.add_compute("compute-1", env={"TASKVISOR_UPGRADE_LEVELS__COMPUTE": "2026.1"})  # serves 1.0 only
     cluster.add_compute("compute-2")
     api = Api(cluster.api.base_url)
     api.wait_services_up(2)

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from taskvisor import servicegroup
 from taskvisor.api import openapi
 from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, target_of, task_url
 from taskvisor.api.compute.views import flavor_snapshot
@@ -219,7 +218,7 @@ def console_output(request, ctx, server_id, body):
         raise Conflict(f"Instance {server_id} is not ready")
     tv = request.app.state.tv
     host = server["host"]
-    client = ComputeClient(tv.transport, host, {}, servicegroup.service_version(tv.db, host),
+    client = ComputeClient(tv.transport, host, {}, tv.compute_versions.for_host(host),
                            min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)), read_only=True)
     try:
         output = client.call("console_output", server_id=server_id, length=length)["output"]
