@@ -187,7 +187,7 @@ def main_libvirt(runs: int) -> None:
             for name, values in rows:
                 print(f"  {name:34s} p50 {statistics.median(values) * 1000:7.1f} ms   "
                       f"p95 {pct(values, 95) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
-            print("  taskvisor overhead includes QEMU delivering the ACPI event and exiting, libvirt's event, "
+            print("  taskvisor overhead includes QEMU delivering the ACPI event, libvirt's SHUTDOWN event, "
                   "the API and the conductor")
             print(f"  target: overhead ≤ 200 ms → p95 {'within' if pct(overheads, 95) <= 0.2 else 'OVER'} target")
         finally:
