@@ -194,7 +194,7 @@ def main_libvirt(runs: int) -> None:
                     (f"boot → ACTIVE ({len(boots)} boots)", boots), ("boot → guest userspace ready", readies),
                     ("guest's own boot (uptime)", guest_boots))
             print_rows(rows, 34)
-            print("  taskvisor overhead includes QEMU delivering the ACPI event and exiting, libvirt's event, "
+            print("  taskvisor overhead includes QEMU delivering the ACPI event, libvirt's SHUTDOWN event, "
                   "the API and the conductor")
             print(f"  target: overhead ≤ 200 ms → p95 {'within' if pct(overheads, 95) <= 0.2 else 'OVER'} target")
         finally:

@@ -9,9 +9,16 @@ from __future__ import annotations
 import json
 from http import HTTPStatus
 
+# Nova's wsgi.Fault names; a status it does not name (406 among them) is a computeFault
 NOVA_KINDS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-              405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
-              415: "badMediaType", 501: "notImplemented", 503: "serviceUnavailable"}
+              405: "badMethod", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
+              429: "overLimit", 501: "notImplemented", 503: "serviceUnavailable"}
+# Glance's errors are webob's: its titles are fixed here (Python's own phrases
+# change between releases: 3.13 calls 413 "Content Too Large").
+GLANCE_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+                 405: "Method Not Allowed", 406: "Not Acceptable", 409: "Conflict",
+                 413: "Request Entity Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
+                 501: "Not Implemented", 503: "Service Unavailable"}
 
 
 class ApiError(Exception):
@@ -49,7 +56,8 @@ def api_of(path: str) -> str:
 
 def render(api: str, status: int, message: str) -> dict:
     if api == "image":
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        phrase = GLANCE_TITLES.get(status) or (
+            HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error")
         return {"code": f"{status} {phrase}", "title": phrase, "message": message}
     if api == "baremetal":
         fault = "Client" if status < 500 else "Server"

@@ -5,7 +5,9 @@ validate them with JSON Schemas; ``body(SCHEMA)`` puts that same schema
 object in the document, so validation and documentation cannot drift.
 ``query(...)`` declares the list parameters a route reads from the query
 string. ``install`` adds, to every operation, the errors any request may
-get from the edge and the auth layers.
+get from the edge and the auth layers, and OpenAPI links from each create
+to the reads, updates and deletes of what it made (a client or a stateful
+fuzzer follows them with the new resource's id).
 """
 from __future__ import annotations
 
@@ -64,6 +66,25 @@ STRING = {"type": "string"}
 LIMIT = ("limit", {"type": "integer", "minimum": 0})
 MARKER = ("marker", STRING)
 
+# create (path, success status, where the new id is) -> the item path and its id parameter
+LINKS = {
+    "/compute/v2.1/servers": ("202", "$response.body#/server/id", "/compute/v2.1/servers/{server_id}", "server_id"),
+    "/compute/v2.1/flavors": ("200", "$response.body#/flavor/id", "/compute/v2.1/flavors/{flavor_id}", "flavor_id"),
+    "/image/v2/images": ("201", "$response.body#/id", "/image/v2/images/{image_id}", "image_id"),
+    "/baremetal/v1/nodes": ("201", "$response.body#/uuid", "/baremetal/v1/nodes/{ident}", "ident"),
+}
+
+
+def _add_links(doc: dict) -> None:
+    paths = doc.get("paths", {})
+    for create, (status, source, item, param) in LINKS.items():
+        if "post" not in paths.get(create, {}) or item not in paths:
+            continue
+        ref = "#/paths/" + item.replace("~", "~0").replace("/", "~1")
+        links = {f"{method.capitalize()}Created": {"operationRef": f"{ref}/{method}", "parameters": {param: source}}
+                 for method in paths[item] if method in ("get", "patch", "delete")}
+        paths[create]["post"]["responses"][status]["links"] = links
+
 
 def install(app: FastAPI) -> None:
     def build():
@@ -75,6 +96,7 @@ def install(app: FastAPI) -> None:
                     responses.pop("422", None)  # FastAPI's default; this API answers 400
                     for code, text in COMMON_ERRORS.items():
                         responses.setdefault(code, {**_ERROR, "description": text})
+            _add_links(doc)
             app.openapi_schema = doc
         return app.openapi_schema
     app.openapi = build

@@ -18,7 +18,7 @@ from taskvisor.api.policy import authorize
 from taskvisor.db.models import servers, task_steps, tasks
 
 STATUSES = ("queued", "running", "reverting", "succeeded", "failed", "reverted", "cancelled")
-DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000  # MAX_LIMIT: [api] max_limit's default, when no config is given
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -52,8 +52,10 @@ def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def filter_from_query(params, ctx: RequestContext, resource_type: str | None = None) -> TaskFilter:
-    """Query parameters → TaskFilter, with the policy checks they imply."""
+def filter_from_query(params, ctx: RequestContext, resource_type: str | None = None,
+                      max_limit: int = MAX_LIMIT) -> TaskFilter:
+    """Query parameters → TaskFilter, with the policy checks they imply.
+    ``max_limit`` is ``[api] max_limit``: it caps every page, as for servers and nodes."""
     authorize(ctx, "tasks:list", {"project_id": ctx.project_id})
     every = any((params.get(k) or "").lower() in TRUE for k in ("all_tenants", "all_projects"))
     project = ctx.project_id
@@ -84,7 +86,7 @@ def filter_from_query(params, ctx: RequestContext, resource_type: str | None = N
                       resource_type=kind, actions=_csv(params.get("action")), statuses=statuses,
                       host=params.get("host"), reasons=reasons, changes_since=parse_time("changes-since", params.get("changes-since")),
                       changes_before=parse_time("changes-before", params.get("changes-before")),
-                      marker=params.get("marker"), limit=min(limit, MAX_LIMIT))
+                      marker=params.get("marker"), limit=min(limit, max_limit))
 
 
 def where_clauses(f: TaskFilter) -> list:

@@ -38,7 +38,8 @@ def _base(request: Request, api: str) -> str:
 
 def _list(request: Request, ctx: RequestContext, api: str):
     params = request.query_params
-    f = filter_from_query(params, ctx, "node" if api == "baremetal" else None)
+    f = filter_from_query(params, ctx, "node" if api == "baremetal" else None,
+                          max_limit=request.app.state.tv.conf.api.max_limit)
     if (params.get("watch") or "").lower() in TRUE:
         authorize(ctx, "tasks:watch", {"project_id": ctx.project_id})
         since = parse_event_id(request.headers.get("last-event-id"))

@@ -95,3 +95,14 @@ NON_NEGATIVE_INT = {"type": "integer", "minimum": 0}
 BOOLEAN = {"type": "boolean"}
 METADATA = {"type": "object", "additionalProperties": {"type": "string", "maxLength": 255},
             "propertyNames": {"minLength": 1, "maxLength": 255}}
+
+
+def page_limit(params, max_limit: int) -> int:
+    """Nova's [api] max_limit caps every page of every list (none asked = max_limit)."""
+    text = params.get("limit")
+    if not text:
+        return max_limit
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequest("Invalid input for query parameters limit. Value: "
+                         f"{text[:20]}. It must be a non-negative integer.")
+    return min(int(text), max_limit)

@@ -8,12 +8,34 @@ driver_info knobs (all optional):
   fake_deploy_delay  seconds deploy takes
   fake_deploy_fail   true: deploy fails
   fake_soft_power_off_ignored  true: soft power off waits out its timeout and fails (the OS never answers)
+
+In-process tests can also hold a node's next step or power action until an
+event is set (``hold(node_id, event)``, at most a minute), to keep a task in
+flight for exactly as long as they need, whatever the load.
 """
 from __future__ import annotations
+
+import threading
 
 from taskvisor.baremetal import interfaces as base
 from taskvisor.baremetal.interfaces import HardwareError, HardwareTask
 from taskvisor.baremetal.steps import clean_step
+
+
+_holds: dict[str, threading.Event] = {}
+_holds_lock = threading.Lock()
+
+
+def hold(node_id: str, event: threading.Event) -> None:
+    with _holds_lock:
+        _holds[node_id] = event
+
+
+def _wait_if_held(task: HardwareTask) -> None:
+    with _holds_lock:
+        event = _holds.pop(task.node.get("id"), None)
+    if event is not None:
+        event.wait(60)
 
 
 def _delay(task: HardwareTask, key: str) -> float:
@@ -27,6 +49,7 @@ def _delay(task: HardwareTask, key: str) -> float:
 
 
 def _fake_step(task: HardwareTask, key: str, abortable: bool | None) -> None:
+    _wait_if_held(task)
     if abortable is None:  # a careless driver: it waits with the default (abortable) wait
         task.wait(_delay(task, key))
     else:
@@ -45,6 +68,7 @@ class FakePower(base.PowerInterface):
         return task.node.get("power_state") or base.POWER_OFF
 
     def set_power_state(self, task: HardwareTask, target: str, timeout: float | None = None) -> str:
+        _wait_if_held(task)
         task.wait(float(task.driver_info.get("fake_power_delay", 0)), abortable=False)
         if target == base.SOFT_POWER_OFF and task.driver_info.get("fake_soft_power_off_ignored"):
             task.wait(float(timeout or 0), abortable=False)

@@ -33,6 +33,9 @@ VIEW_DUTY = 0.1  # the view's rewrites use at most about this share of the time
 _VIEW_LOCK = threading.Lock()  # drivers of one process sharing a file (tests) take turns
 
 
+# the driver methods that call _trouble() (directly or through _set_power): what a test can make fail or wait
+INJECTABLE = frozenset({'confirm_resize', 'console_output', 'destroy', 'force_off', 'pause', 'power_on', 'request_shutdown', 'rescue', 'resize', 'resume', 'revert_resize', 'snapshot', 'spawn', 'suspend', 'unpause', 'unrescue'})
+
 class FakeDriver(ComputeDriver):
     def __init__(self, state_path: str | None = None, spawn_seconds: float = 0.0,
                  inject_path: str | None = None, image_dir: str | None = None):
@@ -57,6 +60,8 @@ class FakeDriver(ComputeDriver):
         """Make the next ``times`` calls of ``method`` fail, sleep ``delay``, or
         wait until ``hold`` is set (at most a minute): tests keep an operation
         in flight for exactly as long as they need, whatever the load."""
+        if method not in INJECTABLE:  # a misspelt name would silently inject nothing
+            raise ValueError(f"fake driver: {method!r} is not injectable; one of {sorted(INJECTABLE)}")
         with self._lock:
             self._injections.setdefault(method, []).append({"fail": fail, "delay": delay, "times": times,
                                                             "hold": hold})

@@ -46,7 +46,7 @@ def test_twenty_concurrent_deletes_make_one_task(any_db_cloud, how):
     cloud = any_db_cloud
     server_id = cloud.boot()
     in_flight = threading.Event()
-    cloud.driver.inject("power_off", hold=in_flight)  # the delete stays in flight until every caller has an answer
+    cloud.driver.inject("destroy", hold=in_flight)  # every delete destroys: it stays in flight until every caller has an answer
 
     def delete(_i):
         if how == "DELETE":

@@ -267,3 +267,16 @@ def test_hosts_are_shown_only_where_the_policy_allows(cloud_factory, tmp_path):
     member_steps = cloud.client.get(task_path, headers=MEMBER_A).json()["task"]["steps"]
     admin_steps = cloud.client.get(task_path, headers=ADMIN).json()["task"]["steps"]
     assert all("traceback" not in s for s in member_steps) and all("traceback" in s for s in admin_steps)
+
+
+def test_task_list_is_capped_by_api_max_limit(cloud_factory):
+    cloud = cloud_factory(api__max_limit=2)
+    for i in range(3):
+        cloud.boot(name=f"t{i}", wait=False)
+    assert len(cloud.get("/tasks").json()["tasks"]) == 2
+    page = cloud.get("/tasks?limit=100").json()
+    assert len(page["tasks"]) == 2 and "marker=" in page["tasks_links"][0]["href"]
+    assert len(cloud.get("/tasks?limit=1").json()["tasks"]) == 1
+    assert len(cloud.get("/tasks?limit=" + "9" * 30).json()["tasks"]) == 2
+    resp = cloud.get("/tasks?limit=many")
+    assert resp.status_code == 400 and "badRequest" in resp.json()

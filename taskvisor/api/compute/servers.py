@@ -19,7 +19,7 @@ from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
-from taskvisor.api.validation import METADATA, NAME, json_body, validate
+from taskvisor.api.validation import METADATA, NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
 from taskvisor.db.models import flavors, images, servers
 from taskvisor.db.session import utcnow
@@ -145,17 +145,6 @@ _BRIEF_COLUMNS = [servers.c.id, servers.c.name, servers.c.vm_state, servers.c.ta
 _NEWEST_FIRST = (servers.c.created_at.desc(), servers.c.id)
 
 
-def _limit(params, max_limit: int) -> int:
-    """Nova's [api] max_limit caps every page (none asked = max_limit)."""
-    text = params.get("limit")
-    if not text:
-        return max_limit
-    if not text.isdigit() or len(text) > 18:
-        raise BadRequest("Invalid input for query parameters limit. Value: "
-                         f"{text[:20]}. It must be a non-negative integer.")
-    return min(int(text), max_limit)
-
-
 def _list(request: Request, ctx: RequestContext, detail: bool):
     """Newest first. ``limit`` and ``marker`` are applied in SQL (an index on
     project, deleted, created_at serves the order), except with the name or
@@ -172,7 +161,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
     if params.get("host") and allowed(ctx, "os_compute_api:servers:allow_all_filters"):
         visible.append(servers.c.host == params["host"])
     query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
-    limit, marker = _limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
+    limit, marker = page_limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
     page_here = bool(params.get("name") or params.get("status"))
     if params.get("name"):
         pattern = _name_pattern(params["name"])

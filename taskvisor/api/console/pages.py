@@ -93,7 +93,7 @@ def running_fragment(request: Request, ctx: RequestContext = Depends(get_context
 @router.get("/console/tasks")
 def task_list(request: Request, ctx: RequestContext = Depends(get_context)):
     try:
-        f = filter_from_query(request.query_params, ctx)
+        f = filter_from_query(request.query_params, ctx, max_limit=request.app.state.tv.conf.api.max_limit)
     except ApiError as exc:
         return _html(page("Tasks", f'<p class="task-error">{e(exc.message)}</p>'), exc.status)
     if ctx.is_admin and "project_id" not in request.query_params:
