@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from taskvisor.allinone import AllInOne
 from taskvisor.config import Config
+from tests.dbs import create_postgres_database, drop_postgres_database
 from tests.procs import poll_until, settled_in
 
 COMPUTE = "/compute/v2.1"
@@ -116,6 +117,19 @@ def cloud_factory(tmp_path) -> Iterator:
         node.stop(wait=1)
     from tests.guests import kill_guests
     kill_guests(tmp_path)  # process guests outlive their compute, never their test
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_cloud(request, cloud_factory):
+    """The in-process cloud on SQLite, then on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield cloud_factory()
+        return
+    url = create_postgres_database()
+    try:
+        yield cloud_factory(database__connection=url)
+    finally:
+        drop_postgres_database(url)
 
 
 @pytest.fixture
