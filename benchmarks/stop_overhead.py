@@ -60,6 +60,26 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
+def create_server(client: TestClient, image: str) -> str:
+    return client.post(f"{C}/servers", json={"server": {"name": "bench", "flavorRef": "1",
+                                                        "imageRef": image}}).json()["server"]["id"]
+
+
+def timed_stop(client: TestClient, server_id: str):
+    """Stop the server and wait for SHUTOFF; returns the response and the seconds it took."""
+    started = time.perf_counter()
+    resp = client.post(f"{C}/servers/{server_id}/action", json={"os-stop": None})
+    assert resp.status_code == 202, resp.text
+    wait(client, server_id, "SHUTOFF")
+    return resp, time.perf_counter() - started
+
+
+def print_rows(rows, width: int) -> None:
+    for name, values in rows:
+        print(f"  {name:{width}s} p50 {statistics.median(values) * 1000:7.1f} ms   "
+              f"p95 {pct(values, 95) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args[:2] == ["--driver", "libvirt"]:
@@ -76,16 +96,11 @@ def main() -> None:
                                                           "container_format": "bare",
                                                           "guest_shutdown_seconds": "0"}).json()["id"]
             client.put(f"/image/v2/images/{image}/file", content=b"")
-            server_id = client.post(f"{C}/servers", json={"server": {"name": "bench", "flavorRef": "1",
-                                                                     "imageRef": image}}).json()["server"]["id"]
+            server_id = create_server(client, image)
             wait(client, server_id, "ACTIVE")
             totals, guests = [], []
             for _ in range(runs):
-                started = time.perf_counter()
-                resp = client.post(f"{C}/servers/{server_id}/action", json={"os-stop": None})
-                assert resp.status_code == 202, resp.text
-                wait(client, server_id, "SHUTOFF")
-                totals.append(time.perf_counter() - started)
+                totals.append(timed_stop(client, server_id)[1])
                 console = node.driver.console_output(server_id)
                 guests.append(guest_seconds(console))
                 client.post(f"{C}/servers/{server_id}/action", json={"os-start": None})
@@ -93,9 +108,7 @@ def main() -> None:
             client.delete(f"{C}/servers/{server_id}")
             overheads = [t - g for t, g in zip(totals, guests)]
             print(f"stop → SHUTOFF, process guest that shuts down at once, {runs} runs")
-            for name, values in (("total", totals), ("guest's own", guests), ("our overhead", overheads)):
-                print(f"  {name:13s} p50 {statistics.median(values) * 1000:7.1f} ms   "
-                      f"p95 {pct(values, 95) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
+            print_rows((("total", totals), ("guest's own", guests), ("our overhead", overheads)), 13)
             print(f"  target: overhead ≤ 500 ms → p95 {'within' if pct(overheads, 95) <= 0.5 else 'OVER'} target")
         finally:
             node.stop(wait=2)
@@ -157,16 +170,12 @@ def main_libvirt(runs: int) -> None:
                 guest_boots.append(float(READY.findall(node.driver.console_output(server_id))[-1]))
 
             started = time.perf_counter()
-            server_id = client.post(f"{C}/servers", json={"server": {"name": "bench", "flavorRef": "1",
-                                                                     "imageRef": image}}).json()["server"]["id"]
+            server_id = create_server(client, image)
             boot_wait(started, server_id)
             totals, steps, guests, nova = [], [], [], []
             for _ in range(runs):
-                started = time.perf_counter()
-                resp = client.post(f"{C}/servers/{server_id}/action", json={"os-stop": None})
-                assert resp.status_code == 202, resp.text
-                wait(client, server_id, "SHUTOFF")
-                totals.append(time.perf_counter() - started)
+                resp, took = timed_stop(client, server_id)
+                totals.append(took)
                 task = client.get("/" + resp.headers["X-Taskvisor-Task"].split("://", 1)[1].split("/", 1)[1]).json()
                 seconds = task["task"]["steps"][0]["details"]["seconds"]
                 steps.append(seconds)
@@ -184,10 +193,8 @@ def main_libvirt(runs: int) -> None:
                     ("Nova's 1 s poll would add", nova),
                     (f"boot → ACTIVE ({len(boots)} boots)", boots), ("boot → guest userspace ready", readies),
                     ("guest's own boot (uptime)", guest_boots))
-            for name, values in rows:
-                print(f"  {name:34s} p50 {statistics.median(values) * 1000:7.1f} ms   "
-                      f"p95 {pct(values, 95) * 1000:7.1f} ms   max {max(values) * 1000:7.1f} ms")
-            print("  taskvisor overhead includes QEMU delivering the ACPI event and exiting, libvirt's event, "
+            print_rows(rows, 34)
+            print("  taskvisor overhead includes QEMU delivering the ACPI event, libvirt's SHUTDOWN event, "
                   "the API and the conductor")
             print(f"  target: overhead ≤ 200 ms → p95 {'within' if pct(overheads, 95) <= 0.2 else 'OVER'} target")
         finally:

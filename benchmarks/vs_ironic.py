@@ -73,6 +73,15 @@ def keep_logs(args, data: str, prefix: str) -> None:
             shutil.copy(os.path.join(data, name), os.path.join(args.keep_logs, f"{prefix}-{name}"))
 
 
+def measure(side: Side, args) -> dict:
+    """The workload against one side; its runner's clients closed after."""
+    runner = Runner(side, args)
+    try:
+        return runner.run()
+    finally:
+        runner.close()
+
+
 def run_taskvisor(args) -> dict:
     data = tempfile.mkdtemp(prefix="tv-bench-")
     proc = None
@@ -81,11 +90,7 @@ def run_taskvisor(args) -> dict:
         side = Side("taskvisor", f"{proc.base_url}/baremetal", lambda: [proc.proc.pid] if proc.running else [],
                     {}, TASKVISOR_STEPS, "deploy.erase_devices", version="all-in-one")
         print(f"taskvisor all-in-one on {proc.base_url} (pid {proc.proc.pid}), load {loadavg()}", flush=True)
-        runner = Runner(side, args)
-        try:
-            return runner.run()
-        finally:
-            runner.close()
+        return measure(side, args)
     except BaseException:
         if proc is not None:
             print(proc.log()[-3000:], file=sys.stderr)
@@ -110,11 +115,7 @@ def run_ironic(args) -> dict:
                     "vendor.log_passthrough", version=version)
         print(f"Ironic {version} (single-process `ironic`, rpc_transport none, SQLite) on {server.base_url} "
               f"(pids {[p.pid for p in tree(server.proc.pid)]}), load {loadavg()}", flush=True)
-        runner = Runner(side, args)
-        try:
-            return runner.run()
-        finally:
-            runner.close()
+        return measure(side, args)
     except BaseException:
         print(server.log()[-3000:], file=sys.stderr)
         raise

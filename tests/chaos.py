@@ -95,17 +95,23 @@ def max_stall(tasks: list) -> float:
     return worst
 
 
-def cut_broker_connections(cluster: Cluster) -> int:
-    """Close, on the broker, every AMQP connection held by this cluster's
-    processes (found by their local ports), and no one else's."""
+def local_ports_to(procs, server_port: int) -> set[int]:
+    """The local ports of the running processes' TCP connections to `server_port`."""
     ports = set()
-    for proc in cluster.all:
+    for proc in procs:
         if proc.running:
             try:
                 ports |= {c.laddr.port for c in psutil.Process(proc.proc.pid).net_connections("tcp")
-                          if c.raddr and c.raddr.port == 5672}
+                          if c.raddr and c.raddr.port == server_port}
             except psutil.Error:
                 pass
+    return ports
+
+
+def cut_broker_connections(cluster: Cluster) -> int:
+    """Close, on the broker, every AMQP connection held by this cluster's
+    processes (found by their local ports), and no one else's."""
+    ports = local_ports_to(cluster.all, 5672)
     listing = subprocess.run(["rabbitmqctl", "-q", "list_connections", "name", "peer_port"],
                              capture_output=True, text=True, timeout=60).stdout
     closing = []
@@ -124,14 +130,7 @@ def cut_database_connections(cluster: Cluster) -> int:
     hold (found by their local ports): a store call in flight fails, so the
     task's runner crashes out of the engine and must be handed back."""
     from sqlalchemy import create_engine, text
-    ports = set()
-    for proc in cluster.conductors.values():
-        if proc.running:
-            try:
-                ports |= {c.laddr.port for c in psutil.Process(proc.proc.pid).net_connections("tcp")
-                          if c.raddr and c.raddr.port == 5432}
-            except psutil.Error:
-                pass
+    ports = local_ports_to(cluster.conductors.values(), 5432)
     if not ports:
         return 0
     url = cluster.env["TASKVISOR_DATABASE__CONNECTION"]

@@ -7,7 +7,6 @@ user would.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from taskvisor.allinone import AllInOne
 from taskvisor.config import Config
+from tests.dbs import create_postgres_database, drop_postgres_database
+from tests.procs import poll_until, settled_in
 
 COMPUTE = "/compute/v2.1"
 
@@ -61,25 +62,14 @@ class Cloud:
 
     def wait_task(self, url: str, timeout: float = 30) -> dict:
         """Wait until the task at ``url`` is terminal; returns it."""
-        deadline = time.monotonic() + timeout
-        while True:
-            task = self.task(url)
-            if task["status"] in ("succeeded", "failed", "reverted", "cancelled"):
-                return task
-            if time.monotonic() > deadline:
-                raise AssertionError(f"task still {task['status']} after {timeout}s: {task}")
-            time.sleep(0.02)
+        return poll_until(lambda: self.task(url),
+                          lambda task: task["status"] in ("succeeded", "failed", "reverted", "cancelled"), timeout,
+                          lambda task: f"task still {task['status']} after {timeout}s: {task}", 0.02)
 
     def wait_status(self, server_id: str, status: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.server(server_id)
-            if server["status"] == status and server["OS-EXT-STS:task_state"] is None:
-                return server
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server {server_id} is {server['status']}/"
-                                     f"{server['OS-EXT-STS:task_state']}, not {status}, after {timeout}s")
-            time.sleep(0.02)
+        return poll_until(lambda: self.server(server_id), lambda server: settled_in(server, status), timeout,
+                          lambda server: f"server {server_id} is {server['status']}/"
+                                         f"{server['OS-EXT-STS:task_state']}, not {status}, after {timeout}s", 0.02)
 
     # server actions
     def act(self, server_id: str, body: dict, headers: dict | None = None, expect: int | None = None):
@@ -127,6 +117,19 @@ def cloud_factory(tmp_path) -> Iterator:
         node.stop(wait=1)
     from tests.guests import kill_guests
     kill_guests(tmp_path)  # process guests outlive their compute, never their test
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_cloud(request, cloud_factory):
+    """The in-process cloud on SQLite, then on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield cloud_factory()
+        return
+    url = create_postgres_database()
+    try:
+        yield cloud_factory(database__connection=url)
+    finally:
+        drop_postgres_database(url)
 
 
 @pytest.fixture

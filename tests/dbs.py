@@ -1,14 +1,17 @@
 """Fresh databases for engine tests: a SQLite file, or a new PostgreSQL
-database created for the test and dropped after it."""
+database created for the test and dropped after it; and a queued server task
+in one."""
 from __future__ import annotations
 
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 
 from taskvisor.db import migrate
-from taskvisor.db.session import Database
+from taskvisor.db.models import servers
+from taskvisor.db.session import Database, utcnow
+from taskvisor.tasks.store import insert_task, new_task_row
 from tests.services import require_postgres
 
 
@@ -50,3 +53,17 @@ def database(request, tmp_path):
     finally:
         db.dispose()
         drop_postgres_database(url)
+
+
+def queue_server_task(db: Database, flow: str, flow_version: int, params: dict | None = None) -> dict:
+    """A building server and its queued task of `flow`, as the API writes them; returns the task row."""
+    sid = str(uuid.uuid4())
+    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow=flow,
+                        flow_version=flow_version, params=params or {})
+    now = utcnow()
+    with db.write() as conn:
+        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
+                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
+                                       "flavor": {}, "created_at": now, "updated_at": now})
+        insert_task(conn, task)
+    return task

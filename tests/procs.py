@@ -25,6 +25,42 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
+def settled_in(server: dict, status: str) -> bool:
+    """The server shows ``status`` with no task state: its last action has ended."""
+    return server["status"] == status and server["OS-EXT-STS:task_state"] is None
+
+
+def poll_until(read, done, timeout: float, failure, interval: float = 0.05):
+    """Call ``read()`` until ``done(value)``; returns that value. Past the
+    deadline: AssertionError with ``failure(last value)``, which says what it was instead."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(failure(value))
+        time.sleep(interval)
+
+
+def wait_serving(proc: subprocess.Popen, url: str, name: str, log, timeout: float, interval: float = 0.1,
+                 try_timeout: float = 1, auth=None) -> None:
+    """Poll ``url`` until it answers 200; fails with the process's log (``log()``)
+    when the process exits first or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log()}")
+        try:
+            if httpx.get(url, auth=auth, timeout=try_timeout).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not start serving in {timeout}s:\n{log()}")
+        time.sleep(interval)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,18 +85,7 @@ class TaskvisorProcess:
                                      stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
         log.close()
         if wait_http and self.port:
-            deadline = time.monotonic() + timeout
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.args[0]} exited with {self.proc.returncode}:\n{self.log()}")
-                try:
-                    if httpx.get(f"{self.base_url}/compute/v2.1/", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.args[0]} did not start serving:\n{self.log()}")
-                time.sleep(0.1)
+            wait_serving(self.proc, f"{self.base_url}/compute/v2.1/", self.args[0], self.log, timeout)
         return self
 
     def log(self) -> str:

@@ -10,12 +10,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from tests.procs import free_port
+from tests.procs import free_port, wait_serving
 from tests.services import unavailable
 
 SYSTEM_UUID = "5b2e3c4d-1111-4222-8333-944455556666"
@@ -60,18 +59,9 @@ class Emulator:
             [sys.executable, "-c", "from sushy_tools.emulator.main import main; main()", "--config", config],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sushy-emulator exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.address}/redfish/v1/Systems", auth=(USER, PASSWORD), timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"sushy-emulator did not start serving:\n{self.log()}")
-            time.sleep(0.1)
+        wait_serving(self.proc, f"{self.address}/redfish/v1/Systems", "sushy-emulator", self.log, timeout,
+                     auth=(USER, PASSWORD))
+        return self
 
     def system(self) -> dict:
         return httpx.get(f"{self.address}{self.system_id}", auth=(USER, PASSWORD), timeout=5).json()

@@ -6,12 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-import httpx
 import psutil
 
-from tests.procs import free_port
+from tests.procs import free_port, wait_serving
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -164,18 +162,9 @@ class IronicServer:
             self.proc = subprocess.Popen([os.path.join(self.venv, "bin", "ironic"), "--config-file", self.conf],
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                          cwd=self.data)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"ironic exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/v1", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"ironic did not start serving in {timeout}s:\n{self.log()}")
-            time.sleep(0.25)
+        wait_serving(self.proc, f"{self.base_url}/v1", "ironic", self.log, timeout, interval=0.25,
+                     try_timeout=2)
+        return self
 
     def log(self) -> str:
         text = ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from taskvisor.api import openapi
 from taskvisor.api.context import RequestContext, get_context
@@ -16,7 +16,7 @@ from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.task_events import feed_of, parse_event_id
 from taskvisor.api.tasks_list import TRUE, filter_from_query, list_tasks, next_link, parse_time
-from taskvisor.api.tasks_view import load_steps, render_task
+from taskvisor.api.tasks_view import load_steps, load_visible_task, render_task
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import tasks
 from taskvisor.tasks.store import TERMINAL
@@ -63,13 +63,10 @@ def _list(request: Request, ctx: RequestContext, api: str):
 
 
 def _visible_task(conn, ctx: RequestContext, task_id: str) -> dict:
-    query = select(tasks).where(tasks.c.id == task_id)
-    if not ctx.is_admin:
-        query = query.where(tasks.c.project_id == ctx.project_id)
-    row = conn.execute(query).mappings().first()
-    if row is None:
+    task = load_visible_task(conn, ctx, task_id)
+    if task is None:
         raise NotFound(f"Task {task_id} could not be found.")
-    return dict(row)
+    return task
 
 
 def cancellable_reason(flows, task: dict) -> str | None:

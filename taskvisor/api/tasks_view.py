@@ -29,6 +29,16 @@ def load_task(conn: Connection, resource_id: str | list[str], task_id: str) -> d
     return dict(row) if row else None
 
 
+def load_visible_task(conn: Connection, ctx, task_id: str) -> dict | None:
+    """Any task by id (a server's or a node's) that the caller's context may
+    see: an admin sees every project's; None when there is none to see."""
+    query = select(tasks).where(tasks.c.id == task_id)
+    if not ctx.is_admin:
+        query = query.where(tasks.c.project_id == ctx.project_id)
+    row = conn.execute(query).mappings().first()
+    return dict(row) if row else None
+
+
 def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {t: [] for t in task_ids}
     if task_ids:

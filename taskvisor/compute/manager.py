@@ -15,7 +15,6 @@ from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
-POLL_SECONDS = 0.1
 
 
 class ComputeManager:
@@ -123,19 +122,22 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
         return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
                 "retries": 0, "reason": "force requested" if force else "shutdown timeout is 0"}
     driver.request_shutdown(server_id)
-    retries, last_request, poll = 0, started, 0.01  # poll fast at first: most guests stop quickly
+    retries, last_request = 0, started
     while True:
-        now = time.monotonic()
-        if driver.power_state(server_id) in (power.SHUTDOWN, power.CRASHED):
-            return {"shutdown": "clean", "requested": timeout, "seconds": round(now - started, 3),
+        # wait until the guest is off, the next re-send or the timeout, whichever is first
+        until = started + timeout
+        if retry_interval > 0:
+            until = min(until, last_request + retry_interval)
+        if driver.wait_off(server_id, max(0.0, until - time.monotonic())):
+            # taken after the answer: seconds is the real time to off
+            return {"shutdown": "clean", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
                     "retries": retries}
+        now = time.monotonic()
         if now - started >= timeout:
             break
         if retry_interval > 0 and now - last_request >= retry_interval:
             driver.request_shutdown(server_id)
             retries, last_request = retries + 1, now
-        time.sleep(min(poll, max(0.0, timeout - (now - started))))
-        poll = min(POLL_SECONDS, poll * 2)
     LOG.info("guest %s did not shut down in %ss; forcing it off", server_id, timeout)
     driver.force_off(server_id)
     return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),

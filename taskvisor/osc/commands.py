@@ -53,6 +53,12 @@ class _TaskCommand(command.Command):
     def client(self):
         return self.app.client_manager.taskvisor
 
+    def server_tasks(self, server_id: str) -> list[dict]:
+        return self.client.compute("GET", f"/servers/{server_id}/tasks").json()["tasks"]
+
+    def server_task(self, server_id: str, task_id: str) -> dict:
+        return self.client.compute("GET", f"/servers/{server_id}/tasks/{task_id}").json()["task"]
+
 
 class ListServerTasks(_TaskCommand, command.Lister):
     """List a server's tasks, newest first."""
@@ -64,8 +70,7 @@ class ListServerTasks(_TaskCommand, command.Lister):
 
     def take_action(self, args):
         server = self.client.find_server(args.server)
-        tasks = self.client.compute("GET", f"/servers/{server.id}/tasks").json()["tasks"]
-        return LIST_COLUMNS, [_row(t) for t in tasks]
+        return LIST_COLUMNS, [_row(t) for t in self.server_tasks(server.id)]
 
 
 class ShowServerTask(_TaskCommand, command.ShowOne):
@@ -79,8 +84,7 @@ class ShowServerTask(_TaskCommand, command.ShowOne):
 
     def take_action(self, args):
         server = self.client.find_server(args.server)
-        task = self.client.compute("GET", f"/servers/{server.id}/tasks/{args.task}").json()["task"]
-        return _show(task, args.formatter)
+        return _show(self.server_task(server.id, args.task), args.formatter)
 
 
 class WatchServerTask(_TaskCommand, command.Command):
@@ -96,9 +100,9 @@ class WatchServerTask(_TaskCommand, command.Command):
     def take_action(self, args):
         server = self.client.find_server(args.server)
         if args.task:
-            task = self.client.compute("GET", f"/servers/{server.id}/tasks/{args.task}").json()["task"]
+            task = self.server_task(server.id, args.task)
         else:
-            tasks = self.client.compute("GET", f"/servers/{server.id}/tasks").json()["tasks"]
+            tasks = self.server_tasks(server.id)
             if not tasks:
                 raise exceptions.CommandError(f"server {args.server} has no tasks")
             task = tasks[0]

@@ -10,6 +10,11 @@ same timeout/retry/force rules.
 from __future__ import annotations
 
 import abc
+import time
+
+from taskvisor.states import power
+
+POLL_SECONDS = 0.1  # the longest gap between two power-state polls in wait_off
 
 
 class GuestNotFound(Exception):
@@ -53,6 +58,21 @@ class ComputeDriver(abc.ABC):
     @abc.abstractmethod
     def force_off(self, server_id: str) -> None:
         """Pull the plug."""
+
+    def wait_off(self, server_id: str, timeout: float) -> bool:
+        """Wait up to timeout seconds for the guest to be off (after
+        request_shutdown); True as soon as it is. Polls power_state, fast at
+        first since most guests stop quickly; drivers that see power changes
+        as they happen wait for them instead."""
+        deadline, poll = time.monotonic() + timeout, 0.01
+        while True:
+            if self.power_state(server_id) in (power.SHUTDOWN, power.CRASHED):
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(poll, left))
+            poll = min(POLL_SECONDS, poll * 2)
 
     @abc.abstractmethod
     def power_on(self, server_id: str) -> int: ...

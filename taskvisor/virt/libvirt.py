@@ -114,8 +114,14 @@ def _qemu_img(*args: str) -> str:
 
 def _power_state(dom) -> int:
     state, reason = dom.state()
-    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED, libvirt.VIR_DOMAIN_SHUTDOWN):
-        return power.RUNNING  # SHUTDOWN is "being shut down": QEMU still runs
+    if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
+        return power.RUNNING
+    if state == libvirt.VIR_DOMAIN_SHUTDOWN:
+        # libvirt's QEMU driver enters this state only once QEMU reports that
+        # the guest has powered off (a shutdown request leaves it RUNNING);
+        # what is left is libvirtd stopping the QEMU process. Nova maps it
+        # to SHUTDOWN too.
+        return power.SHUTDOWN
     if state == libvirt.VIR_DOMAIN_PAUSED:
         return power.PAUSED
     if state == libvirt.VIR_DOMAIN_PMSUSPENDED:
@@ -127,6 +133,26 @@ def _power_state(dom) -> int:
             return power.SUSPENDED
         return power.CRASHED if reason == libvirt.VIR_DOMAIN_SHUTOFF_CRASHED else power.SHUTDOWN
     return power.NOSTATE
+
+
+def _event_power_state(event: int, detail: int) -> int | None:
+    """The power state a lifecycle event says the guest is in, without asking
+    libvirtd (which answers nothing about the domain while it stops QEMU)."""
+    if event in (libvirt.VIR_DOMAIN_EVENT_STARTED, libvirt.VIR_DOMAIN_EVENT_RESUMED):
+        return power.RUNNING
+    if event == libvirt.VIR_DOMAIN_EVENT_SUSPENDED:
+        return power.PAUSED
+    if event == libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED:
+        return power.SUSPENDED
+    if event == libvirt.VIR_DOMAIN_EVENT_CRASHED:
+        return power.CRASHED
+    if event == libvirt.VIR_DOMAIN_EVENT_SHUTDOWN:
+        return power.SHUTDOWN
+    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
+        if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_SAVED:
+            return power.SUSPENDED
+        return power.CRASHED if detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_CRASHED else power.SHUTDOWN
+    return None  # defined, undefined: no change of power
 
 
 def _not_found(exc: libvirt.libvirtError) -> bool:
@@ -152,6 +178,13 @@ class LibvirtDriver(ComputeDriver):
         self._conn: libvirt.virConnect | None = None
         self._owner: dict[str, str | None] = {}   # domain UUID → owning host (from its metadata)
         self._handler: Callable[[str, int], None] | None = None
+        # Guest-off events since a shutdown request (wait_off): server id →
+        # count of SHUTDOWN/STOPPED events seen, and the count when the
+        # pending request was first sent. _stopped: STOPPED events (settle).
+        self._events = threading.Condition()
+        self._off_events: dict[str, int] = {}
+        self._off_pending: dict[str, int] = {}
+        self._stopped: dict[str, int] = {}
         _start_event_loop()
 
     # -- connection and events ----------------------------------------------------
@@ -184,10 +217,19 @@ class LibvirtDriver(ComputeDriver):
             server_id = dom.UUIDString()
             if self._owner_of(dom) != self.host:
                 return
-            state = _power_state(dom)
+            # Never query the domain here: this is libvirt's event thread, and
+            # a query waits while libvirtd stops QEMU (seconds, where PID 1
+            # reaps orphans slowly), holding back every later event.
+            state = _event_power_state(event, detail)
+            if event in (libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_STOPPED):
+                with self._events:
+                    self._off_events[server_id] = self._off_events.get(server_id, 0) + 1
+                    if event == libvirt.VIR_DOMAIN_EVENT_STOPPED:
+                        self._stopped[server_id] = self._stopped.get(server_id, 0) + 1
+                    self._events.notify_all()
             LOG.info("guest %s: lifecycle event %s/%s; power state %s", server_id, event, detail,
                      power.NAMES.get(state))
-            if self._handler is not None:
+            if self._handler is not None and state is not None:
                 self._handler(server_id, state)
         except libvirt.libvirtError as exc:
             if not _not_found(exc):
@@ -372,6 +414,7 @@ class LibvirtDriver(ComputeDriver):
                 dom = self._define(spec)
                 LOG.info("guest %s defined (%s, %s vCPU, %s MiB)", server_id, self.virt_type, flavor.get("vcpus"),
                          flavor.get("ram"))
+            self._settle(dom)
             if not dom.isActive():
                 self._create(dom)
             return _power_state(dom)
@@ -388,6 +431,7 @@ class LibvirtDriver(ComputeDriver):
             existed = dom is not None or os.path.isdir(self._dir(server_id))
             if dom is not None:
                 try:
+                    self._settle(dom)
                     if dom.isActive():
                         dom.destroy()
                     dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
@@ -397,6 +441,9 @@ class LibvirtDriver(ComputeDriver):
                     if not _not_found(exc):
                         raise DriverError(f"guest {server_id}: {exc}") from exc
                 self._owner.pop(server_id, None)
+            with self._events:
+                for counts in (self._off_events, self._off_pending, self._stopped):
+                    counts.pop(server_id, None)
             shutil.rmtree(self._dir(server_id), ignore_errors=True)
             if existed:
                 LOG.info("guest %s destroyed", server_id)
@@ -416,6 +463,13 @@ class LibvirtDriver(ComputeDriver):
                          power.NAMES[state])
                 self._force_off(dom)
                 return
+            with self._events:
+                # Count guest-off events from the first request on. The guest
+                # runs now, so an off event since an older mark was an earlier
+                # life of it (a request that failed): start counting afresh.
+                seen, mark = self._off_events.get(server_id, 0), self._off_pending.get(server_id)
+                if mark is None or (seen > mark and state == power.RUNNING):
+                    self._off_pending[server_id] = seen
             try:
                 dom.shutdown()
             except libvirt.libvirtError as exc:
@@ -423,7 +477,54 @@ class LibvirtDriver(ComputeDriver):
                 if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID and dom.isActive():
                     raise DriverError(f"guest {server_id}: shutdown request failed: {exc}") from exc
 
+    def wait_off(self, server_id: str, timeout: float) -> bool:
+        """True as soon as libvirt reports the guest off after our shutdown
+        request: the SHUTDOWN event (QEMU saw the guest power off; libvirtd
+        then stops QEMU, which can take seconds here, answering no state
+        query meanwhile) or STOPPED. Without an event (a lost connection)
+        libvirtd is asked once a second, and at the end."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._events:
+                while True:
+                    mark = self._off_pending.get(server_id)
+                    if mark is not None and self._off_events.get(server_id, 0) > mark:
+                        del self._off_pending[server_id]
+                        return True
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not self._events.wait(min(left, 1.0)):
+                        break
+            try:
+                off = self.power_state(server_id) in (power.SHUTDOWN, power.CRASHED)
+            except GuestNotFound:
+                off = True
+            if off:
+                with self._events:
+                    self._off_pending.pop(server_id, None)
+                return True
+            if time.monotonic() >= deadline:
+                return False
+
+    def _settle(self, dom, timeout: float = 60.0) -> None:
+        """Wait while libvirtd stops the QEMU of a guest that has powered off
+        (state SHUTDOWN): starting or redefining it meanwhile would fail or
+        see it still active."""
+        server_id = dom.UUIDString()
+        with self._events:
+            stopped = self._stopped.get(server_id, 0)
+        deadline = time.monotonic() + timeout
+        while dom.state()[0] == libvirt.VIR_DOMAIN_SHUTDOWN:
+            with self._events:
+                self._events.wait_for(lambda: self._stopped.get(server_id, 0) > stopped,
+                                      max(0.0, min(1.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                LOG.warning("guest %s: libvirtd still stopping it after %ss; destroying it", server_id, timeout)
+                self._call(dom.destroy, "destroy")
+                return
+
     def _force_off(self, dom) -> None:
+        with self._events:
+            self._off_pending.pop(dom.UUIDString(), None)
         try:
             if dom.isActive():
                 dom.destroy()
@@ -440,6 +541,7 @@ class LibvirtDriver(ComputeDriver):
     def power_on(self, server_id: str) -> int:
         with self._lock(server_id):
             dom = self._domain(server_id)
+            self._settle(dom)
             if not dom.isActive():
                 self._create(dom)  # also restores a managed save
             return _power_state(dom)
@@ -474,6 +576,7 @@ class LibvirtDriver(ComputeDriver):
     def resume(self, server_id: str) -> int:
         with self._lock(server_id):
             dom = self._domain(server_id)
+            self._settle(dom)
             if not dom.isActive():
                 self._create(dom)
             elif _power_state(dom) == power.PAUSED:
@@ -495,6 +598,7 @@ class LibvirtDriver(ComputeDriver):
         return dom, spec
 
     def _stop(self, dom) -> None:
+        self._settle(dom)
         if dom.isActive():
             dom.destroy()  # the flows shut guests down cleanly before these steps
 
@@ -537,6 +641,7 @@ class LibvirtDriver(ComputeDriver):
     def snapshot(self, server_id: str, image_id: str) -> dict:
         with self._lock(server_id):
             dom = self._domain(server_id)
+            self._settle(dom)
             if dom.isActive():
                 raise DriverError(f"guest {server_id} must be off for a snapshot")
             os.makedirs(self.images_dir, exist_ok=True)

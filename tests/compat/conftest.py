@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.procs import TaskvisorProcess, all_in_one
+from tests.procs import TaskvisorProcess, all_in_one, poll_until, settled_in
 from tests.services import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,15 +124,9 @@ class Clients:
         return self.http.get(f"{COMPUTE}/servers/{server_id}").status_code
 
     def wait_server(self, server_id: str, status: str, timeout: float = 30) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            server = self.server(server_id)
-            if server["status"] == status and server["OS-EXT-STS:task_state"] is None:
-                return server
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server {server_id} is {server['status']}/"
-                                     f"{server['OS-EXT-STS:task_state']}, not {status}")
-            time.sleep(0.05)
+        return poll_until(lambda: self.server(server_id), lambda server: settled_in(server, status), timeout,
+                          lambda server: f"server {server_id} is {server['status']}/"
+                                         f"{server['OS-EXT-STS:task_state']}, not {status}")
 
     def wait_node(self, ident: str, provision_state: str, timeout: float = 30) -> dict:
         return self._wait_node(ident, "provision_state", provision_state, timeout)
@@ -141,21 +135,12 @@ class Clients:
         return self._wait_node(ident, "power_state", power_state, timeout)
 
     def _wait_node(self, ident: str, field: str, value: str, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            node = self.node(ident)
-            if node[field] == value and node["reservation"] is None:
-                return node
-            if time.monotonic() > deadline:
-                raise AssertionError(f"node {ident} has {field} {node[field]!r}, not {value!r}")
-            time.sleep(0.05)
+        return poll_until(lambda: self.node(ident), lambda node: node[field] == value and node["reservation"] is None,
+                          timeout, lambda node: f"node {ident} has {field} {node[field]!r}, not {value!r}")
 
     def wait_gone(self, server_id: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while self.server_status(server_id) != 404:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server {server_id} still there after {timeout}s")
-            time.sleep(0.05)
+        poll_until(lambda: self.server_status(server_id), lambda code: code == 404, timeout,
+                   lambda _code: f"server {server_id} still there after {timeout}s")
 
     def instance_actions(self, server_id: str) -> list[dict]:
         resp = self.http.get(f"{COMPUTE}/servers/{server_id}/os-instance-actions")

@@ -3,7 +3,8 @@ in-process cloud's HTTP client, waiting as ``baremetal … --wait`` does."""
 from __future__ import annotations
 
 import json
-import time
+
+from tests.procs import poll_until
 
 BM = "/baremetal/v1"
 LATEST = {"X-OpenStack-Ironic-API-Version": "1.115"}
@@ -59,22 +60,12 @@ class Baremetal:
         return task
 
     def wait_state(self, ident: str, state: str, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            node = self.node(ident)
-            if node["provision_state"] == state and node["reservation"] is None:
-                return node
-            assert time.monotonic() < deadline, f"node is {node['provision_state']}, not {state}: {node}"
-            time.sleep(0.02)
+        return poll_until(lambda: self.node(ident),
+                          lambda node: node["provision_state"] == state and node["reservation"] is None, timeout,
+                          lambda node: f"node is {node['provision_state']}, not {state}: {node}", 0.02)
 
     def wait_for(self, ident: str, predicate, timeout: float = 60) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            node = self.node(ident)
-            if predicate(node):
-                return node
-            assert time.monotonic() < deadline, f"node never matched: {node}"
-            time.sleep(0.01)
+        return poll_until(lambda: self.node(ident), predicate, timeout, lambda node: f"node never matched: {node}", 0.01)
 
     def available(self, name: str = "n", **fields) -> dict:
         node = self.create(name, **fields)

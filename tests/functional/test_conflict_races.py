@@ -13,38 +13,10 @@ import threading
 import pytest
 
 from taskvisor.baremetal import fake as fake_hardware
-from tests.dbs import create_postgres_database, drop_postgres_database
 from tests.functional.baremetal import Baremetal, fault
+from tests.threads import together
 
 N = 8
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db_cloud(request, cloud_factory):
-    if request.param == "sqlite":
-        yield cloud_factory()
-        return
-    url = create_postgres_database()
-    try:
-        yield cloud_factory(database__connection=url)
-    finally:
-        drop_postgres_database(url)
-
-
-def together(n: int, fn) -> list:
-    """fn() in n threads released at the same moment; their results."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i):
-        barrier.wait()
-        results[i] = fn()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def terminal(task: dict) -> bool:

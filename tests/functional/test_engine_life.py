@@ -11,34 +11,7 @@ import sqlalchemy
 
 from tests.dbs import create_postgres_database, drop_postgres_database
 from tests.procs import wait_for
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_db_cloud(request, cloud_factory):
-    if request.param == "sqlite":
-        yield cloud_factory()
-        return
-    url = create_postgres_database()
-    try:
-        yield cloud_factory(database__connection=url)
-    finally:
-        drop_postgres_database(url)
-
-
-def _together(n: int, fn) -> list:
-    """Run fn(i) in n threads released at the same moment."""
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-
-    def run(i):
-        barrier.wait()
-        results[i] = fn(i)
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
+from tests.threads import together
 
 
 @pytest.mark.parametrize("how", ["DELETE", "forceDelete"])
@@ -48,12 +21,12 @@ def test_twenty_concurrent_deletes_make_one_task(any_db_cloud, how):
     in_flight = threading.Event()
     cloud.driver.inject("destroy", hold=in_flight)  # every delete destroys: it stays in flight until every caller has an answer
 
-    def delete(_i):
+    def delete():
         if how == "DELETE":
             return cloud.delete(f"/servers/{server_id}")
         return cloud.action(server_id, {"forceDelete": None})
     try:
-        responses = _together(20, delete)
+        responses = together(20, delete)
     finally:
         in_flight.set()
     assert {r.status_code for r in responses} == {204 if how == "DELETE" else 202}, [r.text for r in responses]

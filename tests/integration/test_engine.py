@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from taskvisor.config import Config
 from taskvisor.db.models import servers, tasks
-from taskvisor.db.session import utcnow
 from taskvisor.rpc.inprocess import InProcessTransport
 from taskvisor.runtime import Runtime
 from taskvisor.tasks.flow import Fenced, Flow, Flows
 from taskvisor.tasks.runner import TaskRunner
 from taskvisor.tasks.store import TaskStore, insert_task, new_task_row
-from tests.dbs import database  # noqa: F401  (fixture)
+from tests.dbs import database, queue_server_task  # noqa: F401  (fixture)
 from tests.procs import wait_for
 
 CALLS: dict[str, list[str]] = {}
@@ -66,16 +64,7 @@ def conf() -> Config:
 
 
 def make_server(db, params=None, flow_name="engine_test", version=3) -> dict:
-    sid = str(uuid.uuid4())
-    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow=flow_name,
-                        flow_version=version, params=params or {})
-    now = utcnow()
-    with db.write() as conn:
-        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
-                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
-                                       "flavor": {}, "created_at": now, "updated_at": now})
-        insert_task(conn, task)
-    return task
+    return queue_server_task(db, flow_name, version, params)
 
 
 def runner_for(db, host="c1") -> tuple[TaskStore, TaskRunner]:

@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
@@ -17,8 +17,8 @@ from taskvisor.db.models import servers, tasks
 from taskvisor.db.session import utcnow
 from taskvisor.rpc.inprocess import InProcessTransport
 from taskvisor.tasks.flow import Flow, Flows
-from taskvisor.tasks.store import TaskStore, insert_task, new_task_row, retry_dead_letter
-from tests.dbs import database  # noqa: F401  (fixture)
+from taskvisor.tasks.store import TaskStore, retry_dead_letter
+from tests.dbs import database, queue_server_task  # noqa: F401  (fixture)
 from tests.procs import wait_for
 
 CALLS: dict[str, list[str]] = {}
@@ -87,16 +87,8 @@ def make_conf(**overrides) -> Config:
 
 
 def make_task(db, **params) -> dict:
-    sid = str(uuid.uuid4())
-    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow="life_test",
-                        flow_version=1, params=params)
+    task = queue_server_task(db, "life_test", 1, params)
     GATES[task["id"]] = threading.Event()
-    now = utcnow()
-    with db.write() as conn:
-        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
-                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
-                                       "flavor": {}, "created_at": now, "updated_at": now})
-        insert_task(conn, task)
     return task
 
 
@@ -264,16 +256,9 @@ def test_a_task_started_on_flow_v1_finishes_on_code_that_has_v2(database, upgrad
     from taskvisor.tasks.runner import TaskRunner
     v1, kept, mapped = _upgrade_flows()
     old_code, new_code = Flows(v1), Flows(kept if upgrade == "kept" else mapped)
-    sid = str(uuid.uuid4())
-    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow="upgrade_test",
-                        flow_version=old_code.get("upgrade_test").version)
+    task = queue_server_task(database, "upgrade_test", old_code.get("upgrade_test").version)
+    sid = task["resource_id"]
     GATES[task["id"]] = threading.Event()
-    now = utcnow()
-    with database.write() as conn:
-        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
-                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
-                                       "flavor": {}, "created_at": now, "updated_at": now})
-        insert_task(conn, task)
     # old code: runs step a, hangs in b, stops heartbeating (its process is replaced)
     old_store = TaskStore(database, "old", lease_seconds=0.3)
     [old_claim] = old_store.claim(1)
@@ -303,14 +288,7 @@ def test_a_task_of_a_version_nobody_keeps_fails_clearly(database):
     v3 = Flow("upgrade_test", version=3, action="test")
     v3.step(lambda ctx: None, name="z")
     code = Flows(v3)
-    sid = str(uuid.uuid4())
-    task = new_task_row(resource_type="server", resource_id=sid, action="test", flow="upgrade_test", flow_version=1)
-    now = utcnow()
-    with database.write() as conn:
-        conn.execute(insert(servers), {"id": sid, "name": "t", "project_id": "p", "user_id": "u",
-                                       "vm_state": "building", "task_state": "queued", "task_id": task["id"],
-                                       "flavor": {}, "created_at": now, "updated_at": now})
-        insert_task(conn, task)
+    task = queue_server_task(database, "upgrade_test", 1)
     store = TaskStore(database, "x", lease_seconds=10)
     [claim] = store.claim(1)
     assert TaskRunner(Runtime(make_conf(), database, InProcessTransport(), "x", code), store, code).run(claim) == "failed"

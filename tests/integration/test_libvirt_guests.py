@@ -208,3 +208,38 @@ def test_guest_that_powers_itself_off_is_seen_as_shutoff_without_an_api_call(clo
           "(no periodic sync: [compute] sync_power_state_interval = 0)")
     assert server["OS-EXT-STS:power_state"] == power.SHUTDOWN
     delete(cloud, server_id)
+
+
+def test_stop_is_reported_when_the_guest_powers_off_and_start_right_after_it_really_runs(cloud):
+    """The clean stop answers at libvirt's SHUTDOWN event (the guest has
+    powered off) while libvirtd may still be stopping QEMU; every power state
+    after that must still be the truth: a start at once really boots the guest
+    again, a stop really leaves the domain off, and a power-state sync agrees
+    with the API each time."""
+    server_id = boot(cloud, "taskvisor-guest")  # powers off at once on the ACPI button
+    for n in range(2, 5):
+        task = act(cloud, server_id, {"os-stop": None})
+        details = step(task, "power_off")
+        assert details["shutdown"] == "clean" and details["retries"] == 0 and details["seconds"] > 0
+        assert console(cloud, server_id).count("reboot: Power down") == n - 1
+        assert cloud.server(server_id)["status"] == "SHUTOFF"
+        if n == 3:  # once: the stop as libvirtd and a power-state sync see it
+            assert cloud.driver.power_state(server_id) == power.SHUTDOWN  # asks libvirtd
+            wait_for(lambda: lg.domains_of(cloud.host)[server_id] == 5, 60, "libvirt to report the domain SHUTOFF")
+            cloud.node.compute.sync_power_states()
+            time.sleep(0.5)  # (a cast: give the conductor a moment to apply a disagreement, if any)
+            assert cloud.server(server_id)["OS-EXT-STS:power_state"] == power.SHUTDOWN
+
+        # otherwise start at once, while libvirtd may still be stopping QEMU: the
+        # guest must really run again, not be left off
+        act(cloud, server_id, {"os-start": None})
+        server = cloud.wait_status(server_id, "ACTIVE")
+        assert server["OS-EXT-STS:power_state"] == power.RUNNING
+        wait_console(cloud, server_id, f"boots={n}")
+        assert lg.domains_of(cloud.host)[server_id] == 1  # VIR_DOMAIN_RUNNING
+        cloud.node.compute.sync_power_states()
+        time.sleep(0.5)
+        server = cloud.server(server_id)
+        assert server["status"] == "ACTIVE" and server["OS-EXT-STS:power_state"] == power.RUNNING
+        wait_console(cloud, server_id, "taskvisor-guest: ready", count=n)
+    delete(cloud, server_id)

@@ -2,8 +2,6 @@
 one event per step (``compute_<step>``), Success/Error results."""
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 
@@ -13,6 +11,7 @@ from taskvisor.api.compute.views import host_id, iso_usec
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
+from taskvisor.api.tasks_list import parse_time
 from taskvisor.api.tasks_view import load_steps, load_tasks
 from taskvisor.db.models import servers, tasks
 
@@ -68,18 +67,6 @@ def step_summary(step: dict, is_admin: bool) -> str | None:
     return ", ".join(items)[:255] or None
 
 
-def _time(params, name: str) -> dt.datetime | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. "
-                         "It must be an ISO 8601 date-time.") from None
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-
-
 @router.get("/servers/{server_id}/os-instance-actions", openapi_extra=openapi.query(
     openapi.LIMIT, openapi.MARKER, ("changes-since", openapi.STRING), ("changes-before", openapi.STRING)))
 def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
@@ -89,7 +76,8 @@ def list_actions(server_id: str, request: Request, ctx: RequestContext = Depends
         authorize(ctx, "os_compute_api:os-instance-actions:list", server)
         rows = [t for t in load_tasks(conn, server_id) if t["resource_type"] == "server"]
     if ctx.at_least("2.58"):
-        since, before = _time(params, "changes-since"), _time(params, "changes-before") if ctx.at_least("2.66") else None
+        since = parse_time("changes-since", params.get("changes-since"))
+        before = parse_time("changes-before", params.get("changes-before")) if ctx.at_least("2.66") else None
         rows = [t for t in rows if (since is None or t["updated_at"] >= since)
                 and (before is None or t["updated_at"] <= before)]
         if params.get("marker"):

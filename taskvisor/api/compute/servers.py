@@ -18,10 +18,10 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
-from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, render_task
+from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
 from taskvisor.api.validation import METADATA, NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
-from taskvisor.db.models import flavors, images, servers, tasks
+from taskvisor.db.models import flavors, images, servers
 from taskvisor.db.session import utcnow
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -312,13 +312,10 @@ def show_server_task(server_id: str, task_id: str, request: Request, ctx: Reques
 def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     """Any task by id (a server's or a node's), for whoever may see it."""
     with request.app.state.tv.db.read() as conn:
-        query = select(tasks).where(tasks.c.id == task_id)
-        if not ctx.is_admin:
-            query = query.where(tasks.c.project_id == ctx.project_id)
-        task = conn.execute(query).mappings().first()
+        task = load_visible_task(conn, ctx, task_id)
         if task is None:
             raise NotFound(f"Task {task_id} could not be found.")
         authorize(ctx, "taskvisor:task:show", target_of(task))
         steps = load_steps(conn, [task_id])[task_id]
-    return JsonResponse({"task": render_task(request.app.state.tv.flows, dict(task), steps,
+    return JsonResponse({"task": render_task(request.app.state.tv.flows, task, steps,
                                              allowed(ctx, "taskvisor:task:show:host", target_of(task)))})

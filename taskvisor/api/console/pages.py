@@ -12,7 +12,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError
 from taskvisor.api.policy import authorize
 from taskvisor.api.tasks_list import TaskFilter, filter_from_query, list_tasks, node_related_ids
-from taskvisor.api.tasks_view import iso, load_steps, render_task
+from taskvisor.api.tasks_view import iso, load_steps, load_visible_task, render_task
 from taskvisor.api.console.render import TASK_HEADERS, badge, e, page, table, task_row, timeline
 from taskvisor.db.models import nodes, servers, task_steps, tasks
 from taskvisor.db.session import utcnow
@@ -108,13 +108,10 @@ def task_list(request: Request, ctx: RequestContext = Depends(get_context)):
 def task_fragment(task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "console:view")
     with request.app.state.tv.db.read() as conn:
-        query = select(tasks).where(tasks.c.id == task_id)
-        if not ctx.is_admin:
-            query = query.where(tasks.c.project_id == ctx.project_id)
-        row = conn.execute(query).mappings().first()
+        row = load_visible_task(conn, ctx, task_id)
         if row is None:
             return _html("", 404)
-        (task,) = _rendered(request, conn, ctx, [dict(row)])
+        (task,) = _rendered(request, conn, ctx, [row])
     return _html(timeline(task, utcnow()))
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from taskvisor.api.middleware.common import RequestObserver
 
 LOG = logging.getLogger("taskvisor.api.access")
 SECRET = re.compile(r"pass|token|secret|key|credential", re.I)
@@ -26,33 +25,15 @@ def _edge_id(state: dict) -> str | None:
     return (state.get(CONTEXT_KEY) or (None, None))[0]
 
 
-class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.monotonic()
-        status = {"code": 500}
-
-        async def watch_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                status["ttfb"] = time.monotonic() - started
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch_status)
-        finally:
-            state = scope.get("state", {})
-            ctx = state.get("context")
-            elapsed = time.monotonic() - started
-            LOG.info("%s %s%s status: %s len: - time: %.4f", scope["method"], scope["path"],
-                     safe_query(scope.get("query_string", b"")), status["code"], elapsed,
-                     extra={"request_id": getattr(ctx, "request_id", None) or _edge_id(state),
-                            "global_request_id": state.get("global_request_id"),
-                            "project_id": getattr(ctx, "project_id", None),
-                            "user_id": getattr(ctx, "user_id", None),
-                            "method": scope["method"], "path": scope["path"], "status": status["code"],
-                            "duration": round(elapsed, 6)})
+class AccessLogMiddleware(RequestObserver):
+    def observe(self, scope, status: int, seconds: float) -> None:
+        state = scope.get("state", {})
+        ctx = state.get("context")
+        LOG.info("%s %s%s status: %s len: - time: %.4f", scope["method"], scope["path"],
+                 safe_query(scope.get("query_string", b"")), status, seconds,
+                 extra={"request_id": getattr(ctx, "request_id", None) or _edge_id(state),
+                        "global_request_id": state.get("global_request_id"),
+                        "project_id": getattr(ctx, "project_id", None),
+                        "user_id": getattr(ctx, "user_id", None),
+                        "method": scope["method"], "path": scope["path"], "status": status,
+                        "duration": round(seconds, 6)})

@@ -1,7 +1,9 @@
-"""Small helpers the middleware share: send an error in the called API's shape."""
+"""Small helpers the middleware share: send an error in the called API's shape,
+watch each HTTP request to its end."""
 from __future__ import annotations
 
 import json
+import time
 
 from taskvisor.api.errors import api_of, render
 
@@ -31,3 +33,32 @@ class Headers:
 
     def get(self, name: str, default=None):
         return self._items.get(name.lower(), default)
+
+
+class RequestObserver:
+    """ASGI middleware base: runs the app, then calls `observe(scope, status,
+    seconds)` once for every HTTP request, also when the app raised (status
+    500 then, as the server answers)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def observe(self, scope, status: int, seconds: float) -> None:
+        raise NotImplementedError
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.monotonic()
+        status = 500
+
+        async def watch_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch_status)
+        finally:
+            self.observe(scope, status, time.monotonic() - started)

@@ -3,10 +3,10 @@ status, and their latency (the route template, not the path, so ids do not
 explode the label set)."""
 from __future__ import annotations
 
-import time
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+
+from taskvisor.api.middleware.common import RequestObserver
 
 
 class HttpMetrics:
@@ -17,24 +17,12 @@ class HttpMetrics:
                                  ("method", "route"), registry=registry)
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(RequestObserver):
     def __init__(self, app: ASGIApp, metrics: HttpMetrics):
-        self.app, self.metrics = app, metrics
+        super().__init__(app)
+        self.metrics = metrics
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = time.monotonic()
-        status = {"code": 500}
-
-        async def watch_status(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watch_status)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status["code"])).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(time.monotonic() - started)
+    def observe(self, scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+        self.metrics.latency.labels(scope["method"], route).observe(seconds)
