@@ -209,19 +209,28 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
         summary.broker_cuts += cut_broker_connections(cluster)
         log(f"  cut {summary.broker_cuts} broker connections")
 
+    # Faults are dealt from a shuffled deck, so every kind happens in every
+    # round of len(faults) faults (a short run still sees each one); a SIGTERM
+    # that found no busy compute goes back on top, to be tried next time.
+    deck: list[str] = []
+
     def killer():
         cut_done = False
         while not stop_killing.wait(rng.uniform(0.5, 1.5) * kill_every):
             if not cut_done and sum(summary.kills.values()) >= 2 and summary.operations >= operations // 2:
                 cut_done = True
                 threading.Thread(target=cut, daemon=True).start()
-            kind = rng.choice(faults)
+            if not deck:
+                deck.extend(rng.sample(faults, len(faults)))
+            kind = deck.pop()
             if kind == "compute-sigterm":
                 hit = sigterm_a_spawning_compute(cluster, api, rng)
                 if hit:
                     summary.compute_sigterms += 1
                     summary.sigterms_mid_spawn += hit[1] == "a spawn"
                     log(f"  SIGTERM {hit[0]} during {hit[1]}")
+                else:
+                    deck.append(kind)
                 continue
             if kind == "database-cut":
                 cut_count = cut_database_connections(cluster)
