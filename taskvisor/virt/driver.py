@@ -10,11 +10,25 @@ same timeout/retry/force rules.
 from __future__ import annotations
 
 import abc
+import hashlib
+import os
 import time
 
 from taskvisor.states import power
 
 POLL_SECONDS = 0.1  # the longest gap between two power-state polls in wait_off
+
+
+def publish_image_file(part_path: str, path: str) -> tuple[int, str]:
+    """Move a finished snapshot file (written as ``part_path``) into place at
+    ``path``; returns its size and MD5, which Glance records as the checksum."""
+    digest, size = hashlib.md5(), 0
+    with open(part_path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    os.replace(part_path, path)
+    return size, digest.hexdigest()
 
 
 class GuestNotFound(Exception):

@@ -32,7 +32,6 @@ to the compute, which reports power states to the conductor at once.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -47,7 +46,7 @@ from xml.sax.saxutils import escape, quoteattr
 import libvirt
 
 from taskvisor.states import power
-from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
+from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound, publish_image_file
 
 LOG = logging.getLogger(__name__)
 NS = "https://taskvisor.dev/xmlns/libvirt/instance/1"
@@ -647,13 +646,8 @@ class LibvirtDriver(ComputeDriver):
             os.makedirs(self.images_dir, exist_ok=True)
             path = os.path.join(self.images_dir, image_id)
             _qemu_img("convert", "-q", "-O", "qcow2", self._dir(server_id, "disk.qcow2"), path + ".part")
-            digest, size = hashlib.md5(), 0
-            with open(path + ".part", "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-                    size += len(chunk)
-            os.replace(path + ".part", path)
-            return {"size": size, "checksum": digest.hexdigest(), "container_format": "bare",
+            size, checksum = publish_image_file(path + ".part", path)
+            return {"size": size, "checksum": checksum, "container_format": "bare",
                     "disk_format": "qcow2"}
 
     def resize(self, server_id: str, new_flavor: dict) -> int:

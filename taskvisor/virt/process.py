@@ -23,7 +23,6 @@ pause/suspend = SIGSTOP/SIGCONT (suspend also leaves a marker).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -36,7 +35,7 @@ import threading
 import time
 
 from taskvisor.states import power
-from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
+from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound, publish_image_file
 
 LOG = logging.getLogger(__name__)
 READY_GRACE = 30.0          # seconds beyond guest_boot_seconds a guest gets to report ready
@@ -449,13 +448,8 @@ class ProcessDriver(ComputeDriver):
             path = os.path.join(self.images_dir, image_id)
             with tarfile.open(path + ".part", "w") as tar:
                 tar.add(self._dir(server_id, "disk"), arcname=".")
-            digest, size = hashlib.md5(), 0
-            with open(path + ".part", "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-                    size += len(chunk)
-            os.replace(path + ".part", path)
-            return {"size": size, "checksum": digest.hexdigest(), "container_format": "bare",
+            size, checksum = publish_image_file(path + ".part", path)
+            return {"size": size, "checksum": checksum, "container_format": "bare",
                     "disk_format": "raw"}
 
     def resize(self, server_id: str, new_flavor: dict) -> int:
