@@ -211,7 +211,8 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
 
     # Faults are dealt from a shuffled deck, so every kind happens in every
     # round of len(faults) faults (a short run still sees each one); a SIGTERM
-    # that found no busy compute goes back on top, to be tried next time.
+    # that found no busy compute, or a cut that found no connection, goes back
+    # on top, to be tried next time.
     deck: list[str] = []
 
     def killer():
@@ -236,6 +237,8 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
                 cut_count = cut_database_connections(cluster)
                 summary.database_cuts += cut_count
                 log(f"  cut {cut_count} conductor database connections")
+                if not cut_count:  # the conductors were between connections: try again next time
+                    deck.append(kind)
                 continue
             name, proc = rng.choice(sorted((cluster.conductors if kind == "conductor" else cluster.computes).items()))
             proc.kill()
