@@ -216,14 +216,16 @@ def run(cluster: Cluster, *, servers: int, operations: int, kill_every: float, r
     deck: list[str] = []
 
     def killer():
-        cut_done = False
+        cut_done = False  # the cluster's broker connections are cut once, dealt like any fault
         while not stop_killing.wait(rng.uniform(0.5, 1.5) * kill_every):
-            if not cut_done and sum(summary.kills.values()) >= 2 and summary.operations >= operations // 2:
+            if not deck:
+                kinds = faults if cut_done else (*faults, "broker-cut")
+                deck.extend(rng.sample(kinds, len(kinds)))
+            kind = deck.pop()
+            if kind == "broker-cut":
                 cut_done = True
                 threading.Thread(target=cut, daemon=True).start()
-            if not deck:
-                deck.extend(rng.sample(faults, len(faults)))
-            kind = deck.pop()
+                continue
             if kind == "compute-sigterm":
                 hit = sigterm_a_spawning_compute(cluster, api, rng)
                 if hit:
