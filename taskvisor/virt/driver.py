@@ -31,6 +31,19 @@ def publish_image_file(part_path: str, path: str) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def console_log_tail(path: str, length: int | None = None) -> str:
+    """The last ``length`` lines of a guest's console log (all when None, none
+    for 0); serial consoles end lines with CRLF, which the API shows as LF."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = f.read().replace("\r\n", "\n").splitlines(keepends=True)
+    except FileNotFoundError:
+        return ""
+    if length is not None and length >= 0:
+        lines = lines[-length:] if length else []
+    return "".join(lines)
+
+
 class GuestNotFound(Exception):
     code = 404
 

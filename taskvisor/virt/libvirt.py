@@ -46,7 +46,7 @@ from xml.sax.saxutils import escape, quoteattr
 import libvirt
 
 from taskvisor.states import power
-from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound, publish_image_file
+from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound, console_log_tail, publish_image_file
 
 LOG = logging.getLogger(__name__)
 NS = "https://taskvisor.dev/xmlns/libvirt/instance/1"
@@ -694,14 +694,7 @@ class LibvirtDriver(ComputeDriver):
 
     def console_output(self, server_id: str, length: int | None = None) -> str:
         self._domain(server_id)
-        try:
-            with open(self._dir(server_id, "console.log"), errors="replace") as f:
-                lines = f.read().replace("\r\n", "\n").splitlines(keepends=True)
-        except FileNotFoundError:
-            return ""
-        if length is not None and length >= 0:
-            lines = lines[-length:] if length else []
-        return "".join(lines)
+        return console_log_tail(self._dir(server_id, "console.log"), length)
 
     def flavor(self, server_id: str) -> dict:
         """The flavor of the current definition (tests, operators)."""

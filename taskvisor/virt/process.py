@@ -35,7 +35,7 @@ import threading
 import time
 
 from taskvisor.states import power
-from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound, publish_image_file
+from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound, console_log_tail, publish_image_file
 
 LOG = logging.getLogger(__name__)
 READY_GRACE = 30.0          # seconds beyond guest_boot_seconds a guest gets to report ready
@@ -479,14 +479,7 @@ class ProcessDriver(ComputeDriver):
 
     def console_output(self, server_id: str, length: int | None = None) -> str:
         self._meta(server_id)
-        try:
-            with open(self._dir(server_id, "console.log"), errors="replace") as f:
-                lines = f.read().splitlines(keepends=True)
-        except FileNotFoundError:
-            return ""
-        if length is not None and length >= 0:
-            lines = lines[-length:] if length else []
-        return "".join(lines)
+        return console_log_tail(self._dir(server_id, "console.log"), length)
 
     def flavor(self, server_id: str) -> dict:
         """The flavor the guest gets on its next start (tests, operators)."""
