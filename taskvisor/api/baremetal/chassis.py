@@ -8,8 +8,9 @@ import uuid
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 
+from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
-from taskvisor.api.baremetal.nodes import _apply, base_url, is_uuid
+from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, is_uuid
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
@@ -33,6 +34,11 @@ def render(row: dict, base: str, detail: bool = True) -> dict:
         out.update(extra=row["extra"], created_at=views.iso_utc(row["created_at"]),
                    updated_at=views.iso_utc(row["updated_at"]), nodes=_links(base, row["id"], "/nodes"))
     return out
+
+
+CHASSIS_BODY = {"type": "object", "additionalProperties": False, "properties": {
+    "uuid": {"type": "string", "format": "uuid"}, "description": {"type": ["string", "null"], "maxLength": 255},
+    "extra": {"type": ["object", "null"]}}}
 
 
 def _check(values: dict) -> dict:
@@ -61,7 +67,7 @@ def load(conn, ident: str) -> dict:
     return dict(row)
 
 
-@router.post("/v1/chassis", status_code=201)
+@router.post("/v1/chassis", status_code=201, openapi_extra=openapi.body(CHASSIS_BODY))
 def create_chassis(request: Request, response: Response, ctx: RequestContext = Depends(get_context),
                    body=Depends(json_body)):
     authorize(ctx, "baremetal:chassis:create", {})
@@ -120,7 +126,7 @@ def show_chassis(ident: str, request: Request, ctx: RequestContext = Depends(get
         return render(load(conn, ident), base_url(request))
 
 
-@router.patch("/v1/chassis/{ident}")
+@router.patch("/v1/chassis/{ident}", openapi_extra=openapi.body(PATCH_BODY))
 def patch_chassis(ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                   patch=Depends(json_body)):
     authorize(ctx, "baremetal:chassis:update", {})
