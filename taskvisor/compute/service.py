@@ -10,6 +10,7 @@ from taskvisor.compute.manager import ComputeManager
 from taskvisor.compute import rpcapi
 from taskvisor.config import Config
 from taskvisor.rpc.base import RpcError, Transport
+from taskvisor.rpc.conductorapi import ConductorClient
 from taskvisor.virt.driver import ComputeDriver
 
 LOG = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ BINARY = "taskvisor-compute"
 class ComputeService:
     def __init__(self, conf: Config, transport: Transport, driver: ComputeDriver, host: str | None = None):
         self.conf, self.transport, self.driver = conf, transport, driver
+        self.conductor = ConductorClient(transport, float(conf.DEFAULT.rpc_response_timeout))
         self.host = host or conf.DEFAULT.host
         # A compute pinned by [upgrade_levels] compute serves only that
         # version, as an older compute would (rolling-upgrade tests, and an
@@ -55,11 +57,11 @@ class ComputeService:
         args = {"binary": BINARY, "host": self.host, "topic": f"compute.{self.host}", "version": self.version,
                 "state": self.state, "capabilities": self.driver.capabilities()}
         if not wait:
-            self.transport.cast("conductor", "report_service", args)
+            self.conductor.report_service(args)
             return
         for _ in range(30):  # the conductor may still be starting
             try:
-                self.transport.call("conductor", "report_service", args, timeout=5)
+                self.conductor.report_service(args, wait=True, timeout=5)
                 return
             except RpcError as exc:
                 LOG.info("waiting for a conductor to register with: %s", exc)
@@ -73,8 +75,7 @@ class ComputeService:
         try:
             taken_at = time.time()
             states = self.driver.list_guests()
-            self.transport.cast("conductor", "sync_power_states",
-                                {"host": self.host, "states": states, "taken_at": taken_at})
+            self.conductor.sync_power_states(self.host, states, taken_at)
         except Exception:
             LOG.exception("power state sync report failed")
 

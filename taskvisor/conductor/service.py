@@ -17,6 +17,7 @@ from taskvisor.baremetal.drivers import describe_all
 from taskvisor.conductor.repair import repair_orphans
 from taskvisor.config import Config
 from taskvisor.db.session import Database
+from taskvisor.rpc import conductorapi
 from taskvisor.rpc.base import Transport
 from taskvisor.runtime import Runtime
 from taskvisor.tasks.flow import Flows
@@ -106,9 +107,9 @@ class Conductor:
 
     def start(self) -> None:
         # The API learns the hardware drivers from this record (it loads none itself).
-        servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor",
+        servicegroup.report(self.db, binary=BINARY, host=self.host, topic=conductorapi.TOPIC,
                             capabilities={"drivers": describe_all()})
-        self._rpc = self.transport.serve("conductor", ConductorEndpoint(self.db, self.transport, conf=self.conf,
+        self._rpc = self.transport.serve(conductorapi.TOPIC, ConductorEndpoint(self.db, self.transport, conf=self.conf,
                                                                      flows=self.runtime.flows), workers=4)
         self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())
         for i in range(self.workers):
@@ -176,7 +177,7 @@ class Conductor:
                     self.store.heartbeat()
                 now = time.monotonic()
                 if now - last_report >= self.conf.DEFAULT.report_interval:
-                    servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor")
+                    servicegroup.report(self.db, binary=BINARY, host=self.host, topic=conductorapi.TOPIC)
                     last_report = now
                 if now - last_repair >= self.conf.conductor.periodic_interval:
                     last_repair = now
@@ -205,6 +206,6 @@ class Conductor:
             if server is not None:
                 server.stop()
         try:
-            servicegroup.report(self.db, binary=BINARY, host=self.host, topic="conductor", state="stopped")
+            servicegroup.report(self.db, binary=BINARY, host=self.host, topic=conductorapi.TOPIC, state="stopped")
         except Exception:
             pass

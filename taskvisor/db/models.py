@@ -211,3 +211,13 @@ nodes = Table(
 
 # Tables a task may own through their task_id column, by resource_type.
 RESOURCE_TABLES = {"server": servers, "node": nodes}
+
+# Ironic's chassis: a named group of nodes (description and extra only)
+chassis = Table(
+    "chassis", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("description", String(255)),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+)

@@ -13,6 +13,7 @@ import logging
 
 from taskvisor.baremetal.placement import HYPERVISOR_TYPE
 from taskvisor.rpc.base import RpcError, Transport
+from taskvisor.rpc.conductorapi import ConductorClient
 from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError
 
@@ -23,16 +24,13 @@ _UNSUPPORTED = "bare-metal servers are deployed and powered by the conductor's n
 class BaremetalDriver(ComputeDriver):
     def __init__(self, conf, transport: Transport):
         self.conf, self.transport = conf, transport
-
-    def _ask_conductor(self, method: str, timeout: float | None = None) -> dict:
-        return self.transport.call("conductor", method, {},
-                                   timeout=timeout or float(self.conf.DEFAULT.rpc_response_timeout))
+        self.conductor = ConductorClient(transport, float(conf.DEFAULT.rpc_response_timeout))
 
     def capabilities(self) -> dict:
         """Sent with every service report. With no conductor answering yet (a
         compute may start first) it offers no nodes until the next report."""
         try:
-            available = self._ask_conductor("baremetal_available_nodes", timeout=5)
+            available = self.conductor.baremetal_available_nodes(timeout=5)
         except RpcError as exc:
             LOG.info("no conductor told this compute its nodes yet (%s); offering none for now", exc)
             available = {}
@@ -40,7 +38,7 @@ class BaremetalDriver(ComputeDriver):
                 "nodes": available}
 
     def list_guests(self) -> dict[str, int]:
-        return self._ask_conductor("baremetal_power_states")
+        return self.conductor.baremetal_power_states()
 
     def power_state(self, server_id: str) -> int:
         return self.list_guests().get(server_id, power.NOSTATE)

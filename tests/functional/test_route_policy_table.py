@@ -91,6 +91,12 @@ TABLE = [
     ("DELETE", "/image/v2/images/{image_id}", None, (403, 404, OK, 404)),  # gone once the member deleted it
     ("DELETE", f"{C}/flavors/{{flavor_id}}", None, ADMIN_ONLY),
     ("DELETE", f"{C}/servers/{{server_id}}", None, (403, 404, OK, OK_OR_GONE)),
+    ("GET", "/baremetal/v1/chassis", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/chassis/detail", None, ADMIN_ONLY),
+    ("POST", "/baremetal/v1/chassis", {"description": "made"}, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
+    ("PATCH", "/baremetal/v1/chassis/{chassis_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ADMIN_ONLY),
+    ("DELETE", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
 ]
 
 
@@ -116,9 +122,11 @@ def world(cloud):
     cloud.wait_task(node_task)
     service = cloud.get("/os-services").json()["services"][0]
     hypervisor = cloud.get("/os-hypervisors").json()["hypervisors"][0]
+    chassis = client.post("/baremetal/v1/chassis", json={"description": "rack 1"}, headers=LATEST).json()
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
-            "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1]}
+            "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
+            "chassis_id": chassis["uuid"]}
 
 
 def _body(kind, cloud):
@@ -182,7 +190,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id")}
+                     "image_id", "node_ident", "node_task_id", "chassis_id")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

@@ -339,7 +339,7 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
                                     drivers=recorded_drivers(request)), node, ctx)
 
 
-def _apply(document: dict, op, ctx: RequestContext) -> dict:
+def _apply(document: dict, op, ctx: RequestContext, patchable=PATCHABLE, objects=_OBJECTS) -> dict:
     """One RFC 6902 operation (add, replace, remove; ``jsonpatch``) on the
     patchable fields; returns the patched document. As in Ironic, removing
     a whole field resets it ({} for an object, else null)."""
@@ -350,17 +350,17 @@ def _apply(document: dict, op, ctx: RequestContext) -> dict:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: 'value' is required for '{op['op']}'")
     parts = jsonpointer.JsonPointer(op["path"]).parts
     field = parts[0]
-    if field not in PATCHABLE:
+    if field not in patchable:
         raise BadRequest(f"Cannot patch {op['path']}. Only the following can be updated: "
-                         f"{', '.join('/' + p for p in PATCHABLE)}")
-    if len(parts) > 1 and field not in _OBJECTS:
+                         f"{', '.join('/' + p for p in patchable)}")
+    if len(parts) > 1 and field not in objects:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {field} has no members")
     try:
         document = jsonpatch.apply_patch(document, [op])
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {exc}") from None
-    for name in PATCHABLE:
-        document.setdefault(name, {} if name in _OBJECTS else None)
+    for name in patchable:
+        document.setdefault(name, {} if name in objects else None)
     return document
 
 

@@ -2,7 +2,7 @@
 nodes, their provision/power/maintenance actions (tasks), clean steps."""
 from fastapi import APIRouter, Request
 
-from taskvisor.api.baremetal import actions, nodes, versions
+from taskvisor.api.baremetal import actions, chassis, nodes, versions
 
 router = APIRouter(prefix="/baremetal")
 
@@ -25,3 +25,4 @@ def v1(request: Request):
 
 router.include_router(nodes.router)
 router.include_router(actions.router)
+router.include_router(chassis.router)

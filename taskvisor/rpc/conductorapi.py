@@ -1,0 +1,35 @@
+"""The client side of conductor RPC: what computes (and their drivers) ask a
+conductor. One place names the topic and the methods, so no caller spells
+``"conductor"`` or a method name by hand.
+
+Every method here is served by every conductor this code can meet (version
+1.0 of the conductor API); a method added later gets its version here, as
+``compute/rpcapi.py`` does for computes.
+"""
+from __future__ import annotations
+
+from taskvisor.rpc.base import Transport
+
+TOPIC = "conductor"
+RPC_API_VERSION = "1.0"
+
+
+class ConductorClient:
+    def __init__(self, transport: Transport, timeout: float):
+        self.transport, self.timeout = transport, timeout
+
+    def report_service(self, report: dict, wait: bool = False, timeout: float | None = None) -> None:
+        """A service's heartbeat; ``wait`` for the first one (registration)."""
+        if wait:
+            self.transport.call(TOPIC, "report_service", report, timeout=timeout or self.timeout)
+        else:
+            self.transport.cast(TOPIC, "report_service", report)
+
+    def sync_power_states(self, host: str, states: dict, taken_at: float) -> None:
+        self.transport.cast(TOPIC, "sync_power_states", {"host": host, "states": states, "taken_at": taken_at})
+
+    def baremetal_available_nodes(self, timeout: float | None = None) -> dict:
+        return self.transport.call(TOPIC, "baremetal_available_nodes", {}, timeout=timeout or self.timeout)
+
+    def baremetal_power_states(self) -> dict:
+        return self.transport.call(TOPIC, "baremetal_power_states", {}, timeout=self.timeout)
