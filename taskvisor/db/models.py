@@ -221,3 +221,12 @@ chassis = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime),
 )
+
+# Ironic's node traits (0004): what allocations, deploy templates and runbooks match
+node_traits = Table(
+    "node_traits", metadata,
+    Column("node_id", String(36), primary_key=True),  # deleted with its node (no FKs in this schema)
+    Column("trait", String(255), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_node_traits_trait", "trait"),
+)
