@@ -18,6 +18,7 @@ from taskvisor.api.task_events import feed_of, parse_event_id
 from taskvisor.api.tasks_list import TRUE, filter_from_query, list_tasks, next_link, parse_time
 from taskvisor.api.tasks_view import load_steps, load_visible_task, render_task
 from taskvisor.api.validation import json_body
+from taskvisor.compute.rpcapi import cancel_operation
 from taskvisor.db.models import tasks
 from taskvisor.tasks.store import TERMINAL
 
@@ -109,6 +110,8 @@ def _action(request: Request, ctx: RequestContext, api: str, task_id: str, body)
         if asked != 1:
             raise Conflict(f"Task {task_id} moved on while it was being cancelled; look at it again.")
     request.app.state.tv.wake_conductors()
+    if task["status"] == "running":  # a compute may be waiting for a guest to shut down: stop the wait now
+        cancel_operation(request.app.state.tv.transport, task_id)
     return Response(status_code=202, headers={"Location": f"{_base(request, api)}/{task_id}"})
 
 

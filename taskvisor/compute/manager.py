@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from taskvisor.compute import rpcapi
 from taskvisor.compute.operations import Operations
@@ -62,8 +63,14 @@ class ComputeManager:
     def power_off(self, server_id: str, timeout: float, retry_interval: float, force: bool = False) -> dict:
         """Clean shutdown: ask, re-ask every retry_interval, poll the power
         state, and force the guest off once timeout passes. The answer says
-        which path it took and how long it took."""
-        return clean_shutdown(self.driver, server_id, timeout, retry_interval, force)
+        which path it took and how long it took. A user who cancels the task
+        meanwhile stops the wait (the guest is left as it is)."""
+        return clean_shutdown(self.driver, server_id, timeout, retry_interval, force,
+                              self.operations.current_cancelled)
+
+    def cancel(self, op: str) -> None:
+        """A user cancelled task ``op`` (the compute-cancel fan-out)."""
+        self.operations.cancel(op)
 
     # -- server actions: one driver call each -----------------------------------------
     def pause(self, server_id: str) -> dict:
@@ -101,8 +108,11 @@ class ComputeManager:
         return {"output": self.driver.console_output(server_id, length)}
 
 
+CANCEL_LOOK_SECONDS = 0.25  # how often a shutdown wait looks for a cancel
+
+
 def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_interval: float,
-                   force: bool) -> dict:
+                   force: bool, cancelled: Callable[[], bool] = lambda: False) -> dict:
     started = time.monotonic()
     state = driver.power_state(server_id)
     if state in (power.SHUTDOWN, power.CRASHED):
@@ -121,17 +131,24 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
         driver.force_off(server_id)
         return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
                 "retries": 0, "reason": "force requested" if force else "shutdown timeout is 0"}
+    if cancelled():
+        return _cancelled(timeout, started, 0)
     driver.request_shutdown(server_id)
     retries, last_request = 0, started
     while True:
-        # wait until the guest is off, the next re-send or the timeout, whichever is first
-        until = started + timeout
+        # wait until the guest is off, the next re-send, the timeout or the
+        # next look for a cancel, whichever is first
+        until = min(started + timeout, time.monotonic() + CANCEL_LOOK_SECONDS)
         if retry_interval > 0:
             until = min(until, last_request + retry_interval)
         if driver.wait_off(server_id, max(0.0, until - time.monotonic())):
             # taken after the answer: seconds is the real time to off
             return {"shutdown": "clean", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
                     "retries": retries}
+        if cancelled():
+            LOG.info("guest %s: shutdown wait cancelled by the user after %d request(s)", server_id,
+                     retries + 1)
+            return _cancelled(timeout, started, retries)
         now = time.monotonic()
         if now - started >= timeout:
             break
@@ -142,3 +159,9 @@ def clean_shutdown(driver: ComputeDriver, server_id: str, timeout: float, retry_
     driver.force_off(server_id)
     return {"shutdown": "forced", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
             "retries": retries, "reason": "timeout"}
+
+
+def _cancelled(timeout: float, started: float, retries: int) -> dict:
+    """The wait stopped for a cancel: the guest was asked, not forced; it may still go off."""
+    return {"shutdown": "cancelled", "requested": timeout, "seconds": round(time.monotonic() - started, 3),
+            "retries": retries, "reason": "the task was cancelled during the shutdown wait"}

@@ -5,7 +5,11 @@ conductor says the task is done with this host (``operation_done``), so a
 resize between two of its calls still counts. An operation whose conductor
 died never says so: it stops counting once it has been quiet for
 ``idle_limit`` seconds with no call executing (the drain is bounded by
-[DEFAULT] graceful_shutdown_timeout anyway)."""
+[DEFAULT] graceful_shutdown_timeout anyway).
+
+It also holds the operations a user cancelled (``compute-cancel``): a clean
+shutdown wait of such an operation stops at its next look. A cancel may
+arrive before the call it is meant for, so it is kept for ``idle_limit``."""
 from __future__ import annotations
 
 import contextlib
@@ -17,7 +21,9 @@ class Operations:
     def __init__(self, idle_limit: float):
         self.idle_limit = idle_limit
         self._ops: dict[str, dict] = {}
+        self._cancelled: dict[str, float] = {}  # op → when the cancel arrived
         self._lock = threading.Lock()
+        self._local = threading.local()  # the operation of the call this thread runs
 
     @contextlib.contextmanager
     def call(self, op: str | None, method: str):
@@ -27,9 +33,11 @@ class Operations:
             entry["calls"] += 1
             entry["methods"].append(method)
             entry["last"] = time.monotonic()
+        self._local.op = op
         try:
             yield
         finally:
+            self._local.op = None
             with self._lock:
                 entry["calls"] -= 1
                 entry["last"] = time.monotonic()
@@ -56,3 +64,16 @@ class Operations:
     def executing(self) -> int:
         with self._lock:
             return sum(e["calls"] for e in self._ops.values())
+
+    def cancel(self, op: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, at in self._cancelled.items() if now - at > self.idle_limit]:
+                self._cancelled.pop(key)
+            self._cancelled[op] = now
+
+    def current_cancelled(self) -> bool:
+        """Was the operation of the call this thread runs cancelled?"""
+        op = getattr(self._local, "op", None)
+        with self._lock:
+            return op is not None and op in self._cancelled

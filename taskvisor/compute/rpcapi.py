@@ -152,6 +152,21 @@ def can_send_alt(version: str) -> bool:
     return parse_version(ALT_TOPIC_VERSION) <= parse_version(version)
 
 
+CANCEL_TOPIC = "compute-cancel"  # fan-out to every compute: a user cancelled a task
+
+
+def cancel_operation(transport: Transport, task_id: str) -> None:
+    """Tell every compute that task ``task_id`` was cancelled, so a clean
+    shutdown wait it is running stops now instead of at its timeout. A
+    notification, not a versioned call: a compute too old to listen finishes
+    its wait, and the task reverts what the wait did (the guest is powered
+    back on). Best effort for the same reason."""
+    try:
+        transport.notify(CANCEL_TOPIC, {"op": task_id})
+    except Exception:
+        LOG.warning("could not tell computes that task %s was cancelled; it stops after its step", task_id)
+
+
 def operation_done(transport: Transport, task_id: str, hosts: list[str], version_for: Callable[[str], str]) -> None:
     """Tell each compute a task touched that the task is done with it (a
     draining compute waits for exactly these). A host that may not be sent

@@ -45,6 +45,8 @@ class ComputeService:
         if rpcapi.can_send_alt(self.rpc_version):
             self.rpc_servers["compute-alt"] = self.transport.serve(f"compute-alt.{self.host}", self.manager,
                                                                    workers)
+        self.rpc_servers["cancel"] = self.transport.listen(rpcapi.CANCEL_TOPIC,
+                                                           lambda payload: self.manager.cancel(payload["op"]))
         self.report(wait=True)
         self.sync_power_states()
         self._thread = threading.Thread(target=self._heartbeat, name=f"compute-{self.host}-heartbeat",

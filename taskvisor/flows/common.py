@@ -119,22 +119,29 @@ def power_off_guest(ctx: Any) -> dict:
     details = ctx.compute(host).call("power_off", server_id=ctx.server["id"], **args)
     if state in (power.PAUSED, power.SUSPENDED) and details.get("shutdown") == "forced":
         details["reason"] = f"guest was {power.NAMES[state]}"
-    ctx.update(power_state=power.SHUTDOWN)
+    if details.get("shutdown") != "cancelled":  # a cancelled wait left the guest running
+        ctx.update(power_state=power.SHUTDOWN)
     return details
 
 
-def settle(action: str, look: Callable[[Any, dict], int | None] | None = None):
+
+def settle(action: str, look: Callable[[Any, dict], int | None] | None = None, undo_cancelled_stop: bool = False):
     """An ``on_failure`` for a server action: back to the source state when
     the guest still looks as it did (the failure did not change it), else
     ERROR. The task keeps the error; the server shows it as its fault.
     ``look(ctx, error)`` reads the power state the server now has (by
     default: ask its compute; a bare-metal server's flow frees its node and
-    asks the node)."""
+    asks the node). ``undo_cancelled_stop``: a task cancelled in its shutdown
+    wait whose guest went off anyway (the cancel came as the wait ended) was
+    running when the task began, so it is powered back on."""
     from taskvisor.states import power
     from taskvisor.states import server as states
 
     def on_failure(ctx: Any, error: dict) -> None:
         actual = look(ctx, error) if look is not None else guest_power(ctx)
+        if (undo_cancelled_stop and ctx.cancel_requested() and source_state(ctx) == states.ACTIVE
+                and actual in (power.SHUTDOWN, power.CRASHED)):
+            actual = ctx.compute(require_host(ctx)).call("power_on", server_id=ctx.server["id"])["power_state"]
         vm_state = states.after_failure(action, source_state(ctx), actual)
         ctx.update(vm_state=vm_state, task_state=None,
                    power_state=actual if actual is not None else power.NOSTATE)

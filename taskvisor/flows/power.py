@@ -8,9 +8,11 @@ from taskvisor.tasks.flow import Flow
 stop = Flow("stop", version=1, action="stop")
 
 
-@stop.step(task_state="powering-off")
+# cancellable: a user may stop the clean shutdown wait (the guest keeps running)
+@stop.step(task_state="powering-off", cancellable=True)
 def power_off(ctx):
     return power_off_guest(ctx)
+
 
 
 @stop.on_success
@@ -18,7 +20,7 @@ def stopped(ctx):
     finish(ctx, "stop", power_state=power.SHUTDOWN)
 
 
-stop.on_failure(settle("stop"))
+stop.on_failure(settle("stop", undo_cancelled_stop=True))
 
 start = Flow("start", version=1, action="start")
 

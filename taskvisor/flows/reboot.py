@@ -10,13 +10,16 @@ from taskvisor.tasks.flow import Flow
 soft = Flow("reboot", version=1, action="reboot")
 
 
-@soft.step(task_state="rebooting", name="shutdown")
+# cancellable: a user may stop the clean shutdown wait (the guest keeps running)
+@soft.step(task_state="rebooting", name="shutdown", cancellable=True)
 def soft_shutdown(ctx):
     args = {**shutdown_args(ctx), "force": False}
     details = ctx.compute(require_host(ctx)).call("power_off", server_id=ctx.server["id"], **args)
-    details["reboot"] = "hard" if details["shutdown"] == "forced" else "soft"
-    ctx.update(power_state=power.SHUTDOWN)
+    if details["shutdown"] != "cancelled":
+        details["reboot"] = "hard" if details["shutdown"] == "forced" else "soft"
+        ctx.update(power_state=power.SHUTDOWN)
     return details
+
 
 
 def _power_on(ctx):
@@ -33,7 +36,7 @@ def rebooted(ctx):
     finish(ctx, "reboot")
 
 
-soft.on_failure(settle("reboot"))
+soft.on_failure(settle("reboot", undo_cancelled_stop=True))
 
 hard = Flow("reboot_hard", version=1, action="reboot")
 

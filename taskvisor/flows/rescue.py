@@ -10,7 +10,8 @@ from taskvisor.tasks.flow import Flow
 rescue = Flow("rescue", version=1, action="rescue")
 
 
-@rescue.step(task_state="rescuing")
+# cancellable: a user may stop the clean shutdown wait (reverted: the guest runs on)
+@rescue.step(task_state="rescuing", cancellable=True)
 def power_off(ctx):
     return power_off_guest(ctx)
 

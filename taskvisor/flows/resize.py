@@ -37,7 +37,8 @@ def forget_flavors(ctx):
     set_system_metadata(ctx, old_vm_state=None)
 
 
-@resize.step(task_state="resize_migrating")
+# cancellable: a user may stop the clean shutdown wait (reverted like any failure here)
+@resize.step(task_state="resize_migrating", cancellable=True)
 def power_off(ctx):
     return power_off_guest(ctx)
 

@@ -21,7 +21,8 @@ from taskvisor.tasks.flow import Flow
 shelve = Flow("shelve", version=1, action="shelve")
 
 
-@shelve.step(task_state="shelving")
+# cancellable: a user may stop the clean shutdown wait (reverted: the guest runs on)
+@shelve.step(task_state="shelving", cancellable=True)
 def power_off(ctx):
     return power_off_guest(ctx)
 

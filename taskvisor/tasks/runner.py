@@ -200,8 +200,10 @@ class TaskRunner:
                     continue
                 nxt = idx + 1
                 start_next = None
+                # a cancelled task starts no further step (it reverts below)
+                cancelling = step.cancellable and self.store.cancel_requested(claim.task["id"])
                 if (nxt < total and rows.get(nxt, {}).get("status") not in DONE and not self.stopping.is_set()
-                        and flow.owns_resource):
+                        and flow.owns_resource and not cancelling):
                     start_next = {"idx": nxt, "name": flow.steps[nxt].name, "host": self.runtime.host,
                                   "resource_updates": _task_state(flow.steps[nxt]),
                                   "previous_attempt": rows.get(nxt, {}).get("attempt", 0)}
@@ -217,7 +219,7 @@ class TaskRunner:
                     resource = started[1]
                 transition(claim.task, "skipped" if details.get("skipped") else "succeeded", ctx.host,
                            step=step.name, attempt=attempt)
-                if step.cancellable and self.store.cancel_requested(claim.task["id"]):
+                if cancelling or (step.cancellable and self.store.cancel_requested(claim.task["id"])):
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
                                         superseded=False, cancelled=True)
                 break

@@ -116,3 +116,83 @@ def test_running_step_that_cannot_stop_answers_409(cloud_factory):
     answer = cloud.post(f"/tasks/{task_id}/action", {"cancel": None})
     assert answer.status_code == 409 and "spawn, which cannot be cancelled" in answer.text
     assert cloud.wait_task(url)["status"] == "succeeded"
+
+
+def _stubborn_image(cloud, **props) -> str:
+    """A guest that ignores the ACPI power button, with a long shutdown timeout."""
+    image = cloud.client.post("/image/v2/images", json={"name": "stubborn", "disk_format": "qcow2",
+                                                         "container_format": "bare", "visibility": "public",
+                                                         "guest_on_shutdown": "ignore", "os_shutdown_timeout": "600",
+                                                         **props})
+    assert image.status_code == 201, image.text
+    cloud.client.put(f"/image/v2/images/{image.json()['id']}/file", content=b"disk")
+    return image.json()["id"]
+
+
+def _cancel_during_wait(cloud, server_id: str, body: dict) -> dict:
+    """Start an action whose first step waits for the guest to shut down, cancel
+    it in that wait, and return the ended task."""
+    from tests.procs import wait_for
+    resp = cloud.action(server_id, body)
+    assert resp.status_code in (200, 202), resp.text  # rescue answers 200 (its adminPass), as Nova
+    url = resp.headers["X-Taskvisor-Task"]
+    # the compute has asked the guest (the console shows it) and is now waiting
+    wait_for(lambda: cloud.driver.guests[server_id]["shutdown_requests"] >= 1, 30, "the shutdown request")
+    task = cloud.task(url)
+    assert task["status"] == "running" and task["steps"][0]["status"] == "running"
+    cancel = cloud.post(f"/tasks/{task['id']}/action", {"cancel": None})
+    assert cancel.status_code == 202, cancel.text
+    # 600 s of timeout would be left: the task ends long before that
+    return cloud.wait_task(url, timeout=60)
+
+
+def test_stop_cancelled_during_its_shutdown_wait_leaves_the_guest_running(cloud):
+    server_id = cloud.boot(image=_stubborn_image(cloud))
+    done = _cancel_during_wait(cloud, server_id, {"os-stop": None})
+    assert done["status"] == "cancelled", done
+    assert "cancelled" in done["error"]["message"]
+    wait = done["steps"][0]
+    assert wait["name"] == "power_off" and wait["status"] == "succeeded"  # it stopped waiting: nothing to undo
+    assert wait["details"]["shutdown"] == "cancelled" and wait["details"]["seconds"] < 600
+    server = cloud.server(server_id)
+    assert server["status"] == "ACTIVE" and server["OS-EXT-STS:power_state"] == 1
+    assert server["OS-EXT-STS:task_state"] is None and "fault" not in server
+    assert cloud.driver.guests[server_id]["power_state"] == 1  # never forced off
+    # the server takes the next action as usual
+    _, again = cloud.act(server_id, {"reboot": {"type": "HARD"}})
+    assert again["status"] == "succeeded"
+
+
+def test_soft_reboot_and_shelve_cancelled_in_the_wait_end_cancelled(cloud):
+    server_id = cloud.boot(image=_stubborn_image(cloud))
+    for body in ({"reboot": {"type": "SOFT"}}, {"shelve": None}, {"rescue": {}}):
+        done = _cancel_during_wait(cloud, server_id, body)
+        assert done["status"] == "cancelled", (body, done)
+        assert done["steps"][0]["details"]["shutdown"] == "cancelled"
+        assert all(s["status"] == "pending" for s in done["steps"][1:]), done["steps"]
+        assert cloud.server(server_id)["status"] == "ACTIVE"
+        assert cloud.driver.guests[server_id]["power_state"] == 1
+        cloud.driver.guests[server_id]["shutdown_requests"] = 0  # the next wait looks for a new request
+
+
+def test_cancel_reaching_a_guest_that_already_went_off_powers_it_back_on(cloud):
+    """The cancel lands after the wait ended (an old compute finishes its wait):
+    the task still ends cancelled, and undoing the stop powers the guest on."""
+    server_id = cloud.boot(image=_stubborn_image(cloud, os_shutdown_timeout="1"))
+    from taskvisor.flows import power as power_flows
+    step = power_flows.stop.steps[0]
+    real = step.execute
+
+    def wait_then_cancel(ctx):
+        details = real(ctx)  # forced off after 1 s
+        cloud.post(f"/tasks/{ctx.task['id']}/action", {"cancel": None})
+        return details
+    step.execute = wait_then_cancel
+    try:
+        _, task = cloud.act(server_id, {"os-stop": None})
+    finally:
+        step.execute = real
+    assert task["status"] == "cancelled", task
+    assert task["steps"][0]["details"]["shutdown"] == "forced"
+    assert cloud.server(server_id)["status"] == "ACTIVE"
+    assert cloud.driver.guests[server_id]["power_state"] == 1
