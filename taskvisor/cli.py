@@ -27,6 +27,22 @@ def _listen(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="port the API listens on (default 8774)")
 
 
+def _metrics(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metrics-port", type=int, default=0,
+                        help="serve this process's Prometheus metrics (RPC call latency) on "
+                             "http://127.0.0.1:PORT/metrics (default: off)")
+    parser.add_argument("--metrics-listen", default="127.0.0.1", help="address the metrics port binds to")
+
+
+def _serve_metrics(args: argparse.Namespace) -> None:
+    """A conductor's or compute's own figures (the API serves its own at /metrics)."""
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+        from taskvisor.rpc.metrics import REGISTRY
+        start_http_server(args.metrics_port, addr=args.metrics_listen, registry=REGISTRY)
+        LOG.info("metrics on http://%s:%d/metrics", args.metrics_listen, args.metrics_port)
+
+
 def _host(parser: argparse.ArgumentParser, help_text: str) -> None:
     """--host is the service's name, as Nova's ``host`` option; --name is its old spelling."""
     parser.add_argument("--host", "--name", dest="name", help=help_text)
@@ -131,6 +147,7 @@ def cmd_conductor(args: argparse.Namespace) -> int:
     from taskvisor.rpc.base import transport_from
     conf = _load(args)
     conductor = Conductor(conf, open_database(conf, upgrade=False), transport_from(conf), FLOWS)
+    _serve_metrics(args)
     conductor.start()
     _wait_for_signal()
     _second_signal_ends_now()
@@ -146,6 +163,7 @@ def cmd_compute(args: argparse.Namespace) -> int:
     conf = _load(args)
     transport = transport_from(conf)
     compute = ComputeService(conf, transport, load_driver(conf, transport))
+    _serve_metrics(args)
     compute.start()
     signals = threading.Semaphore(0)
     signal.signal(signal.SIGTERM, lambda *_: signals.release())
@@ -227,12 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("conductor", help="a conductor: runs tasks")
     _common(p)
     _host(p, "this conductor's host name (unique per conductor)")
+    _metrics(p)
     p.set_defaults(func=cmd_conductor)
 
     p = sub.add_parser("compute", help="a compute: runs steps through a virt driver")
     _common(p, database=False)
     _host(p, "this compute's host name (unique per compute)")
     p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
+    _metrics(p)
     p.set_defaults(func=cmd_compute)
 
     p = sub.add_parser("db", help="database maintenance")

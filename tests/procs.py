@@ -164,14 +164,15 @@ class Cluster:
         self.api.start()
         return self
 
-    def add_conductor(self, name: str, env: dict | None = None) -> TaskvisorProcess:
-        proc = self.conductors[name] = self._proc(name, ["conductor", "--host", name], env=env)
+    def add_conductor(self, name: str, env: dict | None = None, extra: tuple = ()) -> TaskvisorProcess:
+        proc = self.conductors[name] = self._proc(name, ["conductor", "--host", name, *extra], env=env)
         return proc.start(wait_http=False)
 
-    def add_compute(self, name: str, env: dict | None = None) -> TaskvisorProcess:
+    def add_compute(self, name: str, env: dict | None = None, extra: tuple = ()) -> TaskvisorProcess:
         # A compute never opens the database: give it one that cannot answer.
         env = {"TASKVISOR_DATABASE__CONNECTION": "postgresql+psycopg://nobody@127.0.0.1:1/no-such-db", **(env or {})}
-        proc = self.computes[name] = self._proc(name, ["compute", "--host", name, "--driver", self.driver], env=env)
+        proc = self.computes[name] = self._proc(name, ["compute", "--host", name, "--driver", self.driver, *extra],
+                                                env=env)
         return proc.start(wait_http=False)
 
     @property

@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from sqlalchemy import func, select, text
 
 from taskvisor.db.models import task_steps, tasks
+from taskvisor.rpc import metrics as rpc_metrics
 from taskvisor.servicegroup import is_up, list_services
 from taskvisor.tasks.store import ACTIVE, TERMINAL
 
@@ -124,8 +125,10 @@ def new_registry(db, conf) -> CollectorRegistry:
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request):
-    """Plain prometheus exposition; reads the task tables (off the event loop)."""
-    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+    """Plain prometheus exposition; reads the task tables (off the event loop).
+    The RPC calls this process made follow (in the all-in-one: every call)."""
+    return Response(generate_latest(request.app.state.metrics_registry) + generate_latest(rpc_metrics.REGISTRY),
+                    media_type=CONTENT_TYPE_LATEST)
 
 
 def _problems(request: Request) -> list[str]:

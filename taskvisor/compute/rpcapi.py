@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from taskvisor.rpc import metrics as rpc_metrics
 from taskvisor.rpc.base import Transport, UnsupportedVersion, parse_version
 
 LOG = logging.getLogger(__name__)
@@ -140,8 +141,9 @@ class ComputeClient:
         topic = self.topic()
         # The message carries the version its method needs, so a compute
         # refuses only what it truly cannot serve.
-        result = self.transport.call(topic, method, args, version=needed, timeout=rpc_timeout or self.timeout,
-                                     op=self.op)
+        with rpc_metrics.timed(topic.split(".", 1)[0], method):
+            result = self.transport.call(topic, method, args, version=needed,
+                                         timeout=rpc_timeout or self.timeout, op=self.op)
         touched = self.store.setdefault("hosts_touched", [])
         if self.host not in touched:
             touched.append(self.host)

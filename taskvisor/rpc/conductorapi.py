@@ -8,6 +8,7 @@ Every method here is served by every conductor this code can meet (version
 """
 from __future__ import annotations
 
+from taskvisor.rpc import metrics
 from taskvisor.rpc.base import Transport
 
 TOPIC = "conductor"
@@ -21,7 +22,7 @@ class ConductorClient:
     def report_service(self, report: dict, wait: bool = False, timeout: float | None = None) -> None:
         """A service's heartbeat; ``wait`` for the first one (registration)."""
         if wait:
-            self.transport.call(TOPIC, "report_service", report, timeout=timeout or self.timeout)
+            self._call("report_service", report, timeout)
         else:
             self.transport.cast(TOPIC, "report_service", report)
 
@@ -29,7 +30,11 @@ class ConductorClient:
         self.transport.cast(TOPIC, "sync_power_states", {"host": host, "states": states, "taken_at": taken_at})
 
     def baremetal_available_nodes(self, timeout: float | None = None) -> dict:
-        return self.transport.call(TOPIC, "baremetal_available_nodes", {}, timeout=timeout or self.timeout)
+        return self._call("baremetal_available_nodes", {}, timeout)
 
     def baremetal_power_states(self) -> dict:
-        return self.transport.call(TOPIC, "baremetal_power_states", {}, timeout=self.timeout)
+        return self._call("baremetal_power_states", {})
+
+    def _call(self, method: str, args: dict, timeout: float | None = None):
+        with metrics.timed(TOPIC, method):
+            return self.transport.call(TOPIC, method, args, timeout=timeout or self.timeout)

@@ -58,3 +58,49 @@ def test_api_killed_after_answering_202_loses_nothing(cluster_factory):
     api = Api(cluster.api.base_url)
     assert api.wait_task(url)["status"] == "succeeded"
     assert api.server(server_id)["status"] == "ACTIVE"
+
+
+def _rpc_calls(port: int) -> dict[tuple, float]:
+    """{(target, method, outcome): count} from a process's own /metrics."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {(s.labels["target"], s.labels["method"], s.labels["outcome"]): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples
+            if s.name == "taskvisor_rpc_call_duration_seconds_count"}
+
+
+def test_cancel_reaches_the_compute_waiting_for_its_guest_and_rpc_latency_is_scraped(cluster_factory):
+    """Over RabbitMQ: a stop waiting for a guest that ignores ACPI (600 s timeout)
+    is cancelled through the API; the compute process stops waiting at once. The
+    conductor's and the compute's own /metrics count the calls each made."""
+    from tests.procs import free_port
+    cluster = cluster_factory(conductors=0, computes=0)
+    conductor_port, compute_port = free_port(), free_port()
+    cluster.add_conductor("conductor-1", extra=("--metrics-port", str(conductor_port)))
+    cluster.add_compute("compute-1", extra=("--metrics-port", str(compute_port)))
+    api = Api(cluster.api.base_url)
+    api.wait_services_up(1)
+    image = api.http.post("/image/v2/images", json={"name": "stubborn", "disk_format": "qcow2",
+                                                     "container_format": "bare", "guest_on_shutdown": "ignore",
+                                                     "os_shutdown_timeout": "600"}).json()["id"]
+    assert api.http.put(f"/image/v2/images/{image}/file", content=b"disk").status_code == 204
+    server_id, url = api.boot("stubborn", imageRef=image)
+    assert api.wait_task(url)["status"] == "succeeded"
+    stop = api.http.post(f"{COMPUTE}/servers/{server_id}/action", json={"os-stop": None})
+    stop_url = api.rel(stop.headers["X-Taskvisor-Task"])
+    task = api.wait_step(stop_url, "power_off")
+    # a cancel that reaches the compute before its wait begins is remembered, so no wait is needed here
+    cancel = api.http.post(f"{COMPUTE}/tasks/{task['id']}/action", json={"cancel": None})
+    assert cancel.status_code == 202, cancel.text
+    done = api.wait_task(stop_url, timeout=120)
+    assert done["status"] == "cancelled", done
+    assert done["steps"][0]["details"]["shutdown"] == "cancelled" and done["steps"][0]["host"] == "compute-1"
+    server = api.server(server_id)
+    assert server["status"] == "ACTIVE" and server["OS-EXT-STS:power_state"] == 1
+
+    conductor_calls = _rpc_calls(conductor_port)
+    assert conductor_calls[("compute", "spawn", "ok")] == 1
+    assert conductor_calls[("compute", "power_state", "ok")] == 1
+    assert conductor_calls[("compute-alt", "power_off", "ok")] == 1
+    assert _rpc_calls(compute_port)[("conductor", "report_service", "ok")] == 1  # its registration

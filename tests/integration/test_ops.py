@@ -85,6 +85,14 @@ def test_metrics_after_a_known_workload(aio):
     assert m[("taskvisor_api_requests_total", (*posted, ("status", "202")))] == 2
     assert m[("taskvisor_api_requests_total", (*posted, ("status", "400")))] == 1
     assert m[("taskvisor_api_request_duration_seconds_count", posted)] == 3
+    # RPC calls this process made (the all-in-one makes every call): the first call of an
+    # operation goes to compute.<host>, later ones to compute-alt.<host>
+    rpc = "taskvisor_rpc_call_duration_seconds_count"
+    assert m[(rpc, (("method", "spawn"), ("outcome", "ok"), ("target", "compute")))] == 2
+    assert m[(rpc, (("method", "power_state"), ("outcome", "ok"), ("target", "compute")))] == 1
+    assert m[(rpc, (("method", "power_off"), ("outcome", "ok"), ("target", "compute-alt")))] == 1
+    assert m[(rpc, (("method", "report_service"), ("outcome", "ok"), ("target", "conductor")))] == 1
+    assert not any(k[0] == rpc and ("outcome", "ok") not in k[1] for k in m)  # no error, no timeout
 
 
 def test_healthcheck_answers_as_oslo_middleware(aio):
