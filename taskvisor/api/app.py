@@ -58,7 +58,7 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     from taskvisor.api.baremetal import routes as baremetal_routes
     from taskvisor.api.compute import routes as compute_routes
     from taskvisor.api import ops, tasks_routes
-    from taskvisor.api.console import pages as console_pages
+    from taskvisor.api.console import login as console_login, pages as console_pages
     from taskvisor.api.middleware.access_log import AccessLogMiddleware
     from taskvisor.api.middleware.metrics import HttpMetrics, MetricsMiddleware
     from taskvisor.api.middleware.request_id import GlobalRequestIdMiddleware
@@ -114,6 +114,7 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.include_router(tasks_routes.router)
     app.include_router(ops.router)
     app.include_router(console_pages.router)
+    app.include_router(console_login.router)
     # outside the edge (the last added runs first): they see every answer, the edge's refusals too
     app.state.metrics_registry = ops.new_registry(db, conf)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(app.state.metrics_registry))

@@ -26,7 +26,7 @@ def page(title: str, body: str, *, watch: str | None = None, fragment_base: str 
 <nav><a href="/">Running now</a> <a href="/console/servers">Servers</a> <a href="/console/nodes">Nodes</a>
 <a href="/console/tasks?status=failed,reverted">Failed tasks</a>
 <a href="/console/tasks?status=failed&amp;reason=runner-crashed,too-many-takeovers,deadline-exceeded,step-deadline-exceeded">Dead letters</a>
-<a href="/console/tasks">All tasks</a></nav>
+<a href="/console/tasks">All tasks</a> <a href="/console/logout" class="logout">Log out</a></nav>
 <span id="live" class="live" hidden>live</span></header>
 <main><h1>{e(title)}</h1>
 {body}</main>

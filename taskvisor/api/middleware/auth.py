@@ -26,7 +26,7 @@ from taskvisor.api.middleware.edge import CONTEXT_KEY
 LOG = logging.getLogger(__name__)
 
 OPEN_PATHS = {"/", "/healthcheck", "/openapi.json", "/metrics",
-              "/console/static/console.js", "/console/static/console.css",
+              "/console/static/console.js", "/console/static/console.css", "/console/login", "/console/logout",
               "/compute", "/compute/", "/compute/v2.1", "/compute/v2.1/",
               "/image", "/image/", "/image/versions",
               "/baremetal", "/baremetal/", "/baremetal/v1", "/baremetal/v1/"}
@@ -152,14 +152,25 @@ class KeystoneMiddleware:
         ctx = _base_context(scope, self.enforcer)
         scope.setdefault("state", {})["context"] = ctx
         path = scope["path"]
-        if path in OPEN_PATHS:
+        console = is_console_page(path)
+        if path in OPEN_PATHS and not console:
             return await self.app(scope, receive, send)
-        result = await anyio.to_thread.run_sync(self._validate, scope["method"], path, scope["headers"],
+        headers = scope["headers"]
+        if header(scope, b"x-auth-token") is None and scope["method"] in ("GET", "HEAD"):
+            # the console's browser: its token is a cookie (reads only; see api/console/login.py)
+            token = console_token(scope)
+            if token:
+                headers = [*headers, (b"x-auth-token", token.encode("latin-1"))]
+            elif console:
+                return await send_login_redirect(scope, send)
+        result = await anyio.to_thread.run_sync(self._validate, scope["method"], path, headers,
                                                 limiter=self.limiter)
         identity = result["identity"]
         if result["status"] != 200 or not identity or identity.get("status") != "Confirmed":
             if result["status"] >= 500:
                 return await send_error(send, path, 503, "The identity service could not validate the token.")
+            if console:  # an expired or revoked console token: sign in again
+                return await send_login_redirect(scope, send)
             www = {k: v for k, v in result["headers"].items() if k.lower() == "www-authenticate"}
             return await send_error(send, path, 401, "The request you have made requires authentication.", www)
         ctx.project_id, ctx.user_id = identity["project_id"], identity["user_id"]
@@ -167,6 +178,37 @@ class KeystoneMiddleware:
         ctx.system_scope = identity["system_scope"]
         ctx.authenticated = True
         await self.app(scope, receive, send)
+
+
+CONSOLE_COOKIE = "taskvisor_token"  # set by /console/login, HttpOnly and SameSite=Strict
+
+
+def is_console_page(path: str) -> bool:
+    """A console page or fragment (HTML for a browser), not its assets or login."""
+    return path == "/" or (path.startswith("/console/") and not path.startswith("/console/static/")
+                           and path not in ("/console/login", "/console/logout"))
+
+
+def console_token(scope) -> str | None:
+    from http.cookies import CookieError, SimpleCookie
+    raw = header(scope, b"cookie")
+    if not raw:
+        return None
+    try:
+        morsel = SimpleCookie(raw).get(CONSOLE_COOKIE)
+    except CookieError:
+        return None
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+async def send_login_redirect(scope, send) -> None:
+    from urllib.parse import quote
+    target = scope["path"] + (f"?{scope['query_string'].decode('latin-1')}" if scope.get("query_string") else "")
+    location = f"/console/login?next={quote(target, safe='')}"
+    await send({"type": "http.response.start", "status": 303,
+                "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0"),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def auth_middleware(conf):

@@ -26,6 +26,7 @@ JSON_KEY = "taskvisor.json"
 CONTEXT_KEY = "taskvisor.request"  # (request id, microversion) for the auth middleware
 _UPLOAD = re.compile(r"^/image/v2/images/[^/]+/file$")
 _JSON_TYPES = re.compile(r"^application/(json|[a-z0-9.+-]*\+json|openstack-images-v2\.[01]-json-patch)$")
+FORM_PATHS = {"/console/login"}  # the one route a browser posts an HTML form to
 GLANCE_PATCH = "application/openstack-images-v2.1-json-patch"  # Glance names it in Accept-Patch on a 415
 INT_BOUND = 2 ** 63
 
@@ -148,15 +149,18 @@ class EdgeMiddleware:
                                     f"Request is too large: the limit is {self.max_body} bytes.")
         if body:
             ctype = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
-            if not _JSON_TYPES.match(ctype):
+            if path in FORM_PATHS and ctype == "application/x-www-form-urlencoded":
+                scope["state"][JSON_KEY] = None  # a browser's form: the route reads it (bounded above)
+            elif not _JSON_TYPES.match(ctype):
                 shown = ctype[:40] or "none"
                 hint = {"Accept-Patch": GLANCE_PATCH} if api == "image" and scope["method"] == "PATCH" else {}
                 return await send_error(send_with_headers, path, 415,
                                         f"Unsupported Content-Type ({shown}): send application/json.", hint)
-            try:
-                scope["state"][JSON_KEY] = parse_json(body, self.max_depth)
-            except BadJson as exc:
-                return await send_error(send_with_headers, path, 400, str(exc))
+            else:
+                try:
+                    scope["state"][JSON_KEY] = parse_json(body, self.max_depth)
+                except BadJson as exc:
+                    return await send_error(send_with_headers, path, 400, str(exc))
         else:
             scope["state"][JSON_KEY] = None
 
