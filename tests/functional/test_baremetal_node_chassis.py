@@ -80,3 +80,14 @@ def test_network_interface_patch_accepts_the_drivers_own(bm):
     old = Baremetal(bm.cloud, "1.19")
     assert old.req("PATCH", "/nodes/n1", [{"op": "replace", "path": "/network_interface",
                                            "value": "noop"}]).status_code == 406
+
+
+def test_a_path_without_the_version_is_the_v1_path(bm):
+    """Ironic routes /ports/detail as /v1/ports/detail (Tempest's lookups by MAC and instance use it)."""
+    node = bm.create("n1")
+    resp = bm.client.get("/baremetal/nodes/n1", headers=bm.headers)
+    assert resp.status_code == 200 and resp.json()["uuid"] == node["uuid"]
+    assert bm.client.get("/baremetal/ports/detail?address=52:54:00:00:00:01", headers=bm.headers).json() == \
+        {"ports": []}
+    assert bm.client.get("/baremetal/", headers=bm.headers).json()["name"] == "OpenStack Ironic API"
+    assert bm.client.get("/baremetal/v1/nope", headers=bm.headers).status_code == 404
