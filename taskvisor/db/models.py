@@ -230,3 +230,50 @@ node_traits = Table(
     Column("created_at", DateTime, nullable=False),
     Index("ix_node_traits_trait", "trait"),
 )
+
+# bm-ports (0005): Ironic's ports and port groups, and the node's chassis.
+# The chassis id is the chassis' UUID (no FKs in this schema): a node shows it as chassis_uuid.
+nodes.append_column(Column("chassis_id", String(36)))
+Index("ix_nodes_chassis_id", nodes.c.chassis_id)
+
+portgroups = Table(
+    "portgroups", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("node_id", String(36), nullable=False),  # deleted with its node
+    Column("name", String(255), unique=True),
+    Column("address", String(18), unique=True),  # a MAC, lower-case; optional
+    Column("mode", String(255)),
+    Column("properties", JSON, nullable=False, default=dict),
+    Column("standalone_ports_supported", Boolean, nullable=False, default=True),
+    Column("physical_network", String(64)),
+    Column("category", String(80)),
+    Column("dynamic_portgroup", Boolean, nullable=False, default=False),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("internal_info", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    Index("ix_portgroups_node_id", "node_id"),
+)
+
+ports = Table(
+    "ports", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("node_id", String(36), nullable=False),  # deleted with its node
+    Column("portgroup_id", String(36)),
+    Column("address", String(18), nullable=False, unique=True),  # a MAC, lower-case
+    Column("name", String(255), unique=True),
+    Column("local_link_connection", JSON, nullable=False, default=dict),
+    Column("pxe_enabled", Boolean, nullable=False, default=True),
+    Column("physical_network", String(64)),
+    Column("is_smartnic", Boolean, nullable=False, default=False),
+    Column("description", String(255)),
+    Column("vendor", String(32)),
+    Column("category", String(80)),
+    Column("available_for_dynamic_portgroup", Boolean, nullable=False, default=True),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("internal_info", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    Index("ix_ports_node_id", "node_id"),
+    Index("ix_ports_portgroup_id", "portgroup_id"),
+)

@@ -97,6 +97,29 @@ TABLE = [
     ("GET", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
     ("PATCH", "/baremetal/v1/chassis/{chassis_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ADMIN_ONLY),
     ("DELETE", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
+    # bm-ports: ports and port groups of project A's second node (the first one is deleted above)
+    ("GET", "/baremetal/v1/chassis/{chassis_id}/nodes", None, PROJECT),
+    ("GET", "/baremetal/v1/chassis/{chassis_id}/nodes/detail", None, PROJECT),
+    ("GET", "/baremetal/v1/ports", None, PROJECT),
+    ("GET", "/baremetal/v1/ports/detail", None, PROJECT),
+    ("POST", "/baremetal/v1/ports", {"node_uuid": "8c3d5bfb-1e0a-4d1e-a0cd-43f9f5c1b6b1",
+                                     "address": "52:54:00:00:00:99"}, ADMIN_ONLY),  # admin: 400, no such node
+    ("GET", "/baremetal/v1/ports/{port_id}", None, READ),
+    ("PATCH", "/baremetal/v1/ports/{port_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], (403, 404, 403, OK)),
+    ("GET", f"{N}/{{port_node}}/ports", None, READ),
+    ("GET", f"{N}/{{port_node}}/ports/detail", None, READ),
+    ("GET", "/baremetal/v1/portgroups", None, PROJECT),
+    ("GET", "/baremetal/v1/portgroups/detail", None, PROJECT),
+    ("POST", "/baremetal/v1/portgroups", {"node_uuid": "8c3d5bfb-1e0a-4d1e-a0cd-43f9f5c1b6b1"}, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/portgroups/{portgroup_ident}", None, READ),
+    ("PATCH", "/baremetal/v1/portgroups/{portgroup_ident}", [{"op": "add", "path": "/extra/x", "value": "1"}],
+     (403, 404, 403, OK)),
+    ("GET", "/baremetal/v1/portgroups/{portgroup_ident}/ports", None, READ),
+    ("GET", "/baremetal/v1/portgroups/{portgroup_ident}/ports/detail", None, READ),
+    ("GET", f"{N}/{{port_node}}/portgroups", None, READ),
+    ("GET", f"{N}/{{port_node}}/portgroups/detail", None, READ),
+    ("DELETE", "/baremetal/v1/ports/{port_id}", None, (403, 404, 403, OK)),
+    ("DELETE", "/baremetal/v1/portgroups/{portgroup_ident}", None, (403, 404, 403, OK)),
 ]
 
 
@@ -123,10 +146,16 @@ def world(cloud):
     service = cloud.get("/os-services").json()["services"][0]
     hypervisor = cloud.get("/os-hypervisors").json()["hypervisors"][0]
     chassis = client.post("/baremetal/v1/chassis", json={"description": "rack 1"}, headers=LATEST).json()
+    port_node = client.post(N, json={"driver": "fake-hardware", "owner": "projA", "chassis_uuid": chassis["uuid"]},
+                            headers=LATEST).json()  # in the chassis: its delete is then a 400, it stays
+    group = client.post("/baremetal/v1/portgroups", json={"node_uuid": port_node["uuid"]}, headers=LATEST).json()
+    port = client.post("/baremetal/v1/ports", json={"node_uuid": port_node["uuid"], "address": "52:54:00:00:00:01",
+                                                    "portgroup_uuid": group["uuid"]}, headers=LATEST).json()
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
-            "chassis_id": chassis["uuid"]}
+            "chassis_id": chassis["uuid"], "port_node": port_node["uuid"], "port_id": port["uuid"],
+            "portgroup_ident": group["uuid"]}
 
 
 def _body(kind, cloud):
@@ -190,7 +219,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id")}
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
+                     "portgroup_ident")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

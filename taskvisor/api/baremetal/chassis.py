@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 
 from taskvisor.api import openapi
+from taskvisor.api.baremetal import nodes as node_api
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, is_uuid
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.validation import json_body
-from taskvisor.db.models import chassis
+from taskvisor.db.models import chassis, nodes
 from taskvisor.db.session import utcnow
 
 router = APIRouter()
@@ -149,5 +150,26 @@ def delete_chassis(ident: str, request: Request, ctx: RequestContext = Depends(g
     authorize(ctx, "baremetal:chassis:delete", {})
     with request.app.state.tv.db.write() as conn:
         row = load(conn, ident)
+        if conn.execute(select(nodes.c.id).where(nodes.c.chassis_id == row["id"]).limit(1)).first():
+            raise BadRequest(f"Cannot complete the requested action because chassis {row['id']} contains nodes.")
         conn.execute(delete(chassis).where(chassis.c.id == row["id"]))
     return Response(status_code=204)
+
+
+# A chassis' nodes: Ironic's node list (its policy, fields and filters) for one chassis.
+@router.get("/v1/chassis/{chassis_id}/nodes")
+def list_chassis_nodes(chassis_id: str, request: Request, ctx: RequestContext = Depends(get_context),
+                       fields: str | None = None, limit: int | None = None, marker: str | None = None,
+                       provision_state: str | None = None, maintenance: str | None = None,
+                       associated: str | None = None, sort_dir: str = "asc"):
+    return node_api._list(request, ctx, False, fields, limit, marker, provision_state, maintenance, None, None,
+                          associated, None, sort_dir, chassis_id)
+
+
+@router.get("/v1/chassis/{chassis_id}/nodes/detail")
+def list_chassis_nodes_detail(chassis_id: str, request: Request, ctx: RequestContext = Depends(get_context),
+                              limit: int | None = None, marker: str | None = None,
+                              provision_state: str | None = None, maintenance: str | None = None,
+                              associated: str | None = None, sort_dir: str = "asc"):
+    return node_api._list(request, ctx, True, None, limit, marker, provision_state, maintenance, None, None,
+                          associated, None, sort_dir, chassis_id)

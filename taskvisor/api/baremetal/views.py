@@ -45,6 +45,8 @@ def columns_for(fields: list[str]):
     for field in fields:
         if field.endswith("_interface"):
             names.add("driver")
+        elif field == "chassis_uuid":
+            names.add("chassis_id")
         elif field in nodes.c and field != "uuid":
             names.add(field)
     return [nodes.c[name] for name in sorted(names)]
@@ -88,6 +90,8 @@ def _value(row: dict, field: str, conductor: str | None, drivers: dict):
         return mask(row.get("driver_info"))
     if field == "conductor":
         return conductor
+    if field == "chassis_uuid":
+        return row.get("chassis_id")  # the chassis' id is its UUID
     if field.endswith("_interface"):
         return interface_name(drivers, row["driver"], field[:-len("_interface")])
     if field in _COLUMNS:
