@@ -230,3 +230,8 @@ node_traits = Table(
     Column("created_at", DateTime, nullable=False),
     Index("ix_node_traits_trait", "trait"),
 )
+
+# bm-catalog (0006): the node's shard (Ironic 1.82) and conductor group (1.46)
+nodes.append_column(Column("shard", String(255)))
+nodes.append_column(Column("conductor_group", String(255), nullable=False, server_default=""))
+Index("ix_nodes_shard", nodes.c.shard)

@@ -97,6 +97,13 @@ TABLE = [
     ("GET", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
     ("PATCH", "/baremetal/v1/chassis/{chassis_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ADMIN_ONLY),
     ("DELETE", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers/{driver_name}", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers/{driver_name}/properties", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers/{driver_name}/raid/logical_disk_properties", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/conductors", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/conductors/{hostname}", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/shards", None, ADMIN_ONLY),
 ]
 
 
@@ -126,7 +133,7 @@ def world(cloud):
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
-            "chassis_id": chassis["uuid"]}
+            "chassis_id": chassis["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host}
 
 
 def _body(kind, cloud):
@@ -190,7 +197,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id")}
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "driver_name", "hostname")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

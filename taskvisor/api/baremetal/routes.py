@@ -3,6 +3,8 @@ nodes, their provision/power/maintenance actions (tasks), clean steps."""
 from fastapi import APIRouter, Request
 
 from taskvisor.api.baremetal import actions, chassis, nodes, versions
+from taskvisor.api.baremetal import conductors, driver_routes, shards
+from taskvisor.api.middleware.edge import CONTEXT_KEY
 
 router = APIRouter(prefix="/baremetal")
 
@@ -20,9 +22,14 @@ def root(request: Request):
 @router.get("/v1")
 @router.get("/v1/")
 def v1(request: Request):
-    return versions.v1_doc(_base(request))
+    # an open path (no context): the version the edge middleware negotiated
+    _, version = request.scope.get("state", {}).get(CONTEXT_KEY, (None, None))
+    return versions.v1_doc(_base(request), version or versions.MIN_VERSION)
 
 
 router.include_router(nodes.router)
 router.include_router(actions.router)
 router.include_router(chassis.router)
+router.include_router(driver_routes.router)
+router.include_router(conductors.router)
+router.include_router(shards.router)
