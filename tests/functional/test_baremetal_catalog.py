@@ -290,3 +290,35 @@ def test_shard_and_group_patch_rules(bm):
     assert group.status_code == 403 and "baremetal:node:update:conductor_group" in fault(group)
     assert bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/shard",
                                                        "value": "x"}]).status_code == 200
+
+
+# provision_updated_at
+
+def _when(text: str):
+    from datetime import datetime, timezone
+    stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def test_provision_updated_at_is_stamped_when_a_node_task_ends(bm):
+    """The API stamps the state a task starts in; the task's end stamps the
+    state it leaves the node in (after its last step started)."""
+    node = bm.create("stamp")
+    assert node["provision_updated_at"] is None
+    for target, state in (("manage", "manageable"), ("provide", "available")):
+        task = bm.act(node["uuid"], target)
+        shown = bm.node(node["uuid"])
+        assert shown["provision_state"] == state
+        last_step = max(_when(s["started_at"]) for s in task["steps"] if s["started_at"])
+        assert _when(shown["provision_updated_at"]) >= last_step, (target, shown["provision_updated_at"], task)
+
+
+# both databases: the 0006 columns and the shard counts
+
+def test_shards_and_groups_on_every_database(any_db_cloud):
+    bm = Baremetal(any_db_cloud)
+    made = [bm.create(f"db{i}", shard=shard) for i, shard in enumerate(("x", "x", None))]
+    assert bm.req("GET", "/shards").json()["shards"] == [{"name": "x", "count": 2}, {"name": "None", "count": 1}]
+    assert {n["uuid"] for n in bm.req("GET", "/nodes?sharded=false").json()["nodes"]} == {made[2]["uuid"]}
+    assert bm.node(made[0]["uuid"])["conductor_group"] == ""
+    assert bm.req("GET", "/nodes?conductor_group=").json()["nodes"] != []
