@@ -82,7 +82,7 @@ def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:
     return ((drivers.get(driver_name) or {}).get("interfaces") or {}).get(kind)
 
 
-def _value(row: dict, field: str, conductors: list[dict], drivers: dict):
+def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str | None, drivers: dict):
     if field == "uuid":
         return row["id"]
     if field in ("created_at", "updated_at", "provision_updated_at"):
@@ -90,7 +90,7 @@ def _value(row: dict, field: str, conductors: list[dict], drivers: dict):
     if field == "driver_info":
         return mask(row.get("driver_info"))
     if field == "conductor":
-        return node_conductor(row, conductors)
+        return node_conductor(row, conductors) if conductors is not None else conductor
     if field == "conductor_group":
         return row.get("conductor_group") or ""
     if field.endswith("_interface"):
@@ -112,11 +112,13 @@ def links(base_url: str, node_id: str, sub: str = "") -> list[dict]:
 
 
 def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None = None,
-                conductors: list[dict] | None = None, drivers: dict | None = None) -> dict:
+                conductors: list[dict] | None = None, drivers: dict | None = None,
+                conductor: str | None = None) -> dict:
     """``drivers``: what conductors recorded of them, ``conductors``: the
-    conductors registered (both from ``api.baremetal.drivers``)."""
+    conductors registered (both from ``api.baremetal.drivers``), from which
+    the node's ``conductor`` is computed; without them, ``conductor`` is shown."""
     names = fields if fields is not None else allowed_fields(minor)
-    node = {name: _value(row, name, conductors or [], drivers or {}) for name in names}
+    node = {name: _value(row, name, conductors, conductor, drivers or {}) for name in names}
     if minor < 2 and node.get("provision_state") == "available":
         node["provision_state"] = None  # Ironic before 1.2 called available "None"
     node["links"] = links(base_url, row["id"])
