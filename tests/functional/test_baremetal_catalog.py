@@ -322,3 +322,14 @@ def test_shards_and_groups_on_every_database(any_db_cloud):
     assert {n["uuid"] for n in bm.req("GET", "/nodes?sharded=false").json()["nodes"]} == {made[2]["uuid"]}
     assert bm.node(made[0]["uuid"])["conductor_group"] == ""
     assert bm.req("GET", "/nodes?conductor_group=").json()["nodes"] != []
+
+
+def test_paths_without_v1_route_as_v1(bm):
+    """Ironic serves /drivers/x as /v1/drivers/x; its Tempest client asks so."""
+    client, headers = bm.client, bm.headers
+    props = client.get("/baremetal/drivers/fake-hardware/properties", headers=headers)
+    assert props.status_code == 200 and "fake_power_delay" in props.json()
+    node = bm.create("unversioned")
+    assert client.get(f"/baremetal/nodes/{node['uuid']}", headers=headers).json()["uuid"] == node["uuid"]
+    assert client.get("/baremetal/v2/nodes", headers=headers).status_code == 404
+    assert client.get("/baremetal/", headers=headers).json()["name"] == "OpenStack Ironic API"
