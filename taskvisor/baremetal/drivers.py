@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from taskvisor.baremetal.steps import driver_steps
+from taskvisor.baremetal.steps import driver_deploy_steps, driver_steps
 
 DRIVERS = ("fake-hardware", "redfish")
 # Interfaces a driver may leave out, which Ironic shows as "noop".
@@ -30,13 +30,23 @@ def get_driver(name: str):
 
 
 def describe(name: str) -> dict:
-    """A driver's interface names (node.<kind>_interface) and clean steps."""
+    """What the API shows of a driver (GET /v1/drivers…) and checks nodes
+    against: its interface per kind (node.<kind>_interface; each kind has one
+    implementation, so it is both the default and the one enabled), the
+    driver_info properties its interfaces read, the logical disk properties
+    of its RAID interface (None: no RAID), and its clean and deploy steps."""
     driver = get_driver(name)
-    interfaces = {}
+    interfaces, properties = {}, {}
     for kind in INTERFACES:
         interface = getattr(driver, kind, None)
         interfaces[kind] = getattr(interface, "name", None) or ("noop" if kind in _NOOP else None)
-    return {"interfaces": interfaces, "clean_steps": driver_steps(driver)}
+        properties.update(getattr(interface, "properties", None) or {})
+    raid = getattr(driver, "raid", None)
+    return {"interfaces": interfaces,
+            "enabled_interfaces": {kind: [iface] if iface else [] for kind, iface in interfaces.items()},
+            "properties": properties,
+            "raid_logical_disk_properties": getattr(raid, "logical_disk_properties", None),
+            "clean_steps": driver_steps(driver), "deploy_steps": driver_deploy_steps(driver)}
 
 
 def describe_all() -> dict[str, dict]:

@@ -19,7 +19,7 @@ import threading
 
 from taskvisor.baremetal import interfaces as base
 from taskvisor.baremetal.interfaces import HardwareError, HardwareTask
-from taskvisor.baremetal.steps import clean_step
+from taskvisor.baremetal.steps import clean_step, deploy_step
 
 
 _holds: dict[str, threading.Event] = {}
@@ -63,6 +63,9 @@ def _fake_step(task: HardwareTask, key: str, abortable: bool | None) -> None:
 
 class FakePower(base.PowerInterface):
     name = "fake"
+    properties = {"fake_power_delay": "Seconds a power action takes. Optional.",
+                  "fake_power_fail": "true: every power action fails. Optional.",
+                  "fake_soft_power_off_ignored": "true: soft power off waits out its timeout and fails. Optional."}
 
     def get_power_state(self, task: HardwareTask) -> str:
         return task.node.get("power_state") or base.POWER_OFF
@@ -95,7 +98,12 @@ class FakeManagement(base.ManagementInterface):
 
 class FakeDeploy(base.DeployInterface):
     name = "fake"
+    properties = {"fake_deploy_delay": "Seconds deploy takes. Optional.",
+                  "fake_deploy_fail": "true: deploy fails. Optional.",
+                  "fake_clean_delay": "Seconds every clean step takes, or {\"interface.step\": seconds}. Optional.",
+                  "fake_fail_step": "A clean step (\"interface.step\") or list of them that fail. Optional."}
 
+    @deploy_step(priority=100)  # Ironic's fake deploy interface: one step, deploy
     def deploy(self, task: HardwareTask) -> None:
         task.wait(float(task.driver_info.get("fake_deploy_delay", 0)), abortable=False)
         if task.driver_info.get("fake_deploy_fail"):
@@ -127,6 +135,10 @@ class FakeBios(base.BiosInterface):
         _fake_step(task, "bios.factory_reset", abortable=False)
         task.internal.pop("fake_bios_settings", None)
 
+    @clean_step(priority=0, requires_ramdisk=False)
+    def cache_bios_settings(self, task: HardwareTask) -> None:
+        _fake_step(task, "bios.cache_bios_settings", abortable=False)
+
 
 class FakeRaid(base.RaidInterface):
     name = "fake"
@@ -155,6 +167,22 @@ class FakeVendor(base.VendorInterface):
     def burnin_cpu(self, task: HardwareTask, duration: int) -> None:
         _fake_step(task, "vendor.burnin_cpu", abortable=None)
 
+    # Ironic's fake vendor interface runs this in every automated clean
+    # (priority 1), so scripts written against Ironic's fake driver see it.
+    @clean_step(priority=1)
+    def log_passthrough(self, task: HardwareTask) -> None:
+        _fake_step(task, "vendor.log_passthrough", abortable=False)
+
+
+class FakeFirmware(base.FirmwareInterface):
+    name = "fake"
+
+    @clean_step(priority=0, argsinfo={
+        "settings": {"description": "A list of {component, url} firmware updates", "required": True,
+                     "type": "array"}})
+    def update(self, task: HardwareTask, settings: list) -> None:
+        _fake_step(task, "firmware.update", abortable=False)
+
 
 class FakeHardware:
     name = "fake-hardware"
@@ -162,3 +190,4 @@ class FakeHardware:
     def __init__(self):
         self.power, self.management, self.deploy = FakePower(), FakeManagement(), FakeDeploy()
         self.bios, self.raid, self.vendor = FakeBios(), FakeRaid(), FakeVendor()
+        self.firmware = FakeFirmware()

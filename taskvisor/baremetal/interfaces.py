@@ -60,6 +60,8 @@ class HardwareTask:
 class Interface:
     name = "none"            # the interface implementation's name (node.<type>_interface)
     interface_type = ""
+    # driver_info keys this implementation reads: {key: description} (GET /v1/drivers/{name}/properties)
+    properties: dict[str, str] = {}
 
     def validate(self, task: HardwareTask) -> None:
         """Raise ``HardwareError`` when driver_info cannot work."""
@@ -106,7 +108,26 @@ class BiosInterface(Interface):
 
 class RaidInterface(Interface):
     interface_type = "raid"
+    # What a logical disk of target_raid_config may say (GET /v1/drivers/{name}/raid/logical_disk_properties)
+    logical_disk_properties = {
+        "raid_level": "RAID level of the logical disk: JBOD, 0, 1, 2, 5, 6, 1+0, 5+0 or 6+0. Required.",
+        "size_gb": "Size of the logical disk in GiB, or MAX for all the space left. Required.",
+        "volume_name": "Name of the volume; generated when not given. Optional.",
+        "is_root_volume": "Whether the node boots from this disk (default false). Optional.",
+        "share_physical_disks": "Whether other logical disks may use the same physical disks (default false). "
+                                "Optional.",
+        "disk_type": "Preferred kind of physical disk: hdd or ssd. Optional.",
+        "interface_type": "Preferred disk interface: sata, scsi or sas. Optional.",
+        "number_of_physical_disks": "How many physical disks back this logical disk (default: the least the RAID "
+                                    "level needs). Optional.",
+        "controller": "RAID controller to use; the driver picks one when not given. Optional.",
+        "physical_disks": "Physical disks to use; the driver picks them when not given. Optional.",
+    }
 
 
 class VendorInterface(Interface):
     interface_type = "vendor"
+
+
+class FirmwareInterface(Interface):
+    interface_type = "firmware"

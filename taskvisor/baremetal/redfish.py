@@ -58,6 +58,12 @@ def _power_state(system) -> str:
 
 class RedfishPower(base.PowerInterface):
     name = "redfish"
+    properties = {"redfish_address": "The BMC's Redfish endpoint, http[s]://host[:port]. Required.",
+                  "redfish_system_id": "The system's Redfish path, e.g. /redfish/v1/Systems/1. Required.",
+                  "redfish_username": "User name on the BMC. Optional.",
+                  "redfish_password": "Password on the BMC. Optional.",
+                  "redfish_verify_ca": "true, false or a CA bundle path to check the BMC's TLS certificate "
+                                       "(default true). Optional."}
 
     def validate(self, task: HardwareTask) -> None:
         _system(task)

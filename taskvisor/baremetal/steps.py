@@ -65,6 +65,28 @@ def clean_step(priority: int, abortable: bool = False, argsinfo: dict | None = N
     return mark
 
 
+def deploy_step(priority: int, argsinfo: dict | None = None):
+    """Mark a hardware interface method as a deploy step (Ironic's
+    decorator): recorded with the driver (``driver_deploy_steps``) so deploy
+    templates and runbooks can be checked against what a driver offers."""
+    def mark(fn):
+        fn._deploy_step = {"priority": priority, "argsinfo": argsinfo or {}}
+        return fn
+    return mark
+
+
+def driver_deploy_steps(driver: Any) -> list[dict]:
+    """Every deploy step of a driver's interfaces, in interface then name order."""
+    found = []
+    for interface_type in INTERFACE_PRIORITY:
+        interface = getattr(driver, interface_type, None)
+        for name in sorted(dir(type(interface))) if interface is not None else ():
+            meta = getattr(getattr(type(interface), name, None), "_deploy_step", None)
+            if meta is not None:
+                found.append({"interface": interface_type, "step": name, **copy.deepcopy(meta)})
+    return found
+
+
 def step_id(step: dict) -> str:
     return f"{step['interface']}.{step['step']}"
 

@@ -108,7 +108,8 @@ class Conductor:
     def start(self) -> None:
         # The API learns the hardware drivers from this record (it loads none itself).
         servicegroup.report(self.db, binary=BINARY, host=self.host, topic=conductorapi.TOPIC,
-                            capabilities={"drivers": describe_all()})
+                            capabilities={"drivers": describe_all(),
+                                          "conductor_group": self.conf.conductor.conductor_group})
         self._rpc = self.transport.serve(conductorapi.TOPIC, ConductorEndpoint(self.db, self.transport, conf=self.conf,
                                                                      flows=self.runtime.flows), workers=4)
         self._listener = self.transport.listen(WAKE_TOPIC, lambda _payload: self._wake.set())

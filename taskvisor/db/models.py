@@ -277,3 +277,7 @@ ports = Table(
     Index("ix_ports_node_id", "node_id"),
     Index("ix_ports_portgroup_id", "portgroup_id"),
 )
+# bm-catalog (0006): the node's shard (Ironic 1.82) and conductor group (1.46)
+nodes.append_column(Column("shard", String(255)))
+nodes.append_column(Column("conductor_group", String(255), nullable=False, server_default=""))
+Index("ix_nodes_shard", nodes.c.shard)

@@ -28,6 +28,7 @@ from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
 from taskvisor.flows import common
 from taskvisor.flows.common import shutdown_args
+from taskvisor.flows.node_common import stamped
 from taskvisor.states import node as node_states
 from taskvisor.states import power
 from taskvisor.tasks.flow import StepFailed
@@ -82,7 +83,7 @@ def write(ctx: Any, node: dict, **fields: Any) -> None:
         node_states.check_transition(node.get("provision_state"), fields["provision_state"])
     with ctx.fenced() as conn:
         if not conn.execute(update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id == ctx.task["id"])
-                            .values(updated_at=utcnow(), **fields)).rowcount:
+                            .values(updated_at=utcnow(), **stamped(fields))).rowcount:
             raise NodeGone(f"Node {node['id']} was taken from task {ctx.task['id']}.")
     node.update(fields)
 
@@ -93,7 +94,8 @@ def release(ctx: Any, node_id: str | None, **fields: Any) -> bool:
         return False
     with ctx.fenced() as conn:
         return bool(conn.execute(update(nodes).where(nodes.c.id == node_id, nodes.c.task_id == ctx.task["id"])
-                                 .values(task_id=None, reservation=None, updated_at=utcnow(), **fields)).rowcount)
+                                 .values(task_id=None, reservation=None, updated_at=utcnow(),
+                                         **stamped(fields))).rowcount)
 
 
 def hand_over(ctx: Any, node_id: str, *, flow: str, action: str, params: dict, **fields: Any) -> str | None:

@@ -15,13 +15,22 @@ from typing import Any
 
 from taskvisor.baremetal.drivers import get_driver
 from taskvisor.baremetal.interfaces import HardwareTask
+from taskvisor.db.session import utcnow
 from taskvisor.states import node as node_states
+
+
+def stamped(fields: dict) -> dict:
+    """Every write of provision_state stamps provision_updated_at (Ironic
+    does on each save that sets the state): node flows write through here."""
+    if "provision_state" in fields:
+        return {"provision_updated_at": utcnow(), **fields}
+    return fields
 
 
 def _bound(ctx: Any, fields: dict) -> dict:
     if "provision_state" in fields:
         node_states.check_transition(ctx.node.get("provision_state"), fields["provision_state"])
-    return fields
+    return stamped(fields)
 
 
 def show(ctx: Any, **fields: Any) -> None:

@@ -71,7 +71,9 @@ def test_cleaning_steps_endpoint(bm):
     node = bm.manageable("e", driver_info={"fake_clean_delay": {"bios.factory_reset": 1.0}})
     planned = bm.req("GET", f"/nodes/{node['uuid']}/cleaning/steps").json()
     assert planned["steps"] == [{"interface": "deploy", "step": "erase_devices", "priority": 10,
-                                 "abortable": True, "argsinfo": {}, "requires_ramdisk": True}]
+                                 "abortable": True, "argsinfo": {}, "requires_ramdisk": True},
+                                {"interface": "vendor", "step": "log_passthrough", "priority": 1,
+                                 "abortable": False, "argsinfo": {}, "requires_ramdisk": True}]
     resp = bm.provision(node["uuid"], "clean", clean_steps=[DELETE_RAID, FACTORY_RESET])
     bm.wait_for(node["uuid"], lambda n: n["clean_step"].get("step") == "factory_reset")
     running = bm.req("GET", f"/nodes/{node['uuid']}/cleaning/steps").json()
@@ -87,15 +89,16 @@ def test_automated_order_ties_and_overrides(cloud_factory):
     node = bm.manageable("o")
     planned = bm.req("GET", f"/nodes/{node['uuid']}/cleaning/steps").json()["steps"]
     # all priority 10: ties go deploy (3) > bios (2) > raid (1)
-    assert [(s["interface"], s["priority"]) for s in planned] == [("deploy", 10), ("bios", 10), ("raid", 10)]
+    assert [(s["interface"], s["priority"]) for s in planned] == [("deploy", 10), ("bios", 10), ("raid", 10),
+                                                                  ("vendor", 1)]
     task = bm.act(node["uuid"], "provide")
     assert names(task) == ["prepare_cleaning", "deploy.erase_devices", "bios.factory_reset",
-                           "raid.delete_configuration", "finish_cleaning"]
+                           "raid.delete_configuration", "vendor.log_passthrough", "finish_cleaning"]
     bm2 = Baremetal(cloud_factory(conductor__clean_step_priority_override="deploy.erase_devices:0,"
                                                                           "raid.delete_configuration:5"))
     node = bm2.manageable("o2")
     assert names(bm2.act(node["uuid"], "provide")) == ["prepare_cleaning", "raid.delete_configuration",
-                                                        "finish_cleaning"]
+                                                        "vendor.log_passthrough", "finish_cleaning"]
 
 
 def test_hold_then_unhold_continues_at_the_next_step(bm):

@@ -21,7 +21,8 @@ def test_enroll_to_active_and_back(bm):
     node = bm.node(uuid)
     assert node["provision_state"] == "manageable" and node["power_state"] == "power off"
     task = bm.act(uuid, "provide")
-    assert [s["name"] for s in task["steps"]] == ["prepare_cleaning", "deploy.erase_devices", "finish_cleaning"]
+    assert [s["name"] for s in task["steps"]] == ["prepare_cleaning", "deploy.erase_devices",
+                                                  "vendor.log_passthrough", "finish_cleaning"]
     node = bm.node(uuid)
     assert node["provision_state"] == "available" and node["target_provision_state"] is None
     assert node["clean_step"] == {} and node["reservation"] is None

@@ -120,6 +120,13 @@ TABLE = [
     ("GET", f"{N}/{{port_node}}/portgroups/detail", None, READ),
     ("DELETE", "/baremetal/v1/ports/{port_id}", None, (403, 404, 403, OK)),
     ("DELETE", "/baremetal/v1/portgroups/{portgroup_ident}", None, (403, 404, 403, OK)),
+    ("GET", "/baremetal/v1/drivers", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers/{driver_name}", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers/{driver_name}/properties", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/drivers/{driver_name}/raid/logical_disk_properties", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/conductors", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/conductors/{hostname}", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/shards", None, ADMIN_ONLY),
 ]
 
 
@@ -155,7 +162,7 @@ def world(cloud):
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
             "chassis_id": chassis["uuid"], "port_node": port_node["uuid"], "port_id": port["uuid"],
-            "portgroup_ident": group["uuid"]}
+            "portgroup_ident": group["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host}
 
 
 def _body(kind, cloud):
@@ -220,7 +227,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
                      "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
-                     "portgroup_ident")}
+                     "portgroup_ident", "driver_name", "hostname")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

@@ -73,9 +73,10 @@ def test_overrides_reorder_and_disable():
         s.parse_overrides("raid.e=100")
 
 
-def test_fake_hardware_has_one_automated_step_and_manual_ones_with_required_args():
+def test_fake_hardware_has_two_automated_steps_and_manual_ones_with_required_args():
     driver = get_driver("fake-hardware")
-    assert order(s.automated_steps(s.driver_steps(driver))) == ["deploy.erase_devices"]
+    # erase_devices, then Ironic's fake vendor step (priority 1)
+    assert order(s.automated_steps(s.driver_steps(driver))) == ["deploy.erase_devices", "vendor.log_passthrough"]
     manual = [x for x in s.driver_steps(driver) if x["priority"] == 0]
     assert len(manual) >= 5
     assert any(info.get("required") for x in manual for info in x["argsinfo"].values())

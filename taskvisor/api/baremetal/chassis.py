@@ -10,6 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import nodes as node_api
+from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, is_uuid
 from taskvisor.api.context import RequestContext, get_context
@@ -163,7 +164,7 @@ def list_chassis_nodes(chassis_id: str, request: Request, ctx: RequestContext = 
                        provision_state: str | None = None, maintenance: str | None = None,
                        associated: str | None = None, sort_dir: str = "asc"):
     return node_api._list(request, ctx, False, fields, limit, marker, provision_state, maintenance, None, None,
-                          associated, None, sort_dir, chassis_id)
+                          associated, None, sort_dir, NodeFilters(chassis_uuid=chassis_id))
 
 
 @router.get("/v1/chassis/{chassis_id}/nodes/detail")
@@ -172,4 +173,4 @@ def list_chassis_nodes_detail(chassis_id: str, request: Request, ctx: RequestCon
                               provision_state: str | None = None, maintenance: str | None = None,
                               associated: str | None = None, sort_dir: str = "asc"):
     return node_api._list(request, ctx, True, None, limit, marker, provision_state, maintenance, None, None,
-                          associated, None, sort_dir, chassis_id)
+                          associated, None, sort_dir, NodeFilters(chassis_uuid=chassis_id))

@@ -13,7 +13,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api import openapi
-from taskvisor.api.baremetal import drivers, views
+from taskvisor.api.baremetal import drivers, node_filters, views
+from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
@@ -29,10 +30,11 @@ _NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _RESERVED_NAMES = ("detail", "validate")
 _STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_info", "instance_uuid",
-           "resource_class", "automated_clean", "maintenance", "owner", "lessee")
+           "resource_class", "automated_clean", "maintenance", "owner", "lessee", "conductor_group", "shard")
 _OBJECTS = ("driver_info", "properties", "extra", "instance_info")
 PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
-             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "chassis_uuid")
+             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "chassis_uuid",
+             "conductor_group", "shard")
 # Ironic's rule for changing each field (on top of baremetal:node:update)
 FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "driver": "baremetal:node:update:driver_interfaces",
@@ -42,7 +44,9 @@ FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "maintenance": "baremetal:node:update:maintenance", "name": "baremetal:node:update:name",
                "owner": "baremetal:node:update:owner", "properties": "baremetal:node:update:properties",
                "resource_class": "baremetal:node:update:resource_class",
-               "chassis_uuid": "baremetal:node:update:chassis_uuid"}
+               "chassis_uuid": "baremetal:node:update:chassis_uuid",
+               "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard"}
+_GROUP = re.compile(r"^[A-Za-z0-9_\-.]*$")  # Ironic's conductor group names (stored lower case)
 
 
 def minor(ctx: RequestContext) -> int:
@@ -55,6 +59,14 @@ def base_url(request: Request) -> str:
 
 def conductor_host(request: Request) -> str:
     return request.app.state.tv.conf.DEFAULT.host
+
+
+def live_conductors(request: Request) -> list[dict]:
+    """The registered conductors (``drivers.conductors``): what a node's
+    ``conductor`` field is computed from."""
+    tv = request.app.state.tv
+    with tv.db.read() as conn:
+        return drivers.conductors(conn, tv.conf.DEFAULT.service_down_time)
 
 
 def recorded_drivers(request: Request) -> dict:
@@ -146,7 +158,19 @@ def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict
     out = dict(values)
     if "driver" in out and out["driver"] not in known_drivers:
         raise BadRequest(f"No valid host was found. Reason: No conductor service registered which supports "
-                         f"driver {out['driver']} for conductor group \"\".")
+                         f"driver {out['driver']} for conductor group \"{out.get('conductor_group') or ''}\".")
+    if "conductor_group" in out:
+        group = out["conductor_group"]
+        if group is None:
+            group = ""
+        if not isinstance(group, str) or len(group) > 255 or not _GROUP.fullmatch(group):
+            raise BadRequest(f"Invalid conductor_group {str(group)[:64]!r}: use letters, digits, _, - and . "
+                             "(at most 255)")
+        out["conductor_group"] = group.lower()
+    if out.get("shard") is not None and (not isinstance(out["shard"], str) or not out["shard"]
+                                         or len(out["shard"]) > 255):
+        raise BadRequest("Invalid input for field/attribute shard. Expected a non-empty string of at most 255 "
+                         "characters")
     for name in _OBJECTS:
         if name in out:
             if out[name] is None:
@@ -178,6 +202,14 @@ def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict
     return out
 
 
+def check_served(conductors: list[dict], driver: str, group: str) -> None:
+    """A node needs a conductor of its group offering its driver (Ironic
+    refuses one no conductor could serve: NoValidHost, 400)."""
+    if not any(c["conductor_group"] == group and driver in c["drivers"] for c in conductors):
+        raise BadRequest(f"No valid host was found. Reason: No conductor service registered which supports "
+                         f"driver {driver} for conductor group \"{group}\".")
+
+
 def _reject_newer(values: dict, ctx: RequestContext) -> None:
     for name, value in values.items():
         if value is not None and views.VERSIONED.get(name, 1) > minor(ctx):
@@ -192,6 +224,8 @@ NODE_BODY = {"type": "object", "required": ["driver"], "additionalProperties": F
     "automated_clean": {"type": ["boolean", "null"]}, "owner": {"type": ["string", "null"], "maxLength": 255},
     "lessee": {"type": ["string", "null"], "maxLength": 255},
     "chassis_uuid": {"type": ["string", "null"], "format": "uuid"},
+    "conductor_group": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{0,255}$"},
+    "shard": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
     **{name: {"type": ["object", "null"]} for name in ("driver_info", "properties", "extra", "instance_info")}}}
 PATCH_BODY = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["op", "path"], "properties": {
     "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/"}, "value": {}}}}
@@ -219,6 +253,9 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
             raise BadRequest(f"Could not find the following interface in the "
                              f"'ironic.hardware.interfaces.{key[:-len('_interface')]}' entrypoint: {value}. "
                              f"Valid interfaces are {mine}.")
+    conductors = live_conductors(request)
+    if values.get("conductor_group"):
+        check_served(conductors, values["driver"], values["conductor_group"])
     node_id = body.get("uuid") or str(uuid.uuid4())
     if not isinstance(node_id, str) or not is_uuid(node_id):
         raise BadRequest(f"Expected a UUID but received {node_id}.")
@@ -226,7 +263,7 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     now = utcnow()
     row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
            "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
-           "maintenance": False, "automated_clean": None, **values,
+           "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, **values,
            "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
            "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
            "last_error": None, "fault": None, "maintenance_reason": None, "reservation": None, "task_id": None,
@@ -243,7 +280,7 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
                 raise Conflict(f"A node with UUID {node_id} already exists.") from None
         raise Conflict(f"A node with name {row['name']} already exists.") from None
     response.headers["Location"] = f"{base_url(request)}/v1/nodes/{node_id}"
-    created = redact(views.render_node(row, minor(ctx), base_url(request), conductor=conductor_host(request),
+    created = redact(views.render_node(row, minor(ctx), base_url(request), conductors=conductors,
                                        drivers=known_drivers), row, ctx)
     created["updated_at"] = None  # Ironic: a node just created was never updated
     return created
@@ -252,7 +289,10 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
 def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | None, limit: int | None,
           marker: str | None, provision_state: str | None, maintenance: str | None, driver: str | None,
           resource_class: str | None, associated: str | None, instance_uuid: str | None,
-          sort_dir: str, chassis_uuid: str | None = None) -> dict:
+          sort_dir: str, flt: NodeFilters | None = None) -> dict:
+    flt = flt or NodeFilters()
+    node_filters.check_versions({"driver": driver, "resource_class": resource_class, **flt.given()}, minor(ctx))
+    chassis_uuid = flt.chassis_uuid
     wanted = views.check_fields(fields, minor(ctx))
     if detail and wanted is not None:
         raise BadRequest("Can not specify ?detail=True and fields in the same request.")
@@ -262,7 +302,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     columns = views.columns_for(wanted)
     if detail or wanted != list(views.LIST_FIELDS):  # redaction needs owner and lessee
         columns = [*columns, *(c for c in (nodes.c.owner, nodes.c.lessee) if c not in columns)]
-    query = select(*columns)
+    if flt.conductor is not None:
+        columns = [*columns, *(c for c in node_filters.CONDUCTOR_COLUMNS if c not in columns)]
+    query = node_filters.apply(select(*columns), flt, _bool)
     if not allowed(ctx, "baremetal:node:list_all"):  # a project sees the nodes it owns or leases
         query = query.where((nodes.c.owner == ctx.project_id) | (nodes.c.lessee == ctx.project_id))
     if provision_state is not None:
@@ -305,13 +347,15 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         limit = min(limit or max_limit, max_limit)  # Ironic: 0 or above [api] max_limit = max_limit
         query = query.limit(limit)
         rows = conn.execute(query).mappings().all()
-    url, host, m = base_url(request), conductor_host(request), minor(ctx)
+    url, m = base_url(request), minor(ctx)
+    conductors = live_conductors(request) if flt.conductor is not None or "conductor" in wanted else []
+    rows = node_filters.by_conductor(rows, flt, conductors)
     if wanted == list(views.LIST_FIELDS):
         out = {"nodes": views.render_brief(rows, m, url)}
     else:
         known_drivers = recorded_drivers(request)
-        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductor=host, drivers=known_drivers), r, ctx)
-                         for r in rows]}
+        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers),
+                                r, ctx) for r in rows]}
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
         params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
@@ -327,12 +371,12 @@ def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fie
                limit: int | None = None, marker: str | None = None, provision_state: str | None = None,
                maintenance: str | None = None, driver: str | None = None, resource_class: str | None = None,
                associated: str | None = None, instance_uuid: str | None = None, detail: str | None = None,
-               sort_dir: str = "asc", chassis_uuid: str | None = None):
+               sort_dir: str = "asc", flt: NodeFilters = Depends()):
     show_detail = _bool("detail", detail) if detail is not None else False
     if show_detail and minor(ctx) < 43:
         raise ApiError(406, "Request not acceptable.")
     return _list(request, ctx, bool(show_detail), fields, limit, marker, provision_state, maintenance, driver,
-                 resource_class, associated, instance_uuid, sort_dir, chassis_uuid)
+                 resource_class, associated, instance_uuid, sort_dir, flt)
 
 
 @router.get("/v1/nodes/detail")
@@ -340,9 +384,9 @@ def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_contex
                       marker: str | None = None, provision_state: str | None = None,
                       maintenance: str | None = None, driver: str | None = None,
                       resource_class: str | None = None, associated: str | None = None,
-                      instance_uuid: str | None = None, sort_dir: str = "asc", chassis_uuid: str | None = None):
+                      instance_uuid: str | None = None, sort_dir: str = "asc", flt: NodeFilters = Depends()):
     return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver, resource_class,
-                 associated, instance_uuid, sort_dir, chassis_uuid)
+                 associated, instance_uuid, sort_dir, flt)
 
 
 @router.get("/v1/nodes/{ident}")
@@ -351,7 +395,7 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
     authorize_node(ctx, "baremetal:node:get", node, ident)
-    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductor=conductor_host(request),
+    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=live_conductors(request),
                                     drivers=recorded_drivers(request)), node, ctx)
 
 
@@ -367,10 +411,19 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
     document = {name: copy.deepcopy(current[name]) for name in PATCHABLE}
     for op in _interface_ops(patch, ctx, node, request):
         document = _apply(document, op, ctx)
+        field = jsonpointer.JsonPointer(op["path"]).parts[0]
+        if views.VERSIONED.get(field, 1) > minor(ctx):  # Ironic: a field newer than the request's version
+            raise ApiError(406, "Request not acceptable.")
     changes = {k: v for k, v in document.items() if v != current[k]}
     changes = check_values(changes, ctx, recorded_drivers(request) if "driver" in changes else {})
+    if changes.get("conductor_group", node["conductor_group"]) == node["conductor_group"]:
+        changes.pop("conductor_group", None)  # the same group, in other letter case
     for name in sorted(changes):
         authorize(ctx, FIELD_RULES[name], node_target(node))
+    if ("driver" in changes or "conductor_group" in changes) and \
+            changes.get("conductor_group", node["conductor_group"]):
+        check_served(live_conductors(request), changes.get("driver", node["driver"]),
+                     changes.get("conductor_group", node["conductor_group"]))
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
     if "chassis_uuid" in changes:
@@ -389,7 +442,7 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             raise node_locked(request, node)
     with db.read() as conn:
         node = load_node(conn, node["id"], ctx)
-    return redact(views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request),
+    return redact(views.render_node(node, minor(ctx), base_url(request), conductors=live_conductors(request),
                                     drivers=recorded_drivers(request)), node, ctx)
 
 

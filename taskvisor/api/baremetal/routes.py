@@ -4,6 +4,8 @@ from fastapi import APIRouter, Request
 
 from taskvisor.api.baremetal import actions, chassis, nodes, versions
 from taskvisor.api.baremetal import portgroups, ports
+from taskvisor.api.baremetal import conductors, driver_routes, shards
+from taskvisor.api.middleware.edge import CONTEXT_KEY
 
 router = APIRouter(prefix="/baremetal")
 
@@ -21,7 +23,9 @@ def root(request: Request):
 @router.get("/v1")
 @router.get("/v1/")
 def v1(request: Request):
-    return versions.v1_doc(_base(request))
+    # an open path (no context): the version the edge middleware negotiated
+    _, version = request.scope.get("state", {}).get(CONTEXT_KEY, (None, None))
+    return versions.v1_doc(_base(request), version or versions.MIN_VERSION)
 
 
 router.include_router(nodes.router)
@@ -29,3 +33,6 @@ router.include_router(actions.router)
 router.include_router(chassis.router)
 router.include_router(ports.router)
 router.include_router(portgroups.router)
+router.include_router(driver_routes.router)
+router.include_router(conductors.router)
+router.include_router(shards.router)

@@ -71,12 +71,23 @@ def root_doc(base_url: str) -> dict:
             "default_version": version_doc(base_url), "versions": [version_doc(base_url)]}
 
 
-def v1_doc(base_url: str) -> dict:
+# Resources /v1 links to from the microversion that introduced each
+# (Ironic's VERSIONED_CONTROLLERS), among those taskvisor serves.
+VERSIONED_LINKS = {"portgroups": 23, "conductors": 49, "allocations": 52, "deploy_templates": 55, "shards": 82,
+                   "runbooks": 92}
+
+
+def v1_doc(base_url: str, version: tuple[int, int] = MIN_VERSION) -> dict:
     def links(name: str) -> list[dict]:
         return [{"href": f"{base_url}/v1/{name}/", "rel": "self"}, {"href": f"{base_url}/{name}/", "rel": "bookmark"}]
-    return {"id": "v1",
-            "links": [{"href": f"{base_url}/v1/", "rel": "self"},
-                      {"href": "https://docs.openstack.org//ironic/latest/contributor//webapi.html",
-                       "rel": "describedby", "type": "text/html"}],
-            "media_types": {"base": "application/json", "type": "application/vnd.openstack.ironic.v1+json"},
-            "nodes": links("nodes"), "drivers": links("drivers"), "version": version_doc(base_url)}
+    doc = {"id": "v1",
+           "links": [{"href": f"{base_url}/v1/", "rel": "self"},
+                     {"href": "https://docs.openstack.org//ironic/latest/contributor//webapi.html",
+                      "rel": "describedby", "type": "text/html"}],
+           "media_types": {"base": "application/json", "type": "application/vnd.openstack.ironic.v1+json"},
+           "chassis": links("chassis"), "nodes": links("nodes"), "ports": links("ports"),
+           "drivers": links("drivers"), "version": version_doc(base_url)}
+    for name, since in VERSIONED_LINKS.items():
+        if version[1] >= since:
+            doc[name] = links(name)
+    return doc

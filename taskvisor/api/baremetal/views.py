@@ -2,6 +2,7 @@
 (a field appears from the microversion that introduced it)."""
 from __future__ import annotations
 
+from taskvisor.api.baremetal.drivers import node_conductor
 from taskvisor.api.errors import ApiError, BadRequest
 
 # field -> first minor version showing it (Ironic's VERSIONED_FIELDS); 1 = always
@@ -25,15 +26,15 @@ LIST_FIELDS = ("instance_uuid", "maintenance", "name", "power_state", "provision
 _COLUMNS = ("driver", "driver_info", "extra", "instance_info", "instance_uuid", "last_error", "maintenance",
             "maintenance_reason", "power_state", "properties", "provision_state", "reservation",
             "target_power_state", "target_provision_state", "driver_internal_info", "name", "clean_step",
-            "resource_class", "fault", "automated_clean", "owner", "lessee")
+            "resource_class", "fault", "automated_clean", "owner", "lessee", "conductor_group", "shard")
 _INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
                "rescue", "bios", "firmware", "network")
 _DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finished_at": None,
              "inspection_started_at": None, "raid_config": {}, "target_raid_config": {}, "traits": [],
-             "deploy_step": {}, "conductor_group": "", "protected": False, "protected_reason": None,
+             "deploy_step": {}, "protected": False, "protected_reason": None,
              "description": None, "allocation_uuid": None, "retired": False,
              "retired_reason": None, "network_data": {}, "boot_mode": None,
-             "secure_boot": None, "shard": None, "parent_node": None, "service_step": {},
+             "secure_boot": None, "parent_node": None, "service_step": {},
              "disable_power_off": False, "instance_name": None, "health": None}
 SECRET = "******"
 
@@ -47,6 +48,8 @@ def columns_for(fields: list[str]):
             names.add("driver")
         elif field == "chassis_uuid":
             names.add("chassis_id")
+        elif field == "conductor":  # drivers.node_conductor's inputs
+            names.update(("driver", "reservation", "conductor_group"))
         elif field in nodes.c and field != "uuid":
             names.add(field)
     return [nodes.c[name] for name in sorted(names)]
@@ -81,7 +84,7 @@ def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:
     return ((drivers.get(driver_name) or {}).get("interfaces") or {}).get(kind)
 
 
-def _value(row: dict, field: str, conductor: str | None, drivers: dict):
+def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str | None, drivers: dict):
     if field == "uuid":
         return row["id"]
     if field in ("created_at", "updated_at", "provision_updated_at"):
@@ -89,7 +92,9 @@ def _value(row: dict, field: str, conductor: str | None, drivers: dict):
     if field == "driver_info":
         return mask(row.get("driver_info"))
     if field == "conductor":
-        return conductor
+        return node_conductor(row, conductors) if conductors is not None else conductor
+    if field == "conductor_group":
+        return row.get("conductor_group") or ""
     if field == "chassis_uuid":
         return row.get("chassis_id")  # the chassis' id is its UUID
     if field.endswith("_interface"):
@@ -111,10 +116,13 @@ def links(base_url: str, node_id: str, sub: str = "") -> list[dict]:
 
 
 def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None = None,
-                conductor: str | None = None, drivers: dict | None = None) -> dict:
-    """``drivers``: what conductors recorded of them (``api.baremetal.drivers``)."""
+                conductors: list[dict] | None = None, drivers: dict | None = None,
+                conductor: str | None = None) -> dict:
+    """``drivers``: what conductors recorded of them, ``conductors``: the
+    conductors registered (both from ``api.baremetal.drivers``), from which
+    the node's ``conductor`` is computed; without them, ``conductor`` is shown."""
     names = fields if fields is not None else allowed_fields(minor)
-    node = {name: _value(row, name, conductor, drivers or {}) for name in names}
+    node = {name: _value(row, name, conductors, conductor, drivers or {}) for name in names}
     if minor < 2 and node.get("provision_state") == "available":
         node["provision_state"] = None  # Ironic before 1.2 called available "None"
     node["links"] = links(base_url, row["id"])

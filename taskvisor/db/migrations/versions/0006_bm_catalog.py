@@ -1,4 +1,5 @@
-"""bm-catalog: drivers, conductors, shards, node fields Ironic stamps (reserved for its work stream)
+"""bm-catalog: the node's shard (Ironic 1.82, filtered and counted by
+GET /v1/shards) and conductor group (1.46, which conductors may serve it).
 
 Revision ID: 0006_bm_catalog
 Revises: 0005_bm_ports
@@ -13,8 +14,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass  # filled by its work stream; an empty revision is a no-op
+    with op.batch_alter_table("nodes") as batch:
+        batch.add_column(sa.Column("shard", sa.String(255), nullable=True))
+        batch.add_column(sa.Column("conductor_group", sa.String(255), nullable=False, server_default=""))
+        batch.create_index("ix_nodes_shard", ["shard"])
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("nodes") as batch:
+        batch.drop_index("ix_nodes_shard")
+        batch.drop_column("conductor_group")
+        batch.drop_column("shard")
