@@ -98,7 +98,8 @@ def test_traits_microversion_and_owner_scoping(bm, cloud):
 
 
 # -- allocations ----------------------------------------------------------------------------------
-def test_allocation_reserves_a_matching_node_as_a_task(bm):
+def test_allocation_reserves_a_matching_node_as_a_task(any_db_cloud):
+    bm = Baremetal(any_db_cloud)
     node = _ready(bm, "a1", traits=["CUSTOM_FAST"])
     _ready(bm, "a2")  # same class, without the trait
     assert node["allocation_uuid"] is None
@@ -180,7 +181,8 @@ def test_candidate_nodes_by_name_and_errors(bm):
     assert again.status_code == 409
 
 
-def test_parallel_allocations_never_share_a_node(bm, cloud):
+def test_parallel_allocations_never_share_a_node(any_db_cloud):
+    bm = Baremetal(any_db_cloud)
     nodes = [_ready(bm, f"p{i}") for i in range(3)]
     made: list[dict] = []
     lock = threading.Lock()
@@ -221,6 +223,20 @@ def test_backfill_and_deployed_node_keeps_its_allocation(bm):
     wrong = bm.req("POST", "/allocations", {"node": other["uuid"]})
     assert wrong.status_code == 400 and 'Node must be in the "active" state' in fault(wrong)
     assert bm.req("GET", "/allocations").json()["allocations"] == [bm.req("GET", f"/allocations/{body['uuid']}").json()]
+    bm.act(node["uuid"], "deleted")  # tearing the node down ends its allocation, as in Ironic
+    bm.wait_state(node["uuid"], "available")
+    assert bm.req("GET", f"/allocations/{body['uuid']}").status_code == 404
+    assert bm.node(node["uuid"])["instance_uuid"] is None
+
+
+def test_removing_instance_uuid_removes_the_allocation(bm):
+    node = _ready(bm, "i1")
+    made = bm.req("POST", "/allocations", {"resource_class": "gold"}).json()
+    assert _wait(bm, made["uuid"])["node_uuid"] == node["uuid"]
+    resp = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "remove", "path": "/instance_uuid"}])
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["allocation_uuid"] is None and resp.json()["instance_uuid"] is None
+    assert bm.req("GET", f"/allocations/{made['uuid']}").status_code == 404
 
 
 def test_microversions(bm, cloud):
@@ -277,3 +293,42 @@ def test_delete_while_allocating_leaves_no_reserved_node(bm):
         assert task["status"] in ("succeeded", "failed", "cancelled"), task
         assert bm.node(node["uuid"])["instance_uuid"] is None
     assert bm.req("GET", "/allocations").json()["allocations"] == []
+
+
+def test_racing_reservations_of_one_node_one_wins(any_db_cloud):
+    """The reservation's compare-and-swap itself, from many threads at once
+    on the same node: exactly one transaction takes it."""
+    from taskvisor.db.models import allocations
+    from taskvisor.db.session import utcnow
+    from taskvisor.flows.bm_allocate import _Gone, _reserve
+    from sqlalchemy import insert
+    bm = Baremetal(any_db_cloud)
+    node = _ready(bm, "r1")
+    db = any_db_cloud.node.db
+    rows = []
+    for i in range(6):
+        row = {"id": f"00000000-0000-0000-0000-00000000000{i}", "name": None, "node_id": None,
+               "state": "allocating", "owner": None, "last_error": None, "resource_class": "gold", "traits": [],
+               "candidate_nodes": [], "extra": {}, "task_id": f"task-{i}", "created_at": utcnow(), "updated_at": None}
+        with db.write() as conn:
+            conn.execute(insert(allocations).values(**row))
+        rows.append(row)
+    outcomes: list = []
+    barrier = threading.Barrier(len(rows))
+
+    def reserve(row):
+        barrier.wait()
+        try:
+            with db.write() as conn:
+                outcomes.append(_reserve(conn, row, row["task_id"], node["uuid"]))
+        except _Gone:
+            outcomes.append("gone")
+    threads = [threading.Thread(target=reserve, args=(r,)) for r in rows]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("taken") == 1 and outcomes.count(None) == 5, outcomes
+    winner = bm.node(node["uuid"])["instance_uuid"]
+    active = [a for a in bm.req("GET", "/allocations?state=active").json()["allocations"]]
+    assert [a["uuid"] for a in active] == [winner] and active[0]["node_uuid"] == node["uuid"]

@@ -348,6 +348,8 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             with db.write() as conn:
                 done = conn.execute(update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))
                                     .values(updated_at=utcnow(), **changes)).rowcount
+                if done and "instance_uuid" in changes and changes["instance_uuid"] is None:
+                    _drop_allocation(conn, node)
         except IntegrityError:
             raise Conflict(f"A node with name {changes.get('name')} already exists.") from None
         if not done:
@@ -356,6 +358,22 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         node = with_related(conn, [load_node(conn, node["id"], ctx)])[0]
     return redact(views.render_node(node, minor(ctx), base_url(request), conductor=conductor_host(request),
                                     drivers=recorded_drivers(request)), node, ctx)
+
+
+_INSTANCE_UUID_REMOVABLE = (states.ENROLL, states.MANAGEABLE, states.AVAILABLE)
+
+
+def _drop_allocation(conn, node: dict) -> None:
+    """Ironic: removing a node's instance_uuid removes its allocation, only
+    in maintenance or a state where the node may be updated."""
+    held = conn.execute(select(allocations.c.id).where(allocations.c.node_id == node["id"])).scalar()
+    if held is None:
+        return
+    if not node["maintenance"] and node["provision_state"] not in _INSTANCE_UUID_REMOVABLE:
+        raise Conflict(f"Node {node['id']} with an allocation can not have instance_uuid removed unless it is in "
+                       f"one of allowed ({', '.join(_INSTANCE_UUID_REMOVABLE)}) states or in maintenance mode. "
+                       f"Current state is '{node['provision_state']}'.")
+    conn.execute(delete(allocations).where(allocations.c.id == held))
 
 
 def _apply(document: dict, op, ctx: RequestContext, patchable=PATCHABLE, objects=_OBJECTS) -> dict:
