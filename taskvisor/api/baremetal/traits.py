@@ -67,13 +67,15 @@ def _too_many(node_id: str, count: int) -> BadRequest:
                       f"per node ({count} vs. {MAX_TRAITS})")
 
 
-def _gate(ctx: RequestContext) -> None:
-    if minor(ctx) < 37:
-        raise ApiError(404, "The resource could not be found.")
+# What Ironic answers each method below 1.37 (its node controller routes
+# the unknown "traits" sub-resource differently per method).
+_OLD = {"GET": (406, "Request not acceptable."), "PUT": (405, "The method is not allowed for this resource."),
+        "DELETE": (404, "The resource could not be found.")}
 
 
 def _node(request: Request, ctx: RequestContext, ident: str, rule: str) -> dict:
-    _gate(ctx)
+    if minor(ctx) < 37:
+        raise ApiError(*_OLD[request.method])
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
     authorize_node(ctx, rule, node, ident)
@@ -99,7 +101,10 @@ def list_traits(ident: str, request: Request, ctx: RequestContext = Depends(get_
         return {"traits": traits_of(conn, [node["id"]]).get(node["id"], [])}
 
 
-@router.put("/v1/nodes/{ident}/traits", status_code=204, openapi_extra=openapi.body(TRAITS_BODY))
+_405 = {405: {"description": "Traits need microversion 1.37"}}
+
+
+@router.put("/v1/nodes/{ident}/traits", status_code=204, responses=_405, openapi_extra=openapi.body(TRAITS_BODY))
 def set_traits(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     node = _node(request, ctx, ident, "baremetal:node:traits:set")
     if not isinstance(body, dict) or "traits" not in body:
@@ -123,7 +128,7 @@ def set_traits(ident: str, request: Request, ctx: RequestContext = Depends(get_c
     return Response(status_code=204)
 
 
-@router.put("/v1/nodes/{ident}/traits/{trait}", status_code=204,
+@router.put("/v1/nodes/{ident}/traits/{trait}", status_code=204, responses=_405,
             openapi_extra=openapi.body({"type": "object", "maxProperties": 0}, required=False))
 def add_trait(ident: str, trait: str, request: Request, ctx: RequestContext = Depends(get_context),
               body=Depends(json_body)):
