@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from taskvisor.api.context import RequestContext
 from taskvisor.api.errors import BadRequest
 from taskvisor.api.policy import authorize
-from taskvisor.db.models import servers, task_steps, tasks
+from taskvisor.db.models import allocations, servers, task_steps, tasks
 
 STATUSES = ("queued", "running", "reverting", "succeeded", "failed", "reverted", "cancelled")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000  # MAX_LIMIT: [api] max_limit's default, when no config is given
@@ -80,8 +80,8 @@ def filter_from_query(params, ctx: RequestContext, resource_type: str | None = N
     if limit < 0:
         raise BadRequest("limit must be 0 or more.")
     kind = params.get("resource_type") or resource_type
-    if kind not in (None, "server", "node"):
-        raise BadRequest(f"Invalid resource_type {kind!r}: it must be server or node.")
+    if kind not in (None, "server", "node", "allocation"):
+        raise BadRequest(f"Invalid resource_type {kind!r}: it must be server, node or allocation.")
     return TaskFilter(project_id=project, resource_ids=_csv(params.get("resource_id") or params.get("resource")),
                       resource_type=kind, actions=_csv(params.get("action")), statuses=statuses,
                       host=params.get("host"), reasons=reasons, changes_since=parse_time("changes-since", params.get("changes-since")),
@@ -131,9 +131,11 @@ def list_tasks(conn: Connection, f: TaskFilter) -> list[dict]:
 
 
 def node_related_ids(conn: Connection, node_id: str) -> list[str]:
-    """A node's own id and the servers placed on it: their tasks deployed,
-    powered and undeployed it (the server's task runs the node's steps)."""
-    return [node_id, *conn.execute(select(servers.c.id).where(servers.c.node == node_id)).scalars()]
+    """A node's own id, the servers placed on it (their tasks deployed,
+    powered and undeployed it: the server's task runs the node's steps) and
+    its allocation (whose task reserved it)."""
+    return [node_id, *conn.execute(select(servers.c.id).where(servers.c.node == node_id)).scalars(),
+            *conn.execute(select(allocations.c.id).where(allocations.c.node_id == node_id)).scalars()]
 
 
 def next_link(base: str, params, rows: list[dict], limit: int) -> str | None:

@@ -281,3 +281,25 @@ ports = Table(
 nodes.append_column(Column("shard", String(255)))
 nodes.append_column(Column("conductor_group", String(255), nullable=False, server_default=""))
 Index("ix_nodes_shard", nodes.c.shard)
+# bm-alloc (0007): Ironic's allocations. A task (flow bm_allocate) owns an
+# allocating one through task_id; the node it got names it by instance_uuid,
+# and node_id is unique: one allocation per node.
+allocations = Table(
+    "allocations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), unique=True),
+    Column("node_id", String(36), unique=True),
+    Column("state", String(15), nullable=False),  # allocating, active, error
+    Column("owner", String(255)),
+    Column("last_error", Text),
+    Column("resource_class", String(80)),
+    Column("traits", JSON, nullable=False, default=list),
+    Column("candidate_nodes", JSON, nullable=False, default=list),  # node UUIDs, in the requested order
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("task_id", String(36)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    Index("ix_allocations_list", "created_at", "id"),
+    Index("ix_allocations_owner", "owner"),
+)
+RESOURCE_TABLES["allocation"] = allocations

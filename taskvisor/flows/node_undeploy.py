@@ -3,7 +3,10 @@
 steps resume like any other (params as node_clean, target available)."""
 from __future__ import annotations
 
+from sqlalchemy import delete
+
 from taskvisor.baremetal.interfaces import POWER_OFF, HardwareError
+from taskvisor.db.models import allocations
 from taskvisor.flows import node_clean
 from taskvisor.flows.node_common import hardware, release, reserve
 from taskvisor.states import node as states
@@ -29,6 +32,8 @@ def tear_down(ctx):
         driver.deploy.tear_down(hw)
     except HardwareError as exc:
         raise StepFailed(f"Failed to tear down node {ctx.node['id']}: {exc}") from None
+    with ctx.fenced() as conn:  # Ironic: tearing down ends the node's allocation (repeatable: a delete)
+        conn.execute(delete(allocations).where(allocations.c.node_id == ctx.node["id"]))
     ctx.update(instance_uuid=None, instance_info={})
 
 

@@ -48,7 +48,7 @@ class Baremetal:
     def task(self, url: str) -> dict:
         return self.cloud.task(url)
 
-    def wait_task(self, url: str, timeout: float = 30) -> dict:
+    def wait_task(self, url: str, timeout: float = 120) -> dict:
         return self.cloud.wait_task(url, timeout)
 
     def act(self, ident: str, target: str, **extra) -> dict:

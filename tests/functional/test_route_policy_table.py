@@ -87,6 +87,15 @@ TABLE = [
     ("PUT", f"{N}/{{node_ident}}/states/power", {"target": "power on"}, ACT),
     ("PUT", f"{N}/{{node_ident}}/states/provision", {"target": "manage"}, ACT),
     ("GET", f"{N}/{{node_ident}}/tasks/{{node_task_id}}", None, READ),
+    ("GET", f"{N}/{{node_ident}}/traits", None, READ),
+    ("PUT", f"{N}/{{node_ident}}/traits", {"traits": ["CUSTOM_A"]}, (403, 404, 403, OK)),  # the owner's admin
+    ("PUT", f"{N}/{{node_ident}}/traits/{{trait}}", None, (403, 404, 403, OK)),
+    ("DELETE", f"{N}/{{node_ident}}/traits/{{trait}}", None, (403, 404, 403, OK)),
+    ("DELETE", f"{N}/{{node_ident}}/traits", None, (403, 404, 403, OK)),
+    # the world's node has no allocation: whoever may see the node is told so (404); test_baremetal_allocations
+    # checks these two on a node that has one
+    ("GET", f"{N}/{{node_ident}}/allocation", None, (404, 404, 404, 404)),
+    ("DELETE", f"{N}/{{node_ident}}/allocation", None, (404, 404, 404, 404)),
     ("DELETE", f"{N}/{{node_ident}}", None, (403, 404, 403, OK)),
     ("DELETE", "/image/v2/images/{image_id}", None, (403, 404, OK, 404)),  # gone once the member deleted it
     ("DELETE", f"{C}/flavors/{{flavor_id}}", None, ADMIN_ONLY),
@@ -127,6 +136,11 @@ TABLE = [
     ("GET", "/baremetal/v1/conductors", None, ADMIN_ONLY),
     ("GET", "/baremetal/v1/conductors/{hostname}", None, ADMIN_ONLY),
     ("GET", "/baremetal/v1/shards", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/allocations", None, PROJECT),
+    ("POST", "/baremetal/v1/allocations", {"resource_class": "made"}, CREATE),
+    ("GET", "/baremetal/v1/allocations/{allocation_id}", None, READ),
+    ("PATCH", "/baremetal/v1/allocations/{allocation_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ACT),
+    ("DELETE", "/baremetal/v1/allocations/{allocation_id}", None, (403, 404, OK, 404)),  # gone once the member deleted it
 ]
 
 
@@ -158,11 +172,13 @@ def world(cloud):
     group = client.post("/baremetal/v1/portgroups", json={"node_uuid": port_node["uuid"]}, headers=LATEST).json()
     port = client.post("/baremetal/v1/ports", json={"node_uuid": port_node["uuid"], "address": "52:54:00:00:00:01",
                                                     "portgroup_uuid": group["uuid"]}, headers=LATEST).json()
+    allocation = client.post("/baremetal/v1/allocations", json={"resource_class": "none"}, headers={**LATEST, **a})
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
             "chassis_id": chassis["uuid"], "port_node": port_node["uuid"], "port_id": port["uuid"],
-            "portgroup_ident": group["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host}
+            "portgroup_ident": group["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host,
+            "trait": "CUSTOM_T", "allocation_id": allocation.json()["uuid"]}
 
 
 def _body(kind, cloud):
@@ -227,7 +243,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
                      "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
-                     "portgroup_ident", "driver_name", "hostname")}
+                     "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

@@ -21,7 +21,7 @@ from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
 from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.validation import json_body
-from taskvisor.db.models import nodes
+from taskvisor.db.models import allocations, node_traits, nodes
 from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
 
@@ -127,6 +127,23 @@ def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) 
     if row is None:
         raise NotFound(f"Node {ident[:64]} could not be found.")
     return dict(row)
+
+
+def with_related(conn, rows) -> list[dict]:
+    """Node rows with their ``traits`` (node_traits) and ``allocation_uuid``."""
+    rows = [dict(r) for r in rows]
+    ids = [r["id"] for r in rows]
+    traits: dict[str, list[str]] = {}
+    held: dict[str, str] = {}
+    if ids:
+        for node_id, trait in conn.execute(select(node_traits.c.node_id, node_traits.c.trait)
+                                           .where(node_traits.c.node_id.in_(ids)).order_by(node_traits.c.trait)):
+            traits.setdefault(node_id, []).append(trait)
+        held = dict(conn.execute(select(allocations.c.node_id, allocations.c.id)
+                                 .where(allocations.c.node_id.in_(ids))).all())
+    for row in rows:
+        row.update(traits=traits.get(row["id"], []), allocation_uuid=held.get(row["id"]))
+    return rows
 
 
 def authorize_node(ctx: RequestContext, rule: str, node: dict, ident: str | None = None) -> None:
@@ -347,6 +364,8 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         limit = min(limit or max_limit, max_limit)  # Ironic: 0 or above [api] max_limit = max_limit
         query = query.limit(limit)
         rows = conn.execute(query).mappings().all()
+        if {"traits", "allocation_uuid"} & set(wanted):
+            rows = with_related(conn, rows)
     url, m = base_url(request), minor(ctx)
     conductors = live_conductors(request) if flt.conductor is not None or "conductor" in wanted else []
     rows = node_filters.by_conductor(rows, flt, conductors)
@@ -393,7 +412,7 @@ def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_contex
 def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     wanted = views.check_fields(fields, minor(ctx))
     with request.app.state.tv.db.read() as conn:
-        node = load_node(conn, ident, ctx)
+        node = with_related(conn, [load_node(conn, ident, ctx)])[0]
     authorize_node(ctx, "baremetal:node:get", node, ident)
     return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=live_conductors(request),
                                     drivers=recorded_drivers(request)), node, ctx)
@@ -436,14 +455,32 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             with db.write() as conn:
                 done = conn.execute(update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))
                                     .values(updated_at=utcnow(), **changes)).rowcount
+                if done and "instance_uuid" in changes and changes["instance_uuid"] is None:
+                    _drop_allocation(conn, node)
         except IntegrityError:
             raise Conflict(f"A node with name {changes.get('name')} already exists.") from None
         if not done:
             raise node_locked(request, node)
     with db.read() as conn:
-        node = load_node(conn, node["id"], ctx)
+        node = with_related(conn, [load_node(conn, node["id"], ctx)])[0]
     return redact(views.render_node(node, minor(ctx), base_url(request), conductors=live_conductors(request),
                                     drivers=recorded_drivers(request)), node, ctx)
+
+
+_INSTANCE_UUID_REMOVABLE = (states.ENROLL, states.MANAGEABLE, states.AVAILABLE)
+
+
+def _drop_allocation(conn, node: dict) -> None:
+    """Ironic: removing a node's instance_uuid removes its allocation, only
+    in maintenance or a state where the node may be updated."""
+    held = conn.execute(select(allocations.c.id).where(allocations.c.node_id == node["id"])).scalar()
+    if held is None:
+        return
+    if not node["maintenance"] and node["provision_state"] not in _INSTANCE_UUID_REMOVABLE:
+        raise Conflict(f"Node {node['id']} with an allocation can not have instance_uuid removed unless it is in "
+                       f"one of allowed ({', '.join(_INSTANCE_UUID_REMOVABLE)}) states or in maintenance mode. "
+                       f"Current state is '{node['provision_state']}'.")
+    conn.execute(delete(allocations).where(allocations.c.id == held))
 
 
 def _apply(document: dict, op, ctx: RequestContext, patchable=PATCHABLE, objects=_OBJECTS) -> dict:
@@ -490,4 +527,6 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
         from taskvisor.db.models import portgroups, ports
         conn.execute(delete(ports).where(ports.c.node_id == node["id"]))  # Ironic deletes them with the node
         conn.execute(delete(portgroups).where(portgroups.c.node_id == node["id"]))
+        conn.execute(delete(node_traits).where(node_traits.c.node_id == node["id"]))  # as Ironic: with the node
+        conn.execute(delete(allocations).where(allocations.c.node_id == node["id"]))
     return Response(status_code=204)

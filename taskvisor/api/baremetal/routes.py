@@ -6,6 +6,7 @@ from taskvisor.api.baremetal import actions, chassis, nodes, versions
 from taskvisor.api.baremetal import portgroups, ports
 from taskvisor.api.baremetal import conductors, driver_routes, shards
 from taskvisor.api.middleware.edge import CONTEXT_KEY
+from taskvisor.api.baremetal import allocations, traits
 
 router = APIRouter(prefix="/baremetal")
 
@@ -36,3 +37,5 @@ router.include_router(portgroups.router)
 router.include_router(driver_routes.router)
 router.include_router(conductors.router)
 router.include_router(shards.router)
+router.include_router(traits.router)
+router.include_router(allocations.router)

@@ -99,6 +99,8 @@ def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str 
         return row.get("chassis_id")  # the chassis' id is its UUID
     if field.endswith("_interface"):
         return interface_name(drivers, row["driver"], field[:-len("_interface")])
+    if field in ("traits", "allocation_uuid") and field in row:  # looked up beside the node (nodes.with_related)
+        return row[field]
     if field in _COLUMNS:
         value = row.get(field)
         return {} if value is None and field in ("clean_step", "driver_internal_info", "properties", "extra",
