@@ -3,6 +3,7 @@ nodes, their provision/power/maintenance actions (tasks), clean steps."""
 from fastapi import APIRouter, Request
 
 from taskvisor.api.baremetal import actions, chassis, nodes, versions
+from taskvisor.api.baremetal import deploy_templates, runbooks
 
 router = APIRouter(prefix="/baremetal")
 
@@ -26,3 +27,5 @@ def v1(request: Request):
 router.include_router(nodes.router)
 router.include_router(actions.router)
 router.include_router(chassis.router)
+router.include_router(deploy_templates.router)
+router.include_router(runbooks.router)
