@@ -257,6 +257,8 @@ runbooks = Table(
     Column("public", Boolean, nullable=False, default=False),
     Column("owner", String(255)),
     Column("extra", JSON, nullable=False, default=dict),
+    Column("description", String(255)),  # 1.112
+    Column("traits", JSON, nullable=False, default=list),  # 1.112: the node traits that approve it
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime),
     Index("ix_runbooks_owner", "owner"),

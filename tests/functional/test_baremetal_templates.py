@@ -31,6 +31,12 @@ def bm(cloud) -> Baremetal:
     return Baremetal(cloud)
 
 
+@pytest.fixture
+def rb(cloud) -> Baremetal:
+    """Runbooks as 1.92 to 1.111 have them: trait names, approved by name."""
+    return Baremetal(cloud, "1.92")
+
+
 def set_traits(cloud, node_id: str, *traits: str) -> None:
     with cloud.node.db.write() as conn:
         for trait in traits:
@@ -218,20 +224,20 @@ RB_STEPS = [{"interface": "raid", "step": "delete_configuration", "args": {}, "o
             {"interface": "bios", "step": "factory_reset", "args": {}, "order": 2}]
 
 
-def test_runbook_crud(bm):
-    made = bm.req("POST", "/runbooks", {"name": "CUSTOM_RB", "steps": RB_STEPS, "extra": {"a": 1}})
+def test_runbook_crud(rb):
+    made = rb.req("POST", "/runbooks", {"name": "CUSTOM_RB", "steps": RB_STEPS, "extra": {"a": 1}})
     assert made.status_code == 201, made.text
     body = made.json()
     assert set(body) == {"uuid", "name", "steps", "extra", "public", "owner", "disable_ramdisk", "created_at",
                          "updated_at", "links"}
     assert body["steps"] == RB_STEPS and body["public"] is False and body["owner"] == "admin"
     assert made.headers["Location"].endswith(f"/v1/runbooks/{body['uuid']}")
-    assert bm.req("GET", "/runbooks/CUSTOM_RB").json()["uuid"] == body["uuid"]
-    assert bm.req("GET", "/runbooks").json()["runbooks"] == [{"uuid": body["uuid"], "name": "CUSTOM_RB",
+    assert rb.req("GET", "/runbooks/CUSTOM_RB").json()["uuid"] == body["uuid"]
+    assert rb.req("GET", "/runbooks").json()["runbooks"] == [{"uuid": body["uuid"], "name": "CUSTOM_RB",
                                                               "links": body["links"]}]
-    detail = bm.req("GET", "/runbooks?detail=true").json()["runbooks"][0]
+    detail = rb.req("GET", "/runbooks?detail=true").json()["runbooks"][0]
     assert detail["steps"] == RB_STEPS and detail["extra"] == {"a": 1}
-    patched = bm.req("PATCH", f"/runbooks/{body['uuid']}", [
+    patched = rb.req("PATCH", f"/runbooks/{body['uuid']}", [
         {"op": "replace", "path": "/name", "value": "CUSTOM_RB2"},
         {"op": "add", "path": "/steps/2", "value": {"interface": "deploy", "step": "erase_devices", "order": 3}},
         {"op": "replace", "path": "/public", "value": True}])
@@ -239,8 +245,8 @@ def test_runbook_crud(bm):
     got = patched.json()
     assert got["name"] == "CUSTOM_RB2" and got["public"] is True and got["owner"] is None
     assert got["steps"][2] == {"interface": "deploy", "step": "erase_devices", "args": {}, "order": 3}
-    assert bm.req("DELETE", f"/runbooks/{body['uuid']}").status_code == 204
-    gone = bm.req("GET", f"/runbooks/{body['uuid']}")
+    assert rb.req("DELETE", f"/runbooks/{body['uuid']}").status_code == 204
+    gone = rb.req("GET", f"/runbooks/{body['uuid']}")
     assert gone.status_code == 404 and fault(gone) == f"Runbook {body['uuid']} could not be found."
 
 
@@ -255,96 +261,136 @@ def test_runbook_crud(bm):
     {"name": "CUSTOM_X", "steps": RB_STEPS, "uuid": "malformed:uuid"},
     {"name": "CUSTOM_X", "steps": RB_STEPS, "public": "yes"},
 ])
-def test_bad_runbooks_are_400(bm, body):
-    resp = bm.req("POST", "/runbooks", body)
+def test_bad_runbooks_are_400(rb, body):
+    resp = rb.req("POST", "/runbooks", body)
     assert resp.status_code == 400, resp.text
     fault(resp)
 
 
-def test_runbook_duplicates_and_microversions(bm):
-    assert bm.req("POST", "/runbooks", {"name": "CUSTOM_D", "steps": RB_STEPS}).status_code == 201
-    again = bm.req("POST", "/runbooks", {"name": "CUSTOM_D", "steps": RB_STEPS})
+def test_runbook_duplicates_and_microversions(rb):
+    assert rb.req("POST", "/runbooks", {"name": "CUSTOM_D", "steps": RB_STEPS}).status_code == 201
+    again = rb.req("POST", "/runbooks", {"name": "CUSTOM_D", "steps": RB_STEPS})
     assert again.status_code == 409 and fault(again) == "A runbook with name CUSTOM_D already exists."
-    old = Baremetal(bm.cloud, "1.91")
+    old = Baremetal(rb.cloud, "1.91")
     assert old.req("GET", "/runbooks").status_code == 404
     assert old.req("GET", "/runbooks/CUSTOM_D").status_code == 404
     assert old.req("POST", "/runbooks", {"name": "CUSTOM_E", "steps": RB_STEPS}).status_code == 405
     assert old.req("PATCH", "/runbooks/CUSTOM_D", [{"op": "remove", "path": "/extra"}]).status_code == 405
 
 
-def test_runbook_owner_scoping(bm):
-    mine = bm.req("POST", "/runbooks", {"name": "CUSTOM_MINE", "steps": RB_STEPS}, headers=MANAGER_A)
+def test_runbook_owner_scoping(rb):
+    mine = rb.req("POST", "/runbooks", {"name": "CUSTOM_MINE", "steps": RB_STEPS}, headers=MANAGER_A)
     assert mine.status_code == 201, mine.text
     assert mine.json()["owner"] == "projA"
-    public = bm.req("POST", "/runbooks", {"name": "CUSTOM_PUB", "steps": RB_STEPS, "public": True}).json()
+    public = rb.req("POST", "/runbooks", {"name": "CUSTOM_PUB", "steps": RB_STEPS, "public": True}).json()
     assert public["owner"] is None and public["public"] is True
     uuid = mine.json()["uuid"]
     # another project: the private runbook does not exist for it; the public one does
     for method, body in (("GET", None), ("PATCH", [{"op": "add", "path": "/extra/x", "value": 1}]),
                          ("DELETE", None)):
-        resp = bm.req(method, f"/runbooks/{uuid}", body, headers=MANAGER_B)
+        resp = rb.req(method, f"/runbooks/{uuid}", body, headers=MANAGER_B)
         assert resp.status_code == 404 and fault(resp) == f"Runbook {uuid} could not be found.", method
-    seen_b = [r["uuid"] for r in bm.req("GET", "/runbooks", headers=MANAGER_B).json()["runbooks"]]
+    seen_b = [r["uuid"] for r in rb.req("GET", "/runbooks", headers=MANAGER_B).json()["runbooks"]]
     assert seen_b == [public["uuid"]]
-    assert bm.req("GET", f"/runbooks/{public['uuid']}", headers=MANAGER_B).status_code == 200
-    assert bm.req("PATCH", f"/runbooks/{public['uuid']}", [{"op": "add", "path": "/extra/x", "value": 1}],
+    assert rb.req("GET", f"/runbooks/{public['uuid']}", headers=MANAGER_B).status_code == 200
+    assert rb.req("PATCH", f"/runbooks/{public['uuid']}", [{"op": "add", "path": "/extra/x", "value": 1}],
                   headers=MANAGER_B).status_code == 403
-    seen_a = {r["uuid"] for r in bm.req("GET", "/runbooks", headers=MANAGER_A).json()["runbooks"]}
+    seen_a = {r["uuid"] for r in rb.req("GET", "/runbooks", headers=MANAGER_A).json()["runbooks"]}
     assert seen_a == {uuid, public["uuid"]}
-    assert len(bm.req("GET", "/runbooks").json()["runbooks"]) == 2  # the admin sees all
+    assert len(rb.req("GET", "/runbooks").json()["runbooks"]) == 2  # the admin sees all
     # the owner's manager updates its runbook, but only the system makes it public or gives it away
-    ok = bm.req("PATCH", f"/runbooks/{uuid}", [{"op": "add", "path": "/extra/x", "value": 1}], headers=MANAGER_A)
+    ok = rb.req("PATCH", f"/runbooks/{uuid}", [{"op": "add", "path": "/extra/x", "value": 1}], headers=MANAGER_A)
     assert ok.status_code == 200 and ok.json()["extra"] == {"x": 1}
     for path, value in (("/public", True), ("/owner", "projB")):
-        resp = bm.req("PATCH", f"/runbooks/{uuid}", [{"op": "replace", "path": path, "value": value}],
+        resp = rb.req("PATCH", f"/runbooks/{uuid}", [{"op": "replace", "path": path, "value": value}],
                       headers=MANAGER_A)
         assert resp.status_code == 403, path
-    assert bm.req("POST", "/runbooks", {"name": "CUSTOM_P2", "steps": RB_STEPS, "public": True},
+    assert rb.req("POST", "/runbooks", {"name": "CUSTOM_P2", "steps": RB_STEPS, "public": True},
                   headers=MANAGER_A).status_code == 400
-    assert bm.req("POST", "/runbooks", {"name": "CUSTOM_P3", "steps": RB_STEPS, "owner": "projB"},
+    assert rb.req("POST", "/runbooks", {"name": "CUSTOM_P3", "steps": RB_STEPS, "owner": "projB"},
                   headers=MANAGER_A).status_code == 400
-    assert bm.req("POST", "/runbooks", {"name": "CUSTOM_P4", "steps": RB_STEPS},
+    assert rb.req("POST", "/runbooks", {"name": "CUSTOM_P4", "steps": RB_STEPS},
                   headers=MEMBER_A).status_code == 403
-    owned = bm.req("POST", "/runbooks", {"name": "CUSTOM_P5", "steps": RB_STEPS, "owner": "projB"}).json()
+    owned = rb.req("POST", "/runbooks", {"name": "CUSTOM_P5", "steps": RB_STEPS, "owner": "projB"}).json()
     assert owned["owner"] == "projB"  # the cloud admin may create one for another project
-    bad = bm.req("PATCH", f"/runbooks/{public['uuid']}", [{"op": "replace", "path": "/owner", "value": "projA"}])
+    bad = rb.req("PATCH", f"/runbooks/{public['uuid']}", [{"op": "replace", "path": "/owner", "value": "projA"}])
     assert bad.status_code == 400 and "cannot be an owner for a public runbook" in fault(bad)
-    assert bm.req("DELETE", f"/runbooks/{uuid}", headers=MANAGER_A).status_code == 204
+    assert rb.req("DELETE", f"/runbooks/{uuid}", headers=MANAGER_A).status_code == 204
 
 
 # a manual clean by runbook
 
-def test_manual_clean_by_runbook(bm):
-    runbook = bm.req("POST", "/runbooks", {"name": "CUSTOM_WIPE", "steps": RB_STEPS}).json()
-    node = bm.manageable("rb")
-    set_traits(bm.cloud, node["uuid"], "CUSTOM_WIPE")
-    task = bm.act(node["uuid"], "clean", runbook="CUSTOM_WIPE")
+def test_manual_clean_by_runbook(rb):
+    runbook = rb.req("POST", "/runbooks", {"name": "CUSTOM_WIPE", "steps": RB_STEPS}).json()
+    node = rb.manageable("rb")
+    set_traits(rb.cloud, node["uuid"], "CUSTOM_WIPE")
+    task = rb.act(node["uuid"], "clean", runbook="CUSTOM_WIPE")
     assert names(task) == ["prepare_cleaning", "raid.delete_configuration", "bios.factory_reset",
                            "finish_cleaning"]
     assert task["params"]["runbook"] == runbook["uuid"] and task["action"] == "clean"
-    done = bm.node(node["uuid"])
+    done = rb.node(node["uuid"])
     assert done["provision_state"] == "manageable"
     assert done["driver_internal_info"]["fake_step_runs"] == {"raid.delete_configuration": 1,
                                                               "bios.factory_reset": 1}
-    assert task["id"] in [t["id"] for t in bm.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]]
+    assert task["id"] in [t["id"] for t in rb.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]]
 
 
-def test_runbook_refusals_at_provision(bm):
-    bm.req("POST", "/runbooks", {"name": "CUSTOM_WIPE", "steps": RB_STEPS})
-    node = bm.manageable("rr")
-    not_approved = bm.provision(node["uuid"], "clean", runbook="CUSTOM_WIPE")
+def test_runbook_refusals_at_provision(rb):
+    rb.req("POST", "/runbooks", {"name": "CUSTOM_WIPE", "steps": RB_STEPS})
+    node = rb.manageable("rr")
+    not_approved = rb.provision(node["uuid"], "clean", runbook="CUSTOM_WIPE")
     assert not_approved.status_code == 400 and "has not been approved" in fault(not_approved)
-    set_traits(bm.cloud, node["uuid"], "CUSTOM_WIPE")
-    both = bm.provision(node["uuid"], "clean", runbook="CUSTOM_WIPE",
+    set_traits(rb.cloud, node["uuid"], "CUSTOM_WIPE")
+    both = rb.provision(node["uuid"], "clean", runbook="CUSTOM_WIPE",
                         clean_steps=[{"interface": "bios", "step": "factory_reset"}])
     assert both.status_code == 400 and "but not both" in fault(both)
-    wrong_verb = bm.provision(node["uuid"], "provide", runbook="CUSTOM_WIPE")
+    wrong_verb = rb.provision(node["uuid"], "provide", runbook="CUSTOM_WIPE")
     assert wrong_verb.status_code == 400 and '"runbooks" is only valid' in fault(wrong_verb)
-    assert bm.provision(node["uuid"], "clean", runbook="CUSTOM_NONE").status_code == 404
-    old = Baremetal(bm.cloud, "1.91").provision(node["uuid"], "clean", runbook="CUSTOM_WIPE")
+    assert rb.provision(node["uuid"], "clean", runbook="CUSTOM_NONE").status_code == 404
+    old = Baremetal(rb.cloud, "1.91").provision(node["uuid"], "clean", runbook="CUSTOM_WIPE")
     assert old.status_code == 406
-    assert bm.node(node["uuid"])["provision_state"] == "manageable"
+    assert rb.node(node["uuid"])["provision_state"] == "manageable"
 
+
+
+# runbook traits (1.112): any name, a description, approved by traits
+
+def test_runbook_traits_from_1_112(bm, rb):
+    made = bm.req("POST", "/runbooks", {"name": "wipe-disks", "description": "wipe", "steps": RB_STEPS})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["traits"] == [] and body["description"] == "wipe"
+    assert "traits" not in rb.req("GET", f"/runbooks/{body['uuid']}").json()
+    assert bm.req("POST", "/runbooks", {"name": "x", "steps": RB_STEPS, "traits": ["CUSTOM_A"]}).status_code == 400
+    assert rb.req("GET", f"/runbooks/{body['uuid']}/traits").status_code == 404
+    url = f"/runbooks/{body['uuid']}/traits"
+    assert bm.req("PUT", url, {"traits": ["CUSTOM_A", "CUSTOM_B", "CUSTOM_A"]}).status_code == 204
+    added = bm.req("PUT", f"{url}/CUSTOM_C")
+    assert added.status_code == 204 and added.headers["Location"].endswith(f"{url}/CUSTOM_C")
+    assert bm.req("GET", url).json() == {"traits": ["CUSTOM_A", "CUSTOM_B", "CUSTOM_C"]}
+    assert bm.req("DELETE", f"{url}/CUSTOM_B").status_code == 204
+    assert bm.req("DELETE", f"{url}/CUSTOM_NEVER").status_code == 204
+    assert bm.req("GET", f"/runbooks/{body['uuid']}").json()["traits"] == ["CUSTOM_A", "CUSTOM_C"]
+    assert bm.req("PUT", f"{url}/lower-case").status_code == 400
+    assert bm.req("PUT", url, {"traits": "CUSTOM_A"}).status_code == 400
+    assert bm.req("PUT", url, {}).status_code == 400
+    assert bm.req("PUT", url, {"traits": ["CUSTOM_A"]}, headers=MANAGER_B).status_code == 404
+    patched = bm.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "replace", "path": "/description",
+                                                             "value": "wipe all"}])
+    assert patched.status_code == 200 and patched.json()["description"] == "wipe all"
+    assert rb.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "replace", "path": "/description",
+                                                          "value": "x"}]).status_code == 400
+
+    node = bm.manageable("t")
+    no_match = bm.provision(node["uuid"], "clean", runbook="wipe-disks")
+    assert no_match.status_code == 400 and "does not have any of the runbook's traits" in fault(no_match)
+    set_traits(bm.cloud, node["uuid"], "CUSTOM_C")
+    task = bm.act(node["uuid"], "clean", runbook="wipe-disks")
+    assert names(task) == ["prepare_cleaning", "raid.delete_configuration", "bios.factory_reset",
+                           "finish_cleaning"]
+    assert bm.req("DELETE", url).status_code == 204
+    none = bm.provision(node["uuid"], "clean", runbook="wipe-disks")
+    assert none.status_code == 400 and "has no traits configured" in fault(none)
 
 def test_both_tables_on_sqlite_and_postgresql(any_db_cloud):
     bm = Baremetal(any_db_cloud)

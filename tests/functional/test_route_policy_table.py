@@ -111,6 +111,11 @@ TABLE = [
     ("GET", "/baremetal/v1/runbooks/{runbook_id}", None, READ),
     ("PATCH", "/baremetal/v1/runbooks/{runbook_id}", [{"op": "add", "path": "/extra/x", "value": "1"}],
      (403, 404, 403, OK)),
+    ("GET", "/baremetal/v1/runbooks/{runbook_id}/traits", None, READ),
+    ("PUT", "/baremetal/v1/runbooks/{runbook_id}/traits", {"traits": ["CUSTOM_A"]}, (403, 404, 403, OK)),
+    ("PUT", "/baremetal/v1/runbooks/{runbook_id}/traits/{trait}", None, (403, 404, 403, OK)),
+    ("DELETE", "/baremetal/v1/runbooks/{runbook_id}/traits/{trait}", None, (403, 404, 403, OK)),
+    ("DELETE", "/baremetal/v1/runbooks/{runbook_id}/traits", None, (403, 404, 403, OK)),
     ("DELETE", "/baremetal/v1/runbooks/{runbook_id}", None, (403, 404, 403, OK)),
 ]
 
@@ -145,7 +150,8 @@ def world(cloud):
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
-            "chassis_id": chassis["uuid"], "template_id": template["uuid"], "runbook_id": runbook["uuid"]}
+            "chassis_id": chassis["uuid"], "template_id": template["uuid"], "runbook_id": runbook["uuid"],
+            "trait": "CUSTOM_B"}
 
 
 def _body(kind, cloud):
@@ -209,7 +215,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id", "template_id", "runbook_id")}
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "template_id", "runbook_id", "trait")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

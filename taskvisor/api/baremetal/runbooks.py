@@ -1,8 +1,13 @@
-"""Runbooks (1.92): a trait-named, ordered list of clean steps that a node
-whose traits include the runbook's name may run (``PUT …/states/provision``
-with ``runbook``). Create, list, detail, show (by UUID or name), JSON-patch,
-delete, with Ironic's owner scoping: a project's runbooks are its own (and
-the public ones); another project's private runbook is a 404 here.
+"""Runbooks (1.92): a named, ordered list of clean steps that a node
+approved for it may run (``PUT …/states/provision`` with ``runbook``).
+Create, list, detail, show (by UUID or name), JSON-patch, delete, with
+Ironic's owner scoping: a project's runbooks are its own (and the public
+ones); another project's private runbook is a 404 here.
+
+Up to 1.111 a runbook's name is a trait, and a node with that trait may run
+it. From 1.112 (Ironic's runbook traits) the name is any logical name, a
+runbook has a description and a list of traits (``/runbooks/{id}/traits``),
+and a node with any of those traits may run it.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import stepsets
-from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url
+from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, minor
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from taskvisor.api.policy import allowed, authorize
@@ -26,18 +31,39 @@ from taskvisor.policies.base import NO_PROJECT
 
 router = APIRouter()
 SINCE = 92
+TRAITS_SINCE = 112
 RESOURCE = "runbooks"
 OWN = ("name", "extra", "public", "owner", "disable_ramdisk")
-FIELDS = ("uuid", "created_at", "updated_at", *OWN, "steps", "links")
+OWN_112 = (*OWN, "description", "traits")
 PATCHABLE = ("disable_ramdisk", "extra", "name", "owner", "public", "steps")
+NAME_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[A-Za-z0-9\-._~]+$"}
 RUNBOOK_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["steps", "name"],
     "properties": {"uuid": {"type": ["string", "null"]}, "name": stepsets.TRAITS_SCHEMA,
                    "steps": {"type": "array", "items": stepsets.RUNBOOK_STEP_SCHEMA, "minItems": 1},
                    "disable_ramdisk": {"type": ["boolean", "null"]}, "extra": {"type": ["object", "null"]},
                    "public": {"type": ["boolean", "null"]}, "owner": {"type": ["string", "null"], "maxLength": 255}}}
-RUNBOOK_BODY = {**RUNBOOK_SCHEMA, "properties": {**RUNBOOK_SCHEMA["properties"], "name": stepsets.NAME_DOC,
-                                                 "uuid": {"type": ["string", "null"], "format": "uuid"}}}
+# 1.112 on, and every patch (Ironic's mutation schema): any logical name, and a description
+RUNBOOK_SCHEMA_112 = {**RUNBOOK_SCHEMA, "properties": {**RUNBOOK_SCHEMA["properties"], "name": NAME_SCHEMA,
+                                                       "description": {"type": ["string", "null"], "maxLength": 255}}}
+RUNBOOK_BODY = {**RUNBOOK_SCHEMA_112, "properties": {**RUNBOOK_SCHEMA_112["properties"], "name": stepsets.NAME_DOC,
+                                                     "uuid": {"type": ["string", "null"], "format": "uuid"}}}
+TRAITS_BODY = {"type": "object", "additionalProperties": False,
+               "properties": {"traits": {"type": "array", "items": stepsets.TRAITS_SCHEMA}}}
+TRAITS_DOC = {"type": "object", "additionalProperties": False,
+              "properties": {"traits": {"type": "array", "items": stepsets.NAME_DOC}}}
+
+
+def with_traits(ctx: RequestContext) -> bool:
+    return minor(ctx) >= TRAITS_SINCE
+
+
+def _own(ctx: RequestContext) -> tuple[str, ...]:
+    return OWN_112 if with_traits(ctx) else OWN
+
+
+def _fields(ctx: RequestContext) -> tuple[str, ...]:
+    return ("uuid", "created_at", "updated_at", *_own(ctx), "steps", "links")
 
 
 def not_found(ident: str) -> NotFound:
@@ -65,14 +91,14 @@ def load(conn, ident: str, ctx: RequestContext) -> dict:
     return row
 
 
-def _validated(values: dict) -> dict:
-    stepsets.schema_check("runbook", values, RUNBOOK_SCHEMA)
+def _validated(values: dict, schema: dict) -> dict:
+    stepsets.schema_check("runbook", values, schema)
     stepsets.check_unique_steps(values["steps"], "Runbook")
     return values
 
 
-def _render(request: Request, row: dict, fields: list[str] | None = None) -> dict:
-    return stepsets.render(request, RESOURCE, row, OWN, "order", fields)
+def _render(request: Request, ctx: RequestContext, row: dict, fields: list[str] | None = None) -> dict:
+    return stepsets.render(request, RESOURCE, row, _own(ctx), "order", fields)
 
 
 def _system(ctx: RequestContext) -> bool:
@@ -86,7 +112,7 @@ def create_runbook(request: Request, response: Response, ctx: RequestContext = D
     authorize(ctx, "baremetal:runbook:create", {})
     if not isinstance(body, dict):
         raise BadRequest("Schema error for runbook: the body must be a JSON object")
-    values = _validated(dict(body))
+    values = _validated(dict(body), RUNBOOK_SCHEMA_112 if with_traits(ctx) else RUNBOOK_SCHEMA)
     owner, public = values.get("owner"), bool(values.get("public"))
     if not _system(ctx):
         # Ironic: a project-scoped caller's runbook is its project's. The
@@ -103,8 +129,8 @@ def create_runbook(request: Request, response: Response, ctx: RequestContext = D
     now = utcnow()
     row = {"uuid": stepsets.check_uuid(values.get("uuid")) or str(uuid.uuid4()), "name": values["name"],
            "steps": stepsets.normal_steps(values["steps"], "order"), "disable_ramdisk": bool(values.get("disable_ramdisk")),
-           "public": public, "owner": owner, "extra": values.get("extra") or {}, "created_at": now,
-           "updated_at": None}
+           "public": public, "owner": owner, "extra": values.get("extra") or {},
+           "description": values.get("description"), "traits": [], "created_at": now, "updated_at": None}
     db = request.app.state.tv.db
     try:
         with db.write() as conn:
@@ -115,7 +141,7 @@ def create_runbook(request: Request, response: Response, ctx: RequestContext = D
                 raise Conflict(f"A runbook with UUID {row['uuid']} already exists.") from None
         raise Conflict(f"A runbook with name {row['name']} already exists.") from None
     response.headers["Location"] = f"{base_url(request)}/v1/runbooks/{row['uuid']}"
-    return _render(request, row)
+    return _render(request, ctx, row)
 
 
 @router.get("/v1/runbooks")
@@ -131,17 +157,17 @@ def list_runbooks(request: Request, ctx: RequestContext = Depends(get_context), 
         authorize(ctx, "baremetal:runbook:list", {})
         where = (runbooks.c.owner == ctx.project_id) | runbooks.c.public.is_(True)
     rows, wanted, paging = stepsets.list_rows(
-        request, ctx, runbooks, known=FIELDS, default=("uuid", "name"), fields=fields, detail=detail,
+        request, ctx, runbooks, known=_fields(ctx), default=("uuid", "name"), fields=fields, detail=detail,
         limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir, where=where, not_found=not_found)
-    return stepsets.page(request, RESOURCE, [_render(request, r, wanted) for r in rows], rows, paging)
+    return stepsets.page(request, RESOURCE, [_render(request, ctx, r, wanted) for r in rows], rows, paging)
 
 
 @router.get("/v1/runbooks/{ident}")
 def show_runbook(ident: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     _gate(ctx, request)
-    wanted = stepsets.parse_fields(fields, FIELDS)
+    wanted = stepsets.parse_fields(fields, _fields(ctx))
     with request.app.state.tv.db.read() as conn:
-        return _render(request, load(conn, ident, ctx), wanted)
+        return _render(request, ctx, load(conn, ident, ctx), wanted)
 
 
 def _patch_rules(patch: list) -> list[str]:
@@ -176,21 +202,23 @@ def patch_runbook(ident: str, request: Request, ctx: RequestContext = Depends(ge
         row = load(conn, ident, ctx)
     for rule in _patch_rules(patch):
         authorize(ctx, rule, target(row))
-    document = {name: copy.deepcopy(row[name]) for name in PATCHABLE}
+    patchable = (*PATCHABLE, "description") if with_traits(ctx) else PATCHABLE
+    document = {name: copy.deepcopy(row[name]) for name in patchable}
     owner, public = _values_at(patch, "/owner"), _values_at(patch, "/public")
     if any(owner) and ((row["public"] and not public) or (public and public[0])):
         raise BadRequest("There cannot be an owner for a public runbook")
     if public:
         document["owner"] = None
     for op in patch:
-        document = _apply(document, op, ctx, PATCHABLE, ("extra", "steps"))
+        document = _apply(document, op, ctx, patchable, ("extra", "steps"))
     for name, empty in (("extra", {}), ("public", False), ("disable_ramdisk", False)):
         if document[name] is None:
             document[name] = empty
-    _validated(document)
+    _validated(document, RUNBOOK_SCHEMA_112)
     if document["public"] and document["owner"]:
         raise BadRequest("There cannot be an owner for a public runbook")
     changes = {**{k: document[k] for k in ("name", "extra", "public", "owner", "disable_ramdisk")},
+               **({"description": document["description"]} if "description" in document else {}),
                "steps": stepsets.normal_steps(document["steps"], "order"), "updated_at": utcnow()}
     try:
         with db.write() as conn:
@@ -198,7 +226,7 @@ def patch_runbook(ident: str, request: Request, ctx: RequestContext = Depends(ge
                 raise not_found(ident)
     except IntegrityError:
         raise Conflict(f"A runbook with name {document['name']} already exists.") from None
-    return _render(request, {**row, **changes})
+    return _render(request, ctx, {**row, **changes})
 
 
 @router.delete("/v1/runbooks/{ident}", status_code=204)
@@ -221,7 +249,15 @@ def steps_for_node(conn, ctx: RequestContext, ident, node: dict, verb: str, user
     row = load(conn, ident, ctx)
     authorize(ctx, "baremetal:runbook:use", target(row))
     traits = set(conn.execute(select(node_traits.c.trait).where(node_traits.c.node_id == node["id"])).scalars())
-    if row["name"] not in traits:
+    if with_traits(ctx):
+        if not row["traits"]:
+            raise BadRequest(f"Runbook {row['uuid']} has no traits configured. Please ask an administrator to add "
+                             "traits to the runbook.")
+        if not set(row["traits"]) & traits:
+            raise BadRequest(f"This runbook has not been approved for use on this node {node['id']}. The node "
+                             f"does not have any of the runbook's traits {sorted(row['traits'])}. Please ask an "
+                             "administrator to add a matching trait to your node.")
+    elif row["name"] not in traits:
         raise BadRequest(f"This runbook has not been approved for use on this node {node['id']}. Please ask an "
                          "administrator to add it to your node traits.")
     if verb != "clean":
@@ -230,3 +266,66 @@ def steps_for_node(conn, ctx: RequestContext, ident, node: dict, verb: str, user
     if user_steps:
         raise BadRequest('Please provide either "clean_steps" or a runbook, but not both.')
     return row, stepsets.normal_steps(row["steps"], "order")
+
+
+# /v1/runbooks/{ident}/traits (1.112): which node traits approve a runbook
+
+def _traits_gate(ctx: RequestContext, request: Request) -> None:
+    _gate(ctx, request)
+    if not with_traits(ctx):
+        raise NotFound("The API version does not allow runbook traits")
+
+
+def _set_traits(request: Request, ctx: RequestContext, ident: str, change) -> None:
+    """Read, change and write a runbook's traits in one transaction."""
+    with request.app.state.tv.db.write() as conn:
+        row = load(conn, ident, ctx)
+        authorize(ctx, "baremetal:runbook:update", target(row))
+        traits = list(dict.fromkeys(change(list(row["traits"] or []))))
+        conn.execute(update(runbooks).where(runbooks.c.id == row["id"]).values(traits=traits, updated_at=utcnow()))
+
+
+@router.get("/v1/runbooks/{ident}/traits")
+def list_runbook_traits(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    _traits_gate(ctx, request)
+    with request.app.state.tv.db.read() as conn:
+        return {"traits": list(load(conn, ident, ctx)["traits"] or [])}
+
+
+@router.put("/v1/runbooks/{ident}/traits", status_code=204, openapi_extra=openapi.body(TRAITS_DOC))
+def set_runbook_traits(ident: str, request: Request, ctx: RequestContext = Depends(get_context),
+                       body=Depends(json_body)):
+    _traits_gate(ctx, request)
+    if not isinstance(body, dict) or "traits" not in body:
+        raise BadRequest("A single runbook trait may be added via PUT /v1/runbooks/<runbook identifier>/traits/"
+                         "<trait> with no body, or all runbook traits may be replaced via PUT /v1/runbooks/"
+                         "<runbook identifier>/traits with the list of traits specified in the request body.")
+    stepsets.schema_check("body", body, TRAITS_BODY)
+    _set_traits(request, ctx, ident, lambda _old: body["traits"])
+    return Response(status_code=204)
+
+
+@router.put("/v1/runbooks/{ident}/traits/{trait}", status_code=204,
+            openapi_extra=openapi.body({"type": "object", "maxProperties": 0}, required=False))
+def add_runbook_trait(ident: str, trait: str, request: Request, ctx: RequestContext = Depends(get_context),
+                      body=Depends(json_body)):
+    _traits_gate(ctx, request)
+    stepsets.schema_check("trait", trait, stepsets.TRAITS_SCHEMA)
+    if body:
+        raise BadRequest("No body should be provided when adding a trait")
+    _set_traits(request, ctx, ident, lambda old: [*old, trait])
+    return Response(status_code=204, headers={"Location": f"{base_url(request)}/v1/runbooks/{ident}/traits/{trait}"})
+
+
+@router.delete("/v1/runbooks/{ident}/traits", status_code=204)
+def delete_runbook_traits(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    _traits_gate(ctx, request)
+    _set_traits(request, ctx, ident, lambda _old: [])
+    return Response(status_code=204)
+
+
+@router.delete("/v1/runbooks/{ident}/traits/{trait}", status_code=204)
+def delete_runbook_trait(ident: str, trait: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    _traits_gate(ctx, request)  # removing a trait the runbook does not have is a no-op (Ironic)
+    _set_traits(request, ctx, ident, lambda old: [t for t in old if t != trait])
+    return Response(status_code=204)

@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.Column("public", sa.Boolean, nullable=False),
         sa.Column("owner", sa.String(255)),
         sa.Column("extra", sa.JSON, nullable=False),
+        sa.Column("description", sa.String(255)),
+        sa.Column("traits", sa.JSON, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("updated_at", sa.DateTime),
         sa.PrimaryKeyConstraint("id", name="pk_runbooks"),
