@@ -145,8 +145,8 @@ def world(cloud):
     chassis = client.post("/baremetal/v1/chassis", json={"description": "rack 1"}, headers=LATEST).json()
     template = client.post("/baremetal/v1/deploy_templates", headers=LATEST, json={"name": "CUSTOM_T", "steps": [
         {"interface": "bios", "step": "factory_reset", "args": {}, "priority": 10}]}).json()
-    runbook = client.post("/baremetal/v1/runbooks", headers=LATEST, json={"name": "CUSTOM_R", "owner": "projA", "steps": [
-        {"interface": "bios", "step": "factory_reset", "order": 1}]}).json()
+    runbook = client.post("/baremetal/v1/runbooks", headers=LATEST, json={
+        "name": "CUSTOM_R", "owner": "projA", "steps": [{"interface": "bios", "step": "factory_reset", "order": 1}]}).json()
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],

@@ -128,7 +128,8 @@ def create_runbook(request: Request, response: Response, ctx: RequestContext = D
         raise BadRequest("There cannot be an owner for a public runbook")
     now = utcnow()
     row = {"uuid": stepsets.check_uuid(values.get("uuid")) or str(uuid.uuid4()), "name": values["name"],
-           "steps": stepsets.normal_steps(values["steps"], "order"), "disable_ramdisk": bool(values.get("disable_ramdisk")),
+           "steps": stepsets.normal_steps(values["steps"], "order"),
+           "disable_ramdisk": bool(values.get("disable_ramdisk")),
            "public": public, "owner": owner, "extra": values.get("extra") or {},
            "description": values.get("description"), "traits": [], "created_at": now, "updated_at": None}
     db = request.app.state.tv.db
