@@ -378,6 +378,9 @@ def test_runbook_traits_from_1_112(bm, rb):
     patched = bm.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "replace", "path": "/description",
                                                              "value": "wipe all"}])
     assert patched.status_code == 200 and patched.json()["description"] == "wipe all"
+    # `baremetal runbook set --public` sends the string "True"
+    cli = bm.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "add", "path": "/public", "value": "True"}])
+    assert cli.status_code == 200 and cli.json()["public"] is True and cli.json()["owner"] is None
     assert rb.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "replace", "path": "/description",
                                                           "value": "x"}]).status_code == 400
 

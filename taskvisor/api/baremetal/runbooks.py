@@ -206,7 +206,7 @@ def patch_runbook(ident: str, request: Request, ctx: RequestContext = Depends(ge
     patchable = (*PATCHABLE, "description") if with_traits(ctx) else PATCHABLE
     document = {name: copy.deepcopy(row[name]) for name in patchable}
     owner, public = _values_at(patch, "/owner"), _values_at(patch, "/public")
-    if any(owner) and ((row["public"] and not public) or (public and public[0])):
+    if any(owner) and ((row["public"] and not public) or (public and public[0] not in (False, "False", "false"))):
         raise BadRequest("There cannot be an owner for a public runbook")
     if public:
         document["owner"] = None
@@ -215,6 +215,10 @@ def patch_runbook(ident: str, request: Request, ctx: RequestContext = Depends(ge
     for name, empty in (("extra", {}), ("public", False), ("disable_ramdisk", False)):
         if document[name] is None:
             document[name] = empty
+    for name in ("public", "disable_ramdisk"):
+        # the baremetal CLI's `runbook set --public` sends "True": read the string forms as booleans
+        if isinstance(document[name], str) and document[name].lower() in ("true", "false"):
+            document[name] = document[name].lower() == "true"
     _validated(document, RUNBOOK_SCHEMA_112)
     if document["public"] and document["owner"]:
         raise BadRequest("There cannot be an owner for a public runbook")
