@@ -93,7 +93,7 @@ def list_deploy_templates(request: Request, ctx: RequestContext = Depends(get_co
     _gate(ctx, request)
     authorize(ctx, "baremetal:deploy_template:get", {})
     rows, wanted, paging = stepsets.list_rows(
-        request, ctx, deploy_templates, known=FIELDS, default=("uuid", "name"), fields=fields, detail=detail,
+        request, deploy_templates, known=FIELDS, default=("uuid", "name"), fields=fields, detail=detail,
         limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir, not_found=not_found)
     return stepsets.page(request, RESOURCE, [_render(request, r, wanted) for r in rows], rows, paging)
 

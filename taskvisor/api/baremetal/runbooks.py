@@ -158,7 +158,7 @@ def list_runbooks(request: Request, ctx: RequestContext = Depends(get_context), 
         authorize(ctx, "baremetal:runbook:list", {})
         where = (runbooks.c.owner == ctx.project_id) | runbooks.c.public.is_(True)
     rows, wanted, paging = stepsets.list_rows(
-        request, ctx, runbooks, known=_fields(ctx), default=("uuid", "name"), fields=fields, detail=detail,
+        request, runbooks, known=_fields(ctx), default=("uuid", "name"), fields=fields, detail=detail,
         limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir, where=where, not_found=not_found)
     return stepsets.page(request, RESOURCE, [_render(request, ctx, r, wanted) for r in rows], rows, paging)
 

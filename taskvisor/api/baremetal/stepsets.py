@@ -151,7 +151,7 @@ def _sort_expr(table: Table, key: str):
     return func.coalesce(column, _EPOCH if isinstance(column.type, DateTime) else "")
 
 
-def list_rows(request: Request, ctx: RequestContext, table: Table, *, known: tuple[str, ...], default: tuple[str, ...],
+def list_rows(request: Request, table: Table, *, known: tuple[str, ...], default: tuple[str, ...],
               fields: str | None, detail: str | None, limit: int | None, marker: str | None, sort_key: str,
               sort_dir: str, where=None, not_found) -> tuple[list[dict], list[str] | None, dict]:
     """Rows of one page, the fields to show, and the query arguments the
@@ -181,10 +181,13 @@ def list_rows(request: Request, ctx: RequestContext, table: Table, *, known: tup
                 if is_uuid(marker) else None
             if mark is None:
                 raise not_found(marker)
-            after = (key > mark.k) | ((key == mark.k) & (table.c.id > mark.id)) if sort_dir == "asc" else \
-                (key < mark.k) | ((key == mark.k) & (table.c.id < mark.id))
-            query = query.where(table.c.id > mark.id if sort_key == "id" and sort_dir == "asc" else
-                                table.c.id < mark.id if sort_key == "id" else after)
+            if sort_key == "id":
+                after = table.c.id > mark.id if sort_dir == "asc" else table.c.id < mark.id
+            elif sort_dir == "asc":
+                after = (key > mark.k) | ((key == mark.k) & (table.c.id > mark.id))
+            else:
+                after = (key < mark.k) | ((key == mark.k) & (table.c.id < mark.id))
+            query = query.where(after)
         query = query.order_by(*(c.desc() if sort_dir == "desc" else c for c in order)).limit(limit)
         rows = [dict(r) for r in conn.execute(query).mappings()]
     args = {"sort_key": sort_key, "sort_dir": sort_dir}
