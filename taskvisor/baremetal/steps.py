@@ -211,3 +211,50 @@ def _check_args(user_step: dict, driver_step: dict) -> list[str]:
 
 def _show(step: dict) -> str:
     return str({k: step[k] for k in ("interface", "step", "args") if k in step})
+
+
+# Deploy templates' steps join the deploy around the driver's core step,
+# deploy.deploy (Ironic's priority 100): higher priorities run before it
+# (e.g. BIOS settings before the image is written), lower ones after it;
+# priority 0 disables a step.
+CORE_DEPLOY_STEP = {"interface": "deploy", "step": "deploy", "priority": 100}
+
+
+def _deploy_order(step: dict) -> tuple[int, int]:
+    return int(step["priority"]), INTERFACE_PRIORITY[step["interface"]]
+
+
+def order_deploy_steps(steps: list[dict]) -> list[dict]:
+    """The enabled steps, in the order a deploy runs them (highest priority first)."""
+    return sorted((s for s in steps if int(s["priority"]) > 0), key=_deploy_order, reverse=True)
+
+
+def split_deploy_steps(steps: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(before, after) the core deploy step, each in running order."""
+    ordered = order_deploy_steps(steps)
+    core = _deploy_order(CORE_DEPLOY_STEP)
+    return [s for s in ordered if _deploy_order(s) > core], [s for s in ordered if _deploy_order(s) <= core]
+
+
+def validate_deploy_steps(known: list[dict], template_steps: list[dict]) -> list[dict]:
+    """Check deploy templates' steps against the node driver's ``known``
+    steps; returns them completed with the driver's data and the template's
+    priority, in running order. Raises ``InvalidSteps``."""
+    errors = []
+    counts: dict[str, int] = {}
+    for step in template_steps:
+        counts[step_id(step)] = counts.get(step_id(step), 0) + 1
+        if step["step"] in RESERVED:
+            errors.append(f"node does not support this deploy step: {_show(step)}")
+    duplicates = sorted(k for k, n in counts.items() if n > 1)
+    if duplicates:
+        errors.append("deploy steps from all deploy templates matching this node's instance traits cannot have "
+                      f"the same interface and step. Duplicate deploy steps for {', '.join(duplicates)}")
+    if errors:
+        raise InvalidSteps("; ".join(errors))
+    plain = [{k: s[k] for k in ("interface", "step", "args") if k in s} for s in template_steps]
+    try:
+        checked = validate_user_steps(known, plain)
+    except InvalidSteps as exc:
+        raise InvalidSteps(str(exc).replace("clean step", "deploy step")) from None
+    return order_deploy_steps([{**c, "priority": int(t["priority"])} for c, t in zip(checked, template_steps)])

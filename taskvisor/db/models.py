@@ -303,3 +303,35 @@ allocations = Table(
     Index("ix_allocations_owner", "owner"),
 )
 RESOURCE_TABLES["allocation"] = allocations
+# bm-templates (0008): Ironic's deploy templates (steps a deploy adds for a
+# matching instance trait) and runbooks (clean steps a node with the
+# runbook's name among its traits may run). Steps are kept as one JSON list
+# in the user's order; ``id`` is the list order (Ironic's default sort).
+deploy_templates = Table(
+    "deploy_templates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("description", String(255)),
+    Column("steps", JSON, nullable=False, default=list),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+)
+
+runbooks = Table(
+    "runbooks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("steps", JSON, nullable=False, default=list),
+    Column("disable_ramdisk", Boolean, nullable=False, default=False),
+    Column("public", Boolean, nullable=False, default=False),
+    Column("owner", String(255)),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("description", String(255)),  # 1.112
+    Column("traits", JSON, nullable=False, default=list),  # 1.112: the node traits that approve it
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    Index("ix_runbooks_owner", "owner"),
+)

@@ -123,3 +123,26 @@ def test_errors_read_well(cloud):
         in bad.stderr
     assert cloud.node(uuid)["provision_state"] == "enroll"
     cloud.baremetal("node", "delete", "errs")
+
+
+def test_deploy_templates_and_runbooks_through_the_cli(cloud):
+    """`baremetal deploy template …` and `baremetal runbook …` (1.115: runbook traits)."""
+    steps = json.dumps([{"interface": "bios", "step": "factory_reset", "args": {}, "priority": 150}])
+    made = cloud.baremetal_json("deploy", "template", "create", "CUSTOM_CLI", "--steps", steps)
+    assert made["name"] == "CUSTOM_CLI" and made["steps"][0]["priority"] == 150
+    cloud.baremetal("deploy", "template", "set", "CUSTOM_CLI", "--name", "CUSTOM_CLI2")
+    assert [t["name"] for t in cloud.baremetal_json("deploy", "template", "list")] == ["CUSTOM_CLI2"]
+    bad = cloud.baremetal("deploy", "template", "create", "not-a-trait", "--steps", steps, check=False)
+    assert bad.returncode == 1 and "(HTTP 400)" in bad.stderr
+    cloud.baremetal("deploy", "template", "delete", "CUSTOM_CLI2")
+
+    rb_steps = json.dumps([{"interface": "bios", "step": "factory_reset", "args": {}, "order": 1}])
+    runbook = cloud.baremetal_json("runbook", "create", "--name", "wipe", "--steps", rb_steps)
+    assert runbook["name"] == "wipe" and runbook["traits"] == [] and runbook["steps"][0]["order"] == 1
+    cloud.baremetal("runbook", "trait", "add", "wipe", "CUSTOM_A", "CUSTOM_B")
+    cloud.baremetal("runbook", "trait", "remove", "wipe", "CUSTOM_B")
+    cloud.baremetal("runbook", "set", "wipe", "--public")
+    shown = cloud.baremetal_json("runbook", "show", "wipe")
+    assert shown["traits"] == ["CUSTOM_A"] and shown["public"] is True and shown["owner"] is None
+    cloud.baremetal("runbook", "delete", "wipe")
+    assert cloud.baremetal_json("runbook", "list") == []

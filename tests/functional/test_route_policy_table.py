@@ -141,6 +141,26 @@ TABLE = [
     ("GET", "/baremetal/v1/allocations/{allocation_id}", None, READ),
     ("PATCH", "/baremetal/v1/allocations/{allocation_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ACT),
     ("DELETE", "/baremetal/v1/allocations/{allocation_id}", None, (403, 404, OK, 404)),  # gone once the member deleted it
+    ("GET", "/baremetal/v1/deploy_templates", None, ADMIN_ONLY),
+    ("POST", "/baremetal/v1/deploy_templates", {"name": "CUSTOM_MADE", "steps": [
+        {"interface": "bios", "step": "factory_reset", "args": {}, "priority": 10}]}, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/deploy_templates/{template_id}", None, ADMIN_ONLY),
+    ("PATCH", "/baremetal/v1/deploy_templates/{template_id}", [{"op": "add", "path": "/extra/x", "value": "1"}],
+     ADMIN_ONLY),
+    ("DELETE", "/baremetal/v1/deploy_templates/{template_id}", None, ADMIN_ONLY),
+    # a runbook of project A: its reader sees it, only a manager of A (or the admin) changes it
+    ("GET", "/baremetal/v1/runbooks", None, PROJECT),
+    ("POST", "/baremetal/v1/runbooks", {"name": "CUSTOM_MADE", "steps": [
+        {"interface": "bios", "step": "factory_reset", "order": 1}]}, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/runbooks/{runbook_id}", None, READ),
+    ("PATCH", "/baremetal/v1/runbooks/{runbook_id}", [{"op": "add", "path": "/extra/x", "value": "1"}],
+     (403, 404, 403, OK)),
+    ("GET", "/baremetal/v1/runbooks/{runbook_id}/traits", None, READ),
+    ("PUT", "/baremetal/v1/runbooks/{runbook_id}/traits", {"traits": ["CUSTOM_A"]}, (403, 404, 403, OK)),
+    ("PUT", "/baremetal/v1/runbooks/{runbook_id}/traits/{trait}", None, (403, 404, 403, OK)),
+    ("DELETE", "/baremetal/v1/runbooks/{runbook_id}/traits/{trait}", None, (403, 404, 403, OK)),
+    ("DELETE", "/baremetal/v1/runbooks/{runbook_id}/traits", None, (403, 404, 403, OK)),
+    ("DELETE", "/baremetal/v1/runbooks/{runbook_id}", None, (403, 404, 403, OK)),
 ]
 
 
@@ -173,12 +193,17 @@ def world(cloud):
     port = client.post("/baremetal/v1/ports", json={"node_uuid": port_node["uuid"], "address": "52:54:00:00:00:01",
                                                     "portgroup_uuid": group["uuid"]}, headers=LATEST).json()
     allocation = client.post("/baremetal/v1/allocations", json={"resource_class": "none"}, headers={**LATEST, **a})
+    template = client.post("/baremetal/v1/deploy_templates", headers=LATEST, json={"name": "CUSTOM_T", "steps": [
+        {"interface": "bios", "step": "factory_reset", "args": {}, "priority": 10}]}).json()
+    runbook = client.post("/baremetal/v1/runbooks", headers=LATEST, json={
+        "name": "CUSTOM_R", "owner": "projA", "steps": [{"interface": "bios", "step": "factory_reset", "order": 1}]}).json()
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
             "chassis_id": chassis["uuid"], "port_node": port_node["uuid"], "port_id": port["uuid"],
             "portgroup_ident": group["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host,
-            "trait": "CUSTOM_T", "allocation_id": allocation.json()["uuid"]}
+            "trait": "CUSTOM_T", "allocation_id": allocation.json()["uuid"],
+            "template_id": template["uuid"], "runbook_id": runbook["uuid"]}
 
 
 def _body(kind, cloud):
@@ -243,7 +268,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
                      "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
-                     "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id")}
+                     "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id",
+                     "template_id", "runbook_id")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

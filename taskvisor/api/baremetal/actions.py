@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import update
 
 from taskvisor.api import openapi
-from taskvisor.api.baremetal import views
+from taskvisor.api.baremetal import deploy_templates, runbooks, views
 from taskvisor.api.baremetal.drivers import clean_steps_of
 from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
 from taskvisor.api.context import RequestContext, get_context
@@ -93,7 +93,8 @@ def _automated_plan(request: Request, node: dict) -> list[dict]:
 
 @router.put("/v1/nodes/{ident}/states/provision", status_code=202, openapi_extra=openapi.body({
     "type": "object", "required": ["target"], "properties": {
-        "target": {"enum": sorted(states.VERBS)}, "clean_steps": {"type": "array", "items": {"type": "object"}}}}))
+        "target": {"enum": sorted(states.VERBS)}, "clean_steps": {"type": "array", "items": {"type": "object"}},
+        "runbook": {"type": ["string", "null"]}}}))
 def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depends(get_context), body=Depends(json_body)):
     if not isinstance(body, dict) or not isinstance(body.get("target"), str):
         raise BadRequest("Invalid input for field/attribute target. Value: None. Wrong type. Expected 'str'")
@@ -116,6 +117,12 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         if locked:
             raise node_locked(request, node)
         raise invalid_state(target, node["id"], state)
+    runbook = None
+    if body.get("runbook") is not None:  # a runbook's steps as the clean steps (1.92)
+        if minor(ctx) < runbooks.SINCE:
+            raise ApiError(406, NOT_ACCEPTABLE)
+        with request.app.state.tv.db.read() as conn:
+            runbook, user_steps = runbooks.steps_for_node(conn, ctx, body["runbook"], node, target, user_steps)
     if user_steps and target != "clean":
         raise BadRequest('"clean_steps" is only valid when setting target provision state to clean')
     event = states.VERBS[target]
@@ -130,7 +137,8 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
             planned = clean_steps.validate_user_steps(known, user_steps)
         except clean_steps.InvalidSteps as exc:
             raise BadRequest(str(exc)) from None
-        return _clean(request, ctx, node, "clean", planned, states.MANAGEABLE, manual=True)
+        return _clean(request, ctx, node, "clean", planned, states.MANAGEABLE, manual=True,
+                      runbook=runbook and runbook["uuid"])
     if event == "provide":
         return _clean(request, ctx, node, "provide", _automated_plan(request, node), states.AVAILABLE,
                       manual=False)
@@ -150,18 +158,22 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
                                            node["driver_internal_info"], planned, manual=False)},
                                params={"steps": planned, "start": 0, "target": states.AVAILABLE})
     if event == "deploy":
+        with request.app.state.tv.db.read() as conn:  # the deploy templates' steps join the task's plan
+            planned = deploy_templates.deploy_plan(conn, node, clean_steps_of(conn, node["driver"]))
         return start_node_task(request, ctx, node, action="deploy", flow="node_deploy", sources=(state,),
-                               values=_provision_values(node, event))
+                               values=_provision_values(node, event), params={"steps": planned})
     # manage
     return start_node_task(request, ctx, node, action="manage", flow="node_manage", sources=(state,),
                            values=_provision_values(node, event), params={"source": state})
 
 
-def _clean(request, ctx, node, action: str, planned: list[dict], target: str, manual: bool) -> Response:
+def _clean(request, ctx, node, action: str, planned: list[dict], target: str, manual: bool,
+           runbook: str | None = None) -> Response:
     values = {**_provision_values(node, states.VERBS[action], target), "clean_step": {},
               "driver_internal_info": clean_steps.with_plan(node["driver_internal_info"], planned, manual)}
+    params = {"steps": planned, "start": 0, "target": target, **({"runbook": runbook} if runbook else {})}
     return start_node_task(request, ctx, node, action=action, flow="node_clean", sources=(node["provision_state"],),
-                           values=values, params={"steps": planned, "start": 0, "target": target})
+                           values=values, params=params)
 
 
 def _abort(request: Request, ctx: RequestContext, node: dict) -> Response:

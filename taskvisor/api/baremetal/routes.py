@@ -7,6 +7,7 @@ from taskvisor.api.baremetal import portgroups, ports
 from taskvisor.api.baremetal import conductors, driver_routes, shards
 from taskvisor.api.middleware.edge import CONTEXT_KEY
 from taskvisor.api.baremetal import allocations, traits
+from taskvisor.api.baremetal import deploy_templates, runbooks
 
 router = APIRouter(prefix="/baremetal")
 
@@ -39,3 +40,5 @@ router.include_router(conductors.router)
 router.include_router(shards.router)
 router.include_router(traits.router)
 router.include_router(allocations.router)
+router.include_router(deploy_templates.router)
+router.include_router(runbooks.router)
