@@ -97,6 +97,24 @@ TABLE = [
     ("GET", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
     ("PATCH", "/baremetal/v1/chassis/{chassis_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ADMIN_ONLY),
     ("DELETE", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
+    # nova-quotas: keypairs (per user: only alice's own), quotas, limits, server groups
+    ("GET", f"{C}/os-keypairs", None, PROJECT),
+    ("POST", f"{C}/os-keypairs", {"keypair": {"name": "made"}}, PROJECT),
+    ("GET", f"{C}/os-keypairs/{{keypair_name}}", None, (404, 404, OK, 404)),
+    ("DELETE", f"{C}/os-keypairs/{{keypair_name}}", None, (404, 404, OK, 404)),
+    ("GET", f"{C}/os-quota-sets/{{tenant_id}}", None, (OK, 403, OK, OK)),
+    ("GET", f"{C}/os-quota-sets/{{tenant_id}}/detail", None, (OK, 403, OK, OK)),
+    ("GET", f"{C}/os-quota-sets/{{tenant_id}}/defaults", None, PROJECT),
+    ("PUT", f"{C}/os-quota-sets/{{tenant_id}}", {"quota_set": {"cores": 40}}, ADMIN_ONLY),
+    ("DELETE", f"{C}/os-quota-sets/{{tenant_id}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-quota-class-sets/{{quota_class}}", None, ADMIN_ONLY),
+    ("PUT", f"{C}/os-quota-class-sets/{{quota_class}}", {"quota_class_set": {"cores": 20}}, ADMIN_ONLY),
+    ("GET", f"{C}/limits", None, PROJECT),
+    ("GET", f"{C}/limits?tenant_id=projA", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-server-groups", None, PROJECT),
+    ("POST", f"{C}/os-server-groups", {"server_group": {"name": "g", "policies": ["affinity"]}}, CREATE),
+    ("GET", f"{C}/os-server-groups/{{group_id}}", None, READ),
+    ("DELETE", f"{C}/os-server-groups/{{group_id}}", None, (403, 404, OK, OK_OR_GONE)),
 ]
 
 
@@ -123,10 +141,14 @@ def world(cloud):
     service = cloud.get("/os-services").json()["services"][0]
     hypervisor = cloud.get("/os-hypervisors").json()["hypervisors"][0]
     chassis = client.post("/baremetal/v1/chassis", json={"description": "rack 1"}, headers=LATEST).json()
+    cloud.post("/os-keypairs", {"keypair": {"name": "kp-a"}}, headers=a)
+    group = cloud.post("/os-server-groups", {"server_group": {"name": "g", "policies": ["affinity"]}},
+                       headers=a).json()["server_group"]
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
-            "chassis_id": chassis["uuid"]}
+            "chassis_id": chassis["uuid"], "keypair_name": "kp-a", "group_id": group["id"],
+            "tenant_id": "projA", "quota_class": "default"}
 
 
 def _body(kind, cloud):
@@ -190,7 +212,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id")}
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "keypair_name", "group_id", "tenant_id",
+                     "quota_class")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

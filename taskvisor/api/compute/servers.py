@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from taskvisor.api import openapi
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
                                          task_url, visible)
+from taskvisor.api.compute import keypairs, quota, server_groups
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed, authorize
@@ -102,7 +103,21 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
+    hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     with db.write() as conn:
+        # nova-quotas: the key, the group and the quotas, checked in the transaction that inserts
+        system_metadata = {"description": spec.get("description")}
+        if spec.get("key_name"):
+            key = keypairs.public_key_of(conn, ctx.user_id, spec["key_name"])
+            if key is None:
+                raise BadRequest("Invalid key_name provided.")
+            system_metadata["key_data"] = key["public_key"]
+        quota.lock_project(conn, ctx.project_id)
+        quota.check_metadata(conn, request.app.state.tv.conf, ctx.project_id, spec.get("metadata"))
+        max_count = quota.check_instances(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id,
+                                          dict(flavor), min_count, max_count)
+        group = (server_groups.join_group(conn, request.app.state.tv.conf, ctx, hints["group"], max_count)
+                 if "group" in hints else None)
         for n in range(max_count):
             server_id = str(uuid.uuid4())
             name = spec["name"] if max_count == 1 else f"{spec['name']}-{n + 1}"
@@ -115,10 +130,12 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 "power_state": power.NOSTATE, "flavor": flavor_snapshot(dict(flavor)),
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
-                "addresses": {}, "system_metadata": {"description": spec.get("description")},
+                "addresses": {}, "system_metadata": system_metadata,
                 "key_name": spec.get("key_name"), "availability_zone": spec.get("availability_zone"),
                 "progress": 0, "created_at": now, "updated_at": now, "deleted": False})
             insert_task(conn, task)
+            if group is not None:
+                server_groups.add_member(conn, group["id"], server_id)
             created.append((server_id, task["id"]))
     request.app.state.tv.wake_conductors()
     server_id, task_id = created[0]
