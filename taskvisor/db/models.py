@@ -281,3 +281,10 @@ server_group_members = Table(
     Column("server_id", String(36), primary_key=True),
     Index("ix_server_group_members_server", "server_id"),
 )
+
+# The projects a private flavor is shared with (os-flavor-access)
+flavor_projects = Table(
+    "flavor_projects", metadata,
+    Column("flavor_id", String(255), primary_key=True),
+    Column("project_id", String(255), primary_key=True),
+)

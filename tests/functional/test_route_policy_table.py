@@ -59,6 +59,13 @@ TABLE = [
     ("POST", f"{C}/flavors", "flavor", ADMIN_ONLY),
     ("GET", f"{C}/flavors/{{flavor_id}}/os-extra_specs", None, PROJECT),
     ("POST", f"{C}/flavors/{{flavor_id}}/os-extra_specs", {"extra_specs": {"k": "v"}}, ADMIN_ONLY),
+    ("GET", f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", None, PROJECT),  # nova-quotas
+    ("PUT", f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", {"key": "v2"}, ADMIN_ONLY),
+    ("PUT", f"{C}/flavors/{{flavor_id}}", {"flavor": {"description": "d"}}, (404,) * 4),  # 2.55+ (2.1 here)
+    ("POST", f"{C}/flavors/{{private_flavor_id}}/action", {"addTenantAccess": {"tenant": "projA"}}, ADMIN_ONLY),
+    ("GET", f"{C}/flavors/{{private_flavor_id}}/os-flavor-access", None, ADMIN_ONLY),
+    ("POST", f"{C}/flavors/{{private_flavor_id}}/action", {"removeTenantAccess": {"tenant": "projA"}},
+     ADMIN_ONLY),
     ("DELETE", f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", None, ADMIN_ONLY),
     ("GET", f"{C}/os-services", None, ADMIN_ONLY),
     ("PUT", f"{C}/os-services/{{service_id}}", {"status": "enabled"}, ADMIN_ONLY),
@@ -142,13 +149,15 @@ def world(cloud):
     hypervisor = cloud.get("/os-hypervisors").json()["hypervisors"][0]
     chassis = client.post("/baremetal/v1/chassis", json={"description": "rack 1"}, headers=LATEST).json()
     cloud.post("/os-keypairs", {"keypair": {"name": "kp-a"}}, headers=a)
+    private = cloud.post("/flavors", {"flavor": {"name": "priv", "ram": 64, "vcpus": 1, "disk": 1,
+                                                 "os-flavor-access:is_public": False}}).json()["flavor"]
     group = cloud.post("/os-server-groups", {"server_group": {"name": "g", "policies": ["affinity"]}},
                        headers=a).json()["server_group"]
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
             "chassis_id": chassis["uuid"], "keypair_name": "kp-a", "group_id": group["id"],
-            "tenant_id": "projA", "quota_class": "default"}
+            "tenant_id": "projA", "quota_class": "default", "private_flavor_id": private["id"]}
 
 
 def _body(kind, cloud):
@@ -213,7 +222,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
                      "image_id", "node_ident", "node_task_id", "chassis_id", "keypair_name", "group_id", "tenant_id",
-                     "quota_class")}
+                     "quota_class", "private_flavor_id")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

@@ -14,6 +14,7 @@ from taskvisor.api import openapi
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
                                          task_url, visible)
 from taskvisor.api.compute import keypairs, quota, server_groups
+from taskvisor.api.compute.flavors import visible_flavor
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed, authorize
@@ -84,7 +85,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
     if max_count > 50:
         raise BadRequest("max_count must be <= 50")
     with db.read() as conn:
-        flavor = conn.execute(select(flavors).where(flavors.c.id == _ref_id(spec["flavorRef"]))).mappings().first()
+        flavor = visible_flavor(conn, ctx, _ref_id(spec["flavorRef"]))  # nova-quotas: private flavors
         if flavor is None:
             raise BadRequest(f"Flavor {_ref_id(spec['flavorRef'])} could not be found.")
         image = None

@@ -1,4 +1,5 @@
-"""nova-quotas: keypairs, quotas, quota classes, server groups and their members.
+"""nova-quotas: keypairs, quotas, quota classes, server groups and their members,
+flavor access.
 
 Revision ID: 0009_nova_quotas
 Revises: 0008_bm_templates
@@ -60,9 +61,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("group_id", "server_id", name="pk_server_group_members"),
     )
     op.create_index("ix_server_group_members_server", "server_group_members", ["server_id"])
+    op.create_table(
+        "flavor_projects",
+        sa.Column("flavor_id", sa.String(255)),
+        sa.Column("project_id", sa.String(255)),
+        sa.PrimaryKeyConstraint("flavor_id", "project_id", name="pk_flavor_projects"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("flavor_projects")
     op.drop_index("ix_server_group_members_server", "server_group_members")
     op.drop_table("server_group_members")
     op.drop_index("ix_server_groups_project", "server_groups")
