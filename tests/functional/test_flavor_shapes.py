@@ -101,3 +101,9 @@ def test_update_description_from_2_55(cloud):
     denied = cloud.client.put(f"/compute/v2.1/flavors/{fid}", json={"flavor": {"description": "x"}},
                               headers={**MEMBER, **V255})
     assert denied.status_code == 403
+
+
+def test_a_flavor_without_id_gets_a_uuid(cloud):
+    import uuid
+    made = _flavor(cloud, "no-id", id=None)
+    assert str(uuid.UUID(made["id"])) == made["id"]

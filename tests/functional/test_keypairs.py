@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import select
+
+from taskvisor.db.models import servers
+from taskvisor.flows.common import guest_spec
 
 V22 = {"X-OpenStack-Nova-API-Version": "2.2"}
 V210 = {"X-OpenStack-Nova-API-Version": "2.10"}
@@ -118,3 +122,17 @@ def test_server_key_name(cloud):
     server = cloud.get(f"/servers/{resp.json()['server']['id']}", headers=ALICE).json()["server"]
     assert server["key_name"] == "mine"
     assert cloud.post("/servers", body, headers=BOB).status_code == 400  # keys are per user
+
+
+def test_the_guest_is_given_the_public_key(cloud):
+    """What a compute is told at spawn carries the key (the process driver keeps it in guest.json)."""
+    public = _public_key()
+    cloud.post("/os-keypairs", {"keypair": {"name": "mine", "public_key": public}}, headers=ALICE)
+    resp = cloud.post("/servers", {"server": {"name": "vm", "flavorRef": "1", "imageRef": cloud.image_id,
+                                              "key_name": "mine"}}, headers=ALICE)
+    server_id = resp.json()["server"]["id"]
+    cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+    with cloud.node.db.read() as conn:
+        row = dict(conn.execute(select(servers).where(servers.c.id == server_id)).mappings().one())
+    assert guest_spec(row)["public_keys"] == {"mine": public}
+    assert "public_keys" not in guest_spec({**row, "system_metadata": {}})

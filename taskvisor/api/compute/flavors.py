@@ -1,6 +1,7 @@
 """Flavors: list, detail, show, admin create/delete, extra specs."""
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -176,9 +177,8 @@ def create_flavor(request: Request, body=Depends(json_body), ctx: RequestContext
         flavor_id = str(spec["id"]) if spec.get("id") is not None else None
         if isinstance(spec.get("id"), float) and spec["id"].is_integer():
             flavor_id = str(int(spec["id"]))
-        if not flavor_id:
-            numeric = [int(i) for (i,) in conn.execute(select(flavors.c.id)) if i.isdigit()]
-            flavor_id = str(max(numeric, default=0) + 1)
+        if not flavor_id:  # Nova generates a UUID
+            flavor_id = str(uuid.uuid4())
         row = {"id": flavor_id, "name": spec["name"], "ram": int(spec["ram"]), "vcpus": int(spec["vcpus"]),
                "disk": int(spec["disk"]), "ephemeral": int(spec.get("OS-FLV-EXT-DATA:ephemeral", 0)),
                "swap": int(spec.get("swap") or 0), "rxtx_factor": float(spec.get("rxtx_factor", 1.0)),
