@@ -115,3 +115,16 @@ def test_concurrent_creates_never_exceed_the_quota(any_db_cloud):
     assert sorted(answers) == [202] * 3 + [403] * 5
     listed = cloud.get("/servers", headers=ALICE).json()["servers"]
     assert len(listed) == 3
+
+
+def test_personality_is_held_to_the_injected_file_quotas(cloud):
+    import base64
+    files = [{"path": f"/f{i}", "contents": base64.b64encode(b"x").decode()} for i in range(6)]
+    over = _boot(cloud, personality=files)
+    assert over.status_code == 403 and fault(over) == "Personality file limit exceeded"
+    assert _boot(cloud, personality=files[:5]).status_code == 202
+    big = [{"path": "/big", "contents": base64.b64encode(b"x" * 10241).decode()}]
+    assert fault(_boot(cloud, personality=big)) == "Personality file content exceeds maximum 10240"
+    assert _boot(cloud, personality=[{"path": "/p", "contents": "%%%"}]).status_code == 400
+    v257 = _boot(cloud, personality=files[:1], headers={**ALICE, "X-OpenStack-Nova-API-Version": "2.57"})
+    assert v257.status_code == 400

@@ -147,3 +147,17 @@ def check_metadata(conn, conf, project_id: str, metadata: dict | None) -> None:
     limit = project_limits(conn, conf, project_id)["metadata_items"]
     if metadata and 0 <= limit < len(metadata):
         raise OverQuota(f"Maximum number of metadata items exceeds {limit}")
+
+
+def check_injected_files(conn, conf, project_id: str, files: list[tuple[str, bytes]]) -> None:
+    """Nova's personality limits: how many files, then the longest path and content."""
+    limits = project_limits(conn, conf, project_id)
+
+    def over(resource: str, value: int) -> bool:
+        return 0 <= limits[resource] < value
+    if over("injected_files", len(files)):
+        raise OverQuota("Personality file limit exceeded")
+    if over("injected_file_path_bytes", max((len(p) for p, _ in files), default=0)):
+        raise OverQuota(f"Personality file path exceeds maximum {limits['injected_file_path_bytes']}")
+    if over("injected_file_content_bytes", max((len(c) for _, c in files), default=0)):
+        raise OverQuota(f"Personality file content exceeds maximum {limits['injected_file_content_bytes']}")

@@ -1,6 +1,7 @@
 """Servers: create, list, show, delete, and each server's tasks."""
 from __future__ import annotations
 
+import base64
 import uuid
 from urllib.parse import urlencode
 
@@ -31,6 +32,8 @@ from taskvisor.tasks.store import insert_task, new_task_row
 
 router = APIRouter(prefix="/compute/v2.1")
 
+PERSONALITY = {"type": "array", "items": {"type": "object", "additionalProperties": False, "properties": {
+    "path": {"type": "string"}, "contents": {"type": "string"}}}}
 NETWORK = {"type": "object", "properties": {"uuid": {"type": "string"}, "port": {"type": ["string", "null"]},
                                             "fixed_ip": {"type": "string"}, "tag": {"type": "string"}},
            "additionalProperties": False}
@@ -56,6 +59,7 @@ CREATE_SCHEMA = {
                 "block_device_mapping_v2": {"type": "array"}, "tags": {"type": "array"},
                 "hostname": {"type": "string"}, "host": {"type": "string"},
                 "hypervisor_hostname": {"type": "string"},
+                "personality": PERSONALITY,  # below 2.57 (nova-quotas: held to the injected_files quotas)
             },
         },
         "os:scheduler_hints": {"type": "object"}, "OS-SCH-HNT:scheduler_hints": {"type": "object"},
@@ -65,6 +69,19 @@ CREATE_SCHEMA = {
 
 def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def personality_files(ctx: RequestContext, personality: list) -> list[tuple[str, bytes]]:
+    """Injected files (gone at 2.57): their paths and decoded contents."""
+    if ctx.at_least("2.57"):
+        raise BadRequest("Additional properties are not allowed ('personality' was unexpected).")
+    files = []
+    for item in personality:
+        try:
+            files.append((item.get("path", ""), base64.b64decode(item.get("contents", ""), validate=True)))
+        except (ValueError, TypeError):
+            raise BadRequest(f"Personality content for {item.get('path', '')[:255]} cannot be decoded") from None
+    return files
 
 
 def _ref_id(ref) -> str:
@@ -115,6 +132,11 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             system_metadata["key_data"] = key["public_key"]
         quota.lock_project(conn, ctx.project_id)
         quota.check_metadata(conn, request.app.state.tv.conf, ctx.project_id, spec.get("metadata"))
+        if "personality" in spec:
+            files = personality_files(ctx, spec["personality"])
+            quota.check_injected_files(conn, request.app.state.tv.conf, ctx.project_id, files)
+            system_metadata["personality"] = [{"path": p, "contents": base64.b64encode(c).decode()}
+                                              for p, c in files]
         max_count = quota.check_instances(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id,
                                           dict(flavor), min_count, max_count)
         group = (server_groups.join_group(conn, request.app.state.tv.conf, ctx, hints["group"], max_count)
