@@ -96,6 +96,17 @@ OPTIONS = [
     Option("libvirt", "virt_type", "", "Libvirt driver: kvm or qemu (TCG, software emulation); empty = kvm when /dev/kvm works and this host is not itself a VM (nested KVM can fail guests), else qemu."),
     Option("fake", "spawn_seconds", 0.0, "Simulated time a fake guest takes to spawn."),
     Option("fake", "persist", True, "Keep the fake hypervisor's guests in a file so they survive restarts."),
+    # nova-quotas: Nova's [quota] defaults (-1 = unlimited); the "default" quota class overrides them
+    Option("quota", "instances", 10, "Servers allowed per project."),
+    Option("quota", "cores", 20, "Instance cores (vCPUs) allowed per project."),
+    Option("quota", "ram", 51200, "Megabytes of instance RAM allowed per project."),
+    Option("quota", "metadata_items", 128, "Metadata items allowed per server."),
+    Option("quota", "injected_files", 5, "Injected files allowed per server."),
+    Option("quota", "injected_file_content_bytes", 10240, "Bytes allowed per injected file."),
+    Option("quota", "injected_file_path_length", 255, "Length allowed for an injected file's path."),
+    Option("quota", "key_pairs", 100, "Key pairs allowed per user."),
+    Option("quota", "server_groups", 10, "Server groups allowed per project."),
+    Option("quota", "server_group_members", 10, "Servers allowed per server group."),
     Option("upgrade_levels", "compute", "", "Compute RPC cap: auto (lowest of the running computes), a version (1.0) or a release name (2026.1); unset = no cap. On a compute it pins the version it serves. An integer service version is deprecated."),
 ]
 

@@ -334,4 +334,60 @@ runbooks = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime),
     Index("ix_runbooks_owner", "owner"),
+# -- nova-quotas (0009): keypairs, quotas, quota classes, server groups --------
+# Nova's keypairs: per user, unique by name (the id is the integer Nova shows)
+key_pairs = Table(
+    "key_pairs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("project_id", String(255)),
+    Column("fingerprint", String(255), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("type", String(8), nullable=False, default="ssh"),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_key_pairs_user_id_name"),
+)
+
+# Per-project limits set by an admin; user_id "" = the project's own limit
+quotas = Table(
+    "quotas", metadata,
+    Column("project_id", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    Column("resource", String(255), primary_key=True),
+    Column("hard_limit", Integer, nullable=False),
+)
+
+# Quota classes: only "default" is used, and it overrides the [quota] options
+quota_classes = Table(
+    "quota_classes", metadata,
+    Column("class_name", String(255), primary_key=True),
+    Column("resource", String(255), primary_key=True),
+    Column("hard_limit", Integer, nullable=False),
+)
+
+server_groups = Table(
+    "server_groups", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("project_id", String(255), nullable=False),
+    Column("user_id", String(255), nullable=False),
+    Column("policy", String(32), nullable=False),
+    Column("rules", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_server_groups_project", "project_id"),
+)
+
+server_group_members = Table(
+    "server_group_members", metadata,
+    Column("group_id", String(36), primary_key=True),
+    Column("server_id", String(36), primary_key=True),
+    Index("ix_server_group_members_server", "server_id"),
+)
+
+# The projects a private flavor is shared with (os-flavor-access)
+flavor_projects = Table(
+    "flavor_projects", metadata,
+    Column("flavor_id", String(255), primary_key=True),
+    Column("project_id", String(255), primary_key=True),
 )

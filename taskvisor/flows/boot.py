@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 
 from taskvisor.flows.common import guest_spec, image_for, place_for_spawn, utcnow
-from taskvisor.scheduler.hosts import select_host
+from taskvisor.scheduler.groups import select_host_in_group
 from taskvisor.states import power
 from taskvisor.states import server as states
 from taskvisor.tasks.flow import Flow
@@ -16,7 +16,8 @@ flow = Flow("boot", version=1, action="create")
 def schedule(ctx):
     if ctx.server.get("host"):  # chosen before a crash: keep it
         return {"host": ctx.server["host"]}
-    host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time)
+    host = select_host_in_group(ctx.runtime.db, ctx.server["id"], ctx.server["flavor"],
+                                ctx.conf.DEFAULT.service_down_time)  # its server group's policy, if any
     ctx.update(host=host, node=host)
     return {"host": host}
 

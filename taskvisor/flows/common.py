@@ -42,8 +42,12 @@ def image_for(ctx: Any, image_id: str | None) -> dict:
 
 def guest_spec(server: dict) -> dict:
     """What a compute is told about a server (never the whole row)."""
-    return {"id": server["id"], "name": server["name"], "project_id": server["project_id"],
+    spec = {"id": server["id"], "name": server["name"], "project_id": server["project_id"],
             "metadata": server.get("metadata") or {}}
+    key_data = (server.get("system_metadata") or {}).get("key_data")
+    if key_data:  # the keypair named at create, as Nova's metadata service offers it (public-keys)
+        spec["public_keys"] = {server.get("key_name") or "key": key_data}
+    return spec
 
 
 # -- server actions ------------------------------------------------------------------

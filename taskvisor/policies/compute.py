@@ -15,6 +15,12 @@ rules = [
        f"{C}/flavors/{{flavor_id}}/os-extra_specs"),
     op("os_compute_api:os-flavor-extra-specs:delete", ADMIN_API, "Delete a flavor extra spec", "DELETE",
        f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}"),
+    # nova-quotas: flavor description update (2.55) and single extra specs
+    op("os_compute_api:os-flavor-manage:update", ADMIN_API, "Update a flavor", "PUT", f"{C}/flavors/{{flavor_id}}"),
+    op("os_compute_api:os-flavor-extra-specs:show", READER, "Show an extra spec for a flavor", "GET",
+       f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{flavor_extra_spec_key}}"),
+    op("os_compute_api:os-flavor-extra-specs:update", ADMIN_API, "Update an extra spec for a flavor", "PUT",
+       f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{flavor_extra_spec_key}}"),
     op("os_compute_api:os-services:list", ADMIN_API, "List compute services", "GET", f"{C}/os-services"),
     op("os_compute_api:os-services:update", ADMIN_API, "Enable, disable or force down a service", "PUT",
        f"{C}/os-services/{{service_id}}"),

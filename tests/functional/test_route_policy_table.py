@@ -59,6 +59,13 @@ TABLE = [
     ("POST", f"{C}/flavors", "flavor", ADMIN_ONLY),
     ("GET", f"{C}/flavors/{{flavor_id}}/os-extra_specs", None, PROJECT),
     ("POST", f"{C}/flavors/{{flavor_id}}/os-extra_specs", {"extra_specs": {"k": "v"}}, ADMIN_ONLY),
+    ("GET", f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", None, PROJECT),  # nova-quotas
+    ("PUT", f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", {"key": "v2"}, ADMIN_ONLY),
+    ("PUT", f"{C}/flavors/{{flavor_id}}", {"flavor": {"description": "d"}}, (404,) * 4),  # 2.55+ (2.1 here)
+    ("POST", f"{C}/flavors/{{private_flavor_id}}/action", {"addTenantAccess": {"tenant": "projA"}}, ADMIN_ONLY),
+    ("GET", f"{C}/flavors/{{private_flavor_id}}/os-flavor-access", None, ADMIN_ONLY),
+    ("POST", f"{C}/flavors/{{private_flavor_id}}/action", {"removeTenantAccess": {"tenant": "projA"}},
+     ADMIN_ONLY),
     ("DELETE", f"{C}/flavors/{{flavor_id}}/os-extra_specs/{{key}}", None, ADMIN_ONLY),
     ("GET", f"{C}/os-services", None, ADMIN_ONLY),
     ("PUT", f"{C}/os-services/{{service_id}}", {"status": "enabled"}, ADMIN_ONLY),
@@ -161,6 +168,24 @@ TABLE = [
     ("DELETE", "/baremetal/v1/runbooks/{runbook_id}/traits/{trait}", None, (403, 404, 403, OK)),
     ("DELETE", "/baremetal/v1/runbooks/{runbook_id}/traits", None, (403, 404, 403, OK)),
     ("DELETE", "/baremetal/v1/runbooks/{runbook_id}", None, (403, 404, 403, OK)),
+    # nova-quotas: keypairs (per user: only alice's own), quotas, limits, server groups
+    ("GET", f"{C}/os-keypairs", None, PROJECT),
+    ("POST", f"{C}/os-keypairs", {"keypair": {"name": "made"}}, PROJECT),
+    ("GET", f"{C}/os-keypairs/{{keypair_name}}", None, (404, 404, OK, 404)),
+    ("DELETE", f"{C}/os-keypairs/{{keypair_name}}", None, (404, 404, OK, 404)),
+    ("GET", f"{C}/os-quota-sets/{{tenant_id}}", None, (OK, 403, OK, OK)),
+    ("GET", f"{C}/os-quota-sets/{{tenant_id}}/detail", None, (OK, 403, OK, OK)),
+    ("GET", f"{C}/os-quota-sets/{{tenant_id}}/defaults", None, PROJECT),
+    ("PUT", f"{C}/os-quota-sets/{{tenant_id}}", {"quota_set": {"cores": 40}}, ADMIN_ONLY),
+    ("DELETE", f"{C}/os-quota-sets/{{tenant_id}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-quota-class-sets/{{quota_class}}", None, ADMIN_ONLY),
+    ("PUT", f"{C}/os-quota-class-sets/{{quota_class}}", {"quota_class_set": {"cores": 20}}, ADMIN_ONLY),
+    ("GET", f"{C}/limits", None, PROJECT),
+    ("GET", f"{C}/limits?tenant_id=projA", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-server-groups", None, PROJECT),
+    ("POST", f"{C}/os-server-groups", {"server_group": {"name": "g", "policies": ["affinity"]}}, CREATE),
+    ("GET", f"{C}/os-server-groups/{{group_id}}", None, READ),
+    ("DELETE", f"{C}/os-server-groups/{{group_id}}", None, (403, 404, OK, OK_OR_GONE)),
 ]
 
 
@@ -197,13 +222,20 @@ def world(cloud):
         {"interface": "bios", "step": "factory_reset", "args": {}, "priority": 10}]}).json()
     runbook = client.post("/baremetal/v1/runbooks", headers=LATEST, json={
         "name": "CUSTOM_R", "owner": "projA", "steps": [{"interface": "bios", "step": "factory_reset", "order": 1}]}).json()
+    cloud.post("/os-keypairs", {"keypair": {"name": "kp-a"}}, headers=a)
+    private = cloud.post("/flavors", {"flavor": {"name": "priv", "ram": 64, "vcpus": 1, "disk": 1,
+                                                 "os-flavor-access:is_public": False}}).json()["flavor"]
+    server_group = cloud.post("/os-server-groups", {"server_group": {"name": "g", "policies": ["affinity"]}},
+                              headers=a).json()["server_group"]
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
             "chassis_id": chassis["uuid"], "port_node": port_node["uuid"], "port_id": port["uuid"],
             "portgroup_ident": group["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host,
             "trait": "CUSTOM_T", "allocation_id": allocation.json()["uuid"],
-            "template_id": template["uuid"], "runbook_id": runbook["uuid"]}
+            "template_id": template["uuid"], "runbook_id": runbook["uuid"],
+            "keypair_name": "kp-a", "group_id": server_group["id"],
+            "tenant_id": "projA", "quota_class": "default", "private_flavor_id": private["id"]}
 
 
 def _body(kind, cloud):
@@ -269,7 +301,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
                      "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
                      "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id",
-                     "template_id", "runbook_id")}
+                     "template_id", "runbook_id", "keypair_name", "group_id", "tenant_id",
+                     "quota_class", "private_flavor_id")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

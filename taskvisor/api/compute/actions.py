@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from taskvisor.api import openapi
 from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, target_of, task_url
+from taskvisor.api.compute import quota
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import authorize
@@ -176,6 +177,9 @@ def resize(request, ctx, server_id, body):
         raise BadRequest("When resizing, instances must change flavor!")
     if flavor["disk"] < server["flavor"].get("disk", 0):
         raise BadRequest("Resize error: Unable to resize disk down.")
+    with request.app.state.tv.db.read() as conn:  # nova-quotas: an upsize needs cores and ram quota
+        quota.check_resize(conn, request.app.state.tv.conf, server["project_id"], server["user_id"],
+                           server["flavor"], dict(flavor))
     return _start(request, ctx, server_id, "resize", _params(args, new_flavor=flavor_snapshot(dict(flavor))))
 
 

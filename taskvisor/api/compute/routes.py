@@ -7,3 +7,7 @@ from taskvisor.api.compute import actions, flavors, hypervisors, instance_action
 router = APIRouter()
 for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors):
     router.include_router(module.router)
+# nova-quotas
+from taskvisor.api.compute import keypairs, quota_sets, server_groups  # noqa: E402
+for module in (keypairs, quota_sets, server_groups):
+    router.include_router(module.router)

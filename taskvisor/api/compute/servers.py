@@ -1,6 +1,7 @@
 """Servers: create, list, show, delete, and each server's tasks."""
 from __future__ import annotations
 
+import base64
 import uuid
 from urllib.parse import urlencode
 
@@ -13,6 +14,8 @@ from sqlalchemy import insert, select
 from taskvisor.api import openapi
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
                                          task_url, visible)
+from taskvisor.api.compute import keypairs, quota, server_groups
+from taskvisor.api.compute.flavors import visible_flavor
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed, authorize
@@ -29,6 +32,8 @@ from taskvisor.tasks.store import insert_task, new_task_row
 
 router = APIRouter(prefix="/compute/v2.1")
 
+PERSONALITY = {"type": "array", "items": {"type": "object", "additionalProperties": False, "properties": {
+    "path": {"type": "string"}, "contents": {"type": "string"}}}}
 NETWORK = {"type": "object", "properties": {"uuid": {"type": "string"}, "port": {"type": ["string", "null"]},
                                             "fixed_ip": {"type": "string"}, "tag": {"type": "string"}},
            "additionalProperties": False}
@@ -54,6 +59,7 @@ CREATE_SCHEMA = {
                 "block_device_mapping_v2": {"type": "array"}, "tags": {"type": "array"},
                 "hostname": {"type": "string"}, "host": {"type": "string"},
                 "hypervisor_hostname": {"type": "string"},
+                "personality": PERSONALITY,  # below 2.57 (nova-quotas: held to the injected_files quotas)
             },
         },
         "os:scheduler_hints": {"type": "object"}, "OS-SCH-HNT:scheduler_hints": {"type": "object"},
@@ -63,6 +69,19 @@ CREATE_SCHEMA = {
 
 def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def personality_files(ctx: RequestContext, personality: list) -> list[tuple[str, bytes]]:
+    """Injected files (gone at 2.57): their paths and decoded contents."""
+    if ctx.at_least("2.57"):
+        raise BadRequest("Additional properties are not allowed ('personality' was unexpected).")
+    files = []
+    for item in personality:
+        try:
+            files.append((item.get("path", ""), base64.b64decode(item.get("contents", ""), validate=True)))
+        except (ValueError, TypeError):
+            raise BadRequest(f"Personality content for {item.get('path', '')[:255]} cannot be decoded") from None
+    return files
 
 
 def _ref_id(ref) -> str:
@@ -83,7 +102,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
     if max_count > 50:
         raise BadRequest("max_count must be <= 50")
     with db.read() as conn:
-        flavor = conn.execute(select(flavors).where(flavors.c.id == _ref_id(spec["flavorRef"]))).mappings().first()
+        flavor = visible_flavor(conn, ctx, _ref_id(spec["flavorRef"]))  # nova-quotas: private flavors
         if flavor is None:
             raise BadRequest(f"Flavor {_ref_id(spec['flavorRef'])} could not be found.")
         image = None
@@ -102,7 +121,26 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
+    hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     with db.write() as conn:
+        # nova-quotas: the key, the group and the quotas, checked in the transaction that inserts
+        system_metadata = {"description": spec.get("description")}
+        if spec.get("key_name"):
+            key = keypairs.public_key_of(conn, ctx.user_id, spec["key_name"])
+            if key is None:
+                raise BadRequest("Invalid key_name provided.")
+            system_metadata["key_data"] = key["public_key"]
+        quota.lock_project(conn, ctx.project_id)
+        quota.check_metadata(conn, request.app.state.tv.conf, ctx.project_id, spec.get("metadata"))
+        if "personality" in spec:
+            files = personality_files(ctx, spec["personality"])
+            quota.check_injected_files(conn, request.app.state.tv.conf, ctx.project_id, files)
+            system_metadata["personality"] = [{"path": p, "contents": base64.b64encode(c).decode()}
+                                              for p, c in files]
+        max_count = quota.check_instances(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id,
+                                          dict(flavor), min_count, max_count)
+        group = (server_groups.join_group(conn, request.app.state.tv.conf, ctx, hints["group"], max_count)
+                 if "group" in hints else None)
         for n in range(max_count):
             server_id = str(uuid.uuid4())
             name = spec["name"] if max_count == 1 else f"{spec['name']}-{n + 1}"
@@ -115,10 +153,12 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 "power_state": power.NOSTATE, "flavor": flavor_snapshot(dict(flavor)),
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
-                "addresses": {}, "system_metadata": {"description": spec.get("description")},
+                "addresses": {}, "system_metadata": system_metadata,
                 "key_name": spec.get("key_name"), "availability_zone": spec.get("availability_zone"),
                 "progress": 0, "created_at": now, "updated_at": now, "deleted": False})
             insert_task(conn, task)
+            if group is not None:
+                server_groups.add_member(conn, group["id"], server_id)
             created.append((server_id, task["id"]))
     request.app.state.tv.wake_conductors()
     server_id, task_id = created[0]
