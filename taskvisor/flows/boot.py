@@ -16,7 +16,9 @@ flow = Flow("boot", version=1, action="create")
 def schedule(ctx):
     if ctx.server.get("host"):  # chosen before a crash: keep it
         return {"host": ctx.server["host"]}
-    host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time)
+    host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time,
+                       zone=ctx.server.get("availability_zone"),
+                       default_zone=ctx.conf.DEFAULT.default_availability_zone)
     ctx.update(host=host, node=host)
     return {"host": host}
 

@@ -97,6 +97,33 @@ TABLE = [
     ("GET", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
     ("PATCH", "/baremetal/v1/chassis/{chassis_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ADMIN_ONLY),
     ("DELETE", "/baremetal/v1/chassis/{chassis_id}", None, ADMIN_ONLY),
+    # nova-placement
+    ("GET", f"{C}/os-aggregates", None, ADMIN_ONLY),
+    ("POST", f"{C}/os-aggregates", {"aggregate": {"name": "agg-policy"}}, ADMIN_ONLY),
+    ("GET", f"{C}/os-aggregates/{{aggregate_id}}", None, ADMIN_ONLY),
+    ("PUT", f"{C}/os-aggregates/{{aggregate_id}}", {"aggregate": {"name": "agg-renamed"}}, ADMIN_ONLY),
+    ("POST", f"{C}/os-aggregates/{{aggregate_id}}/action", {"set_metadata": {"metadata": {"k": "v"}}}, ADMIN_ONLY),
+    ("POST", f"{C}/os-aggregates/{{aggregate_id}}/action", {"add_host": {"host": "nowhere"}},
+     (403, 403, 403, 404)),  # admin: 404, no such compute
+    ("POST", f"{C}/os-aggregates/{{aggregate_id}}/action", {"remove_host": {"host": "nowhere"}},
+     (403, 403, 403, 404)),  # admin: 404, not in the aggregate
+    ("DELETE", f"{C}/os-aggregates/{{aggregate_id}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-availability-zone", None, PROJECT),
+    ("GET", f"{C}/os-availability-zone/detail", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hosts", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hosts/{{host_name}}", None, ADMIN_ONLY),
+    ("PUT", f"{C}/os-hosts/{{host_name}}", {"status": "enable"}, ADMIN_ONLY),
+    ("GET", f"{C}/os-hosts/{{host_name}}/startup", None, (403, 403, 403, 501)),  # admin: no driver does it
+    ("GET", f"{C}/os-hosts/{{host_name}}/shutdown", None, (403, 403, 403, 501)),
+    ("GET", f"{C}/os-hosts/{{host_name}}/reboot", None, (403, 403, 403, 501)),
+    ("GET", f"{C}/os-hypervisors/statistics", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hypervisors/{{hypervisor_id}}/uptime", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hypervisors/{{host_name}}/search", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hypervisors/{{host_name}}/servers", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-simple-tenant-usage", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-simple-tenant-usage/{{tenant_id}}", None, (OK, 403, OK, OK)),
+    ("GET", f"{C}/os-instance_usage_audit_log", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-instance_usage_audit_log/{{before_timestamp}}", None, ADMIN_ONLY),
 ]
 
 
@@ -126,7 +153,9 @@ def world(cloud):
     return {"server_id": server_id, "request_id": request_id, "task_id": task_url.rsplit("/", 1)[1],
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
-            "chassis_id": chassis["uuid"]}
+            "chassis_id": chassis["uuid"], "host_name": cloud.get("/os-services?binary=nova-compute").json()["services"][0]["host"],
+            "tenant_id": "projA", "before_timestamp": "2026-01-01 00:00:00",
+            "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"]}
 
 
 def _body(kind, cloud):
@@ -190,7 +219,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id")}
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "host_name", "aggregate_id", "tenant_id",
+                     "before_timestamp")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

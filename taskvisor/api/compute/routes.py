@@ -7,3 +7,9 @@ from taskvisor.api.compute import actions, flavors, hypervisors, instance_action
 router = APIRouter()
 for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors):
     router.include_router(module.router)
+
+# nova-placement: aggregates, zones, hosts, usage and audit log
+from taskvisor.api.compute import aggregates, availability_zones, hosts, usage  # noqa: E402
+
+for module in (aggregates, availability_zones, hosts, usage):
+    router.include_router(module.router)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
 from taskvisor.api import openapi
+from taskvisor.api.compute.availability_zones import requested_zone
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
                                          task_url, visible)
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
@@ -99,6 +100,8 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 raise BadRequest("Flavor's disk is too small for requested image.")
         else:
             raise BadRequest("Missing imageRef attribute (booting from volume is not supported).")
+        zone, forced_host = requested_zone(conn, ctx, spec.get("availability_zone"),
+                                           request.app.state.tv.conf.DEFAULT.default_availability_zone)
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
@@ -116,7 +119,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
                 "addresses": {}, "system_metadata": {"description": spec.get("description")},
-                "key_name": spec.get("key_name"), "availability_zone": spec.get("availability_zone"),
+                "key_name": spec.get("key_name"), "availability_zone": zone, "host": forced_host, "node": forced_host,
                 "progress": 0, "created_at": now, "updated_at": now, "deleted": False})
             insert_task(conn, task)
             created.append((server_id, task["id"]))

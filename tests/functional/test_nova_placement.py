@@ -1,0 +1,192 @@
+"""Aggregates, availability zones, os-hosts, hypervisor extras, usage and
+the audit log over HTTP, in Nova's shapes and codes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+MEMBER = {"X-Project-Id": "projA", "X-User-Id": "alice", "X-Roles": "member"}
+READER = {"X-Project-Id": "projA", "X-User-Id": "rita", "X-Roles": "reader"}
+
+
+def v(version: str) -> dict:
+    return {"OpenStack-API-Version": f"compute {version}"}
+
+
+def compute_host(cloud) -> str:
+    return cloud.get("/os-services?binary=nova-compute").json()["services"][0]["host"]
+
+
+def fault(resp) -> str:
+    return next(iter(resp.json().values()))["message"]
+
+
+# -- aggregates ----------------------------------------------------------------
+def test_aggregate_crud_hosts_metadata_and_zone(any_db_cloud):
+    cloud = any_db_cloud
+    host = compute_host(cloud)
+    made = cloud.post("/os-aggregates", {"aggregate": {"name": "rack1", "availability_zone": "zone-a"}})
+    assert made.status_code == 200, made.text
+    agg = made.json()["aggregate"]
+    assert set(agg) == {"id", "name", "availability_zone", "created_at", "updated_at", "deleted", "deleted_at"}
+    assert isinstance(agg["id"], int) and agg["availability_zone"] == "zone-a"
+    one = f"/os-aggregates/{agg['id']}"
+    shown = cloud.get(one, headers=v("2.41")).json()["aggregate"]
+    assert shown["hosts"] == [] and shown["metadata"] == {"availability_zone": "zone-a"} and "uuid" in shown
+
+    added = cloud.post(f"{one}/action", {"add_host": {"host": host}})
+    assert added.status_code == 200 and added.json()["aggregate"]["hosts"] == [host]
+    assert cloud.post(f"{one}/action", {"add_host": {"host": host}}).status_code == 409
+    assert cloud.post(f"{one}/action", {"add_host": {"host": "no-such-host"}}).status_code == 404
+    meta = cloud.post(f"{one}/action", {"set_metadata": {"metadata": {"ssd": "true"}}}).json()["aggregate"]
+    assert meta["metadata"] == {"availability_zone": "zone-a", "ssd": "true"}
+    meta = cloud.post(f"{one}/action", {"set_metadata": {"metadata": {"ssd": None}}}).json()["aggregate"]
+    assert meta["metadata"] == {"availability_zone": "zone-a"}
+
+    # the zone shows in os-availability-zone and os-hosts
+    zones = cloud.get("/os-availability-zone").json()["availabilityZoneInfo"]
+    assert {"zoneName": "zone-a", "zoneState": {"available": True}, "hosts": None} in zones
+    hosts = cloud.get("/os-hosts?zone=zone-a").json()["hosts"]
+    assert hosts == [{"host_name": host, "service": "compute", "zone": "zone-a"}]
+
+    # a host is in one zone at most
+    other = cloud.post("/os-aggregates", {"aggregate": {"name": "rack2", "availability_zone": "zone-b"}}).json()
+    other_id = other["aggregate"]["id"]
+    assert cloud.post(f"/os-aggregates/{other_id}/action", {"add_host": {"host": host}}).status_code == 409
+
+    renamed = cloud.client.put(f"/compute/v2.1{one}", json={"aggregate": {"name": "rack-one"}})
+    assert renamed.status_code == 200 and renamed.json()["aggregate"]["updated_at"] is not None
+    assert cloud.client.put(f"/compute/v2.1{one}", json={"aggregate": {"name": "rack2"}}).status_code == 409
+    assert cloud.delete(one).status_code == 400  # still holds a host
+    assert cloud.post(f"{one}/action", {"remove_host": {"host": host}}).status_code == 200
+    assert cloud.post(f"{one}/action", {"remove_host": {"host": host}}).status_code == 404
+    assert cloud.delete(one).status_code == 200
+    assert cloud.get(one).status_code == 404
+    assert [a["name"] for a in cloud.get("/os-aggregates").json()["aggregates"]] == ["rack2"]
+
+
+def test_aggregate_errors(cloud):
+    assert cloud.post("/os-aggregates", {"aggregate": {"name": ""}}).status_code == 400
+    assert cloud.post("/os-aggregates", {"aggregate": {"name": "a" * 256}}).status_code == 400
+    assert cloud.post("/os-aggregates", {"aggregate": {"name": "x", "availability_zone": "internal"}}).status_code == 400
+    assert cloud.post("/os-aggregates", {"aggregate": {"name": "x", "colour": "red"}}).status_code == 400
+    assert cloud.post("/os-aggregates", {"aggregate": {"name": "dup"}}).status_code == 200
+    dup = cloud.post("/os-aggregates", {"aggregate": {"name": "dup"}})
+    assert dup.status_code == 409 and "conflictingRequest" in dup.json()
+    assert cloud.get("/os-aggregates/-1").status_code == 404
+    assert cloud.get("/os-aggregates/abc").status_code == 400
+    assert cloud.delete("/os-aggregates/-1").status_code == 404
+    assert cloud.post("/os-aggregates", {"aggregate": {"name": "u"}}, headers=MEMBER).status_code == 403
+    assert cloud.get("/os-aggregates", headers=MEMBER).status_code == 403
+
+
+# -- availability zones and scheduling -------------------------------------------
+def test_zone_list_detail_and_boot_into_a_zone(cloud):
+    zones = cloud.get("/os-availability-zone", headers=MEMBER).json()["availabilityZoneInfo"]
+    assert zones == [{"zoneName": "nova", "zoneState": {"available": True}, "hosts": None}]
+    detail = cloud.get("/os-availability-zone/detail").json()["availabilityZoneInfo"]
+    names = {z["zoneName"] for z in detail}
+    assert names == {"nova", "internal"}
+    nova = next(z for z in detail if z["zoneName"] == "nova")
+    assert all("nova-compute" in services for services in nova["hosts"].values())
+    assert cloud.get("/os-availability-zone/detail", headers=MEMBER).status_code == 403
+
+    host = compute_host(cloud)
+    agg = cloud.post("/os-aggregates", {"aggregate": {"name": "z", "availability_zone": "zone-a"}}).json()
+    cloud.post(f"/os-aggregates/{agg['aggregate']['id']}/action", {"add_host": {"host": host}})
+    server_id = cloud.boot("in-zone", availability_zone="zone-a")
+    server = cloud.server(server_id)
+    assert server["status"] == "ACTIVE" and server["OS-EXT-AZ:availability_zone"] == "zone-a"
+    bad = cloud.post("/servers", {"server": {"name": "x", "flavorRef": "1", "imageRef": cloud.image_id,
+                                             "availability_zone": "nowhere"}})
+    assert bad.status_code == 400, bad.text
+    # the default zone has no compute left: it is no longer a zone one may ask for
+    resp = cloud.post("/servers", {"server": {"name": "y", "flavorRef": "1", "imageRef": cloud.image_id,
+                                              "availability_zone": "nova"}})
+    assert resp.status_code == 400
+    forced = cloud.post("/servers", {"server": {"name": "f", "flavorRef": "1", "imageRef": cloud.image_id,
+                                                "availability_zone": f"zone-a:{host}"}}, headers=MEMBER)
+    assert forced.status_code == 403
+    forced_id = cloud.boot("forced", availability_zone=f":{host}")
+    assert cloud.server(forced_id)["OS-EXT-AZ:availability_zone"] == "zone-a"
+
+
+# -- os-hosts ----------------------------------------------------------------------
+def test_os_hosts(cloud):
+    hosts = cloud.get("/os-hosts").json()["hosts"]
+    assert {h["service"] for h in hosts} >= {"compute", "conductor"}
+    assert cloud.get("/os-hosts?zone=").json()["hosts"] == hosts
+    assert cloud.get("/os-hosts?zone=xxx").json()["hosts"] == []
+    host = compute_host(cloud)
+    cloud.boot("on-host")
+    resources = cloud.get(f"/os-hosts/{host}").json()["host"]
+    assert [r["resource"]["project"] for r in resources][:3] == ["(total)", "(used_now)", "(used_max)"]
+    assert resources[1]["resource"]["cpu"] >= 1 and resources[0]["resource"]["host"] == host
+    assert cloud.get("/os-hosts/nonexistent").status_code == 404
+    put = cloud.client.put
+    assert put(f"/compute/v2.1/os-hosts/{host}", json={"status": "invalid"}).status_code == 400
+    assert put(f"/compute/v2.1/os-hosts/{host}", json={}).status_code == 400
+    assert put("/compute/v2.1/os-hosts/nonexistent", json={"status": "enable"}).status_code == 404
+    assert put(f"/compute/v2.1/os-hosts/{host}", json={"status": "enable"}).json() == {"host": host,
+                                                                                   "status": "enabled"}
+    assert cloud.get("/os-hosts/nonexistent/reboot").status_code == 404
+    assert cloud.get(f"/os-hosts/{host}/reboot").status_code == 501
+    assert cloud.get("/os-hosts", headers=MEMBER).status_code == 403
+    assert cloud.get("/os-hosts", headers=v("2.43")).status_code == 404
+
+
+# -- hypervisors -----------------------------------------------------------------
+def test_hypervisor_statistics_servers_search_uptime(cloud):
+    server_id = cloud.boot("hv")
+    hyper = cloud.get("/os-hypervisors").json()["hypervisors"][0]
+    stats = cloud.get("/os-hypervisors/statistics").json()["hypervisor_statistics"]
+    assert stats["count"] >= 1 and stats["running_vms"] >= 1
+    assert cloud.get("/os-hypervisors/statistics", headers=v("2.88")).status_code == 404
+    name = hyper["hypervisor_hostname"]
+    on = cloud.get(f"/os-hypervisors/{name}/servers").json()["hypervisors"]
+    assert {"uuid": server_id, "name": "hv"} in on[0]["servers"]
+    assert cloud.get(f"/os-hypervisors/{name}/search").json()["hypervisors"][0]["id"] == hyper["id"]
+    assert cloud.get("/os-hypervisors/nonexistent/search").status_code == 404
+    assert cloud.get(f"/os-hypervisors/{name}/search", headers=v("2.53")).status_code == 404
+    uptime = cloud.get(f"/os-hypervisors/{hyper['id']}/uptime").json()["hypervisor"]
+    assert " up " in uptime["uptime"]
+    assert cloud.get("/os-hypervisors/0/uptime").status_code == 404
+    latest = cloud.get("/os-hypervisors?with_servers=true", headers=v("2.53")).json()["hypervisors"]
+    assert {"uuid": server_id, "name": "hv"} in latest[0]["servers"]
+    assert cloud.get("/os-hypervisors/statistics", headers=MEMBER).status_code == 403
+
+
+# -- usage and the audit log ---------------------------------------------------------
+def _period() -> str:
+    now = dt.datetime.utcnow()
+    fmt = "%Y-%m-%dT%H:%M:%S.%f"
+    return f"start={(now - dt.timedelta(days=1)).strftime(fmt)}&end={(now + dt.timedelta(days=1)).strftime(fmt)}"
+
+
+def test_simple_tenant_usage(cloud):
+    boot = cloud.post("/servers", {"server": {"name": "used", "flavorRef": "1", "imageRef": cloud.image_id}},
+                      headers=MEMBER)
+    cloud.wait_task(boot.headers["X-Taskvisor-Task"])
+    listed = cloud.get(f"/os-simple-tenant-usage?{_period()}&detailed=1").json()["tenant_usages"]
+    assert len(listed[0]) == 8 and listed[0]["tenant_id"] == "projA"
+    assert listed[0]["server_usages"][0]["name"] == "used"
+    brief = cloud.get(f"/os-simple-tenant-usage?{_period()}").json()["tenant_usages"]
+    assert "server_usages" not in brief[0]
+    own = cloud.get(f"/os-simple-tenant-usage/projA?{_period()}", headers=READER).json()["tenant_usage"]
+    assert len(own) == 8 and own["total_hours"] >= 0
+    assert cloud.get(f"/os-simple-tenant-usage/projB?{_period()}", headers=READER).status_code == 403
+    assert cloud.get(f"/os-simple-tenant-usage?{_period()}", headers=MEMBER).status_code == 403
+    assert cloud.get(f"/os-simple-tenant-usage/?{_period()}").status_code == 404
+    now = dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S")
+    assert cloud.get(f"/os-simple-tenant-usage/projA?start={now}&end=2000-01-01T00:00:00").status_code == 400
+    assert cloud.get("/os-simple-tenant-usage?start=yesterday").status_code == 400
+
+
+def test_instance_usage_audit_log(cloud):
+    log = cloud.get("/os-instance_usage_audit_log").json()["instance_usage_audit_logs"]
+    assert log["num_hosts"] >= 1 and log["num_hosts_not_run"] == log["num_hosts"] and log["log"] == {}
+    shown = cloud.get("/os-instance_usage_audit_log/2026-03-15%2010:00:00").json()["instance_usage_audit_log"]
+    assert shown["period_beginning"] == "2026-02-01 00:00:00" and shown["period_ending"] == "2026-03-01 00:00:00"
+    assert cloud.get("/os-instance_usage_audit_log/invalid_time").status_code == 400
+    assert cloud.get("/os-instance_usage_audit_log", headers=MEMBER).status_code == 403
