@@ -190,3 +190,44 @@ def test_instance_usage_audit_log(cloud):
     assert shown["period_beginning"] == "2026-02-01 00:00:00" and shown["period_ending"] == "2026-03-01 00:00:00"
     assert cloud.get("/os-instance_usage_audit_log/invalid_time").status_code == 400
     assert cloud.get("/os-instance_usage_audit_log", headers=MEMBER).status_code == 403
+
+
+# -- the image proxy -------------------------------------------------------------------
+def test_image_proxy_and_metadata(cloud):
+    image = cloud.client.post("/image/v2/images", json={"name": "mine", "disk_format": "raw",
+                                                        "container_format": "bare", "visibility": "private"},
+                              headers=MEMBER).json()
+    one = f"/images/{image['id']}"
+    brief = cloud.get("/images", headers=MEMBER).json()["images"]
+    assert {i["id"] for i in brief} >= {image["id"], cloud.image_id} and set(brief[0]) == {"id", "name", "links"}
+    shown = cloud.get(one, headers=MEMBER).json()["image"]
+    assert shown["status"] == "SAVING" and shown["metadata"] == {} and shown["minRam"] == 0
+    active = cloud.get(f"/images/{cloud.image_id}").json()["image"]
+    assert active["status"] == "ACTIVE" and active["progress"] == 100
+    assert any(i["id"] == cloud.image_id for i in cloud.get("/images/detail").json()["images"])
+    assert cloud.get(one, headers={"X-Project-Id": "projB", "X-User-Id": "b", "X-Roles": "member"}).status_code == 404
+    assert cloud.get(one, headers={**MEMBER, **v("2.36")}).status_code == 404
+
+    meta = f"{one}/metadata"
+    assert cloud.client.put(f"/compute/v2.1{meta}", json={"metadata": {"os_version": "1", "os_distro": "x"}},
+                            headers=MEMBER).json() == {"metadata": {"os_version": "1", "os_distro": "x"}}
+    merged = cloud.post(meta, {"metadata": {"os_version": "2", "arch": "x86_64"}}, headers=MEMBER).json()
+    assert merged["metadata"] == {"os_version": "2", "os_distro": "x", "arch": "x86_64"}
+    assert cloud.get(f"{meta}/arch", headers=MEMBER).json() == {"meta": {"arch": "x86_64"}}
+    item = cloud.client.put(f"/compute/v2.1{meta}/arch", json={"meta": {"arch": "arm"}}, headers=MEMBER)
+    assert item.json() == {"meta": {"arch": "arm"}}
+    mismatch = cloud.client.put(f"/compute/v2.1{meta}/arch", json={"meta": {"other": "x"}}, headers=MEMBER)
+    assert mismatch.status_code == 400
+    assert cloud.delete(f"{meta}/arch", headers=MEMBER).status_code == 204
+    assert cloud.delete(f"{meta}/arch", headers=MEMBER).status_code == 404
+    assert cloud.get(meta, headers=MEMBER).json()["metadata"] == {"os_version": "2", "os_distro": "x"}
+    assert cloud.post(meta, {"metadata": {"k": 1}}, headers=MEMBER).status_code == 400
+    assert cloud.post(meta, {"metadata": {"k": "v"}}, headers=READER).status_code == 403
+    assert cloud.get(f"/images/{'0' * 8}-0000-0000-0000-{'0' * 12}/metadata").status_code == 404
+    assert cloud.get(meta, headers={**MEMBER, **v("2.39")}).status_code == 404
+
+    assert cloud.delete(one, headers=MEMBER).status_code == 204
+    assert cloud.get(one, headers=MEMBER).status_code == 404
+    assert cloud.delete(one, headers=MEMBER).status_code == 404
+    assert cloud.delete("/images/", headers=MEMBER).status_code == 404
+    assert cloud.delete("/images/-1").status_code == 404

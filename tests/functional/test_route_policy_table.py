@@ -124,6 +124,16 @@ TABLE = [
     ("GET", f"{C}/os-simple-tenant-usage/{{tenant_id}}", None, (OK, 403, OK, OK)),
     ("GET", f"{C}/os-instance_usage_audit_log", None, ADMIN_ONLY),
     ("GET", f"{C}/os-instance_usage_audit_log/{{before_timestamp}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/images", None, PROJECT),
+    ("GET", f"{C}/images/detail", None, PROJECT),
+    ("GET", f"{C}/images/{{proxy_image_id}}", None, READ),
+    ("GET", f"{C}/images/{{proxy_image_id}}/metadata", None, READ),
+    ("POST", f"{C}/images/{{proxy_image_id}}/metadata", {"metadata": {"k": "v"}}, ACT),
+    ("PUT", f"{C}/images/{{proxy_image_id}}/metadata", {"metadata": {"k": "v"}}, ACT),
+    ("PUT", f"{C}/images/{{proxy_image_id}}/metadata/{{key}}", {"meta": {"key": "v"}}, ACT),
+    ("GET", f"{C}/images/{{proxy_image_id}}/metadata/{{key}}", None, READ),
+    ("DELETE", f"{C}/images/{{proxy_image_id}}/metadata/{{key}}", None, (403, 404, OK, 404)),  # gone once deleted
+    ("DELETE", f"{C}/images/{{proxy_image_id}}", None, (403, 404, OK, 404)),
 ]
 
 
@@ -154,6 +164,9 @@ def world(cloud):
             "flavor_id": flavor["id"], "key": "key", "service_id": service["id"], "hypervisor_id": hypervisor["id"],
             "image_id": image["id"], "node_ident": node["uuid"], "node_task_id": node_task.rsplit("/", 1)[1],
             "chassis_id": chassis["uuid"], "host_name": cloud.get("/os-services?binary=nova-compute").json()["services"][0]["host"],
+            "proxy_image_id": client.post("/image/v2/images", json={
+                "name": "a-proxy", "visibility": "private", "disk_format": "raw", "container_format": "bare"},
+                headers=a).json()["id"],
             "tenant_id": "projA", "before_timestamp": "2026-01-01 00:00:00",
             "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"]}
 
@@ -219,7 +232,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id", "host_name", "aggregate_id", "tenant_id",
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "host_name", "aggregate_id", "tenant_id", "proxy_image_id",
                      "before_timestamp")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
