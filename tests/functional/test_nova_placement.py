@@ -231,3 +231,29 @@ def test_image_proxy_and_metadata(cloud):
     assert cloud.delete(one, headers=MEMBER).status_code == 404
     assert cloud.delete("/images/", headers=MEMBER).status_code == 404
     assert cloud.delete("/images/-1").status_code == 404
+
+
+# -- migrations ------------------------------------------------------------------------
+def test_resize_records_a_migration(any_db_cloud):
+    cloud = any_db_cloud
+    assert cloud.get("/os-migrations").json() == {"migrations": []}
+    server_id = cloud.boot("grow")
+    cloud.act(server_id, {"resize": {"flavorRef": "2"}})
+    rows = cloud.get("/os-migrations").json()["migrations"]
+    assert len(rows) == 1 and rows[0]["instance_uuid"] == server_id and rows[0]["status"] == "finished"
+    assert rows[0]["old_instance_type_id"] == 1 and rows[0]["new_instance_type_id"] == 2
+    assert rows[0]["source_compute"] == compute_host(cloud) and "migration_type" not in rows[0]
+    cloud.act(server_id, {"confirmResize": None})
+    latest = cloud.get("/os-migrations", headers=v("2.80")).json()["migrations"][0]
+    assert latest["status"] == "confirmed" and latest["migration_type"] == "resize" and "uuid" in latest
+    assert latest["project_id"] == "admin"
+    cloud.act(server_id, {"resize": {"flavorRef": "3"}})
+    cloud.act(server_id, {"revertResize": None})
+    statuses = [m["status"] for m in cloud.get(f"/os-migrations?instance_uuid={server_id}").json()["migrations"]]
+    assert statuses == ["reverted", "confirmed"]
+    page = cloud.get("/os-migrations?limit=1", headers=v("2.59")).json()
+    assert len(page["migrations"]) == 1 and "migrations_links" in page
+    assert cloud.get("/os-migrations?marker=nope", headers=v("2.59")).status_code == 400
+    assert cloud.get("/os-migrations", headers=MEMBER).status_code == 403
+    manager = {"X-Project-Id": "projA", "X-User-Id": "m", "X-Roles": "manager"}
+    assert cloud.get("/os-migrations?project_id=projA", headers=manager).json() == {"migrations": []}

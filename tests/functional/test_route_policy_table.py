@@ -124,6 +124,7 @@ TABLE = [
     ("GET", f"{C}/os-simple-tenant-usage/{{tenant_id}}", None, (OK, 403, OK, OK)),
     ("GET", f"{C}/os-instance_usage_audit_log", None, ADMIN_ONLY),
     ("GET", f"{C}/os-instance_usage_audit_log/{{before_timestamp}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-migrations", None, ADMIN_ONLY),
     ("GET", f"{C}/images", None, PROJECT),
     ("GET", f"{C}/images/detail", None, PROJECT),
     ("GET", f"{C}/images/{{proxy_image_id}}", None, READ),

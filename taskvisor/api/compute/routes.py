@@ -9,7 +9,7 @@ for module in (versions, servers, actions, instance_actions, flavors, services, 
     router.include_router(module.router)
 
 # nova-placement: aggregates, zones, hosts, usage and audit log
-from taskvisor.api.compute import aggregates, availability_zones, hosts, images, usage  # noqa: E402
+from taskvisor.api.compute import aggregates, availability_zones, hosts, images, migrations, usage  # noqa: E402
 
-for module in (aggregates, availability_zones, hosts, usage, images):
+for module in (aggregates, availability_zones, hosts, usage, images, migrations):
     router.include_router(module.router)
