@@ -257,3 +257,43 @@ def test_resize_records_a_migration(any_db_cloud):
     assert cloud.get("/os-migrations", headers=MEMBER).status_code == 403
     manager = {"X-Project-Id": "projA", "X-User-Id": "m", "X-Roles": "manager"}
     assert cloud.get("/os-migrations?project_id=projA", headers=manager).json() == {"migrations": []}
+
+
+# -- external events, extensions, version documents --------------------------------------
+def test_server_external_events(cloud):
+    server_id = cloud.boot("ev")
+    ghost = "00000000-0000-0000-0000-000000000000"
+    url = "/os-server-external-events"
+    ok = cloud.post(url, {"events": [{"name": "network-changed", "server_uuid": server_id}]})
+    assert ok.status_code == 200
+    assert ok.json()["events"] == [{"name": "network-changed", "server_uuid": server_id, "status": "completed",
+                                    "code": 200}]
+    mixed = cloud.post(url, {"events": [{"name": "network-vif-plugged", "server_uuid": server_id},
+                                        {"name": "network-vif-plugged", "server_uuid": ghost}]})
+    assert mixed.status_code == 207 and [e["code"] for e in mixed.json()["events"]] == [200, 404]
+    assert cloud.post(url, {"events": [{"name": "network-changed", "server_uuid": ghost}]}).status_code == 404
+    assert cloud.post(url, {"events": []}).status_code == 400
+    assert cloud.post(url, {"events": [{"name": "power-update", "server_uuid": server_id,
+                                        "tag": "POWER_ON"}]}).status_code == 400  # 2.76
+    power = cloud.post(url, {"events": [{"name": "power-update", "server_uuid": server_id, "tag": "POWER_ON"}]},
+                       headers=v("2.76"))
+    assert power.status_code == 200
+    service = {"X-Project-Id": "service", "X-User-Id": "neutron", "X-Roles": "service"}
+    assert cloud.post(url, {"events": [{"name": "network-changed", "server_uuid": server_id}]},
+                      headers=service).status_code == 200
+    assert cloud.post(url, {"events": [{"name": "network-changed", "server_uuid": server_id}]},
+                      headers=MEMBER).status_code == 403
+
+
+def test_extensions_and_version_documents(cloud):
+    extensions = cloud.get("/extensions", headers=MEMBER).json()["extensions"]
+    assert "Hosts" in [e["name"] for e in extensions]
+    assert cloud.get("/extensions/os-consoles", headers=MEMBER).json()["extension"]["alias"] == "os-consoles"
+    assert cloud.get("/extensions/nope", headers=MEMBER).status_code == 404
+    versions = cloud.client.get("/compute/").json()["versions"]
+    assert versions[0]["id"] == "v2.0"
+    for version in versions:
+        self_link = [link for link in version["links"] if link["rel"] == "self"]
+        path = self_link[0]["href"].split("://", 1)[1].split("/", 1)[1]
+        doc = cloud.client.get("/" + path).json()["version"]
+        assert [link for link in doc["links"] if link["rel"] == "self"] == self_link

@@ -125,6 +125,11 @@ TABLE = [
     ("GET", f"{C}/os-instance_usage_audit_log", None, ADMIN_ONLY),
     ("GET", f"{C}/os-instance_usage_audit_log/{{before_timestamp}}", None, ADMIN_ONLY),
     ("GET", f"{C}/os-migrations", None, ADMIN_ONLY),
+    ("POST", f"{C}/os-server-external-events", {"events": [{
+        "name": "network-changed", "server_uuid": "00000000-0000-0000-0000-000000000000"}]},
+     (403, 403, 403, 404)),  # admin: 404, no such server
+    ("GET", f"{C}/extensions", None, PROJECT),
+    ("GET", f"{C}/extensions/{{alias}}", None, PROJECT),
     ("GET", f"{C}/images", None, PROJECT),
     ("GET", f"{C}/images/detail", None, PROJECT),
     ("GET", f"{C}/images/{{proxy_image_id}}", None, READ),
@@ -168,7 +173,7 @@ def world(cloud):
             "proxy_image_id": client.post("/image/v2/images", json={
                 "name": "a-proxy", "visibility": "private", "disk_format": "raw", "container_format": "bare"},
                 headers=a).json()["id"],
-            "tenant_id": "projA", "before_timestamp": "2026-01-01 00:00:00",
+            "tenant_id": "projA", "alias": "os-hosts", "before_timestamp": "2026-01-01 00:00:00",
             "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"]}
 
 
@@ -233,7 +238,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
     client = TestClient(create_app(conf, cloud.node.db, cloud.node.transport, FLOWS))
     placeholders = {k: "00000000-0000-0000-0000-000000000000" for k in
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
-                     "image_id", "node_ident", "node_task_id", "chassis_id", "host_name", "aggregate_id", "tenant_id", "proxy_image_id",
+                     "image_id", "node_ident", "node_task_id", "chassis_id", "host_name", "aggregate_id", "tenant_id", "proxy_image_id", "alias",
                      "before_timestamp")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})

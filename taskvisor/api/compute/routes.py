@@ -8,8 +8,9 @@ router = APIRouter()
 for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors):
     router.include_router(module.router)
 
-# nova-placement: aggregates, zones, hosts, usage and audit log
-from taskvisor.api.compute import aggregates, availability_zones, hosts, images, migrations, usage  # noqa: E402
+# nova-placement: aggregates, zones, hosts, usage, audit log, image proxy, migrations, events, extensions
+from taskvisor.api.compute import (aggregates, availability_zones, extensions, hosts, images, migrations,  # noqa: E402
+                                   server_events, usage)
 
-for module in (aggregates, availability_zones, hosts, usage, images, migrations):
+for module in (aggregates, availability_zones, hosts, usage, images, migrations, server_events, extensions):
     router.include_router(module.router)
