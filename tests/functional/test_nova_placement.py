@@ -297,3 +297,38 @@ def test_extensions_and_version_documents(cloud):
         path = self_link[0]["href"].split("://", 1)[1].split("/", 1)[1]
         doc = cloud.client.get("/" + path).json()["version"]
         assert [link for link in doc["links"] if link["rel"] == "self"] == self_link
+
+
+# -- server list filters ---------------------------------------------------------------------
+def test_server_list_filters(cloud):
+    before = dt.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S")
+    small = cloud.boot("f-instance-1")
+    big = cloud.boot("f-instance-2", flavor="2")
+    gone = cloud.boot("f-gone")
+    cloud.delete(f"/servers/{gone}")
+
+    def ids(query: str, headers=None) -> set[str]:
+        resp = cloud.get(f"/servers?{query}", headers=headers or {})
+        assert resp.status_code == 200, resp.text
+        return {s["id"] for s in resp.json()["servers"]}
+
+    assert ids("flavor=2") == {big}
+    assert ids("flavor=non_existing_flavor") == set()
+    assert ids(f"image={cloud.image_id}") >= {small, big}
+    assert ids("image=non_existing_image") == set()
+    assert ids("name=^f-instance-[0-9]%2B$") == {small, big}
+    addr = cloud.server(small)["addresses"]["private"][0]["addr"]
+    assert small in ids(f"ip={addr}$") and big not in ids(f"ip={addr}$")
+    assert ids("ip6=.") == set()
+    assert ids("status=non_existing") == set()
+    assert cloud.get("/servers?status=non_existing", headers=v("2.38")).status_code == 400
+    assert ids("changes-since=2051-01-01T12:34:00Z&status=ACTIVE") == set()
+    assert ids(f"changes-since={before}") >= {small, big}
+    assert cloud.get("/servers?changes-since=2011/01/01").status_code == 400
+    assert ids(f"changes-before={before}", v("2.66")) == set()
+    assert cloud.get(f"/servers?changes-since=2030-01-01T00:00:00&changes-before={before}",
+                     headers=v("2.66")).status_code == 400
+    assert cloud.get("/servers?limit=testing").status_code == 400
+    assert cloud.get("/servers?limit=-1").status_code == 400
+    assert cloud.get("/servers?limit=0").json()["servers"] == []
+    assert len(cloud.get("/servers?limit=100000").json()["servers"]) == len(cloud.get("/servers").json()["servers"])

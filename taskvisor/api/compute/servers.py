@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
 from taskvisor.api import openapi
+from taskvisor.api.compute import server_filters
 from taskvisor.api.compute.availability_zones import requested_zone
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
                                          task_url, visible)
@@ -163,6 +164,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
         visible.append(servers.c.project_id == ctx.project_id)
     if params.get("host") and allowed(ctx, "os_compute_api:servers:allow_all_filters"):
         visible.append(servers.c.host == params["host"])
+    visible = server_filters.apply(request, ctx, visible)
     query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
     limit, marker = page_limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
     page_here = bool(params.get("name") or params.get("status"))
@@ -225,13 +227,15 @@ _RE2_OPTIONS.log_errors = False
 
 
 @router.get("/servers", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
-                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING),
+                                        *server_filters.QUERY))
 def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=False)
 
 
 @router.get("/servers/detail", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
-                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING),
+                                        *server_filters.QUERY))
 def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=True)
 
