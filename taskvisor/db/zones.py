@@ -22,3 +22,7 @@ def host_zones(conn: Connection) -> dict[str, str]:
 
 def zone_of(zones: dict[str, str], host: str, default: str) -> str:
     return zones.get(host, default)
+
+
+def zone_of_host(conn: Connection, host: str, default: str) -> str:
+    return zone_of(host_zones(conn), host, default)

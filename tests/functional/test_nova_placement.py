@@ -110,6 +110,8 @@ def test_zone_list_detail_and_boot_into_a_zone(cloud):
     assert forced.status_code == 403
     forced_id = cloud.boot("forced", availability_zone=f":{host}")
     assert cloud.server(forced_id)["OS-EXT-AZ:availability_zone"] == "zone-a"
+    anywhere = cloud.boot("anywhere")  # no zone asked for: it shows the zone its host is in
+    assert cloud.server(anywhere)["OS-EXT-AZ:availability_zone"] == "zone-a"
 
 
 # -- os-hosts ----------------------------------------------------------------------
