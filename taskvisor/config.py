@@ -36,6 +36,7 @@ OPTIONS = [
     Option("DEFAULT", "rpc_response_timeout", 60, "Seconds an RPC call waits for its answer."),
     Option("DEFAULT", "service_down_time", 60, "A service whose last heartbeat is older than this is down."),
     Option("DEFAULT", "report_interval", 10, "Seconds between service heartbeats."),
+    Option("DEFAULT", "default_availability_zone", "nova", "The zone of a compute that no aggregate with an availability zone holds (Nova's option)."),
     Option("database", "connection", "", "SQLAlchemy URL; empty = sqlite file in data_dir."),
     Option("database", "max_pool_size", 20, "Connections each process keeps open to the database (see the README on sizing against PostgreSQL's max_connections)."),
     Option("database", "max_overflow", 20, "Connections a process may open beyond max_pool_size under load."),

@@ -390,4 +390,51 @@ flavor_projects = Table(
     "flavor_projects", metadata,
     Column("flavor_id", String(255), primary_key=True),
     Column("project_id", String(255), primary_key=True),
+# nova-placement (0010): host aggregates (their availability zone is the
+# metadata key "availability_zone", as in Nova) and the migration records
+# a resize or migrate leaves behind (os-migrations)
+aggregates = Table(
+    "aggregates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+)
+
+aggregate_hosts = Table(
+    "aggregate_hosts", metadata,
+    Column("aggregate_id", Integer, primary_key=True),  # deleted with its aggregate (no FKs in this schema)
+    Column("host", String(255), primary_key=True),
+    Index("ix_aggregate_hosts_host", "host"),
+)
+
+aggregate_metadata = Table(
+    "aggregate_metadata", metadata,
+    Column("aggregate_id", Integer, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+migrations = Table(
+    "migrations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("instance_uuid", String(36), nullable=False),
+    Column("task_id", String(36)),
+    Column("migration_type", String(32), nullable=False),  # resize, migration
+    # pre-migrating, migrating, finished, confirmed, reverted, error
+    Column("status", String(32), nullable=False),
+    Column("source_compute", String(255)),
+    Column("dest_compute", String(255)),
+    Column("source_node", String(255)),
+    Column("dest_node", String(255)),
+    Column("old_flavor_id", String(255)),
+    Column("new_flavor_id", String(255)),
+    Column("project_id", String(255)),
+    Column("user_id", String(255)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    Index("ix_migrations_instance_uuid", "instance_uuid"),
+    Index("ix_migrations_task_id", "task_id"),
 )

@@ -4,6 +4,7 @@ it was running → VERIFY_RESIZE. A failure puts the old flavor back.
 Confirm forgets the old flavor; revert restores it."""
 from __future__ import annotations
 
+from taskvisor.flows import migration_record
 from taskvisor.flows.common import finish, power_off_guest, require_host, set_system_metadata, settle
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -27,6 +28,7 @@ def prep(ctx):
     if not ctx.server.get("old_flavor"):
         ctx.update(old_flavor=ctx.server["flavor"], new_flavor=ctx.params["new_flavor"])
         set_system_metadata(ctx, old_vm_state=ctx.params.get("source") or ctx.server["vm_state"])
+    migration_record.open_record(ctx)
     return {"old_flavor": ctx.server["old_flavor"]["name"], "new_flavor": ctx.server["new_flavor"]["name"],
             "host": ctx.server["host"]}
 
@@ -77,9 +79,13 @@ def old_flavor_back(ctx):
 @resize.on_success
 def verify_resize(ctx):
     finish(ctx, "resize")
+    migration_record.set_status(ctx, "finished")
 
 
-resize.on_failure(settle("resize"))
+@resize.on_failure
+def resize_failed(ctx, error):
+    settle("resize")(ctx, error)
+    migration_record.set_status(ctx, "error")
 
 
 def _end(ctx, action: str) -> None:
@@ -97,7 +103,12 @@ def drop_old_state(ctx):
     return {"dropped_flavor": (ctx.server.get("old_flavor") or {}).get("name")}
 
 
-confirm.on_success(lambda ctx: _end(ctx, "confirmResize"))
+@confirm.on_success
+def confirmed(ctx):
+    _end(ctx, "confirmResize")
+    migration_record.set_status(ctx, "confirmed")
+
+
 confirm.on_failure(settle("confirmResize"))
 
 revert = Flow("revert_resize", version=1, action="revertResize")
@@ -123,5 +134,11 @@ def finish_revert(ctx):
     return {"flavor": ctx.server["flavor"]["name"]}
 
 
-revert.on_success(lambda ctx: _end(ctx, "revertResize"))
+@revert.on_success
+def reverted(ctx):
+    _end(ctx, "revertResize")
+    migration_record.set_status(ctx, "reverted")
+
+
+
 revert.on_failure(settle("revertResize"))

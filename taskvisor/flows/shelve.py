@@ -117,7 +117,9 @@ def schedule(ctx):
         ctx.update(availability_zone=ctx.params["availability_zone"])
     if ctx.server.get("host"):  # shelved, not offloaded (or chosen before a crash)
         return {"host": ctx.server["host"]}
-    host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time)
+    host = select_host(ctx.runtime.db, ctx.server["flavor"], ctx.conf.DEFAULT.service_down_time,
+                       zone=ctx.server.get("availability_zone"),
+                       default_zone=ctx.conf.DEFAULT.default_availability_zone)
     ctx.update(host=host, node=host)
     return {"host": host}
 

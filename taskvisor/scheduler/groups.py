@@ -45,15 +45,16 @@ def hosts_to_avoid(db: Database, group: dict, used: Counter) -> set[str]:
 
 
 def select_host_in_group(db: Database, server_id: str, flavor: dict, down_time: float,
-                         exclude: tuple[str, ...] = ()) -> str:
+                         exclude: tuple[str, ...] = (), **where) -> str:
+    """``where``: what else narrows the hosts (``hosts.select_host``'s zone)."""
     with db.read() as conn:
         group, used = group_of(conn, server_id)
     if group is None:
-        return select_host(db, flavor, down_time, exclude)
+        return select_host(db, flavor, down_time, exclude, **where)
     avoid = tuple(hosts_to_avoid(db, group, used))
     try:
-        return select_host(db, flavor, down_time, exclude + avoid)
+        return select_host(db, flavor, down_time, exclude + avoid, **where)
     except NoValidHost:
         if not group["policy"].startswith("soft-"):
             raise NoValidHost("There are not enough hosts available.") from None
-    return select_host(db, flavor, down_time, exclude)  # soft: best effort
+    return select_host(db, flavor, down_time, exclude, **where)  # soft: best effort

@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, func, select
 from taskvisor import servicegroup
 from taskvisor.db.models import servers
 from taskvisor.db.session import Database
+from taskvisor.db.zones import host_zones, zone_of
 from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.tasks.flow import StepFailed
 
@@ -23,11 +24,13 @@ class NoValidHost(StepFailed):
         super().__init__(f"No valid host was found. {reason}", code=500)
 
 
-def select_host(db: Database, flavor: dict, down_time: float, exclude: tuple[str, ...] = ()) -> str:
+def select_host(db: Database, flavor: dict, down_time: float, exclude: tuple[str, ...] = (),
+                zone: str | None = None, default_zone: str = "nova") -> str:
     with db.read() as conn:
         candidates = [s for s in servicegroup.list_services(conn, COMPUTE_BINARY)
                       if not s["disabled"] and s["state"] == "running" and s["host"] not in exclude
                       and servicegroup.is_up(s, down_time)]
+        candidates = in_zone(conn, candidates, zone, default_zone)
         if not candidates:
             raise NoValidHost("There are not enough hosts available.")
         hosts = [s["host"] for s in candidates]
@@ -44,3 +47,11 @@ def select_host(db: Database, flavor: dict, down_time: float, exclude: tuple[str
     if not fitting:
         raise NoValidHost(f"No compute has room for flavor {flavor.get('name')}.")
     return min(fitting)[1]
+
+
+def in_zone(conn, candidates: list[dict], zone: str | None, default_zone: str) -> list[dict]:
+    """The hosts of the requested availability zone (any host when none was asked for)."""
+    if not zone:
+        return candidates
+    zones = host_zones(conn)
+    return [s for s in candidates if zone_of(zones, s["host"], default_zone) == zone]

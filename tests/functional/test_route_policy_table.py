@@ -186,6 +186,49 @@ TABLE = [
     ("POST", f"{C}/os-server-groups", {"server_group": {"name": "g", "policies": ["affinity"]}}, CREATE),
     ("GET", f"{C}/os-server-groups/{{group_id}}", None, READ),
     ("DELETE", f"{C}/os-server-groups/{{group_id}}", None, (403, 404, OK, OK_OR_GONE)),
+    # nova-placement
+    ("GET", f"{C}/os-aggregates", None, ADMIN_ONLY),
+    ("POST", f"{C}/os-aggregates", {"aggregate": {"name": "agg-policy"}}, ADMIN_ONLY),
+    ("GET", f"{C}/os-aggregates/{{aggregate_id}}", None, ADMIN_ONLY),
+    ("PUT", f"{C}/os-aggregates/{{aggregate_id}}", {"aggregate": {"name": "agg-renamed"}}, ADMIN_ONLY),
+    ("POST", f"{C}/os-aggregates/{{aggregate_id}}/action", {"set_metadata": {"metadata": {"k": "v"}}}, ADMIN_ONLY),
+    ("POST", f"{C}/os-aggregates/{{aggregate_id}}/action", {"add_host": {"host": "nowhere"}},
+     (403, 403, 403, 404)),  # admin: 404, no such compute
+    ("POST", f"{C}/os-aggregates/{{aggregate_id}}/action", {"remove_host": {"host": "nowhere"}},
+     (403, 403, 403, 404)),  # admin: 404, not in the aggregate
+    ("DELETE", f"{C}/os-aggregates/{{aggregate_id}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-availability-zone", None, PROJECT),
+    ("GET", f"{C}/os-availability-zone/detail", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hosts", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hosts/{{host_name}}", None, ADMIN_ONLY),
+    ("PUT", f"{C}/os-hosts/{{host_name}}", {"status": "enable"}, ADMIN_ONLY),
+    ("GET", f"{C}/os-hosts/{{host_name}}/startup", None, (403, 403, 403, 501)),  # admin: no driver does it
+    ("GET", f"{C}/os-hosts/{{host_name}}/shutdown", None, (403, 403, 403, 501)),
+    ("GET", f"{C}/os-hosts/{{host_name}}/reboot", None, (403, 403, 403, 501)),
+    ("GET", f"{C}/os-hypervisors/statistics", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hypervisors/{{hypervisor_id}}/uptime", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hypervisors/{{host_name}}/search", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-hypervisors/{{host_name}}/servers", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-simple-tenant-usage", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-simple-tenant-usage/{{tenant_id}}", None, (OK, 403, OK, OK)),
+    ("GET", f"{C}/os-instance_usage_audit_log", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-instance_usage_audit_log/{{before_timestamp}}", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-migrations", None, ADMIN_ONLY),
+    ("POST", f"{C}/os-server-external-events", {"events": [{
+        "name": "network-changed", "server_uuid": "00000000-0000-0000-0000-000000000000"}]},
+     (403, 403, 403, 404)),  # admin: 404, no such server
+    ("GET", f"{C}/extensions", None, PROJECT),
+    ("GET", f"{C}/extensions/{{alias}}", None, PROJECT),
+    ("GET", f"{C}/images", None, PROJECT),
+    ("GET", f"{C}/images/detail", None, PROJECT),
+    ("GET", f"{C}/images/{{proxy_image_id}}", None, READ),
+    ("GET", f"{C}/images/{{proxy_image_id}}/metadata", None, READ),
+    ("POST", f"{C}/images/{{proxy_image_id}}/metadata", {"metadata": {"k": "v"}}, ACT),
+    ("PUT", f"{C}/images/{{proxy_image_id}}/metadata", {"metadata": {"k": "v"}}, ACT),
+    ("PUT", f"{C}/images/{{proxy_image_id}}/metadata/{{key}}", {"meta": {"key": "v"}}, ACT),
+    ("GET", f"{C}/images/{{proxy_image_id}}/metadata/{{key}}", None, READ),
+    ("DELETE", f"{C}/images/{{proxy_image_id}}/metadata/{{key}}", None, (403, 404, OK, 404)),  # gone once deleted
+    ("DELETE", f"{C}/images/{{proxy_image_id}}", None, (403, 404, OK, 404)),
 ]
 
 
@@ -235,7 +278,13 @@ def world(cloud):
             "trait": "CUSTOM_T", "allocation_id": allocation.json()["uuid"],
             "template_id": template["uuid"], "runbook_id": runbook["uuid"],
             "keypair_name": "kp-a", "group_id": server_group["id"],
-            "tenant_id": "projA", "quota_class": "default", "private_flavor_id": private["id"]}
+            "tenant_id": "projA", "quota_class": "default", "private_flavor_id": private["id"],
+            "host_name": cloud.get("/os-services?binary=nova-compute").json()["services"][0]["host"],
+            "proxy_image_id": client.post("/image/v2/images", json={
+                "name": "a-proxy", "visibility": "private", "disk_format": "raw", "container_format": "bare"},
+                headers=a).json()["id"],
+            "alias": "os-hosts", "before_timestamp": "2026-01-01 00:00:00",
+            "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"]}
 
 
 def _body(kind, cloud):
@@ -302,7 +351,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
                      "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
                      "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id",
                      "template_id", "runbook_id", "keypair_name", "group_id", "tenant_id",
-                     "quota_class", "private_flavor_id")}
+                     "quota_class", "private_flavor_id", "host_name", "aggregate_id", "proxy_image_id", "alias",
+                     "before_timestamp")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

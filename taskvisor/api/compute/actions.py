@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from taskvisor.api import openapi
+from taskvisor.api.compute.availability_zones import compute_zones
 from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, target_of, task_url
 from taskvisor.api.compute import quota
 from taskvisor.api.compute.views import flavor_snapshot
@@ -25,7 +26,7 @@ from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
 from taskvisor.api.validation import BOOLEAN, json_body, validate
 from taskvisor.baremetal.placement import flow_for
 from taskvisor.compute.rpcapi import ComputeClient
-from taskvisor.db.models import flavors, images, services
+from taskvisor.db.models import flavors, images
 from taskvisor.rpc.base import RemoteError, RpcTimeout
 from taskvisor.states import server as states
 
@@ -149,7 +150,7 @@ def unshelve(request, ctx, server_id, body):
     if zone is not None:
         with request.app.state.tv.db.read() as conn:
             server = get_server(conn, ctx, server_id)
-            zones = {z for (z,) in conn.execute(select(services.c.zone).where(services.c.binary == "taskvisor-compute"))}
+            zones = compute_zones(conn, request.app.state.tv.conf.DEFAULT.default_availability_zone)
         if server["vm_state"] == states.SHELVED:
             raise Conflict("The availability_zone parameter is only valid when unshelving a shelved "
                            "offloaded server.")

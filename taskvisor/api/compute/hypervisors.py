@@ -17,9 +17,10 @@ from sqlalchemy import func, select
 from taskvisor import servicegroup
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, NotFound
+from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.baremetal.placement import HYPERVISOR_TYPE, host_for
 from taskvisor.db.models import nodes, servers
+from taskvisor.db.session import utcnow
 from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.states import node as node_states
 
@@ -117,12 +118,30 @@ def _detail(row: dict, ctx: RequestContext) -> dict:
 
 @router.get("/os-hypervisors")
 def list_hypervisors(request: Request, ctx: RequestContext = Depends(get_context)):
-    return {"hypervisors": [_brief(r) for r in _all(request, ctx, "os_compute_api:os-hypervisors:list")]}
+    rows = _all(request, ctx, "os_compute_api:os-hypervisors:list")
+    return {"hypervisors": _add_servers(request, ctx, rows, [_brief(r) for r in rows])}
 
 
 @router.get("/os-hypervisors/detail")
 def list_hypervisors_detail(request: Request, ctx: RequestContext = Depends(get_context)):
-    return {"hypervisors": [_detail(r, ctx) for r in _all(request, ctx, "os_compute_api:os-hypervisors:list-detail")]}
+    rows = _all(request, ctx, "os_compute_api:os-hypervisors:list-detail")
+    return {"hypervisors": _add_servers(request, ctx, rows, [_detail(r, ctx) for r in rows])}
+
+
+@router.get("/os-hypervisors/statistics")
+def hypervisor_statistics(request: Request, ctx: RequestContext = Depends(get_context)):
+    """Sums over every hypervisor (gone from 2.88, as in Nova)."""
+    if ctx.at_least("2.88"):
+        raise NotFound("The resource could not be found.")
+    rows = _all(request, ctx, "os_compute_api:os-hypervisors:statistics")
+    total = {k: sum(r["total"][k] for r in rows) for k in ("vcpus", "memory_mb", "local_gb")}
+    used = {k: sum(r["used"][k] for r in rows) for k in ("vcpus", "memory_mb", "local_gb")}
+    return {"hypervisor_statistics": {
+        "count": len(rows), "vcpus": total["vcpus"], "memory_mb": total["memory_mb"], "local_gb": total["local_gb"],
+        "vcpus_used": used["vcpus"], "memory_mb_used": used["memory_mb"], "local_gb_used": used["local_gb"],
+        "free_ram_mb": total["memory_mb"] - used["memory_mb"], "free_disk_gb": total["local_gb"] - used["local_gb"],
+        "disk_available_least": total["local_gb"] - used["local_gb"], "current_workload": 0,
+        "running_vms": sum(r["running_vms"] for r in rows)}}
 
 
 @router.get("/os-hypervisors/{hypervisor_id}")
@@ -135,5 +154,86 @@ def show_hypervisor(hypervisor_id: str, request: Request, ctx: RequestContext = 
             raise BadRequest(f"Invalid uuid {hypervisor_id}") from None
     for row in _all(request, ctx, "os_compute_api:os-hypervisors:show"):
         if str(row["id"]) == hypervisor_id:
-            return {"hypervisor": _detail(row, ctx)}
+            return {"hypervisor": _add_servers(request, ctx, [row], [_detail(row, ctx)])[0]}
     raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+# -- servers, search and uptime ------------------------------------------------
+def _servers_on(request: Request, hostnames: list[str]) -> dict[str, list[dict]]:
+    with request.app.state.tv.db.read() as conn:
+        rows = conn.execute(select(servers.c.node, servers.c.id, servers.c.name).where(
+            servers.c.node.in_(hostnames), servers.c.deleted.is_(False)).order_by(servers.c.created_at)).all()
+    found: dict[str, list[dict]] = {}
+    for node, server_id, name in rows:
+        found.setdefault(node, []).append({"uuid": server_id, "name": name})
+    return found
+
+
+def _add_servers(request: Request, ctx: RequestContext, rows: list[dict], views: list[dict]) -> list[dict]:
+    """``?with_servers=true`` (2.53): each hypervisor's servers, when it has any."""
+    wanted = request.query_params.get("with_servers", "").lower() in ("true", "1", "yes", "on")
+    if not (wanted and ctx.at_least("2.53")):
+        return views
+    on = _servers_on(request, [r["hypervisor_hostname"] for r in rows])
+    for row, view in zip(rows, views):
+        if on.get(row["hypervisor_hostname"]):
+            view["servers"] = on[row["hypervisor_hostname"]]
+    return views
+
+
+def _matching(request: Request, ctx: RequestContext, pattern: str, rule: str) -> list[dict]:
+    """Before 2.53 only: search and servers take a hostname pattern (later: query parameters)."""
+    if ctx.at_least("2.53"):
+        raise NotFound("The resource could not be found.")
+    rows = [r for r in _all(request, ctx, rule) if pattern in r["hypervisor_hostname"]]
+    if not rows:
+        raise NotFound(f"No hypervisor matching '{pattern[:64]}' could be found.")
+    return rows
+
+
+@router.get("/os-hypervisors/{hypervisor_hostname_pattern}/search")
+def search_hypervisors(hypervisor_hostname_pattern: str, request: Request,
+                       ctx: RequestContext = Depends(get_context)):
+    rows = _matching(request, ctx, hypervisor_hostname_pattern, "os_compute_api:os-hypervisors:search")
+    return {"hypervisors": [_brief(r) for r in rows]}
+
+
+@router.get("/os-hypervisors/{hypervisor_hostname_pattern}/servers")
+def hypervisor_servers(hypervisor_hostname_pattern: str, request: Request,
+                       ctx: RequestContext = Depends(get_context)):
+    rows = _matching(request, ctx, hypervisor_hostname_pattern, "os_compute_api:os-hypervisors:servers")
+    on = _servers_on(request, [r["hypervisor_hostname"] for r in rows])
+    out = []
+    for row in rows:
+        view = _brief(row)
+        if on.get(row["hypervisor_hostname"]):
+            view["servers"] = on[row["hypervisor_hostname"]]
+        out.append(view)
+    return {"hypervisors": out}
+
+
+@router.get("/os-hypervisors/{hypervisor_id}/uptime")
+def hypervisor_uptime(hypervisor_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    """The compute's uptime, in the shape of uptime(1) as libvirt hosts report it (gone from 2.88)."""
+    authorize(ctx, "os_compute_api:os-hypervisors:uptime")
+    if ctx.at_least("2.88"):
+        raise NotFound("The resource could not be found.")
+    if _uuid_ids(ctx):
+        try:
+            uuid.UUID(hypervisor_id)
+        except ValueError:
+            raise BadRequest(f"Invalid uuid {hypervisor_id}") from None
+    for row in _all(request, ctx, "os_compute_api:os-hypervisors:uptime"):
+        if str(row["id"]) == hypervisor_id:
+            if row["hypervisor_type"] == HYPERVISOR_TYPE:
+                raise ApiError(501, "Virt driver does not implement uptime function.")
+            return {"hypervisor": {**_brief(row), "uptime": _uptime(row["svc"])}}
+    raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
+
+
+def _uptime(svc: dict) -> str:
+    now = utcnow()
+    up = max(0, int((now - svc["created_at"]).total_seconds()))
+    days, rest = divmod(up, 86400)
+    return (f" {now:%H:%M:%S} up {days} days, {rest // 3600:2d}:{rest % 3600 // 60:02d},  1 user,  "
+            "load average: 0.00, 0.00, 0.00")

@@ -11,3 +11,10 @@ for module in (versions, servers, actions, instance_actions, flavors, services, 
 from taskvisor.api.compute import keypairs, quota_sets, server_groups  # noqa: E402
 for module in (keypairs, quota_sets, server_groups):
     router.include_router(module.router)
+
+# nova-placement: aggregates, zones, hosts, usage, audit log, image proxy, migrations, events, extensions
+from taskvisor.api.compute import (aggregates, availability_zones, extensions, hosts, images, migrations,  # noqa: E402
+                                   server_events, usage)
+
+for module in (aggregates, availability_zones, hosts, usage, images, migrations, server_events, extensions):
+    router.include_router(module.router)

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
 from taskvisor.api import openapi
+from taskvisor.api.compute import server_filters
+from taskvisor.api.compute.availability_zones import requested_zone
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
                                          task_url, visible)
 from taskvisor.api.compute import keypairs, quota, server_groups
@@ -118,6 +120,8 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 raise BadRequest("Flavor's disk is too small for requested image.")
         else:
             raise BadRequest("Missing imageRef attribute (booting from volume is not supported).")
+        zone, forced_host = requested_zone(conn, ctx, spec.get("availability_zone"),
+                                           request.app.state.tv.conf.DEFAULT.default_availability_zone)
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
@@ -154,7 +158,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
                 "addresses": {}, "system_metadata": system_metadata,
-                "key_name": spec.get("key_name"), "availability_zone": spec.get("availability_zone"),
+                "key_name": spec.get("key_name"), "availability_zone": zone, "host": forced_host, "node": forced_host,
                 "progress": 0, "created_at": now, "updated_at": now, "deleted": False})
             insert_task(conn, task)
             if group is not None:
@@ -200,6 +204,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
         visible.append(servers.c.project_id == ctx.project_id)
     if params.get("host") and allowed(ctx, "os_compute_api:servers:allow_all_filters"):
         visible.append(servers.c.host == params["host"])
+    visible = server_filters.apply(request, ctx, visible)
     query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
     limit, marker = page_limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
     page_here = bool(params.get("name") or params.get("status"))
@@ -262,13 +267,15 @@ _RE2_OPTIONS.log_errors = False
 
 
 @router.get("/servers", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
-                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING),
+                                        *server_filters.QUERY))
 def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=False)
 
 
 @router.get("/servers/detail", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
-                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING)))
+                                        ("all_tenants", openapi.STRING), ("host", openapi.STRING),
+                                        *server_filters.QUERY))
 def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
     return _list(request, ctx, detail=True)
 

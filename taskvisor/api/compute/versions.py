@@ -19,8 +19,8 @@ def _v21(base: str) -> dict:
 
 
 def _v20(base: str) -> dict:
-    return {"id": "v2.0", "status": "DEPRECATED", "version": "", "min_version": "",
-            "updated": "2025-07-04T12:00:00Z", "links": [{"rel": "self", "href": f"{base}/compute/v2/"}]}
+    return {"id": "v2.0", "status": "SUPPORTED", "version": "", "min_version": "",
+            "updated": "2011-01-21T11:33:21Z", "links": [{"rel": "self", "href": f"{base}/compute/v2/"}]}
 
 
 @router.get("/compute")
@@ -34,3 +34,13 @@ def compute_root(request: Request):
 @router.get("/compute/v2.1/")
 def compute_v21(request: Request):
     return {"version": _v21(str(request.base_url).rstrip("/"))}
+
+
+@router.get("/compute/v2")
+@router.get("/compute/v2/")
+def compute_v20(request: Request):
+    """The v2.0 document (Nova serves v2.0 as v2.1 without microversions)."""
+    doc = _v20(str(request.base_url).rstrip("/"))
+    doc["links"].append({"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"})
+    doc["media-types"] = [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2"}]
+    return {"version": doc}

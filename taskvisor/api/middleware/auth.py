@@ -27,7 +27,7 @@ LOG = logging.getLogger(__name__)
 
 OPEN_PATHS = {"/", "/healthcheck", "/openapi.json", "/metrics",
               "/console/static/console.js", "/console/static/console.css", "/console/login", "/console/logout",
-              "/compute", "/compute/", "/compute/v2.1", "/compute/v2.1/",
+              "/compute", "/compute/", "/compute/v2.1", "/compute/v2.1/", "/compute/v2", "/compute/v2/",
               "/image", "/image/", "/image/versions",
               "/baremetal", "/baremetal/", "/baremetal/v1", "/baremetal/v1/"}
 STRATEGIES = ("keystone", "noauth2")
