@@ -27,6 +27,8 @@ def prep(ctx):
     if not ctx.server.get("old_flavor"):
         ctx.update(old_flavor=ctx.server["flavor"], new_flavor=ctx.params["new_flavor"])
         set_system_metadata(ctx, old_vm_state=ctx.params.get("source") or ctx.server["vm_state"])
+    if ctx.params.get("disk_config"):  # the resize's OS-DCF:diskConfig is the server's from now on
+        set_system_metadata(ctx, disk_config=ctx.params["disk_config"])
     return {"old_flavor": ctx.server["old_flavor"]["name"], "new_flavor": ctx.server["new_flavor"]["name"],
             "host": ctx.server["host"]}
 

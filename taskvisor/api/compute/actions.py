@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from taskvisor.api import openapi
-from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, target_of, task_url
+from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, check_unlocked, get_server, start_server_task, target_of, task_url
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import authorize
@@ -67,6 +67,8 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
     spec = states.ACTIONS[action]
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
+    if spec.checks_lock:
+        check_unlocked(ctx, server)
     if server["vm_state"] not in spec.sources:
         raise Conflict(f"Cannot '{spec.label}' instance {server_id} while it is in vm_state {server['vm_state']}")
     flow = flow_for(server["flavor"], spec.flow)
@@ -79,7 +81,8 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
             _, url = start_server_task(
                 request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
                 params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
-                any_task_state=spec.supersedes, action_label=spec.label, same_intent=spec.supersedes)
+                any_task_state=spec.supersedes, action_label=spec.label, same_intent=spec.supersedes,
+                unlocked=spec.checks_lock and not ctx.is_admin)
         except AlreadyInFlight as exc:  # a racing request started it: one task, one URL
             url = task_url(request, server_id, exc.task_id)
     if payload is not None:
@@ -176,7 +179,8 @@ def resize(request, ctx, server_id, body):
         raise BadRequest("When resizing, instances must change flavor!")
     if flavor["disk"] < server["flavor"].get("disk", 0):
         raise BadRequest("Resize error: Unable to resize disk down.")
-    return _start(request, ctx, server_id, "resize", _params(args, new_flavor=flavor_snapshot(dict(flavor))))
+    return _start(request, ctx, server_id, "resize", _params(args, new_flavor=flavor_snapshot(dict(flavor)),
+                                                             disk_config=args.get("OS-DCF:diskConfig")))
 
 
 def confirm_resize(request, ctx, server_id, body):
@@ -243,6 +247,13 @@ INNER = {"os-stop": EMPTY, "os-start": EMPTY, "reboot": REBOOT, "rescue": RESCUE
          "shelve": EMPTY, "shelveOffload": EMPTY, "unshelve": UNSHELVE, "resize": RESIZE,
          "confirmResize": EMPTY, "revertResize": EMPTY, "pause": EMPTY, "unpause": EMPTY, "suspend": EMPTY,
          "resume": EMPTY, "forceDelete": EMPTY, "os-getConsoleOutput": CONSOLE}
+# nova-servers: more actions, one module each (they use the helpers above, so they are imported here)
+from taskvisor.api.compute import (admin_actions, deferred_delete, image_actions, lock_actions,  # noqa: E402
+                                   rebuild_action)
+_MORE = (lock_actions, admin_actions, image_actions, rebuild_action, deferred_delete)
+for _module in _MORE:
+    HANDLERS.update(_module.HANDLERS)
+    INNER.update(_module.INNER)
 # The document's body: one of the actions, each with the schema its handler validates with
 ACTION_BODY = {"oneOf": [{"type": "object", "required": [name], "properties": {name: inner},
                           "additionalProperties": False} for name, inner in INNER.items()]}
@@ -257,6 +268,8 @@ RULES = {  # Nova's rule for each action
     "resume": "os_compute_api:os-suspend-server:resume", "forceDelete": "os_compute_api:os-deferred-delete:force",
     "os-getConsoleOutput": "os_compute_api:os-console-output",
 }
+for _module in _MORE:
+    RULES.update(_module.RULES)
 
 
 @router.post("/servers/{server_id}/action", status_code=202, openapi_extra=openapi.body(ACTION_BODY),

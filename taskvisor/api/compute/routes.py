@@ -7,3 +7,7 @@ from taskvisor.api.compute import actions, flavors, hypervisors, instance_action
 router = APIRouter()
 for module in (versions, servers, actions, instance_actions, flavors, services, hypervisors):
     router.include_router(module.router)
+# nova-servers: server sub-resources and the update
+from taskvisor.api.compute import server_info, server_metadata, server_tags, server_update  # noqa: E402
+for module in (server_update, server_metadata, server_tags, server_info):
+    router.include_router(module.router)
