@@ -141,11 +141,12 @@ def add_tag(server_id: str, tag: str, request: Request, ctx: RequestContext = De
         have = tags_of(conn, [server_id])[server_id]
         if len(have) >= MAX_TAGS:
             raise BadRequest(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
-        if tag in have:
-            return Response(status_code=204)
-        conn.execute(insert(server_tags), {"server_id": server_id, "tag": tag})
-    base = str(request.base_url).rstrip("/")
-    return Response(status_code=201, headers={"Location": f"{base}/compute/v2.1/servers/{server_id}/tags/{tag}"})
+        existed = tag in have
+        if not existed:
+            conn.execute(insert(server_tags), {"server_id": server_id, "tag": tag})
+    base = str(request.base_url).rstrip("/")  # Tempest's schema wants the tag's URL on the 204 too
+    return Response(status_code=204 if existed else 201,
+                    headers={"Location": f"{base}/compute/v2.1/servers/{server_id}/tags/{tag}"})
 
 
 @router.delete(P + "/{tag}", status_code=204)
