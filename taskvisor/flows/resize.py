@@ -5,6 +5,7 @@ Confirm forgets the old flavor; revert restores it."""
 from __future__ import annotations
 
 from taskvisor.flows.common import finish, power_off_guest, require_host, set_system_metadata, settle
+from taskvisor.flows.migrate import confirm_migration, migration_source, revert_migration
 from taskvisor.states import power
 from taskvisor.states import server as states
 from taskvisor.tasks.flow import Flow
@@ -94,6 +95,8 @@ confirm = Flow("confirm_resize", version=1, action="confirmResize")
 
 @confirm.step(task_state="resize_confirming", name="confirm")
 def drop_old_state(ctx):
+    if migration_source(ctx.server):  # a cold migration: the old guest is on the source host
+        return confirm_migration(ctx)
     ctx.compute(require_host(ctx)).call("confirm_resize", server_id=ctx.server["id"])
     return {"dropped_flavor": (ctx.server.get("old_flavor") or {}).get("name")}
 
@@ -112,6 +115,8 @@ def power_off_new(ctx):
 
 @revert.step
 def revert_disk(ctx):
+    if migration_source(ctx.server):  # a cold migration: back to the guest on the source host
+        return revert_migration(ctx)
     result = ctx.compute(ctx.server["host"]).call("revert_resize", server_id=ctx.server["id"])
     return {"power_state": power.NAMES.get(result["power_state"])}
 

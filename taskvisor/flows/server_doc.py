@@ -24,6 +24,7 @@ API_BODIES = {
     "injectNetworkInfo": '`{"injectNetworkInfo": null}` (admin)',
     "softDelete": "DELETE /servers/{id} with `reclaim_instance_interval` > 0",
     "restore": '`{"restore": null}`',
+    "migrate": '`{"migrate": null}` (admin; `{"host"}` from 2.56)',
 }
 
 

@@ -142,6 +142,8 @@ _ACTIONS += [
                                                     SHELVED_OFFLOADED, ERROR),
            ("soft-deleting",), {DONE: SOFT_DELETED}, recorded_as="delete"),
     Action("restore", "restore", "restore", (SOFT_DELETED,), ("restoring",), {DONE: ACTIVE}),
+    Action("migrate", "migrate", "migrate", (ACTIVE, STOPPED),
+           ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish"), {DONE: RESIZED}),
 ]
 ACTIONS: dict[str, Action] = {a.name: a for a in _ACTIONS}
 API_ACTIONS = tuple(a for a in _ACTIONS if a.name != "create")  # events from stable states

@@ -151,3 +151,47 @@ def test_resize_keeps_the_requested_disk_config(cloud):
     resp, task = cloud.act(server_id, {"resize": {"flavorRef": "3", "OS-DCF:diskConfig": "AUTO"}})
     assert task["status"] == "succeeded"
     assert cloud.server(server_id)["OS-DCF:diskConfig"] == "AUTO"
+
+
+def test_cold_migrate_to_another_compute_then_confirm_and_revert(cloud):
+    from taskvisor.compute.service import ComputeService
+    from taskvisor.virt import load_driver
+    from tests.procs import wait_for
+    node = cloud.node
+    conf2 = node.conf.copy(DEFAULT__host="compute-2")
+    second = ComputeService(conf2, node.transport, load_driver(conf2, node.transport))
+    second.start()
+    try:
+        wait_for(lambda: any(s["host"] == "compute-2" and s["state"] == "up"
+                             for s in cloud.get("/os-services").json()["services"]), 30, "compute-2 to report")
+        server_id = cloud.boot()
+        drivers = {node.conf.DEFAULT.host: cloud.driver, "compute-2": second.driver}
+        source = cloud.server(server_id)["OS-EXT-SRV-ATTR:host"]
+        assert cloud.action(server_id, {"migrate": None}, MEMBER).status_code in (403, 404)
+        resp, task = cloud.act(server_id, {"migrate": None}, expect=202)
+        assert task["status"] == "succeeded", task
+        server = cloud.server(server_id)
+        dest = server["OS-EXT-SRV-ATTR:host"]
+        assert server["status"] == "VERIFY_RESIZE" and dest != source
+        assert drivers[dest].list_guests()[server_id] == 1 and server_id in drivers[source].list_guests()
+        cloud.act(server_id, {"confirmResize": None}, expect=204)
+        assert cloud.server(server_id)["status"] == "ACTIVE" and server_id not in drivers[source].list_guests()
+        # back to the first host, named (2.56), then reverted: the guest stays where it was
+        v256 = {"X-OpenStack-Nova-API-Version": "2.56"}
+        assert cloud.action(server_id, {"migrate": {"host": dest}}, v256).status_code == 400  # its own host
+        assert cloud.action(server_id, {"migrate": {"host": "nowhere"}}, v256).status_code == 400
+        resp, task = cloud.act(server_id, {"migrate": {"host": source}}, v256, expect=202)
+        assert task["status"] == "succeeded" and cloud.server(server_id)["OS-EXT-SRV-ATTR:host"] == source
+        cloud.act(server_id, {"revertResize": None})
+        server = cloud.server(server_id)
+        assert server["status"] == "ACTIVE" and server["OS-EXT-SRV-ATTR:host"] == dest
+        assert drivers[dest].list_guests()[server_id] == 1 and server_id not in drivers[source].list_guests()
+    finally:
+        second.stop()
+
+
+def test_migrate_without_another_compute_fails_back_to_active(cloud):
+    server_id = cloud.boot()
+    resp, task = cloud.act(server_id, {"migrate": None}, expect=202)
+    assert task["status"] in ("failed", "reverted") and "No valid host" in task["error"]["message"]
+    assert cloud.server(server_id)["status"] == "ACTIVE"

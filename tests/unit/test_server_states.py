@@ -67,6 +67,7 @@ def test_nova_table_of_allowed_states():
     assert allowed["createImage"] == allowed["createBackup"] == {"active", "stopped", "paused", "suspended"}
     assert allowed["rebuild"] == {"active", "stopped", "error"}
     assert allowed["restore"] == {"soft-delete"}
+    assert allowed["migrate"] == allowed["resize"]
 
 
 def test_no_transition_leads_to_a_state_missing_from_the_status_map():
