@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from taskvisor.api import openapi
-from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, check_unlocked, get_server, start_server_task, target_of, task_url
+from taskvisor.api.compute.submit import (AlreadyInFlight, TASK_HEADER, check_unlocked, get_server, start_server_task,
+                                         target_of, task_url)
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import authorize
@@ -225,7 +226,11 @@ def console_output(request, ctx, server_id, body):
     client = ComputeClient(tv.transport, host, {}, tv.compute_versions.for_host(host),
                            min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)), read_only=True)
     try:
-        output = client.call("console_output", server_id=server_id, length=length)["output"]
+        # Nova tails the log by splitting it on "\n" (the text after the last newline counts as a
+        # line): one more line from the driver's tail gives the same text.
+        output = client.call("console_output", server_id=server_id,
+                             length=None if length is None else length + 1)["output"]
+        output = nova_tail(output, length)
     except RemoteError as exc:
         if exc.type == "GuestNotFound":
             raise NotFound("Guest does not have a console available.") from None
@@ -233,6 +238,13 @@ def console_output(request, ctx, server_id, body):
     except RpcTimeout:
         raise Conflict(f"Instance {server_id} is not ready: its compute host did not answer") from None
     return JSONResponse({"output": output})
+
+
+def nova_tail(log: str, length: int | None) -> str:
+    """Nova's tail of a console log: the last ``length`` items of log.split("\n"), rejoined."""
+    if length is None:
+        return log
+    return "\n".join(log.split("\n")[-length:]) if length else ""
 
 
 HANDLERS: dict[str, Callable] = {

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
 from taskvisor.api import openapi
-from taskvisor.api.compute.server_metadata import check_count
+from taskvisor.api.compute.server_metadata import METADATA as SERVER_METADATA, check_count
 from taskvisor.api.compute.server_tags import TAGS_SCHEMA, attach as attach_tags, list_filters as tag_filters
 from taskvisor.api.compute.server_update import access_ip
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, check_unlocked, get_server, start_server_task,
@@ -22,7 +22,7 @@ from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
-from taskvisor.api.validation import METADATA, NAME, json_body, page_limit, validate
+from taskvisor.api.validation import NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
 from taskvisor.db.models import flavors, images, server_tags, servers
 from taskvisor.db.session import utcnow
@@ -42,7 +42,7 @@ CREATE_SCHEMA = {
             "type": "object", "required": ["name", "flavorRef"], "additionalProperties": False,
             "properties": {
                 "name": NAME, "flavorRef": {"type": ["string", "integer"], "minLength": 1},
-                "imageRef": {"type": "string"}, "metadata": METADATA,
+                "imageRef": {"type": "string"}, "metadata": SERVER_METADATA,
                 "networks": {"oneOf": [{"type": "string", "enum": ["auto", "none"]},
                                        {"type": "array", "items": NETWORK}]},
                 "key_name": {"type": ["string", "null"]}, "availability_zone": {"type": ["string", "null"]},
