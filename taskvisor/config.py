@@ -32,6 +32,7 @@ OPTIONS = [
     Option("DEFAULT", "control_exchange", "taskvisor", "Namespace of every queue and exchange on the bus (clouds sharing a broker need different ones)."),
     Option("DEFAULT", "shutdown_timeout", 60, "Seconds a guest gets to shut down cleanly before it is forced off (0 = force at once)."),
     Option("DEFAULT", "shelved_offload_time", 0, "Seconds a shelved server keeps its guest on the host before it is offloaded: 0 = offload at once (shelve ends SHELVED_OFFLOADED), -1 = never (shelve ends SHELVED)."),
+    Option("DEFAULT", "reclaim_instance_interval", 0, "Seconds a deleted server stays SOFT_DELETED (restorable) before the conductor deletes it: 0 = delete at once."),
     Option("DEFAULT", "graceful_shutdown_timeout", 180, "Seconds a compute keeps finishing in-flight work after SIGTERM."),
     Option("DEFAULT", "rpc_response_timeout", 60, "Seconds an RPC call waits for its answer."),
     Option("DEFAULT", "service_down_time", 60, "A service whose last heartbeat is older than this is down."),

@@ -14,6 +14,7 @@ import time
 
 from taskvisor import servicegroup
 from taskvisor.baremetal.drivers import describe_all
+from taskvisor.conductor.reclaim import reclaim_soft_deleted
 from taskvisor.conductor.repair import repair_orphans
 from taskvisor.config import Config
 from taskvisor.db.session import Database
@@ -183,6 +184,8 @@ class Conductor:
                 if now - last_repair >= self.conf.conductor.periodic_interval:
                     last_repair = now
                     repair_orphans(self.runtime)
+                    if reclaim_soft_deleted(self.runtime):
+                        self._wake.set()
             except Exception:
                 LOG.exception("conductor heartbeat failed")
 

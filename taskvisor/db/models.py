@@ -437,4 +437,14 @@ migrations = Table(
     Column("updated_at", DateTime),
     Index("ix_migrations_instance_uuid", "instance_uuid"),
     Index("ix_migrations_task_id", "task_id"),
+# nova-servers (0011): a server's lock and access addresses (columns), and its tags (Nova 2.26)
+servers.append_column(Column("locked_by", String(16)))  # "owner" or "admin" (Nova's); NULL = unlocked
+servers.append_column(Column("locked_reason", String(255)))
+servers.append_column(Column("access_ip_v4", String(39)))
+servers.append_column(Column("access_ip_v6", String(39)))
+server_tags = Table(
+    "server_tags", metadata,
+    Column("server_id", String(36), primary_key=True),  # deleted with its server (no FKs in this schema)
+    Column("tag", String(60), primary_key=True),
+    Index("ix_server_tags_tag", "tag"),
 )

@@ -7,6 +7,7 @@ from taskvisor.flows import node_abort, node_clean, node_deploy, node_maintenanc
 from taskvisor.flows import node_power, node_undeploy  # nodes
 from taskvisor.flows import reap  # reconciler
 from taskvisor.flows import bm_allocate  # allocations
+from taskvisor.flows import admin_actions, migrate, rebuild, snapshot, soft_delete  # servers (nova-servers)
 from taskvisor.tasks.flow import Flows
 
 FLOWS = Flows(
@@ -19,6 +20,8 @@ FLOWS = Flows(
     node_power.flow, node_maintenance.flow,
     reap.flow,
     bm_allocate.flow,
+    snapshot.snapshot, snapshot.backup, rebuild.flow, admin_actions.reset_state, admin_actions.inject_network_info,
+    soft_delete.soft_delete, soft_delete.restore, migrate.flow,
     # A dead-lettered task whose on_failure handler raised still leaves its
     # resource in the machine's error state, and unlocked.
     error_states={"server": {"vm_state": "error", "task_state": None},

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from taskvisor.flows import migration_record
 from taskvisor.flows.common import finish, power_off_guest, require_host, set_system_metadata, settle
+from taskvisor.flows.migrate import confirm_migration, migration_source, revert_migration
 from taskvisor.states import power
 from taskvisor.states import server as states
 from taskvisor.tasks.flow import Flow
@@ -29,6 +30,8 @@ def prep(ctx):
         ctx.update(old_flavor=ctx.server["flavor"], new_flavor=ctx.params["new_flavor"])
         set_system_metadata(ctx, old_vm_state=ctx.params.get("source") or ctx.server["vm_state"])
     migration_record.open_record(ctx)
+    if ctx.params.get("disk_config"):  # the resize's OS-DCF:diskConfig is the server's from now on
+        set_system_metadata(ctx, disk_config=ctx.params["disk_config"])
     return {"old_flavor": ctx.server["old_flavor"]["name"], "new_flavor": ctx.server["new_flavor"]["name"],
             "host": ctx.server["host"]}
 
@@ -99,6 +102,8 @@ confirm = Flow("confirm_resize", version=1, action="confirmResize")
 
 @confirm.step(task_state="resize_confirming", name="confirm")
 def drop_old_state(ctx):
+    if migration_source(ctx.server):  # a cold migration: the old guest is on the source host
+        return confirm_migration(ctx)
     ctx.compute(require_host(ctx)).call("confirm_resize", server_id=ctx.server["id"])
     return {"dropped_flavor": (ctx.server.get("old_flavor") or {}).get("name")}
 
@@ -122,6 +127,8 @@ def power_off_new(ctx):
 
 @revert.step
 def revert_disk(ctx):
+    if migration_source(ctx.server):  # a cold migration: back to the guest on the source host
+        return revert_migration(ctx)
     result = ctx.compute(ctx.server["host"]).call("revert_resize", server_id=ctx.server["id"])
     return {"power_state": power.NAMES.get(result["power_state"])}
 

@@ -17,7 +17,19 @@ API_BODIES = {
     "pause": '`{"pause": null}`', "unpause": '`{"unpause": null}`', "suspend": '`{"suspend": null}`',
     "resume": '`{"resume": null}`', "delete": "DELETE /servers/{id} → 204",
     "forceDelete": '`{"forceDelete": null}`',
+    "createImage": '`{"createImage": {"name": "snap"}}` → 202 `Location`',
+    "createBackup": '`{"createBackup": {"name": "b", "backup_type": "daily", "rotation": 2}}`',
+    "rebuild": '`{"rebuild": {"imageRef": "…"}}` → 202 `{"server"}`',
+    "resetState": '`{"os-resetState": {"state": "error"}}` (admin, instant)',
+    "injectNetworkInfo": '`{"injectNetworkInfo": null}` (admin)',
+    "softDelete": "DELETE /servers/{id} with `reclaim_instance_interval` > 0",
+    "restore": '`{"restore": null}`',
+    "migrate": '`{"migrate": null}` (admin; `{"host"}` from 2.56)',
 }
+
+
+def _where(target: str) -> str:
+    return "its source" if target == states.SAME else target
 
 
 def table() -> str:
@@ -25,7 +37,7 @@ def table() -> str:
             "|---|---|---|---|---|---|"]
     for action in states.ACTIONS.values():
         flow = FLOWS.get(action.flow)
-        ends = ", ".join(f"{target} ({event})" if event != states.DONE else target
+        ends = ", ".join(f"{_where(target)} ({event})" if event != states.DONE else _where(target)
                          for event, target in action.outcomes.items())
         failure = "source or error" if action.fail_back else "error"
         rows.append(f"| {action.name} | {API_BODIES[action.name]} | {', '.join(action.sources)} | "
@@ -56,6 +68,13 @@ A wrong state answers 409 `conflictingRequest`: "Cannot '<action>' instance
 <id> while it is in vm_state <s>" (or "task_state <t>" while a task runs).
 `force: true` (microversion 2.101) on stop, rescue, shelve, shelveOffload and
 resize skips the clean shutdown.
+
+A locked server (`lock`; `locked` from 2.9, `locked_reason` from 2.73)
+refuses every action whose row says so to non-admins: 409 "Instance <id> is
+locked" (Nova's check_instance_lock; createImage, createBackup and
+os-resetState do not check it). os-resetState is instant: the API moves the
+server through `resetting` to the asked state and records the task finished
+in the same transaction.
 
 ## Actions
 

@@ -43,7 +43,9 @@ _TASK_STATUS = {
              "migrating": "MIGRATING", "resize_prep": "RESIZE", "resize_migrating": "RESIZE",
              "resize_migrated": "RESIZE", "resize_finish": "RESIZE"},
     STOPPED: {"resize_prep": "RESIZE", "resize_migrating": "RESIZE", "resize_migrated": "RESIZE",
-              "resize_finish": "RESIZE", "rebuilding": "REBUILD"},
+              "resize_finish": "RESIZE", "rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD",
+              "rebuild_spawning": "REBUILD"},
+    ERROR: {"rebuilding": "REBUILD", "rebuild_block_device_mapping": "REBUILD", "rebuild_spawning": "REBUILD"},
     RESIZED: {"resize_reverting": "REVERT_RESIZE"},
 }
 
@@ -80,13 +82,18 @@ class Action:
     fail_back: bool = True         # a failure that left the guest as it was returns to the source
     supersedes: bool = False       # accepted while another task runs (delete takes the server over)
     recorded_as: str | None = None  # the instance action's name when it differs from ``name``
+    checks_lock: bool = True       # a locked server refuses it to non-admins (409, Nova's check_instance_lock)
+    instant: bool = False          # the API applies it and records the task finished, in one transaction
 
     @property
     def instance_action(self) -> str:
         return self.recorded_as or self.name
 
 
-_ANY = (BUILDING, *STABLE)
+_ANY = (BUILDING, *STABLE, SOFT_DELETED)
+SAME = "<source>"  # an outcome that returns the server to the vm_state the action started from
+# vm_states an image can be taken from (Nova's snapshot and backup)
+_IMAGEABLE = (ACTIVE, STOPPED, PAUSED, SUSPENDED)
 _ACTIONS = [
     Action("create", "create", "boot", (BUILDING,), ("scheduling", "networking", "spawning"),
            {DONE: ACTIVE}, fail_back=False),
@@ -119,6 +126,25 @@ _ACTIONS = [
     Action("forceDelete", "force_delete", "delete", _ANY, ("deleting",), {DONE: DELETED}, fail_back=False,
            supersedes=True, recorded_as="delete"),  # Nova records every kind of delete as "delete"
 ]
+# nova-servers: image, rebuild, admin, soft-delete and migrate actions
+_ACTIONS += [
+    Action("createImage", "createImage", "snapshot", _IMAGEABLE,
+           ("image_snapshot", "image_pending_upload", "image_uploading"), {DONE: SAME}, checks_lock=False),
+    Action("createBackup", "createBackup", "backup", _IMAGEABLE,
+           ("image_backup", "image_pending_upload", "image_uploading"), {DONE: SAME}, checks_lock=False),
+    Action("rebuild", "rebuild", "rebuild", (ACTIVE, STOPPED, ERROR),
+           ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning"), {DONE: ACTIVE, "stopped": STOPPED}),
+    Action("resetState", "os-resetState", "reset_state", _ANY, ("resetting",), {ACTIVE: ACTIVE, ERROR: ERROR},
+           fail_back=False, supersedes=True, checks_lock=False, instant=True),
+    Action("injectNetworkInfo", "inject_network_info", "inject_network_info",
+           (ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, RESIZED, ERROR), ("networking",), {DONE: SAME}),
+    Action("softDelete", "delete", "soft_delete", (ACTIVE, STOPPED, PAUSED, SUSPENDED, RESCUED, RESIZED, SHELVED,
+                                                    SHELVED_OFFLOADED, ERROR),
+           ("soft-deleting",), {DONE: SOFT_DELETED}, recorded_as="delete"),
+    Action("restore", "restore", "restore", (SOFT_DELETED,), ("restoring",), {DONE: ACTIVE}),
+    Action("migrate", "migrate", "migrate", (ACTIVE, STOPPED),
+           ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish"), {DONE: RESIZED}),
+]
 ACTIONS: dict[str, Action] = {a.name: a for a in _ACTIONS}
 API_ACTIONS = tuple(a for a in _ACTIONS if a.name != "create")  # events from stable states
 START = f"{BUILDING}/scheduling"
@@ -144,12 +170,12 @@ def _edges() -> list[tuple[str, str, str]]:
     for action in _ACTIONS:
         for source in action.sources:
             path = [transient(source, ts) for ts in action.task_states]
-            if source in STABLE:  # building is never stable: only delete leaves it, from a task
+            if source in STABLE or source == SOFT_DELETED:  # building is never stable: only delete leaves it
                 add(source, action.name, path[0])
             for here, (ts, there) in zip(path, zip(action.task_states[1:], path[1:])):
                 add(here, ts, there)
             for event, target in action.outcomes.items():
-                add(path[-1], event, target)
+                add(path[-1], event, source if target == SAME else target)
             for here in path:
                 add(here, BROKEN, ERROR)
                 if action.fail_back:

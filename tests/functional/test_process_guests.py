@@ -60,7 +60,8 @@ def disk(cloud: Cloud, server_id: str, *parts: str) -> str:
 
 
 def console(cloud: Cloud, server_id: str, length: int | None = None) -> str:
-    body = {"os-getConsoleOutput": {} if length is None else {"length": length}}
+    # the last ``length`` lines: Nova's length also counts the empty text after the last newline
+    body = {"os-getConsoleOutput": {} if length is None else {"length": length + 1}}
     resp = cloud.action(server_id, body)
     assert resp.status_code == 200, resp.text
     return resp.json()["output"]

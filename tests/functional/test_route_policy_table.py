@@ -106,6 +106,37 @@ TABLE = [
     ("DELETE", f"{N}/{{node_ident}}", None, (403, 404, 403, OK)),
     ("DELETE", "/image/v2/images/{image_id}", None, (403, 404, OK, 404)),  # gone once the member deleted it
     ("DELETE", f"{C}/flavors/{{flavor_id}}", None, ADMIN_ONLY),
+    # nova-servers: update and sub-resources (the tag routes at 2.26: see _send)
+    ("PUT", f"{C}/servers/{{server_id}}", {"server": {"name": "renamed"}}, ACT),
+    ("GET", f"{C}/servers/{{server_id}}/metadata", None, READ),
+    ("POST", f"{C}/servers/{{server_id}}/metadata", {"metadata": {"k": "v"}}, ACT),
+    ("PUT", f"{C}/servers/{{server_id}}/metadata", {"metadata": {"k": "v"}}, ACT),
+    ("PUT", f"{C}/servers/{{server_id}}/metadata/{{key}}", {"meta": {"key": "v"}}, ACT),
+    ("GET", f"{C}/servers/{{server_id}}/metadata/{{key}}", None, READ),
+    ("DELETE", f"{C}/servers/{{server_id}}/metadata/{{key}}", None, (403, 404, OK, OK_OR_GONE)),
+    ("GET", f"{C}/servers/{{server_id}}/tags", None, READ),
+    ("PUT", f"{C}/servers/{{server_id}}/tags", {"tags": ["a"]}, ACT),
+    ("PUT", f"{C}/servers/{{server_id}}/tags/{{key}}", None, ACT),
+    ("GET", f"{C}/servers/{{server_id}}/tags/{{key}}", None, READ),
+    ("DELETE", f"{C}/servers/{{server_id}}/tags/{{key}}", None, (403, 404, OK, OK_OR_GONE)),
+    ("DELETE", f"{C}/servers/{{server_id}}/tags", None, ACT),
+    ("GET", f"{C}/servers/{{server_id}}/ips", None, READ),
+    ("GET", f"{C}/servers/{{server_id}}/ips/{{network}}", None, READ),
+    ("GET", f"{C}/servers/{{server_id}}/diagnostics", None, (403, 404, 403, OK)),
+    ("GET", f"{C}/servers/{{server_id}}/os-server-password", None, READ),
+    ("DELETE", f"{C}/servers/{{server_id}}/os-server-password", None, ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"unlock": None}, ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"lock": None}, ACT),
+    # the admin's lock (above, last) is the admin's: a member needs the override rule to unlock it
+    ("POST", f"{C}/servers/{{server_id}}/action", {"unlock": None}, (403, 404, 403, OK)),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"createImage": {"name": "snap"}}, ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action",
+     {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}, ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"injectNetworkInfo": None}, (403, 404, 403, OK)),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"migrate": None}, (403, 404, 403, OK)),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"restore": None}, ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action", "rebuild", ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"os-resetState": {"state": "active"}}, (403, 404, 403, OK)),
     ("DELETE", f"{C}/servers/{{server_id}}", None, (403, 404, OK, OK_OR_GONE)),
     ("GET", "/baremetal/v1/chassis", None, ADMIN_ONLY),
     ("GET", "/baremetal/v1/chassis/detail", None, ADMIN_ONLY),
@@ -284,12 +315,15 @@ def world(cloud):
                 "name": "a-proxy", "visibility": "private", "disk_format": "raw", "container_format": "bare"},
                 headers=a).json()["id"],
             "alias": "os-hosts", "before_timestamp": "2026-01-01 00:00:00",
-            "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"]}
+            "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"],
+            "network": next(iter(cloud.server(server_id)["addresses"]), "none")}
 
 
 def _body(kind, cloud):
     if kind == "server":
         return {"server": {"name": "new", "flavorRef": "1", "imageRef": cloud.image_id}}
+    if kind == "rebuild":
+        return {"rebuild": {"imageRef": cloud.image_id}}
     if kind == "flavor":
         import uuid
         return {"flavor": {"name": f"f-{uuid.uuid4().hex[:8]}", "ram": 64, "vcpus": 1, "disk": 1}}
@@ -298,6 +332,8 @@ def _body(kind, cloud):
 
 def _send(client, method, path, body, headers):
     headers = {**LATEST, **headers}
+    if "/tags" in path:  # server tags exist from 2.26
+        headers["X-OpenStack-Nova-API-Version"] = "2.26"
     if isinstance(body, bytes):
         return client.request(method, path, content=body, headers={**headers,
                                                                    "Content-Type": "application/octet-stream"})
@@ -352,7 +388,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
                      "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id",
                      "template_id", "runbook_id", "keypair_name", "group_id", "tenant_id",
                      "quota_class", "private_flavor_id", "host_name", "aggregate_id", "proxy_image_id", "alias",
-                     "before_timestamp")}
+                     "before_timestamp", "network")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

@@ -63,7 +63,11 @@ def test_nova_table_of_allowed_states():
     assert allowed["confirmResize"] == allowed["revertResize"] == {"resized"}
     assert (allowed["pause"], allowed["unpause"]) == ({"active"}, {"paused"})
     assert (allowed["suspend"], allowed["resume"]) == ({"active"}, {"suspended"})
-    assert allowed["delete"] == allowed["forceDelete"] == {"building", *states.STABLE}
+    assert allowed["delete"] == allowed["forceDelete"] == {"building", *states.STABLE, "soft-delete"}
+    assert allowed["createImage"] == allowed["createBackup"] == {"active", "stopped", "paused", "suspended"}
+    assert allowed["rebuild"] == {"active", "stopped", "error"}
+    assert allowed["restore"] == {"soft-delete"}
+    assert allowed["migrate"] == allowed["resize"]
 
 
 def test_no_transition_leads_to_a_state_missing_from_the_status_map():

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from taskvisor.api import openapi
 from taskvisor.api.compute.availability_zones import compute_zones
-from taskvisor.api.compute.submit import AlreadyInFlight, TASK_HEADER, get_server, start_server_task, target_of, task_url
+from taskvisor.api.compute.submit import (AlreadyInFlight, TASK_HEADER, check_unlocked, get_server, start_server_task,
+                                         target_of, task_url)
 from taskvisor.api.compute import quota
 from taskvisor.api.compute.views import flavor_snapshot
 from taskvisor.api.context import RequestContext, get_context
@@ -69,6 +70,8 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
     spec = states.ACTIONS[action]
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
+    if spec.checks_lock:
+        check_unlocked(ctx, server)
     if server["vm_state"] not in spec.sources:
         raise Conflict(f"Cannot '{spec.label}' instance {server_id} while it is in vm_state {server['vm_state']}")
     flow = flow_for(server["flavor"], spec.flow)
@@ -81,7 +84,8 @@ def _start(request: Request, ctx: RequestContext, server_id: str, action: str, p
             _, url = start_server_task(
                 request, ctx, server_id, action=spec.instance_action, flow=flow, task_state=spec.task_states[0],
                 params={"source": server["vm_state"], **(params or {})}, vm_states=[server["vm_state"]],
-                any_task_state=spec.supersedes, action_label=spec.label, same_intent=spec.supersedes)
+                any_task_state=spec.supersedes, action_label=spec.label, same_intent=spec.supersedes,
+                unlocked=spec.checks_lock and not ctx.is_admin)
         except AlreadyInFlight as exc:  # a racing request started it: one task, one URL
             url = task_url(request, server_id, exc.task_id)
     if payload is not None:
@@ -181,7 +185,8 @@ def resize(request, ctx, server_id, body):
     with request.app.state.tv.db.read() as conn:  # nova-quotas: an upsize needs cores and ram quota
         quota.check_resize(conn, request.app.state.tv.conf, server["project_id"], server["user_id"],
                            server["flavor"], dict(flavor))
-    return _start(request, ctx, server_id, "resize", _params(args, new_flavor=flavor_snapshot(dict(flavor))))
+    return _start(request, ctx, server_id, "resize", _params(args, new_flavor=flavor_snapshot(dict(flavor)),
+                                                             disk_config=args.get("OS-DCF:diskConfig")))
 
 
 def confirm_resize(request, ctx, server_id, body):
@@ -226,7 +231,11 @@ def console_output(request, ctx, server_id, body):
     client = ComputeClient(tv.transport, host, {}, tv.compute_versions.for_host(host),
                            min(30.0, float(tv.conf.DEFAULT.rpc_response_timeout)), read_only=True)
     try:
-        output = client.call("console_output", server_id=server_id, length=length)["output"]
+        # Nova tails the log by splitting it on "\n" (the text after the last newline counts as a
+        # line): one more line from the driver's tail gives the same text.
+        output = client.call("console_output", server_id=server_id,
+                             length=None if length is None else length + 1)["output"]
+        output = nova_tail(output, length)
     except RemoteError as exc:
         if exc.type == "GuestNotFound":
             raise NotFound("Guest does not have a console available.") from None
@@ -234,6 +243,13 @@ def console_output(request, ctx, server_id, body):
     except RpcTimeout:
         raise Conflict(f"Instance {server_id} is not ready: its compute host did not answer") from None
     return JSONResponse({"output": output})
+
+
+def nova_tail(log: str, length: int | None) -> str:
+    """Nova's tail of a console log: the last ``length`` items of log.split("\n"), rejoined."""
+    if length is None:
+        return log
+    return "\n".join(log.split("\n")[-length:]) if length else ""
 
 
 HANDLERS: dict[str, Callable] = {
@@ -248,6 +264,13 @@ INNER = {"os-stop": EMPTY, "os-start": EMPTY, "reboot": REBOOT, "rescue": RESCUE
          "shelve": EMPTY, "shelveOffload": EMPTY, "unshelve": UNSHELVE, "resize": RESIZE,
          "confirmResize": EMPTY, "revertResize": EMPTY, "pause": EMPTY, "unpause": EMPTY, "suspend": EMPTY,
          "resume": EMPTY, "forceDelete": EMPTY, "os-getConsoleOutput": CONSOLE}
+# nova-servers: more actions, one module each (they use the helpers above, so they are imported here)
+from taskvisor.api.compute import (admin_actions, deferred_delete, image_actions, lock_actions,  # noqa: E402
+                                   rebuild_action)
+_MORE = (lock_actions, admin_actions, image_actions, rebuild_action, deferred_delete)
+for _module in _MORE:
+    HANDLERS.update(_module.HANDLERS)
+    INNER.update(_module.INNER)
 # The document's body: one of the actions, each with the schema its handler validates with
 ACTION_BODY = {"oneOf": [{"type": "object", "required": [name], "properties": {name: inner},
                           "additionalProperties": False} for name, inner in INNER.items()]}
@@ -262,6 +285,8 @@ RULES = {  # Nova's rule for each action
     "resume": "os_compute_api:os-suspend-server:resume", "forceDelete": "os_compute_api:os-deferred-delete:force",
     "os-getConsoleOutput": "os_compute_api:os-console-output",
 }
+for _module in _MORE:
+    RULES.update(_module.RULES)
 
 
 @router.post("/servers/{server_id}/action", status_code=202, openapi_extra=openapi.body(ACTION_BODY),

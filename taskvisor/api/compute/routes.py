@@ -18,3 +18,8 @@ from taskvisor.api.compute import (aggregates, availability_zones, extensions, h
 
 for module in (aggregates, availability_zones, hosts, usage, images, migrations, server_events, extensions):
     router.include_router(module.router)
+
+# nova-servers: server sub-resources and the update
+from taskvisor.api.compute import server_info, server_metadata, server_tags, server_update  # noqa: E402
+for module in (server_update, server_metadata, server_tags, server_info):
+    router.include_router(module.router)

@@ -14,8 +14,11 @@ from sqlalchemy import insert, select
 from taskvisor.api import openapi
 from taskvisor.api.compute import server_filters
 from taskvisor.api.compute.availability_zones import requested_zone
-from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, get_server, start_server_task, target_of,
-                                         task_url, visible)
+from taskvisor.api.compute.server_metadata import METADATA as SERVER_METADATA, check_count
+from taskvisor.api.compute.server_tags import TAGS_SCHEMA, attach as attach_tags, list_filters as tag_filters
+from taskvisor.api.compute.server_update import access_ip
+from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, check_unlocked, get_server, start_server_task,
+                                         target_of, task_url, visible)
 from taskvisor.api.compute import keypairs, quota, server_groups
 from taskvisor.api.compute.flavors import visible_flavor
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
@@ -24,9 +27,9 @@ from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
-from taskvisor.api.validation import METADATA, NAME, json_body, page_limit, validate
+from taskvisor.api.validation import NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
-from taskvisor.db.models import flavors, images, servers
+from taskvisor.db.models import flavors, images, server_tags, servers
 from taskvisor.db.session import utcnow
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -46,7 +49,7 @@ CREATE_SCHEMA = {
             "type": "object", "required": ["name", "flavorRef"], "additionalProperties": False,
             "properties": {
                 "name": NAME, "flavorRef": {"type": ["string", "integer"], "minLength": 1},
-                "imageRef": {"type": "string"}, "metadata": METADATA,
+                "imageRef": {"type": "string"}, "metadata": SERVER_METADATA,
                 "networks": {"oneOf": [{"type": "string", "enum": ["auto", "none"]},
                                        {"type": "array", "items": NETWORK}]},
                 "key_name": {"type": ["string", "null"]}, "availability_zone": {"type": ["string", "null"]},
@@ -122,6 +125,8 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             raise BadRequest("Missing imageRef attribute (booting from volume is not supported).")
         zone, forced_host = requested_zone(conn, ctx, spec.get("availability_zone"),
                                            request.app.state.tv.conf.DEFAULT.default_availability_zone)
+    check_count(spec.get("metadata") or {})
+    tags = list(dict.fromkeys(validate(spec.get("tags") or [], TAGS_SCHEMA))) if ctx.at_least("2.52") else []
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
@@ -157,12 +162,17 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 "power_state": power.NOSTATE, "flavor": flavor_snapshot(dict(flavor)),
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
-                "addresses": {}, "system_metadata": system_metadata,
+                "addresses": {}, "system_metadata": {**system_metadata,
+                                                     "disk_config": spec.get("OS-DCF:diskConfig") or "MANUAL"},
+                "access_ip_v4": access_ip("accessIPv4", spec.get("accessIPv4") or "", 4) or None,
+                "access_ip_v6": access_ip("accessIPv6", spec.get("accessIPv6") or "", 6) or None,
                 "key_name": spec.get("key_name"), "availability_zone": zone, "host": forced_host, "node": forced_host,
                 "progress": 0, "created_at": now, "updated_at": now, "deleted": False})
             insert_task(conn, task)
             if group is not None:
                 server_groups.add_member(conn, group["id"], server_id)
+            if tags:
+                conn.execute(insert(server_tags), [{"server_id": server_id, "tag": t} for t in tags])
             created.append((server_id, task["id"]))
     request.app.state.tv.wake_conductors()
     server_id, task_id = created[0]
@@ -171,7 +181,8 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
         payload = {"reservation_id": f"r-{server_id[:8]}"}
     else:
         payload = {"server": {"id": server_id, "links": server_brief({"id": server_id, "name": ""}, base)["links"],
-                              "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}]}}
+                              "OS-DCF:diskConfig": spec.get("OS-DCF:diskConfig") or "MANUAL",
+                              "security_groups": [{"name": "default"}]}}
         # Nova answers with the admin password (enable_instance_password defaults to on).
         payload["server"]["adminPass"] = spec.get("adminPass") or uuid.uuid4().hex[:12]
     return JSONResponse(payload, status_code=202, headers={
@@ -184,7 +195,8 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
 _LIST_COLUMNS = [servers.c[name] for name in (
     "id", "name", "project_id", "user_id", "vm_state", "task_state", "power_state", "host", "node", "flavor",
     "image_id", "metadata", "addresses", "system_metadata", "key_name", "availability_zone", "progress",
-    "created_at", "updated_at", "launched_at", "terminated_at")]
+    "created_at", "updated_at", "launched_at", "terminated_at",
+    "locked_by", "locked_reason", "access_ip_v4", "access_ip_v6")]
 _BRIEF_COLUMNS = [servers.c.id, servers.c.name, servers.c.vm_state, servers.c.task_state]  # states: ?status=
 _NEWEST_FIRST = (servers.c.created_at.desc(), servers.c.id)
 
@@ -205,6 +217,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
     if params.get("host") and allowed(ctx, "os_compute_api:servers:allow_all_filters"):
         visible.append(servers.c.host == params["host"])
     visible = server_filters.apply(request, ctx, visible)
+    visible.extend(tag_filters(params, ctx))
     query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
     limit, marker = page_limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
     page_here = bool(params.get("name") or params.get("status"))
@@ -237,6 +250,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
         if not detail:
             out = {"servers": [server_brief(r, base) for r in rows]}
         else:
+            attach_tags(conn, rows)
             out = {"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
                                              if r["vm_state"] == "error" else None) for r in rows]}
     if rows and len(rows) == limit:  # Nova: a full page links to the next one
@@ -285,6 +299,7 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
         authorize(ctx, "os_compute_api:servers:show", target_of(server))
+        attach_tags(conn, [server])
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
     return JsonResponse({"server": server_detail(server, ctx, base_url(request), fault)})
 
@@ -296,12 +311,18 @@ def delete_server(server_id: str, request: Request, ctx: RequestContext = Depend
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
     authorize(ctx, "os_compute_api:servers:delete", target_of(server))
+    check_unlocked(ctx, server)
+    from taskvisor.api.compute import deferred_delete  # (imports the actions, which import this module's peers)
+    if (deferred_delete.soft_deletes(request) and server["task_state"] is None
+            and server["vm_state"] in states.ACTIONS["softDelete"].sources):
+        return deferred_delete.soft_delete(request, ctx, server_id)
     if server["task_state"] == "deleting":  # already on its way: answer as the first delete did
         return Response(status_code=204, headers={TASK_HEADER: task_url(request, server_id, server["task_id"])})
     try:
         _, url = start_server_task(request, ctx, server_id, action="delete", task_state="deleting",
                                    flow=flow_for(server["flavor"], "delete"),
-                                   params={"force": force}, any_task_state=True, same_intent=True)
+                                   params={"force": force}, any_task_state=True, same_intent=True,
+                                   unlocked=not ctx.is_admin)
     except AlreadyInFlight as exc:  # another delete won the race: it is this caller's delete too
         url = task_url(request, server_id, exc.task_id)
     return Response(status_code=204, headers={TASK_HEADER: url})

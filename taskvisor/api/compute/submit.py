@@ -25,6 +25,18 @@ class AlreadyInFlight(Exception):
         self.task_id = task_id
 
 
+class Locked(Conflict):
+    """Nova's InstanceIsLocked: a non-admin may not change a locked server."""
+
+    def __init__(self, server_id: str):
+        super().__init__(f"Instance {server_id} is locked")
+
+
+def check_unlocked(ctx: RequestContext, server: dict) -> None:
+    if server.get("locked_by") and not ctx.is_admin:
+        raise Locked(server["id"])
+
+
 def visible(query, ctx: RequestContext, table=servers):
     return query if ctx.is_admin else query.where(table.c.project_id == ctx.project_id)
 
@@ -50,19 +62,22 @@ def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, 
                       task_state: str | None, params: dict | None = None,
                       vm_states: Iterable[str] | None = None, any_task_state: bool = False,
                       updates: dict[str, Any] | None = None, action_label: str | None = None,
-                      same_intent: bool = False) -> tuple[dict, str]:
+                      same_intent: bool = False, unlocked: bool = False) -> tuple[dict, str]:
     """Returns (task row, task url). ``vm_states`` None = any vm_state;
     ``any_task_state`` lets the action supersede a running task (delete).
     ``same_intent``: a server already in ``task_state`` (e.g. deleting) is
     not taken over again; the caller gets ``AlreadyInFlight`` with the task
     that owns it. The check is in the compare-and-swap itself, so racing
     requests make one task on PostgreSQL too (the losers' UPDATE re-reads the
-    committed row and no longer matches)."""
+    committed row and no longer matches). ``unlocked``: the server must not
+    be locked (Nova's lock guard; admins pass False)."""
     cas = visible(update(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)), ctx)
     if vm_states is not None:
         cas = cas.where(servers.c.vm_state.in_(list(vm_states)))
     if not any_task_state:
         cas = cas.where(servers.c.task_state.is_(None))
+    if unlocked:
+        cas = cas.where(servers.c.locked_by.is_(None))
     if same_intent:
         cas = cas.where(or_(servers.c.task_state.is_(None), servers.c.task_state != task_state))
 
@@ -70,6 +85,8 @@ def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, 
         server = get_server(conn, ctx, server_id)
         if same_intent and server["task_state"] == task_state:
             raise AlreadyInFlight(server["task_id"])
+        if unlocked and server["locked_by"]:
+            raise Locked(server_id)
         label = action_label or action
         if server["task_state"] is not None and not any_task_state:
             raise Conflict(f"Cannot '{label}' instance {server_id} while it is in task_state "

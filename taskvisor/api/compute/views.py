@@ -73,9 +73,11 @@ def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | No
                   if server["image_id"] else ""),
         "flavor": flavor_embed(server, ctx, base),
         "created": iso(server["created_at"]), "updated": iso(server["updated_at"]),
-        "addresses": server["addresses"] or {}, "accessIPv4": "", "accessIPv6": "",
+        "addresses": server["addresses"] or {}, "accessIPv4": server.get("access_ip_v4") or "",
+        "accessIPv6": server.get("access_ip_v6") or "",
         "links": links(base, "servers", server["id"]),
-        "OS-DCF:diskConfig": "MANUAL", "OS-EXT-AZ:availability_zone": server["availability_zone"] or "nova",
+        "OS-DCF:diskConfig": (server["system_metadata"] or {}).get("disk_config") or "MANUAL",
+        "OS-EXT-AZ:availability_zone": server["availability_zone"] or "nova",
         "config_drive": "", "key_name": server["key_name"],
         "OS-SRV-USG:launched_at": iso_usec(server["launched_at"]),
         "OS-SRV-USG:terminated_at": iso_usec(server["terminated_at"]),
@@ -98,13 +100,15 @@ def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | No
                     "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
                     "OS-EXT-SRV-ATTR:user_data": None})
     if ctx.at_least("2.9"):
-        out["locked"] = False
+        out["locked"] = bool(server.get("locked_by"))
     if ctx.at_least("2.19"):
         out["description"] = (server["system_metadata"] or {}).get("description")
     if ctx.at_least("2.26"):
-        out["tags"] = []
+        out["tags"] = server.get("tags") or []  # the caller loads them (server_tags.attach)
+    if ctx.at_least("2.63"):
+        out["trusted_image_certificates"] = None
     if ctx.at_least("2.73"):
-        out["locked_reason"] = None
+        out["locked_reason"] = server.get("locked_reason")
     if ctx.at_least("2.96"):
         out["pinned_availability_zone"] = None
     if ctx.at_least("2.100"):
