@@ -334,6 +334,8 @@ runbooks = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime),
     Index("ix_runbooks_owner", "owner"),
+)
+
 # -- nova-quotas (0009): keypairs, quotas, quota classes, server groups --------
 # Nova's keypairs: per user, unique by name (the id is the integer Nova shows)
 key_pairs = Table(
@@ -390,6 +392,8 @@ flavor_projects = Table(
     "flavor_projects", metadata,
     Column("flavor_id", String(255), primary_key=True),
     Column("project_id", String(255), primary_key=True),
+)
+
 # nova-placement (0010): host aggregates (their availability zone is the
 # metadata key "availability_zone", as in Nova) and the migration records
 # a resize or migrate leaves behind (os-migrations)
@@ -437,6 +441,8 @@ migrations = Table(
     Column("updated_at", DateTime),
     Index("ix_migrations_instance_uuid", "instance_uuid"),
     Index("ix_migrations_task_id", "task_id"),
+)
+
 # nova-servers (0011): a server's lock and access addresses (columns), and its tags (Nova 2.26)
 servers.append_column(Column("locked_by", String(16)))  # "owner" or "admin" (Nova's); NULL = unlocked
 servers.append_column(Column("locked_reason", String(255)))
