@@ -120,16 +120,21 @@ def test_allocation_reserves_a_matching_node_as_a_task(any_db_cloud):
     task = bm.wait_task(made.headers["X-Taskvisor-Task"])
     assert task["status"] == "succeeded" and task["resource_type"] == "allocation", task
     done = _wait(bm, "alloc-1")
+    assert bm.req("GET", "/allocations/alloc-1").json() == done  # its task's end changes nothing shown
     assert done["state"] == "active" and done["node_uuid"] == node["uuid"]
     shown = bm.node(node["uuid"])
     assert shown["allocation_uuid"] == body["uuid"] and shown["instance_uuid"] == body["uuid"]
     assert shown["instance_info"]["traits"] == ["CUSTOM_FAST"]
     assert bm.req("GET", f"/nodes/{node['uuid']}/allocation").json() == done
+    unversioned = bm.client.get(f"/baremetal/nodes/{node['uuid']}/allocation", headers=bm.headers)
+    assert unversioned.json() == done  # Ironic serves a path without /v1 as v1
     node_tasks = bm.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]
     assert task["id"] in [t["id"] for t in node_tasks]
     # lists and filters
     assert [a["uuid"] for a in bm.req("GET", "/allocations?state=active").json()["allocations"]] == [body["uuid"]]
     assert bm.req("GET", "/allocations?state=error").json()["allocations"] == []
+    assert bm.req("GET", "/nodes/no-such-node/allocation").status_code == 400  # as Ironic: a bad node filter
+    assert bm.req("DELETE", "/nodes/no-such-node/allocation").status_code == 404
     assert [a["uuid"] for a in bm.req("GET", "/allocations?node=a1").json()["allocations"]] == [body["uuid"]]
     assert bm.req("GET", "/allocations?resource_class=silver").json()["allocations"] == []
     assert set(bm.req("GET", "/allocations?fields=uuid,state").json()["allocations"][0]) == {"uuid", "state", "links"}
