@@ -342,3 +342,29 @@ def test_racing_reservations_of_one_node_one_wins(any_db_cloud):
     winner = bm.node(node["uuid"])["instance_uuid"]
     active = [a for a in bm.req("GET", "/allocations?state=active").json()["allocations"]]
     assert [a["uuid"] for a in active] == [winner] and active[0]["node_uuid"] == node["uuid"]
+
+
+def test_a_resumed_allocation_task_keeps_the_node_it_reserved(bm, cloud):
+    """A conductor that died after the reservation committed, before its
+    checkpoint: the task runs its step again and must not look for (or fail
+    to find) another node."""
+    from sqlalchemy import insert, update as sql_update
+    from taskvisor.db.models import allocations, nodes
+    from taskvisor.db.session import utcnow
+    from taskvisor.tasks.store import insert_task, new_task_row
+    node = _ready(bm, "z1")
+    alloc_id = "11111111-2222-3333-4444-555555555555"
+    task = new_task_row(resource_type="allocation", resource_id=alloc_id, action="allocate", flow="bm_allocate",
+                        flow_version=1)
+    with cloud.node.db.write() as conn:  # what the first run's reservation left behind
+        conn.execute(insert(allocations).values(
+            id=alloc_id, name=None, node_id=node["uuid"], state="active", owner=None, last_error=None,
+            resource_class="gold", traits=[], candidate_nodes=[], extra={}, task_id=task["id"],
+            created_at=utcnow(), updated_at=utcnow()))
+        conn.execute(sql_update(nodes).where(nodes.c.id == node["uuid"]).values(instance_uuid=alloc_id))
+        insert_task(conn, task)
+    cloud.node.app().state.tv.wake_conductors()
+    done = bm.wait_task(f"http://x/baremetal/v1/tasks/{task['id']}")
+    assert done["status"] == "succeeded", done
+    shown = bm.req("GET", f"/allocations/{alloc_id}").json()
+    assert shown["state"] == "active" and shown["node_uuid"] == node["uuid"] and shown["last_error"] is None
