@@ -243,6 +243,9 @@ def test_removing_instance_uuid_removes_the_allocation(bm):
     node = _ready(bm, "i1")
     made = bm.req("POST", "/allocations", {"resource_class": "gold"}).json()
     assert _wait(bm, made["uuid"])["node_uuid"] == node["uuid"]
+    other = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    taken = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/instance_uuid", "value": other}])
+    assert taken.status_code == 409 and fault(taken) == f"Node {node['uuid']} is associated with instance {made['uuid']}."
     resp = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "remove", "path": "/instance_uuid"}])
     assert resp.status_code == 200, resp.text
     assert resp.json()["allocation_uuid"] is None and resp.json()["instance_uuid"] is None

@@ -343,6 +343,9 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         authorize(ctx, FIELD_RULES[name], node_target(node))
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
+    if changes.get("instance_uuid") is not None and node["instance_uuid"]:
+        # Ironic never overwrites an instance (nor the allocation that reserved the node)
+        raise Conflict(f"Node {node['id']} is associated with instance {node['instance_uuid']}.")
     if changes:
         try:
             with db.write() as conn:
