@@ -94,24 +94,22 @@ def _valid_name(name) -> bool:
     return isinstance(name, str) and bool(_NAME.fullmatch(name)) and not is_uuid(name)
 
 
-def _find(conn, ident: str, ctx: RequestContext, lock: bool = False) -> dict | None:
+def _find(conn, ident: str) -> dict | None:
     if is_uuid(ident):
         query = select(allocations).where(allocations.c.id == str(uuid.UUID(ident)))
     elif _valid_name(ident):
         query = select(allocations).where(allocations.c.name == ident)
     else:
-        query = None
-    row = conn.execute(query.with_for_update() if lock else query).mappings().first() if query is not None else None
-    if row is None and query is None and not ident.endswith(".json"):
         raise BadRequest(f"Expected a logical name or UUID but received {ident[:64]}.")
+    row = conn.execute(query).mappings().first()
     return dict(row) if row else None
 
 
-def load(conn, ident: str, ctx: RequestContext, lock: bool = False) -> dict:
+def load(conn, ident: str, ctx: RequestContext) -> dict:
     """By UUID or name; up to 1.90 a trailing ``.json`` is a format suffix."""
-    row = _find(conn, ident, ctx, lock)
+    row = _find(conn, ident)
     if row is None and ident.endswith(".json") and minor(ctx) <= 90:
-        row = _find(conn, ident[:-5], ctx, lock)
+        row = _find(conn, ident[:-5])
     if row is None:
         raise NotFound(f"Allocation {ident[:64]} could not be found.")
     return row
