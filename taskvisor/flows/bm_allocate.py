@@ -96,6 +96,8 @@ def _reserve(conn, alloc: dict, task_id: str, node_id: str) -> str | None:
 @flow.step(retries=3)
 def reserve_node(ctx):
     alloc = ctx.resource
+    if alloc["node_id"] is not None:  # a conductor that died after reserving it already did the work
+        return {"node": alloc["node_id"], "resumed": True}
     with ctx.runtime.db.read() as conn:
         order = candidates(conn, alloc)
     busy = 0
@@ -117,7 +119,10 @@ def reserve_node(ctx):
 
 @flow.on_success
 def done(ctx):
-    ctx.update(task_id=None)
+    # the allocation last changed when it became active: releasing it keeps that time
+    with ctx.runtime.db.read() as conn:
+        changed = conn.execute(select(allocations.c.updated_at).where(allocations.c.id == ctx.resource["id"])).scalar()
+    ctx.update(task_id=None, updated_at=changed)
 
 
 @flow.on_failure

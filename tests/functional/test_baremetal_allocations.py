@@ -120,16 +120,21 @@ def test_allocation_reserves_a_matching_node_as_a_task(any_db_cloud):
     task = bm.wait_task(made.headers["X-Taskvisor-Task"])
     assert task["status"] == "succeeded" and task["resource_type"] == "allocation", task
     done = _wait(bm, "alloc-1")
+    assert bm.req("GET", "/allocations/alloc-1").json() == done  # its task's end changes nothing shown
     assert done["state"] == "active" and done["node_uuid"] == node["uuid"]
     shown = bm.node(node["uuid"])
     assert shown["allocation_uuid"] == body["uuid"] and shown["instance_uuid"] == body["uuid"]
     assert shown["instance_info"]["traits"] == ["CUSTOM_FAST"]
     assert bm.req("GET", f"/nodes/{node['uuid']}/allocation").json() == done
+    unversioned = bm.client.get(f"/baremetal/nodes/{node['uuid']}/allocation", headers=bm.headers)
+    assert unversioned.json() == done  # Ironic serves a path without /v1 as v1
     node_tasks = bm.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]
     assert task["id"] in [t["id"] for t in node_tasks]
     # lists and filters
     assert [a["uuid"] for a in bm.req("GET", "/allocations?state=active").json()["allocations"]] == [body["uuid"]]
     assert bm.req("GET", "/allocations?state=error").json()["allocations"] == []
+    assert bm.req("GET", "/nodes/no-such-node/allocation").status_code == 400  # as Ironic: a bad node filter
+    assert bm.req("DELETE", "/nodes/no-such-node/allocation").status_code == 404
     assert [a["uuid"] for a in bm.req("GET", "/allocations?node=a1").json()["allocations"]] == [body["uuid"]]
     assert bm.req("GET", "/allocations?resource_class=silver").json()["allocations"] == []
     assert set(bm.req("GET", "/allocations?fields=uuid,state").json()["allocations"][0]) == {"uuid", "state", "links"}
@@ -238,6 +243,9 @@ def test_removing_instance_uuid_removes_the_allocation(bm):
     node = _ready(bm, "i1")
     made = bm.req("POST", "/allocations", {"resource_class": "gold"}).json()
     assert _wait(bm, made["uuid"])["node_uuid"] == node["uuid"]
+    other = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    taken = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/instance_uuid", "value": other}])
+    assert taken.status_code == 409 and fault(taken) == f"Node {node['uuid']} is associated with instance {made['uuid']}."
     resp = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "remove", "path": "/instance_uuid"}])
     assert resp.status_code == 200, resp.text
     assert resp.json()["allocation_uuid"] is None and resp.json()["instance_uuid"] is None
@@ -337,3 +345,29 @@ def test_racing_reservations_of_one_node_one_wins(any_db_cloud):
     winner = bm.node(node["uuid"])["instance_uuid"]
     active = [a for a in bm.req("GET", "/allocations?state=active").json()["allocations"]]
     assert [a["uuid"] for a in active] == [winner] and active[0]["node_uuid"] == node["uuid"]
+
+
+def test_a_resumed_allocation_task_keeps_the_node_it_reserved(bm, cloud):
+    """A conductor that died after the reservation committed, before its
+    checkpoint: the task runs its step again and must not look for (or fail
+    to find) another node."""
+    from sqlalchemy import insert, update as sql_update
+    from taskvisor.db.models import allocations, nodes
+    from taskvisor.db.session import utcnow
+    from taskvisor.tasks.store import insert_task, new_task_row
+    node = _ready(bm, "z1")
+    alloc_id = "11111111-2222-3333-4444-555555555555"
+    task = new_task_row(resource_type="allocation", resource_id=alloc_id, action="allocate", flow="bm_allocate",
+                        flow_version=1)
+    with cloud.node.db.write() as conn:  # what the first run's reservation left behind
+        conn.execute(insert(allocations).values(
+            id=alloc_id, name=None, node_id=node["uuid"], state="active", owner=None, last_error=None,
+            resource_class="gold", traits=[], candidate_nodes=[], extra={}, task_id=task["id"],
+            created_at=utcnow(), updated_at=utcnow()))
+        conn.execute(sql_update(nodes).where(nodes.c.id == node["uuid"]).values(instance_uuid=alloc_id))
+        insert_task(conn, task)
+    cloud.node.app().state.tv.wake_conductors()
+    done = bm.wait_task(f"http://x/baremetal/v1/tasks/{task['id']}")
+    assert done["status"] == "succeeded", done
+    shown = bm.req("GET", f"/allocations/{alloc_id}").json()
+    assert shown["state"] == "active" and shown["node_uuid"] == node["uuid"] and shown["last_error"] is None

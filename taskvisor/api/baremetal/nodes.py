@@ -450,6 +450,9 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             raise ApiError(406, "Request not acceptable.")  # removing a chassis came in 1.25
         with db.read() as conn:
             changes["chassis_id"] = chassis_of(conn, changes.pop("chassis_uuid"))
+    if changes.get("instance_uuid") is not None and node["instance_uuid"]:
+        # Ironic never overwrites an instance (nor the allocation that reserved the node)
+        raise Conflict(f"Node {node['id']} is associated with instance {node['instance_uuid']}.")
     if changes:
         try:
             with db.write() as conn:
