@@ -70,9 +70,12 @@ def free_port() -> int:
 class TaskvisorProcess:
     """One `taskvisor <command> ...` process with its log in ``log_path``."""
 
-    def __init__(self, args: list[str], log_path: str, env: dict | None = None, port: int | None = None):
+    def __init__(self, args: list[str], log_path: str, env: dict | None = None, port: int | None = None,
+                 cwd: str | None = None):
         self.args, self.log_path, self.port = args, log_path, port
         self.env = {**os.environ, **(env or {})}
+        # `python -m` puts the working directory first on sys.path: a tree under test runs from its own
+        self.cwd = cwd
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -82,7 +85,7 @@ class TaskvisorProcess:
     def start(self, wait_http: bool = True, timeout: float = 30) -> "TaskvisorProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "taskvisor.cli", *self.args], stdout=log,
-                                     stderr=subprocess.STDOUT, env=self.env, start_new_session=True)
+                                     stderr=subprocess.STDOUT, env=self.env, start_new_session=True, cwd=self.cwd)
         log.close()
         if wait_http and self.port:
             wait_serving(self.proc, f"{self.base_url}/compute/v2.1/", self.args[0], self.log, timeout)
@@ -122,10 +125,10 @@ class TaskvisorProcess:
 
 
 def all_in_one(data_dir: str, port: int | None = None, driver: str = "fake", env: dict | None = None,
-               extra: list[str] | None = None) -> TaskvisorProcess:
+               extra: list[str] | None = None, cwd: str | None = None) -> TaskvisorProcess:
     port = port or free_port()
     args = ["all-in-one", "--data-dir", data_dir, "--port", str(port), "--driver", driver, *(extra or [])]
-    return TaskvisorProcess(args, os.path.join(data_dir, "all-in-one.log"), env=env, port=port)
+    return TaskvisorProcess(args, os.path.join(data_dir, "all-in-one.log"), env=env, port=port, cwd=cwd)
 
 
 class Cluster:

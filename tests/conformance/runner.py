@@ -83,7 +83,7 @@ class Stack:
         data.mkdir()
         path = os.pathsep.join(p for p in (str(self.source), os.environ.get("PYTHONPATH", "")) if p)
         self.taskvisor = all_in_one(str(data), port=port, extra=["--config-file", str(conf)],
-                                    env={"PYTHONPATH": path}).start(timeout=120)
+                                    env={"PYTHONPATH": path}, cwd=str(self.source)).start(timeout=120)
         log(f"Keystone at {self.keystone.url}, taskvisor at {self.taskvisor.base_url}")
 
     def stop(self) -> None:
