@@ -72,6 +72,7 @@ TABLE = [
     ("PATCH", "/image/v2/images/{image_id}", [{"op": "add", "path": "/x_note", "value": "1"}], ACT),
     ("PUT", "/image/v2/images/{image_id}/file", b"disk", ACT),
     ("GET", "/image/v2/images/{image_id}/file", None, READ),
+    ("GET", "/image/v2/images/{image_id}/tasks", None, READ),
     ("GET", N, None, PROJECT),
     ("GET", f"{N}/detail", None, PROJECT),
     ("POST", N, {"driver": "fake-hardware"}, ADMIN_ONLY),
