@@ -119,6 +119,8 @@ TABLE = [
      {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}, ACT),
     ("POST", f"{C}/servers/{{server_id}}/action", {"injectNetworkInfo": None}, (403, 404, 403, OK)),
     ("POST", f"{C}/servers/{{server_id}}/action", {"migrate": None}, (403, 404, 403, OK)),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"removeSecurityGroup": {"name": "default"}}, ACT),
+    ("POST", f"{C}/servers/{{server_id}}/action", {"addSecurityGroup": {"name": "default"}}, ACT),
     ("POST", f"{C}/servers/{{server_id}}/action", {"restore": None}, ACT),
     ("POST", f"{C}/servers/{{server_id}}/action", "rebuild", ACT),
     ("POST", f"{C}/servers/{{server_id}}/action", {"os-resetState": {"state": "active"}}, (403, 404, 403, OK)),
