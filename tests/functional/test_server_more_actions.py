@@ -215,3 +215,13 @@ def test_create_image_answer_from_2_45_is_the_whole_body(cloud):
     assert resp.status_code == 202 and int(resp.headers["content-length"]) == len(resp.content)
     assert list(resp.json()) == ["image_id"] and "Location" not in resp.headers
     cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+
+
+def test_backups_are_found_by_their_properties_in_glance(cloud):
+    server_id = cloud.boot()
+    for n in range(2):
+        cloud.act(server_id, {"createBackup": {"name": f"b{n}", "backup_type": "daily", "rotation": 3}})
+    resp = cloud.client.get(f"/image/v2/images?image_type=backup&backup_type=daily&instance_uuid={server_id}"
+                            "&status=active&sort_key=created_at&sort_dir=asc")
+    assert [i["name"] for i in resp.json()["images"]] == ["b0", "b1"]
+    assert cloud.client.get("/image/v2/images?sort_key=bogus").status_code == 400
