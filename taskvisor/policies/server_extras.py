@@ -42,6 +42,8 @@ rules = [
        "POST", A),
     op("os_compute_api:servers:rebuild", MEMBER, "Rebuild a server from an image (rebuild)", "POST", A),
     op("os_compute_api:os-deferred-delete:restore", MEMBER, "Restore a soft-deleted server (restore)", "POST", A),
+    op("os_compute_api:os-security-groups:add", MEMBER, "Add a security group to a server", "POST", A),
+    op("os_compute_api:os-security-groups:remove", MEMBER, "Remove a security group from a server", "POST", A),
     op("os_compute_api:os-migrate-server:migrate", ADMIN_API, "Cold-migrate a server (migrate)", "POST", A),
     op("os_compute_api:os-migrate-server:migrate:host", ADMIN_API, "Cold-migrate a server to a named host",
        "POST", A),

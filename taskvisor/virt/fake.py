@@ -166,7 +166,10 @@ class FakeDriver(ComputeDriver):
                 disk = self._read_snapshot(image.get("id")) or {"image": image.get("id")}
                 self.guests[server["id"]] = {
                     "power_state": power.RUNNING, "flavor": flavor, "image_id": image.get("id"),
-                    "disk": disk, "shutdown_requests": 0, "shutdown_at": None, "console": ["booted"],
+                    "disk": disk, "shutdown_requests": 0, "shutdown_at": None,
+                    # a boot's console, a few lines as a real guest's (Tempest reads more than 3)
+                    "console": ["booted", f"kernel: {flavor.get('vcpus', 1)} vcpus, {flavor.get('ram', 0)} MB",
+                                "init: network up", f"{server.get('name', 'guest')} login:"],
                     "behaviour": {"on_shutdown": props.get("guest_on_shutdown", "clean"),
                                   "shutdown_seconds": float(props.get("guest_shutdown_seconds", 0) or 0)}}
                 self._count(server["id"], "spawn")

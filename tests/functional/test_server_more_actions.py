@@ -195,3 +195,33 @@ def test_migrate_without_another_compute_fails_back_to_active(cloud):
     resp, task = cloud.act(server_id, {"migrate": None}, expect=202)
     assert task["status"] in ("failed", "reverted") and "No valid host" in task["error"]["message"]
     assert cloud.server(server_id)["status"] == "ACTIVE"
+
+
+def test_security_groups_are_names_on_the_server(cloud):
+    server_id = cloud.boot()
+    assert cloud.server(server_id)["security_groups"] == [{"name": "default"}]
+    assert cloud.action(server_id, {"removeSecurityGroup": {"name": "default"}}).status_code == 202
+    assert "security_groups" not in cloud.server(server_id)
+    assert cloud.action(server_id, {"removeSecurityGroup": {"name": "default"}}).status_code == 400
+    assert cloud.action(server_id, {"addSecurityGroup": {"name": "web"}}).status_code == 404
+    assert cloud.action(server_id, {"addSecurityGroup": {"name": "default"}}).status_code == 202
+    assert cloud.server(server_id)["security_groups"] == [{"name": "default"}]
+    assert cloud.action(server_id, {"addSecurityGroup": {"name": "default"}}, OTHER).status_code == 404
+
+
+def test_create_image_answer_from_2_45_is_the_whole_body(cloud):
+    server_id = cloud.boot()
+    resp = cloud.action(server_id, {"createImage": {"name": "s"}}, {"X-OpenStack-Nova-API-Version": "2.47"})
+    assert resp.status_code == 202 and int(resp.headers["content-length"]) == len(resp.content)
+    assert list(resp.json()) == ["image_id"] and "Location" not in resp.headers
+    cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+
+
+def test_backups_are_found_by_their_properties_in_glance(cloud):
+    server_id = cloud.boot()
+    for n in range(2):
+        cloud.act(server_id, {"createBackup": {"name": f"b{n}", "backup_type": "daily", "rotation": 3}})
+    resp = cloud.client.get(f"/image/v2/images?image_type=backup&backup_type=daily&instance_uuid={server_id}"
+                            "&status=active&sort_key=created_at&sort_dir=asc")
+    assert [i["name"] for i in resp.json()["images"]] == ["b0", "b1"]
+    assert cloud.client.get("/image/v2/images?sort_key=bogus").status_code == 400

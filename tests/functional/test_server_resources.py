@@ -134,3 +134,19 @@ def test_list_filters_by_tags(cloud):
     assert names("tags-any=a,b") == {"ab", "a"}
     assert names("not-tags=a,b") == {"a", "none"}
     assert names("not-tags-any=b") == {"a", "none"}
+
+
+def test_update_and_rebuild_answers_show_what_nova_shows_per_microversion(cloud):
+    server_id = cloud.boot()
+    s = f"/compute/v2.1/servers/{server_id}"
+    old = cloud.client.put(s, json={"server": {}}).json()["server"]
+    assert not any(k.startswith(("OS-EXT-STS:", "OS-SRV-USG:", "OS-EXT-AZ:")) for k in old)
+    assert "key_name" not in old and "security_groups" not in old
+    new = cloud.client.put(s, json={"server": {}}, headers={"X-OpenStack-Nova-API-Version": "2.75"}).json()["server"]
+    assert new["OS-EXT-STS:vm_state"] == "active" and new["server_groups"] == []
+    assert "OS-EXT-SRV-ATTR:user_data" not in new
+    resp = cloud.action(server_id, {"rebuild": {"imageRef": cloud.image_id}}, {"X-OpenStack-Nova-API-Version": "2.54"})
+    assert resp.status_code == 202 and "key_name" in resp.json()["server"]
+    assert "OS-EXT-STS:vm_state" not in resp.json()["server"]
+    cloud.wait_task(resp.headers["X-Taskvisor-Task"])
+    assert cloud.client.get(f"/image/v2/images/{cloud.image_id}/tasks").json() == {"tasks": []}

@@ -266,8 +266,8 @@ INNER = {"os-stop": EMPTY, "os-start": EMPTY, "reboot": REBOOT, "rescue": RESCUE
          "resume": EMPTY, "forceDelete": EMPTY, "os-getConsoleOutput": CONSOLE}
 # nova-servers: more actions, one module each (they use the helpers above, so they are imported here)
 from taskvisor.api.compute import (admin_actions, deferred_delete, image_actions, lock_actions,  # noqa: E402
-                                   rebuild_action)
-_MORE = (lock_actions, admin_actions, image_actions, rebuild_action, deferred_delete)
+                                   rebuild_action, security_group_actions)
+_MORE = (lock_actions, admin_actions, image_actions, rebuild_action, deferred_delete, security_group_actions)
 for _module in _MORE:
     HANDLERS.update(_module.HANDLERS)
     INNER.update(_module.INNER)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert
 
 from taskvisor.api.compute.actions import _body, _inner, _start
-from taskvisor.api.compute.submit import get_server
+from taskvisor.api.compute.submit import TASK_HEADER, get_server
 from taskvisor.api.errors import ApiError, Conflict
 from taskvisor.api.validation import NAME
 from taskvisor.db.models import images
@@ -57,7 +57,8 @@ def _take(request, ctx, server_id: str, action: str, name: str, props: dict, par
 
 def _answer(request, ctx, resp: Response, image_id: str, location: bool = True) -> Response:
     if ctx.at_least("2.45"):
-        return JSONResponse({"image_id": image_id}, status_code=202, headers=dict(resp.headers))
+        return JSONResponse({"image_id": image_id}, status_code=202,
+                            headers={TASK_HEADER: resp.headers[TASK_HEADER]})  # not the empty answer's length
     if location:
         resp.headers["Location"] = f"{str(request.base_url).rstrip('/')}/image/v2/images/{image_id}"
     return resp

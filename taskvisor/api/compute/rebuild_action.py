@@ -11,7 +11,7 @@ from sqlalchemy import select
 from taskvisor.api.compute.actions import _body, _inner
 from taskvisor.api.compute.server_metadata import METADATA, check_count
 from taskvisor.api.compute.server_tags import attach
-from taskvisor.api.compute.server_update import access_ip
+from taskvisor.api.compute.server_update import access_ip, action_view
 from taskvisor.api.compute.submit import TASK_HEADER, check_unlocked, get_server, start_server_task
 from taskvisor.api.compute.views import server_detail
 from taskvisor.api.errors import BadRequest, Conflict
@@ -87,7 +87,7 @@ def rebuild(request, ctx, server_id, body):
     with request.app.state.tv.db.read() as conn:
         server = attach(conn, [get_server(conn, ctx, server_id)])[0]
     base = str(request.base_url).rstrip("/")
-    view = server_detail(server, ctx, base)
+    view = action_view(server_detail(server, ctx, base), ctx, rebuild=True)
     view["adminPass"] = password
     if ctx.at_least("2.57"):  # user data is not kept: what this request gave, if anything
         view["user_data"] = args.get("user_data")

@@ -68,6 +68,28 @@ def changes_of(spec: dict, system_metadata: dict) -> dict:
     return values
 
 
+_SHOW_ONLY_PREFIXES = ("OS-EXT-AZ:", "OS-EXT-STS:", "OS-SRV-USG:", "OS-EXT-SRV-ATTR:")
+_SHOW_ONLY = ("config_drive", "os-extended-volumes:volumes_attached", "security_groups", "host_status")
+
+
+def action_view(view: dict, ctx: RequestContext, rebuild: bool = False) -> dict:
+    """The server as the update and rebuild answers show it: before 2.75
+    without the extended attributes a show has (as Nova; key_name from 2.54
+    in a rebuild), with server_groups from 2.71, never the user data."""
+    view.pop("OS-EXT-SRV-ATTR:user_data", None)
+    if not ctx.at_least("2.75"):
+        for key in list(view):
+            if key.startswith(_SHOW_ONLY_PREFIXES) or key in _SHOW_ONLY:
+                view.pop(key)
+        if not (rebuild and ctx.at_least("2.54")):
+            view.pop("key_name", None)
+        view["addresses"] = {net: [{k: v for k, v in a.items() if not k.startswith("OS-EXT-IPS")} for a in addrs]
+                             for net, addrs in (view.get("addresses") or {}).items()}
+    if ctx.at_least("2.71"):
+        view.setdefault("server_groups", [])
+    return view
+
+
 @router.put("/servers/{server_id}", openapi_extra=openapi.body(UPDATE_SCHEMA_2_19))
 def update_server(server_id: str, request: Request, body=Depends(json_body),
                   ctx: RequestContext = Depends(get_context)):
@@ -86,4 +108,5 @@ def update_server(server_id: str, request: Request, body=Depends(json_body),
         server = dict(conn.execute(select(servers).where(servers.c.id == server_id)).mappings().first())
         attach(conn, [server])
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
-    return JsonResponse({"server": server_detail(server, ctx, str(request.base_url).rstrip("/"), fault)})
+    return JsonResponse({"server": action_view(server_detail(server, ctx, str(request.base_url).rstrip("/"), fault),
+                                               ctx)})

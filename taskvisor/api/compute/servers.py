@@ -301,7 +301,10 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
         authorize(ctx, "os_compute_api:servers:show", target_of(server))
         attach_tags(conn, [server])
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
-    return JsonResponse({"server": server_detail(server, ctx, base_url(request), fault)})
+    view = server_detail(server, ctx, base_url(request), fault)
+    if ctx.at_least("2.71"):  # a show (not a list) names the server's group from 2.71
+        view.setdefault("server_groups", [])
+    return JsonResponse({"server": view})
 
 
 @router.delete("/servers/{server_id}", status_code=204,

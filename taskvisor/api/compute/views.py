@@ -84,8 +84,10 @@ def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | No
         "OS-EXT-STS:task_state": server["task_state"], "OS-EXT-STS:vm_state": server["vm_state"],
         "OS-EXT-STS:power_state": server["power_state"],
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": "default"}],
     }
+    groups = (server["system_metadata"] or {}).get("security_groups", ["default"])
+    if groups:  # Nova omits the key for a server without any
+        out["security_groups"] = [{"name": g} for g in groups]
     if status in ("BUILD", "ACTIVE", "RESIZE", "VERIFY_RESIZE"):
         out["progress"] = server["progress"]
     extended = allowed(ctx, "os_compute_api:os-extended-server-attributes",
