@@ -4,7 +4,8 @@ guest down, copy its disk into a transient image, spawn it on the
 destination from that image (stopped again if it was stopped) →
 VERIFY_RESIZE. The source guest stays until confirmResize (which destroys
 it); revertResize destroys the new guest and powers the source on again.
-No migration row is written here (the migrations list is another stream's)."""
+Like a resize it keeps a migration record (type ``migration``) for
+os-migrations; confirm and revert end it as they end a resize's."""
 from __future__ import annotations
 
 import uuid
@@ -12,6 +13,7 @@ import uuid
 from sqlalchemy import insert, select
 
 from taskvisor.db.models import images
+from taskvisor.flows import migration_record
 from taskvisor.flows.common import (delete_image, finish, guest_spec, image_for, power_off_guest, require_host,
                                     set_system_metadata, settle, source_state, utcnow)
 from taskvisor.scheduler.hosts import select_host
@@ -41,6 +43,7 @@ def prep(ctx):
             except Exception as exc:  # the scheduler's NoValidHost, in Nova's words
                 raise StepFailed(f"No valid host was found. {exc}", code=400) from None
         ctx.store["dest"] = dest
+    migration_record.open_record(ctx, "migration", dest=dest)
     ctx.update(old_flavor=ctx.server["flavor"], new_flavor=ctx.server["flavor"])
     set_system_metadata(ctx, old_vm_state=source_state(ctx), **{SOURCE_KEY: source})
     return {"source": source, "dest": dest}
@@ -110,8 +113,17 @@ def destroy_on_dest(ctx):
         ctx.update(host=source, node=source, power_state=power.SHUTDOWN)
 
 
-flow.on_success(lambda ctx: finish(ctx, "migrate"))
-flow.on_failure(settle("migrate"))
+@flow.on_success
+def verify(ctx):
+    finish(ctx, "migrate")
+    migration_record.set_status(ctx, "finished")
+
+
+@flow.on_failure
+def failed(ctx, error):
+    settle("migrate")(ctx, error)
+    if ctx.store.get("dest"):  # the record was opened with the destination
+        migration_record.set_status(ctx, "error")
 
 
 # -- what confirmResize and revertResize do for a migrated server ---------------------

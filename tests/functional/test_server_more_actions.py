@@ -174,8 +174,14 @@ def test_cold_migrate_to_another_compute_then_confirm_and_revert(cloud):
         dest = server["OS-EXT-SRV-ATTR:host"]
         assert server["status"] == "VERIFY_RESIZE" and dest != source
         assert drivers[dest].list_guests()[server_id] == 1 and server_id in drivers[source].list_guests()
+        v223 = {"X-OpenStack-Nova-API-Version": "2.23"}
+        listed = cloud.get(f"/os-migrations?instance_uuid={server_id}", headers=v223).json()["migrations"]
+        assert [(m["migration_type"], m["status"], m["source_compute"], m["dest_compute"]) for m in listed] == \
+            [("migration", "finished", source, dest)]
         cloud.act(server_id, {"confirmResize": None}, expect=204)
         assert cloud.server(server_id)["status"] == "ACTIVE" and server_id not in drivers[source].list_guests()
+        listed = cloud.get(f"/os-migrations?instance_uuid={server_id}", headers=v223).json()["migrations"]
+        assert [m["status"] for m in listed] == ["confirmed"]
         # back to the first host, named (2.56), then reverted: the guest stays where it was
         v256 = {"X-OpenStack-Nova-API-Version": "2.56"}
         assert cloud.action(server_id, {"migrate": {"host": dest}}, v256).status_code == 400  # its own host
