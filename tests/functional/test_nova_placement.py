@@ -157,6 +157,9 @@ def test_hypervisor_statistics_servers_search_uptime(cloud):
     latest = cloud.get("/os-hypervisors?with_servers=true", headers=v("2.53")).json()["hypervisors"]
     assert {"uuid": server_id, "name": "hv"} in latest[0]["servers"]
     assert cloud.get("/os-hypervisors/statistics", headers=MEMBER).status_code == 403
+    assert cloud.get(f"/os-hypervisors/{hyper['id']}").json()["hypervisor"]["cpu_info"] == "{}"
+    detail = cloud.get("/os-hypervisors/detail", headers=v("2.28")).json()["hypervisors"][0]
+    assert detail["cpu_info"] == {}  # an object from 2.28
 
 
 # -- usage and the audit log ---------------------------------------------------------

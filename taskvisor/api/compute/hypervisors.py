@@ -113,7 +113,7 @@ def _detail(row: dict, ctx: RequestContext) -> dict:
             "free_ram_mb": total["memory_mb"] - used["memory_mb"],
             "free_disk_gb": total["local_gb"] - used["local_gb"],
             "disk_available_least": total["local_gb"] - used["local_gb"], "running_vms": row["running_vms"],
-            "current_workload": 0, "cpu_info": "{}"}
+            "current_workload": 0, "cpu_info": {} if ctx.at_least("2.28") else "{}"}  # an object from 2.28
 
 
 @router.get("/os-hypervisors")
