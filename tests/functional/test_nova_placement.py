@@ -157,6 +157,13 @@ def test_hypervisor_statistics_servers_search_uptime(cloud):
     latest = cloud.get("/os-hypervisors?with_servers=true", headers=v("2.53")).json()["hypervisors"]
     assert {"uuid": server_id, "name": "hv"} in latest[0]["servers"]
     assert cloud.get("/os-hypervisors/statistics", headers=MEMBER).status_code == 403
+    assert cloud.get(f"/os-hypervisors/{hyper['id']}").json()["hypervisor"]["cpu_info"] == "{}"
+    detail = cloud.get("/os-hypervisors/detail", headers=v("2.28")).json()["hypervisors"][0]
+    page = cloud.get("/os-hypervisors?limit=1", headers=v("2.33")).json()
+    assert len(page["hypervisors"]) == 1 and "marker=" in page["hypervisors_links"][0]["href"]
+    assert cloud.get("/os-hypervisors?marker=nope", headers=v("2.33")).status_code == 400
+    assert cloud.get("/os-hypervisors?hypervisor_hostname_pattern=zzz", headers=v("2.53")).status_code == 404
+    assert detail["cpu_info"] == {}  # an object from 2.28
 
 
 # -- usage and the audit log ---------------------------------------------------------

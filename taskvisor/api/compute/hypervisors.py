@@ -18,6 +18,7 @@ from taskvisor import servicegroup
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
+from taskvisor.api.validation import page_limit
 from taskvisor.baremetal.placement import HYPERVISOR_TYPE, host_for
 from taskvisor.db.models import nodes, servers
 from taskvisor.db.session import utcnow
@@ -113,19 +114,20 @@ def _detail(row: dict, ctx: RequestContext) -> dict:
             "free_ram_mb": total["memory_mb"] - used["memory_mb"],
             "free_disk_gb": total["local_gb"] - used["local_gb"],
             "disk_available_least": total["local_gb"] - used["local_gb"], "running_vms": row["running_vms"],
-            "current_workload": 0, "cpu_info": "{}"}
+            "current_workload": 0, "cpu_info": {} if ctx.at_least("2.28") else "{}"}  # an object from 2.28
 
 
 @router.get("/os-hypervisors")
 def list_hypervisors(request: Request, ctx: RequestContext = Depends(get_context)):
-    rows = _all(request, ctx, "os_compute_api:os-hypervisors:list")
-    return {"hypervisors": _add_servers(request, ctx, rows, [_brief(r) for r in rows])}
+    rows, links = _page(request, ctx, _all(request, ctx, "os_compute_api:os-hypervisors:list"), "os-hypervisors")
+    return {"hypervisors": _add_servers(request, ctx, rows, [_brief(r) for r in rows]), **links}
 
 
 @router.get("/os-hypervisors/detail")
 def list_hypervisors_detail(request: Request, ctx: RequestContext = Depends(get_context)):
-    rows = _all(request, ctx, "os_compute_api:os-hypervisors:list-detail")
-    return {"hypervisors": _add_servers(request, ctx, rows, [_detail(r, ctx) for r in rows])}
+    rows, links = _page(request, ctx, _all(request, ctx, "os_compute_api:os-hypervisors:list-detail"),
+                        "os-hypervisors/detail")
+    return {"hypervisors": _add_servers(request, ctx, rows, [_detail(r, ctx) for r in rows]), **links}
 
 
 @router.get("/os-hypervisors/statistics")
@@ -237,3 +239,30 @@ def _uptime(svc: dict) -> str:
     days, rest = divmod(up, 86400)
     return (f" {now:%H:%M:%S} up {days} days, {rest // 3600:2d}:{rest % 3600 // 60:02d},  1 user,  "
             "load average: 0.00, 0.00, 0.00")
+
+
+def _page(request: Request, ctx: RequestContext, rows: list[dict], path: str) -> tuple[list[dict], dict]:
+    """``limit`` and ``marker`` (a hypervisor id) from 2.33, with a next link
+    on a full page; from 2.53 a hostname pattern matching nothing is a 404
+    and does not combine with paging, as in Nova."""
+    params = request.query_params
+    if ctx.at_least("2.53") and params.get("hypervisor_hostname_pattern") is not None:
+        if params.get("limit") or params.get("marker"):
+            raise BadRequest("Paging over hypervisors is not supported with hypervisor_hostname_pattern.")
+        if not rows:
+            raise NotFound(f"No hypervisor matching '{params['hypervisor_hostname_pattern'][:64]}' could be found.")
+    if not ctx.at_least("2.33") or not (params.get("limit") or params.get("marker")):
+        return rows, {}
+    if params.get("marker"):
+        ids = [str(r["id"]) for r in rows]
+        if params["marker"] not in ids:
+            raise BadRequest(f"marker [{params['marker'][:64]}] not found")
+        rows = rows[ids.index(params["marker"]) + 1:]
+    limit = page_limit(params, request.app.state.tv.conf.api.max_limit)
+    rows = rows[:limit]
+    links: dict = {}
+    if rows and len(rows) == limit:
+        base = str(request.base_url).rstrip("/")
+        links["hypervisors_links"] = [{"rel": "next", "href": f"{base}/compute/v2.1/{path}?limit={limit}"
+                                                                f"&marker={rows[-1]['id']}"}]
+    return rows, links
