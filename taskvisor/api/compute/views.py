@@ -103,6 +103,8 @@ def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | No
         out["description"] = (server["system_metadata"] or {}).get("description")
     if ctx.at_least("2.26"):
         out["tags"] = []
+    if ctx.at_least("2.63"):
+        out["trusted_image_certificates"] = None  # no image signature certificates are kept
     if ctx.at_least("2.73"):
         out["locked_reason"] = None
     if ctx.at_least("2.96"):
