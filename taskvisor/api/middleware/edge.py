@@ -26,6 +26,9 @@ JSON_KEY = "taskvisor.json"
 CONTEXT_KEY = "taskvisor.request"  # (request id, microversion) for the auth middleware
 _UPLOAD = re.compile(r"^/image/v2/images/[^/]+/file$")
 _JSON_TYPES = re.compile(r"^application/(json|[a-z0-9.+-]*\+json|openstack-images-v2\.[01]-json-patch)$")
+# Ironic serves a path without a version as its default version, v1
+# (/baremetal/nodes is /baremetal/v1/nodes); the root document stays itself.
+_UNVERSIONED_BAREMETAL = re.compile(r"^/baremetal/(?!v1(/|$))[^/]")
 GLANCE_PATCH = "application/openstack-images-v2.1-json-patch"  # Glance names it in Accept-Patch on a 415
 INT_BOUND = 2 ** 63
 
@@ -105,6 +108,9 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope["path"]
+        if _UNVERSIONED_BAREMETAL.match(path):
+            path = "/baremetal/v1" + path[len("/baremetal"):]
+            scope = {**scope, "path": path, "raw_path": path.encode()}
         api = api_of(path)
         request_id = f"req-{uuid.uuid4()}"
         extra = {"x-openstack-request-id": request_id}

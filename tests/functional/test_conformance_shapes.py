@@ -1,6 +1,6 @@
-"""Small response shapes Tempest's compute schemas check, found by the
-conformance baseline (docs/conformance.md): the service id from 2.53 and the
-server's trusted_image_certificates from 2.63."""
+"""Small shapes Tempest checks, found by the
+conformance baseline (docs/conformance.md): the service id from 2.53, the
+server's trusted_image_certificates from 2.63, bare metal paths without /v1."""
 from __future__ import annotations
 
 import uuid
@@ -48,3 +48,15 @@ def test_server_shows_trusted_image_certificates_from_2_63(cloud):
     assert shown["trusted_image_certificates"] is None
     listed = cloud.get("/servers/detail", headers=mv("2.63")).json()["servers"]
     assert [s["trusted_image_certificates"] for s in listed if s["id"] == server_id] == [None]
+
+
+def test_baremetal_path_without_a_version_is_served_as_v1(cloud):
+    latest = {"X-OpenStack-Ironic-API-Version": "latest"}
+    chassis = cloud.client.post("/baremetal/v1/chassis", json={"description": "rack 9"}, headers=latest).json()
+    plain = cloud.client.get(f"/baremetal/chassis/{chassis['uuid']}", headers=latest)
+    assert plain.status_code == 200 and plain.json()["description"] == "rack 9"
+    assert "X-OpenStack-Ironic-API-Version" in plain.headers
+    assert cloud.client.get("/baremetal/chassis/no-such", headers=latest).status_code == 404
+    # the root document and v1's own document stay what they were
+    assert "default_version" in cloud.client.get("/baremetal/").json()
+    assert cloud.client.get("/baremetal/v1").json()["id"] == "v1"
