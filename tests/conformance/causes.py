@@ -19,8 +19,9 @@ UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]
 
 
 def normalise(path: str) -> str:
-    path = UUID.sub("{id}", path.split("?", 1)[0] + ("?…" if "?" in path else ""))
-    return re.sub(r"/\d+(?=/|$)", "/{id}", path)
+    """The route of a request path: ids as {id}, any query as ?…"""
+    route = re.sub(r"/\d+(?=/|$)", "/{id}", UUID.sub("{id}", path.split("?", 1)[0]))
+    return route + ("?…" if "?" in path else "")
 
 
 # tempest.lib.exceptions raised for an HTTP status

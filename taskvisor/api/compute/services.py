@@ -1,6 +1,8 @@
 """os-services in Nova's shape: binary, host, zone, status, state, updated_at."""
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select, update
 
@@ -22,9 +24,18 @@ UPDATE_SCHEMA = {"type": "object", "additionalProperties": False, "minProperties
     "forced_down": {"type": "boolean"}}}
 
 
+# From 2.53 a service is named by a UUID. A service is one binary on one host, so
+# its UUID is derived from those two (stable across restarts; needs no column).
+SERVICE_UUID_NAMESPACE = uuid.UUID("0f1d8e4c-5b0a-4c3e-9d2f-6a7b8c9d0e1f")
+
+
+def service_uuid(row: dict) -> str:
+    return str(uuid.uuid5(SERVICE_UUID_NAMESPACE, f"{row['binary']}@{row['host']}"))
+
+
 def view(row: dict, ctx: RequestContext, down_time: float) -> dict:
     up = servicegroup.is_up(row, down_time)
-    out = {"id": row["id"], "binary": BINARY_NAMES.get(row["binary"], row["binary"]), "host": row["host"],
+    out = {"id": service_uuid(row) if ctx.at_least("2.53") else row["id"], "binary": BINARY_NAMES.get(row["binary"], row["binary"]), "host": row["host"],
            "zone": "internal" if row["binary"] != "taskvisor-compute" else row["zone"],
            "status": "disabled" if row["disabled"] else "enabled",
            # a compute finishing its work after SIGTERM shows as draining (graceful shutdown)
@@ -56,7 +67,18 @@ def update_service(service_id: str, request: Request, body=Depends(json_body),
     spec = validate(body, UPDATE_SCHEMA)
     if "disabled_reason" in spec and spec.get("status") != "disabled":
         raise BadRequest("Specifying 'disabled_reason' with status 'enabled' is invalid.")
-    if not service_id.isdigit():
+    if ctx.at_least("2.53"):
+        try:
+            uuid.UUID(service_id)
+        except ValueError:
+            raise BadRequest(f"Invalid uuid {service_id}") from None
+        with request.app.state.tv.db.read() as conn:
+            rows = servicegroup.list_services(conn)
+        found = [r["id"] for r in rows if service_uuid(r) == service_id.lower()]
+        if not found:
+            raise NotFound(f"Service {service_id} could not be found.")
+        service_id = str(found[0])
+    elif not service_id.isdigit():
         raise NotFound(f"Service {service_id} could not be found.")
     values = {"updated_at": utcnow()}
     if "status" in spec:
