@@ -16,7 +16,7 @@ from taskvisor.api.baremetal import port_common as pc
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, is_uuid, minor
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Conflict, NotFound
+from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import portgroups, ports
@@ -179,15 +179,20 @@ def _check_membership(conn, port: dict, pg: dict | None) -> None:
                        f"group {pg['id']} which has ports in physical network {sorted(others, key=str)[0]}.")
 
 
-def _duplicate(conn, row: dict, exclude: str | None = None) -> Conflict:
+def _duplicate(conn, row: dict, exclude: str | None = None) -> Conflict | None:
+    """Ironic's 409 for a UUID, name or MAC another port has."""
     def taken(column, value):
+        if value is None:
+            return False
         query = select(ports.c.id).where(column == value)
-        return value is not None and conn.execute(query.where(ports.c.id != exclude) if exclude else query).first()
+        return bool(conn.execute(query.where(ports.c.id != exclude) if exclude else query).first())
     if exclude is None and taken(ports.c.id, row["id"]):
         return Conflict(f"A port with UUID {row['id']} already exists.")
-    if taken(ports.c.name, row.get("name")):
+    if taken(ports.c.name, row["name"]):
         return Conflict(f"A port with name {row['name']} already exists.")
-    return Conflict(f"A port with MAC address {row['address']} already exists.")
+    if taken(ports.c.address, row["address"]):
+        return Conflict(f"A port with MAC address {row['address']} already exists.")
+    return None
 
 
 @router.post("/v1/ports", status_code=201, openapi_extra=openapi.body(PORT_BODY))
@@ -230,9 +235,7 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
         row.update({k: v for k, v in values.items() if v is not None or k in ("physical_network", "name")})
         pg = _portgroup(conn, row["portgroup_id"], node["id"])
         _check_membership(conn, row, pg)
-        conflict = _duplicate(conn, row) if conn.execute(select(ports.c.id).where(
-            (ports.c.id == row["id"]) | (ports.c.address == row["address"]) |
-            ((ports.c.name == row["name"]) if row["name"] is not None else ports.c.id.is_(None)))).first() else None
+        conflict = _duplicate(conn, row)
         if conflict:
             raise conflict
         try:
@@ -250,12 +253,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
           marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc",
           parent_node: str | None = None, parent_portgroup: str | None = None) -> dict:
     m = minor(ctx)
-    if detail_route:
-        names = None
-        if fields is not None:
-            raise BadRequest("Can not specify ?detail=True and fields in the same request.")
-    else:
-        names = pc.wanted_fields(fields, detail, m, VERSIONED, LIST_FIELDS)
+    names = None if detail_route else pc.wanted_fields(fields, detail, m, VERSIONED, LIST_FIELDS)
     if portgroup is not None and m < pc.SUBCONTROLLER_VERSION:
         raise pc.not_acceptable()
     if node is not None and not is_uuid(node) and m < 5:
@@ -279,7 +277,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
             query = query.where(ports.c.node_id.in_(pc.project_nodes(ctx.project_id)))
         wanted_node = node_uuid or node
         if wanted_node is not None and (portgroup is not None or parent_portgroup is not None):
-            raise BadRequest("Filtering by node and portgroup simultaneously is not supported.")
+            raise Forbidden("Operation not permitted.")  # Ironic's answer to both filters
         if wanted_node is not None:
             found = pc.find_node(conn, wanted_node, m)
             if found is None:
@@ -434,10 +432,9 @@ def patch_port(port_id: str, request: Request, ctx: RequestContext = Depends(get
         if changes:
             row["updated_at"] = utcnow()
             values = {k: row[k] for k in ports.c.keys() if k not in ("id", "created_at")}
-            taken = conn.execute(select(ports.c.id).where(ports.c.id != port["id"], (ports.c.address == row["address"]) | (
-                (ports.c.name == row["name"]) if row["name"] is not None else ports.c.id.is_(None)))).first()
-            if taken:
-                raise _duplicate(conn, row, exclude=port["id"])
+            conflict = _duplicate(conn, row, exclude=port["id"])
+            if conflict:
+                raise conflict
             try:
                 conn.execute(update(ports).where(ports.c.id == port["id"]).values(**values))
             except IntegrityError:
