@@ -45,10 +45,10 @@ def columns_for(fields: list[str]):
     for field in fields:
         if field.endswith("_interface"):
             names.add("driver")
-        elif field == "chassis_uuid":
-            names.add("chassis_id")
         elif field in nodes.c and field != "uuid":
             names.add(field)
+    if "chassis_uuid" in fields:
+        names.add("chassis_id")
     return [nodes.c[name] for name in sorted(names)]
 
 
@@ -84,14 +84,14 @@ def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:
 def _value(row: dict, field: str, conductor: str | None, drivers: dict):
     if field == "uuid":
         return row["id"]
+    if field == "chassis_uuid":
+        return row.get("chassis_id")  # the chassis' id is its UUID
     if field in ("created_at", "updated_at", "provision_updated_at"):
         return iso_utc(row.get(field))
     if field == "driver_info":
         return mask(row.get("driver_info"))
     if field == "conductor":
         return conductor
-    if field == "chassis_uuid":
-        return row.get("chassis_id")  # the chassis' id is its UUID
     if field.endswith("_interface"):
         return interface_name(drivers, row["driver"], field[:-len("_interface")])
     if field in _COLUMNS:
