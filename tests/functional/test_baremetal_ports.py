@@ -77,6 +77,8 @@ def test_mac_conflicts_and_bad_input(bm):
     assert bad.status_code == 400 and fault(bad) == "Expected valid MAC address for address: malformed:mac"
     assert bm.req("POST", "/ports", {"address": "52:54:00:aa:bb:04"}).status_code == 400
     assert bm.req("POST", "/ports", {"node_uuid": node["uuid"]}).status_code == 400
+    assert bm.req("POST", "/ports", {"node_uuid": None, "address": "52:54:00:aa:bb:04"}).status_code == 400
+    assert bm.req("POST", "/ports", {"node_uuid": node["uuid"], "address": None}).status_code == 400
     missing = bm.req("POST", "/ports", {"node_uuid": "8c3d5bfb-1e0a-4d1e-a0cd-43f9f5c1b6b1",
                                         "address": "52:54:00:aa:bb:04"})
     assert missing.status_code == 400 and "could not be found" in fault(missing)

@@ -148,7 +148,7 @@ def create_portgroup(request: Request, response: Response, ctx: RequestContext =
         raise BadRequest(f"Schema error for portgroup: Additional properties are not allowed "
                          f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
                          "unexpected)")
-    if "node_uuid" not in body:
+    if body.get("node_uuid") is None:
         raise BadRequest("Schema error for portgroup: 'node_uuid' is a required property")
     values = _check({k: v for k, v in body.items() if k in WRITABLE}, m)
     group_id = pc.check_uuid("uuid", body.get("uuid")) or str(uuid.uuid4())

@@ -206,7 +206,7 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
         raise BadRequest(f"Schema error for port: Additional properties are not allowed "
                          f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
                          "unexpected)")
-    if "address" not in body:
+    if body.get("address") is None:
         raise BadRequest("Schema error for port: 'address' is a required property")
     if ("node_uuid" in body) == ("node_ident" in body):
         raise BadRequest("Schema error for port: exactly one of 'node_uuid' and 'node_ident' is required")
@@ -217,7 +217,9 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
             raise pc.not_acceptable()
         if not isinstance(body["node_ident"], str):
             raise BadRequest("Invalid input for field/attribute node_ident. Expected a string")
-    ident = values.pop("node_uuid", None) or body["node_ident"]
+    ident = values.pop("node_uuid") if "node_uuid" in body else body["node_ident"]
+    if ident is None:
+        raise BadRequest("Schema error for port: None is not of type 'string' (node_uuid)")
     db = request.app.state.tv.db
     with db.write() as conn:
         node = pc.find_node(conn, ident, m)
