@@ -169,3 +169,16 @@ def test_connectivity_changes_need_a_manageable_or_maintenance_node(bm):
     assert started.status_code == 202, started.text
     assert bm.wait_task(started.headers["X-Taskvisor-Task"])["status"] == "succeeded"
     assert bm.req("PATCH", f"/ports/{port['uuid']}", patch).json()["pxe_enabled"] is False
+
+
+def test_racing_creates_of_one_mac_one_201_and_409s(bm):
+    """The unique index decides between creates that all passed the check."""
+    from tests.threads import together
+    node = bm.create("n1")
+    responses = together(8, lambda: bm.req("POST", "/ports", {"node_uuid": node["uuid"], "address": MAC}))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 7, [(r.status_code, r.text) for r in responses]
+    for resp in responses:
+        if resp.status_code == 409:
+            assert fault(resp) == f"A port with MAC address {MAC} already exists."
+    assert len(bm.req("GET", "/ports").json()["ports"]) == 1

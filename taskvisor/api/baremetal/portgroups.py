@@ -174,8 +174,10 @@ def create_portgroup(request: Request, response: Response, ctx: RequestContext =
             raise conflict
         try:
             conn.execute(insert(portgroups).values(**row))
-        except IntegrityError:  # a concurrent create took the UUID, name or MAC
-            raise Conflict(f"A portgroup with UUID {row['id']} already exists.") from None
+        except IntegrityError:  # a concurrent request took the UUID, name or MAC: which one, read afresh
+            with request.app.state.tv.db.read() as fresh:
+                raise _duplicate(fresh, row) or Conflict(
+                    f"A portgroup with UUID {row['id']} already exists.") from None
     base = base_url(request)
     response.headers["Location"] = f"{base}/v1/portgroups/{group_id}"
     return render(row, m, base)
@@ -334,8 +336,10 @@ def patch_portgroup(portgroup_ident: str, request: Request, ctx: RequestContext 
             values = {k: row[k] for k in portgroups.c.keys() if k not in ("id", "created_at")}
             try:
                 conn.execute(update(portgroups).where(portgroups.c.id == group["id"]).values(**values))
-            except IntegrityError:
-                raise Conflict(f"A portgroup with MAC address {row['address']} already exists.") from None
+            except IntegrityError:  # a concurrent request took the name or MAC
+                with request.app.state.tv.db.read() as fresh:
+                    raise _duplicate(fresh, row, exclude=group["id"]) or Conflict(
+                        f"A portgroup with MAC address {row['address']} already exists.") from None
             if "physical_network" in changes:  # Ironic moves the member ports along (1.102)
                 conn.execute(update(ports).where(ports.c.portgroup_id == group["id"]).values(
                     physical_network=row["physical_network"], updated_at=row["updated_at"]))

@@ -242,8 +242,9 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
             raise conflict
         try:
             conn.execute(insert(ports).values(**row))
-        except IntegrityError:  # a concurrent create took the UUID, MAC or name
-            raise Conflict(f"A port with MAC address {row['address']} already exists.") from None
+        except IntegrityError:  # a concurrent request took the UUID, MAC or name: which one, read afresh
+            with db.read() as fresh:
+                raise _duplicate(fresh, row) or Conflict(f"A port with UUID {row['id']} already exists.") from None
     base = base_url(request)
     response.headers["Location"] = f"{base}/v1/ports/{port_id}"
     return render(row, m, base)
@@ -439,8 +440,10 @@ def patch_port(port_id: str, request: Request, ctx: RequestContext = Depends(get
                 raise conflict
             try:
                 conn.execute(update(ports).where(ports.c.id == port["id"]).values(**values))
-            except IntegrityError:
-                raise Conflict(f"A port with MAC address {row['address']} already exists.") from None
+            except IntegrityError:  # a concurrent request took the MAC or name
+                with db.read() as fresh:
+                    raise _duplicate(fresh, row, exclude=port["id"]) or Conflict(
+                        f"A port with MAC address {row['address']} already exists.") from None
     return render(row, m, base_url(request))
 
 
