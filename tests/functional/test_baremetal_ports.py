@@ -182,3 +182,14 @@ def test_racing_creates_of_one_mac_one_201_and_409s(bm):
         if resp.status_code == 409:
             assert fault(resp) == f"A port with MAC address {MAC} already exists."
     assert len(bm.req("GET", "/ports").json()["ports"]) == 1
+
+
+def test_the_owners_manager_may_create_and_delete(bm):
+    """Ironic's port rules let the owner project's manager act, as its admin."""
+    node = bm.create("n1", owner="projA")
+    manager = {"X-Project-Id": "projA", "X-User-Id": "meg", "X-Roles": "manager,member,reader"}
+    made = bm.req("POST", "/ports", {"node_uuid": node["uuid"], "address": MAC}, headers=manager)
+    assert made.status_code == 201, made.text
+    assert bm.req("PATCH", f"/ports/{made.json()['uuid']}", [{"op": "add", "path": "/extra/a", "value": 1}],
+                  headers=manager).status_code == 200
+    assert bm.req("DELETE", f"/ports/{made.json()['uuid']}", headers=manager).status_code == 204
