@@ -227,12 +227,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
     return out
 
 
-LIST_QUERY = openapi.query(("node", openapi.STRING), ("address", openapi.STRING), ("fields", openapi.STRING),
-                           ("detail", openapi.STRING), openapi.LIMIT, openapi.MARKER, ("sort_key", openapi.STRING),
-                           ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/portgroups", openapi_extra=LIST_QUERY)
+@router.get("/v1/portgroups")
 def list_portgroups(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                     address: str | None = None, fields: str | None = None, detail: str | None = None,
                     limit: int | None = None, marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -240,7 +235,7 @@ def list_portgroups(request: Request, ctx: RequestContext = Depends(get_context)
                  limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir)
 
 
-@router.get("/v1/portgroups/detail", openapi_extra=LIST_QUERY)
+@router.get("/v1/portgroups/detail")
 def list_portgroups_detail(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                            address: str | None = None, limit: int | None = None, marker: str | None = None,
                            sort_key: str = "id", sort_dir: str = "asc"):
@@ -248,11 +243,7 @@ def list_portgroups_detail(request: Request, ctx: RequestContext = Depends(get_c
                  sort_key=sort_key, sort_dir=sort_dir)
 
 
-SUB_QUERY = openapi.query(("fields", openapi.STRING), ("detail", openapi.STRING), openapi.LIMIT, openapi.MARKER,
-                          ("sort_key", openapi.STRING), ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/nodes/{node_ident}/portgroups", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/portgroups")
 def list_node_portgroups(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                          fields: str | None = None, detail: str | None = None, limit: int | None = None,
                          marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -260,7 +251,7 @@ def list_node_portgroups(node_ident: str, request: Request, ctx: RequestContext 
                  marker=marker, sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/nodes/{node_ident}/portgroups/detail", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/portgroups/detail")
 def list_node_portgroups_detail(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                                 limit: int | None = None, marker: str | None = None, sort_key: str = "id",
                                 sort_dir: str = "asc"):
@@ -268,7 +259,7 @@ def list_node_portgroups_detail(node_ident: str, request: Request, ctx: RequestC
                  sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/portgroups/{portgroup_ident}", openapi_extra=openapi.query(("fields", openapi.STRING)))
+@router.get("/v1/portgroups/{portgroup_ident}")
 def show_portgroup(portgroup_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                    fields: str | None = None):
     m = minor(ctx)

@@ -305,12 +305,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
     return out
 
 
-LIST_QUERY = openapi.query(("node", openapi.STRING), ("node_uuid", openapi.STRING), ("address", openapi.STRING),
-                           ("portgroup", openapi.STRING), ("fields", openapi.STRING), ("detail", openapi.STRING),
-                           openapi.LIMIT, openapi.MARKER, ("sort_key", openapi.STRING), ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/ports", openapi_extra=LIST_QUERY)
+@router.get("/v1/ports")
 def list_ports(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                node_uuid: str | None = None, address: str | None = None, portgroup: str | None = None,
                fields: str | None = None, detail: str | None = None, limit: int | None = None,
@@ -320,7 +315,7 @@ def list_ports(request: Request, ctx: RequestContext = Depends(get_context), nod
                  sort_dir=sort_dir)
 
 
-@router.get("/v1/ports/detail", openapi_extra=LIST_QUERY)
+@router.get("/v1/ports/detail")
 def list_ports_detail(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                       node_uuid: str | None = None, address: str | None = None, portgroup: str | None = None,
                       limit: int | None = None, marker: str | None = None, sort_key: str = "id",
@@ -329,11 +324,7 @@ def list_ports_detail(request: Request, ctx: RequestContext = Depends(get_contex
                  portgroup=portgroup, limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir)
 
 
-SUB_QUERY = openapi.query(("fields", openapi.STRING), ("detail", openapi.STRING), openapi.LIMIT, openapi.MARKER,
-                          ("sort_key", openapi.STRING), ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/nodes/{node_ident}/ports", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/ports")
 def list_node_ports(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                     fields: str | None = None, detail: str | None = None, limit: int | None = None,
                     marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -341,7 +332,7 @@ def list_node_ports(node_ident: str, request: Request, ctx: RequestContext = Dep
                  marker=marker, sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/nodes/{node_ident}/ports/detail", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/ports/detail")
 def list_node_ports_detail(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                            limit: int | None = None, marker: str | None = None, sort_key: str = "id",
                            sort_dir: str = "asc"):
@@ -349,7 +340,7 @@ def list_node_ports_detail(node_ident: str, request: Request, ctx: RequestContex
                  sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/portgroups/{portgroup_ident}/ports", openapi_extra=SUB_QUERY)
+@router.get("/v1/portgroups/{portgroup_ident}/ports")
 def list_portgroup_ports(portgroup_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                          fields: str | None = None, detail: str | None = None, limit: int | None = None,
                          marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -359,7 +350,7 @@ def list_portgroup_ports(portgroup_ident: str, request: Request, ctx: RequestCon
                  limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir, parent_portgroup=portgroup_ident)
 
 
-@router.get("/v1/portgroups/{portgroup_ident}/ports/detail", openapi_extra=SUB_QUERY)
+@router.get("/v1/portgroups/{portgroup_ident}/ports/detail")
 def list_portgroup_ports_detail(portgroup_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                                 limit: int | None = None, marker: str | None = None, sort_key: str = "id",
                                 sort_dir: str = "asc"):
@@ -369,7 +360,7 @@ def list_portgroup_ports_detail(portgroup_ident: str, request: Request, ctx: Req
                  sort_key=sort_key, sort_dir=sort_dir, parent_portgroup=portgroup_ident)
 
 
-@router.get("/v1/ports/{port_id}", openapi_extra=openapi.query(("fields", openapi.STRING)))
+@router.get("/v1/ports/{port_id}")
 def show_port(port_id: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     m = minor(ctx)
     pc.check_ident("port_ident", port_id)
