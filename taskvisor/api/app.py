@@ -73,8 +73,6 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     # add_middleware puts each one outside the previous: the edge runs first.
     app.add_middleware(auth_middleware(conf), conf=conf, enforcer=enforcer_for(conf))
     app.add_middleware(EdgeMiddleware, conf=conf)
-    from taskvisor.api.baremetal.unversioned import UnversionedBaremetal
-    app.add_middleware(UnversionedBaremetal)  # before the edge: it sees the v1 path
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):

@@ -5,8 +5,10 @@ changing a node's chassis."""
 from taskvisor.policies import base as b
 from taskvisor.policies.base import op as _op
 
-# Ironic's SYSTEM_ADMIN_OR_OWNER_ADMIN (create and delete ports and port groups)
-SYSTEM_ADMIN_OR_OWNER_ADMIN = f"({b.SYSTEM_ADMIN}) or ({b.OWNER_ADMIN})"
+# Ironic's personas for ports and port groups: the owner project's admin or manager
+OWNER_MANAGER = "role:manager and project_id:%(node.owner)s"
+SYSTEM_ADMIN_OR_OWNER_ADMIN = f"({b.SYSTEM_ADMIN}) or ({b.OWNER_ADMIN}) or ({OWNER_MANAGER})"
+SYSTEM_MEMBER_OR_OWNER_ADMIN = f"{b.SYSTEM_MEMBER_OR_OWNER_ADMIN} or ({OWNER_MANAGER})"
 
 
 def op(*args):
@@ -25,7 +27,7 @@ rules = [
        f"{P}|{P}/detail"),
     op("baremetal:port:list_all", b.SYSTEM_READER, "List every port", "GET", f"{P}|{P}/detail"),
     op("baremetal:port:create", SYSTEM_ADMIN_OR_OWNER_ADMIN, "Create a port", "POST", P),
-    op("baremetal:port:update", b.SYSTEM_MEMBER_OR_OWNER_ADMIN, "Update a port", "PATCH", f"{P}/{{port_id}}"),
+    op("baremetal:port:update", SYSTEM_MEMBER_OR_OWNER_ADMIN, "Update a port", "PATCH", f"{P}/{{port_id}}"),
     op("baremetal:port:delete", SYSTEM_ADMIN_OR_OWNER_ADMIN, "Delete a port", "DELETE", f"{P}/{{port_id}}"),
     op("baremetal:portgroup:get", b.SYSTEM_OR_PROJECT_READER, "Show a port group, or list a node's port groups",
        "GET", f"{PG}/{{portgroup_ident}}|{N}/portgroups|{N}/portgroups/detail"),
@@ -33,7 +35,7 @@ rules = [
        "GET", f"{PG}|{PG}/detail"),
     op("baremetal:portgroup:list_all", b.SYSTEM_READER, "List every port group", "GET", f"{PG}|{PG}/detail"),
     op("baremetal:portgroup:create", SYSTEM_ADMIN_OR_OWNER_ADMIN, "Create a port group", "POST", PG),
-    op("baremetal:portgroup:update", b.SYSTEM_MEMBER_OR_OWNER_ADMIN, "Update a port group", "PATCH",
+    op("baremetal:portgroup:update", SYSTEM_MEMBER_OR_OWNER_ADMIN, "Update a port group", "PATCH",
        f"{PG}/{{portgroup_ident}}"),
     op("baremetal:portgroup:delete", SYSTEM_ADMIN_OR_OWNER_ADMIN, "Delete a port group", "DELETE",
        f"{PG}/{{portgroup_ident}}"),

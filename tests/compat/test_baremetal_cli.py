@@ -146,3 +146,29 @@ def test_deploy_templates_and_runbooks_through_the_cli(cloud):
     assert shown["traits"] == ["CUSTOM_A"] and shown["public"] is True and shown["owner"] is None
     cloud.baremetal("runbook", "delete", "wipe")
     assert cloud.baremetal_json("runbook", "list") == []
+
+
+def test_ports_port_groups_and_chassis(cloud):
+    """The port, port group and chassis commands, with what they print."""
+    chassis = cloud.baremetal_json("chassis", "create", "--description", "rack 9")["uuid"]
+    node = cloud.baremetal_json("node", "create", "--driver", "fake-hardware", "--name", "ports-node",
+                                "--chassis-uuid", chassis)["uuid"]
+    group = cloud.baremetal_json("port", "group", "create", "--node", node, "--name", "bond0",
+                                 "--address", "52:54:00:12:34:50")
+    assert group["name"] == "bond0" and group["mode"] == "active-backup"
+    port = cloud.baremetal_json("port", "create", "--node", node, "--port-group", group["uuid"], "--physical-network",
+                                "physnet1", "--local-link-connection", "switch_id=0a:1b:2c:3d:4e:5f",
+                                "--local-link-connection", "port_id=Eth1/1", "52:54:00:12:34:56")
+    assert port["portgroup_uuid"] == group["uuid"] and port["physical_network"] == "physnet1"
+    listed = cloud.baremetal_json("port", "list", "--node", "ports-node")
+    assert [p["address"] for p in listed] == ["52:54:00:12:34:56"], listed
+    cloud.baremetal("port", "set", "--extra", "rack=9", port["uuid"])
+    assert cloud.baremetal_json("port", "show", port["uuid"])["extra"] == {"rack": 9}  # the CLI sends JSON values
+    in_chassis = cloud.baremetal_json("node", "list", "--chassis", chassis)
+    assert [n.get("uuid", n.get("UUID")) for n in in_chassis] == [node], in_chassis
+    dup = cloud.baremetal("port", "create", "--node", node, "52:54:00:12:34:56", check=False)
+    assert dup.returncode == 1 and "A port with MAC address 52:54:00:12:34:56 already exists." in dup.stderr
+    cloud.openstack("baremetal", "port", "delete", port["uuid"])
+    cloud.baremetal("port", "group", "delete", "bond0")
+    cloud.baremetal("node", "delete", "ports-node")
+    cloud.baremetal("chassis", "delete", chassis)

@@ -69,25 +69,3 @@ def test_only_the_admin_changes_a_chassis(bm):
     assert bm.req("PATCH", "/nodes/n1", patch, headers=member).status_code == 403
     assert bm.req("PATCH", "/nodes/n1", patch, headers=owner_admin).status_code == 200
 
-
-def test_network_interface_patch_accepts_the_drivers_own(bm):
-    """Tempest's port tests set network_interface=noop at 1.31 first."""
-    bm.create("n1", network_interface="noop")
-    ok = bm.req("PATCH", "/nodes/n1", [{"op": "replace", "path": "/network_interface", "value": "noop"}])
-    assert ok.status_code == 200, ok.text
-    bad = bm.req("PATCH", "/nodes/n1", [{"op": "replace", "path": "/network_interface", "value": "neutron"}])
-    assert bad.status_code == 400 and "neutron" in fault(bad)
-    old = Baremetal(bm.cloud, "1.19")
-    assert old.req("PATCH", "/nodes/n1", [{"op": "replace", "path": "/network_interface",
-                                           "value": "noop"}]).status_code == 406
-
-
-def test_a_path_without_the_version_is_the_v1_path(bm):
-    """Ironic routes /ports/detail as /v1/ports/detail (Tempest's lookups by MAC and instance use it)."""
-    node = bm.create("n1")
-    resp = bm.client.get("/baremetal/nodes/n1", headers=bm.headers)
-    assert resp.status_code == 200 and resp.json()["uuid"] == node["uuid"]
-    assert bm.client.get("/baremetal/ports/detail?address=52:54:00:00:00:01", headers=bm.headers).json() == \
-        {"ports": []}
-    assert bm.client.get("/baremetal/", headers=bm.headers).json()["name"] == "OpenStack Ironic API"
-    assert bm.client.get("/baremetal/v1/nope", headers=bm.headers).status_code == 404

@@ -133,3 +133,11 @@ def test_deleting_a_node_deletes_its_portgroups(bm):
     group = _group(bm, node, name="bond0")
     assert bm.req("DELETE", f"/nodes/{node['uuid']}").status_code == 204
     assert bm.req("GET", f"/portgroups/{group['uuid']}").status_code == 404
+
+
+def test_racing_creates_of_one_name_one_201_and_409s(bm):
+    from tests.threads import together
+    node = bm.create("n1")
+    responses = together(8, lambda: bm.req("POST", "/portgroups", {"node_uuid": node["uuid"], "name": "bond0"}))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 7, [(r.status_code, r.text) for r in responses]
+    assert {fault(r) for r in responses if r.status_code == 409} == {"A portgroup with name bond0 already exists."}

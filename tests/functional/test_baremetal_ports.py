@@ -77,6 +77,8 @@ def test_mac_conflicts_and_bad_input(bm):
     assert bad.status_code == 400 and fault(bad) == "Expected valid MAC address for address: malformed:mac"
     assert bm.req("POST", "/ports", {"address": "52:54:00:aa:bb:04"}).status_code == 400
     assert bm.req("POST", "/ports", {"node_uuid": node["uuid"]}).status_code == 400
+    assert bm.req("POST", "/ports", {"node_uuid": None, "address": "52:54:00:aa:bb:04"}).status_code == 400
+    assert bm.req("POST", "/ports", {"node_uuid": node["uuid"], "address": None}).status_code == 400
     missing = bm.req("POST", "/ports", {"node_uuid": "8c3d5bfb-1e0a-4d1e-a0cd-43f9f5c1b6b1",
                                         "address": "52:54:00:aa:bb:04"})
     assert missing.status_code == 400 and "could not be found" in fault(missing)
@@ -167,3 +169,27 @@ def test_connectivity_changes_need_a_manageable_or_maintenance_node(bm):
     assert started.status_code == 202, started.text
     assert bm.wait_task(started.headers["X-Taskvisor-Task"])["status"] == "succeeded"
     assert bm.req("PATCH", f"/ports/{port['uuid']}", patch).json()["pxe_enabled"] is False
+
+
+def test_racing_creates_of_one_mac_one_201_and_409s(bm):
+    """The unique index decides between creates that all passed the check."""
+    from tests.threads import together
+    node = bm.create("n1")
+    responses = together(8, lambda: bm.req("POST", "/ports", {"node_uuid": node["uuid"], "address": MAC}))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 7, [(r.status_code, r.text) for r in responses]
+    for resp in responses:
+        if resp.status_code == 409:
+            assert fault(resp) == f"A port with MAC address {MAC} already exists."
+    assert len(bm.req("GET", "/ports").json()["ports"]) == 1
+
+
+def test_the_owners_manager_may_create_and_delete(bm):
+    """Ironic's port rules let the owner project's manager act, as its admin."""
+    node = bm.create("n1", owner="projA")
+    manager = {"X-Project-Id": "projA", "X-User-Id": "meg", "X-Roles": "manager,member,reader"}
+    made = bm.req("POST", "/ports", {"node_uuid": node["uuid"], "address": MAC}, headers=manager)
+    assert made.status_code == 201, made.text
+    assert bm.req("PATCH", f"/ports/{made.json()['uuid']}", [{"op": "add", "path": "/extra/a", "value": 1}],
+                  headers=manager).status_code == 200
+    assert bm.req("DELETE", f"/ports/{made.json()['uuid']}", headers=manager).status_code == 204

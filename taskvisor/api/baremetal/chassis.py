@@ -163,8 +163,9 @@ def list_chassis_nodes(chassis_id: str, request: Request, ctx: RequestContext = 
                        fields: str | None = None, limit: int | None = None, marker: str | None = None,
                        provision_state: str | None = None, maintenance: str | None = None,
                        associated: str | None = None, sort_dir: str = "asc"):
+    # node_chassis.filter_nodes reads the chassis from the path
     return node_api._list(request, ctx, False, fields, limit, marker, provision_state, maintenance, None, None,
-                          associated, None, sort_dir, NodeFilters(chassis_uuid=chassis_id))
+                          associated, None, sort_dir)
 
 
 @router.get("/v1/chassis/{chassis_id}/nodes/detail")
@@ -173,4 +174,4 @@ def list_chassis_nodes_detail(chassis_id: str, request: Request, ctx: RequestCon
                               provision_state: str | None = None, maintenance: str | None = None,
                               associated: str | None = None, sort_dir: str = "asc"):
     return node_api._list(request, ctx, True, None, limit, marker, provision_state, maintenance, None, None,
-                          associated, None, sort_dir, NodeFilters(chassis_uuid=chassis_id))
+                          associated, None, sort_dir)

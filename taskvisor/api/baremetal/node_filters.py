@@ -26,7 +26,6 @@ class NodeFilters:
     lessee: str | None = None
     shard: str | None = None
     sharded: str | None = None
-    chassis_uuid: str | None = None  # checked and applied by the list itself (404 for an unknown chassis)
 
     def given(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}

@@ -16,6 +16,7 @@ from taskvisor.api import openapi
 from taskvisor.api.baremetal import drivers, node_filters, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal.secrets import node_target, redact
+from taskvisor.api.baremetal import node_chassis
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
 from taskvisor.api.policy import allowed, authorize
@@ -33,8 +34,7 @@ _STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_inf
            "resource_class", "automated_clean", "maintenance", "owner", "lessee", "conductor_group", "shard")
 _OBJECTS = ("driver_info", "properties", "extra", "instance_info")
 PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
-             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "chassis_uuid",
-             "conductor_group", "shard")
+             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "conductor_group", "shard")
 # Ironic's rule for changing each field (on top of baremetal:node:update)
 FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "driver": "baremetal:node:update:driver_interfaces",
@@ -44,7 +44,6 @@ FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "maintenance": "baremetal:node:update:maintenance", "name": "baremetal:node:update:name",
                "owner": "baremetal:node:update:owner", "properties": "baremetal:node:update:properties",
                "resource_class": "baremetal:node:update:resource_class",
-               "chassis_uuid": "baremetal:node:update:chassis_uuid",
                "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard"}
 _GROUP = re.compile(r"^[A-Za-z0-9_\-.]*$")  # Ironic's conductor group names (stored lower case)
 
@@ -76,44 +75,6 @@ def recorded_drivers(request: Request) -> dict:
 
 def is_uuid(text: str) -> bool:
     return bool(_UUID.match(text))
-
-
-def chassis_of(conn, chassis_uuid) -> str | None:
-    """The chassis id a node's ``chassis_uuid`` names (None: no chassis); an
-    unknown chassis is a 400 on a node request, as in Ironic."""
-    from taskvisor.db.models import chassis
-    if chassis_uuid is None or chassis_uuid == "":
-        return None
-    if not isinstance(chassis_uuid, str) or not is_uuid(chassis_uuid):
-        raise BadRequest(f"Expected UUID for chassis_uuid: {chassis_uuid}")
-    found = conn.execute(select(chassis.c.id).where(chassis.c.id == str(uuid.UUID(chassis_uuid)))).first()
-    if found is None:
-        raise BadRequest(f"Chassis {chassis_uuid} could not be found.")
-    return found[0]
-
-
-def _interface_ops(patch: list, ctx: RequestContext, node: dict, request: Request) -> list:
-    """Ironic lets a PATCH pick a node's ``*_interface``; each driver here has
-    one implementation of each, so choosing that one (or resetting to it)
-    changes nothing and any other is a 400. Returns the other operations."""
-    rest = []
-    for op in patch:
-        path = op.get("path") if isinstance(op, dict) else None
-        name = path[1:] if isinstance(path, str) and path.count("/") == 1 else ""
-        if not name.endswith("_interface") or name not in views.VERSIONED:
-            rest.append(op)
-            continue
-        if views.VERSIONED[name] > minor(ctx):
-            raise ApiError(406, "Request not acceptable.")
-        authorize(ctx, "baremetal:node:update:driver_interfaces", node_target(node))
-        if op.get("op") == "remove" or op.get("value") is None:
-            continue
-        kind = name[:-len("_interface")]
-        mine = views.interface_name(recorded_drivers(request), node["driver"], kind)
-        if op.get("value") != mine:
-            raise BadRequest(f"Could not find the following interface in the 'ironic.hardware.interfaces.{kind}' "
-                             f"entrypoint: {op.get('value')}. Valid interfaces are {mine}.")
-    return rest
 
 
 def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) -> dict:
@@ -240,12 +201,12 @@ NODE_BODY = {"type": "object", "required": ["driver"], "additionalProperties": F
     "instance_uuid": {"type": ["string", "null"], "format": "uuid"}, "maintenance": {"type": "boolean"},
     "automated_clean": {"type": ["boolean", "null"]}, "owner": {"type": ["string", "null"], "maxLength": 255},
     "lessee": {"type": ["string", "null"], "maxLength": 255},
-    "chassis_uuid": {"type": ["string", "null"], "format": "uuid"},
     "conductor_group": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{0,255}$"},
     "shard": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
     **{name: {"type": ["object", "null"]} for name in ("driver_info", "properties", "extra", "instance_info")}}}
 PATCH_BODY = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["op", "path"], "properties": {
     "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/"}, "value": {}}}}
+NODE_BODY["properties"]["chassis_uuid"] = node_chassis.BODY
 
 
 @router.post("/v1/nodes", status_code=201, openapi_extra=openapi.body(NODE_BODY))
@@ -289,7 +250,7 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     db = request.app.state.tv.db
     try:
         with db.write() as conn:
-            row["chassis_id"] = chassis_of(conn, body.get("chassis_uuid"))
+            row["chassis_id"] = node_chassis.chassis_of(conn, body.get("chassis_uuid"))
             conn.execute(insert(nodes), row)
     except IntegrityError:
         with db.read() as conn:
@@ -309,7 +270,6 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
           sort_dir: str, flt: NodeFilters | None = None) -> dict:
     flt = flt or NodeFilters()
     node_filters.check_versions({"driver": driver, "resource_class": resource_class, **flt.given()}, minor(ctx))
-    chassis_uuid = flt.chassis_uuid
     wanted = views.check_fields(fields, minor(ctx))
     if detail and wanted is not None:
         raise BadRequest("Can not specify ?detail=True and fields in the same request.")
@@ -343,13 +303,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     query = query.order_by(*(c.desc() if sort_dir == "desc" else c for c in order))
     db = request.app.state.tv.db
     with db.read() as conn:
-        if chassis_uuid is not None:  # Ironic: a chassis that does not exist is a 404 here
-            if not is_uuid(chassis_uuid):
-                raise BadRequest(f"Expected UUID for chassis_uuid: {chassis_uuid}")
-            from taskvisor.db.models import chassis
-            if conn.execute(select(chassis.c.id).where(chassis.c.id == str(uuid.UUID(chassis_uuid)))).first() is None:
-                raise NotFound(f"Chassis {chassis_uuid} could not be found.")
-            query = query.where(nodes.c.chassis_id == str(uuid.UUID(chassis_uuid)))
+        query = node_chassis.filter_nodes(conn, request, query)
         if marker:
             mark = conn.execute(select(nodes.c.created_at, nodes.c.id).where(nodes.c.id == marker)).first()
             if mark is None:
@@ -422,18 +376,18 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
 def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), patch=Depends(json_body)):
     if not isinstance(patch, list) or not patch:
         raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
+    chassis_ops, patch = node_chassis.split(patch)
     db = request.app.state.tv.db
     with db.read() as conn:
         node = load_node(conn, ident, ctx)
     authorize_node(ctx, "baremetal:node:update", node, ident)
-    current = {**node, "chassis_uuid": node.get("chassis_id")}
-    document = {name: copy.deepcopy(current[name]) for name in PATCHABLE}
-    for op in _interface_ops(patch, ctx, node, request):
+    document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
+    for op in patch:
         document = _apply(document, op, ctx)
         field = jsonpointer.JsonPointer(op["path"]).parts[0]
         if views.VERSIONED.get(field, 1) > minor(ctx):  # Ironic: a field newer than the request's version
             raise ApiError(406, "Request not acceptable.")
-    changes = {k: v for k, v in document.items() if v != current[k]}
+    changes = {k: v for k, v in document.items() if v != node[k]}
     changes = check_values(changes, ctx, recorded_drivers(request) if "driver" in changes else {})
     if changes.get("conductor_group", node["conductor_group"]) == node["conductor_group"]:
         changes.pop("conductor_group", None)  # the same group, in other letter case
@@ -445,11 +399,8 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
                      changes.get("conductor_group", node["conductor_group"]))
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
-    if "chassis_uuid" in changes:
-        if changes["chassis_uuid"] is None and node.get("chassis_id") and minor(ctx) < 25:
-            raise ApiError(406, "Request not acceptable.")  # removing a chassis came in 1.25
-        with db.read() as conn:
-            changes["chassis_id"] = chassis_of(conn, changes.pop("chassis_uuid"))
+    with db.read() as conn:
+        changes.update(node_chassis.changes(conn, ctx, node, chassis_ops, minor(ctx)))
     if changes.get("instance_uuid") is not None and node["instance_uuid"]:
         # Ironic never overwrites an instance (nor the allocation that reserved the node)
         raise Conflict(f"Node {node['id']} is associated with instance {node['instance_uuid']}.")

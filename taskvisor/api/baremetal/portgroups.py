@@ -148,7 +148,7 @@ def create_portgroup(request: Request, response: Response, ctx: RequestContext =
         raise BadRequest(f"Schema error for portgroup: Additional properties are not allowed "
                          f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
                          "unexpected)")
-    if "node_uuid" not in body:
+    if body.get("node_uuid") is None:
         raise BadRequest("Schema error for portgroup: 'node_uuid' is a required property")
     values = _check({k: v for k, v in body.items() if k in WRITABLE}, m)
     group_id = pc.check_uuid("uuid", body.get("uuid")) or str(uuid.uuid4())
@@ -174,8 +174,10 @@ def create_portgroup(request: Request, response: Response, ctx: RequestContext =
             raise conflict
         try:
             conn.execute(insert(portgroups).values(**row))
-        except IntegrityError:  # a concurrent create took the UUID, name or MAC
-            raise Conflict(f"A portgroup with UUID {row['id']} already exists.") from None
+        except IntegrityError:  # a concurrent request took the UUID, name or MAC: which one, read afresh
+            with request.app.state.tv.db.read() as fresh:
+                raise _duplicate(fresh, row) or Conflict(
+                    f"A portgroup with UUID {row['id']} already exists.") from None
     base = base_url(request)
     response.headers["Location"] = f"{base}/v1/portgroups/{group_id}"
     return render(row, m, base)
@@ -225,12 +227,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
     return out
 
 
-LIST_QUERY = openapi.query(("node", openapi.STRING), ("address", openapi.STRING), ("fields", openapi.STRING),
-                           ("detail", openapi.STRING), openapi.LIMIT, openapi.MARKER, ("sort_key", openapi.STRING),
-                           ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/portgroups", openapi_extra=LIST_QUERY)
+@router.get("/v1/portgroups")
 def list_portgroups(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                     address: str | None = None, fields: str | None = None, detail: str | None = None,
                     limit: int | None = None, marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -238,7 +235,7 @@ def list_portgroups(request: Request, ctx: RequestContext = Depends(get_context)
                  limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir)
 
 
-@router.get("/v1/portgroups/detail", openapi_extra=LIST_QUERY)
+@router.get("/v1/portgroups/detail")
 def list_portgroups_detail(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                            address: str | None = None, limit: int | None = None, marker: str | None = None,
                            sort_key: str = "id", sort_dir: str = "asc"):
@@ -246,11 +243,7 @@ def list_portgroups_detail(request: Request, ctx: RequestContext = Depends(get_c
                  sort_key=sort_key, sort_dir=sort_dir)
 
 
-SUB_QUERY = openapi.query(("fields", openapi.STRING), ("detail", openapi.STRING), openapi.LIMIT, openapi.MARKER,
-                          ("sort_key", openapi.STRING), ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/nodes/{node_ident}/portgroups", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/portgroups")
 def list_node_portgroups(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                          fields: str | None = None, detail: str | None = None, limit: int | None = None,
                          marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -258,7 +251,7 @@ def list_node_portgroups(node_ident: str, request: Request, ctx: RequestContext 
                  marker=marker, sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/nodes/{node_ident}/portgroups/detail", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/portgroups/detail")
 def list_node_portgroups_detail(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                                 limit: int | None = None, marker: str | None = None, sort_key: str = "id",
                                 sort_dir: str = "asc"):
@@ -266,7 +259,7 @@ def list_node_portgroups_detail(node_ident: str, request: Request, ctx: RequestC
                  sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/portgroups/{portgroup_ident}", openapi_extra=openapi.query(("fields", openapi.STRING)))
+@router.get("/v1/portgroups/{portgroup_ident}")
 def show_portgroup(portgroup_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                    fields: str | None = None):
     m = minor(ctx)
@@ -334,8 +327,10 @@ def patch_portgroup(portgroup_ident: str, request: Request, ctx: RequestContext 
             values = {k: row[k] for k in portgroups.c.keys() if k not in ("id", "created_at")}
             try:
                 conn.execute(update(portgroups).where(portgroups.c.id == group["id"]).values(**values))
-            except IntegrityError:
-                raise Conflict(f"A portgroup with MAC address {row['address']} already exists.") from None
+            except IntegrityError:  # a concurrent request took the name or MAC
+                with request.app.state.tv.db.read() as fresh:
+                    raise _duplicate(fresh, row, exclude=group["id"]) or Conflict(
+                        f"A portgroup with MAC address {row['address']} already exists.") from None
             if "physical_network" in changes:  # Ironic moves the member ports along (1.102)
                 conn.execute(update(ports).where(ports.c.portgroup_id == group["id"]).values(
                     physical_network=row["physical_network"], updated_at=row["updated_at"]))

@@ -16,7 +16,7 @@ from taskvisor.api.baremetal import port_common as pc
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, is_uuid, minor
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import BadRequest, Conflict, NotFound
+from taskvisor.api.errors import BadRequest, Conflict, Forbidden, NotFound
 from taskvisor.api.policy import allowed, authorize
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import portgroups, ports
@@ -179,15 +179,20 @@ def _check_membership(conn, port: dict, pg: dict | None) -> None:
                        f"group {pg['id']} which has ports in physical network {sorted(others, key=str)[0]}.")
 
 
-def _duplicate(conn, row: dict, exclude: str | None = None) -> Conflict:
+def _duplicate(conn, row: dict, exclude: str | None = None) -> Conflict | None:
+    """Ironic's 409 for a UUID, name or MAC another port has."""
     def taken(column, value):
+        if value is None:
+            return False
         query = select(ports.c.id).where(column == value)
-        return value is not None and conn.execute(query.where(ports.c.id != exclude) if exclude else query).first()
+        return bool(conn.execute(query.where(ports.c.id != exclude) if exclude else query).first())
     if exclude is None and taken(ports.c.id, row["id"]):
         return Conflict(f"A port with UUID {row['id']} already exists.")
-    if taken(ports.c.name, row.get("name")):
+    if taken(ports.c.name, row["name"]):
         return Conflict(f"A port with name {row['name']} already exists.")
-    return Conflict(f"A port with MAC address {row['address']} already exists.")
+    if taken(ports.c.address, row["address"]):
+        return Conflict(f"A port with MAC address {row['address']} already exists.")
+    return None
 
 
 @router.post("/v1/ports", status_code=201, openapi_extra=openapi.body(PORT_BODY))
@@ -201,7 +206,7 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
         raise BadRequest(f"Schema error for port: Additional properties are not allowed "
                          f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
                          "unexpected)")
-    if "address" not in body:
+    if body.get("address") is None:
         raise BadRequest("Schema error for port: 'address' is a required property")
     if ("node_uuid" in body) == ("node_ident" in body):
         raise BadRequest("Schema error for port: exactly one of 'node_uuid' and 'node_ident' is required")
@@ -212,7 +217,9 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
             raise pc.not_acceptable()
         if not isinstance(body["node_ident"], str):
             raise BadRequest("Invalid input for field/attribute node_ident. Expected a string")
-    ident = values.pop("node_uuid", None) or body["node_ident"]
+    ident = values.pop("node_uuid") if "node_uuid" in body else body["node_ident"]
+    if ident is None:
+        raise BadRequest("Schema error for port: None is not of type 'string' (node_uuid)")
     db = request.app.state.tv.db
     with db.write() as conn:
         node = pc.find_node(conn, ident, m)
@@ -230,15 +237,14 @@ def create_port(request: Request, response: Response, ctx: RequestContext = Depe
         row.update({k: v for k, v in values.items() if v is not None or k in ("physical_network", "name")})
         pg = _portgroup(conn, row["portgroup_id"], node["id"])
         _check_membership(conn, row, pg)
-        conflict = _duplicate(conn, row) if conn.execute(select(ports.c.id).where(
-            (ports.c.id == row["id"]) | (ports.c.address == row["address"]) |
-            ((ports.c.name == row["name"]) if row["name"] is not None else ports.c.id.is_(None)))).first() else None
+        conflict = _duplicate(conn, row)
         if conflict:
             raise conflict
         try:
             conn.execute(insert(ports).values(**row))
-        except IntegrityError:  # a concurrent create took the UUID, MAC or name
-            raise Conflict(f"A port with MAC address {row['address']} already exists.") from None
+        except IntegrityError:  # a concurrent request took the UUID, MAC or name: which one, read afresh
+            with db.read() as fresh:
+                raise _duplicate(fresh, row) or Conflict(f"A port with UUID {row['id']} already exists.") from None
     base = base_url(request)
     response.headers["Location"] = f"{base}/v1/ports/{port_id}"
     return render(row, m, base)
@@ -250,12 +256,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
           marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc",
           parent_node: str | None = None, parent_portgroup: str | None = None) -> dict:
     m = minor(ctx)
-    if detail_route:
-        names = None
-        if fields is not None:
-            raise BadRequest("Can not specify ?detail=True and fields in the same request.")
-    else:
-        names = pc.wanted_fields(fields, detail, m, VERSIONED, LIST_FIELDS)
+    names = None if detail_route else pc.wanted_fields(fields, detail, m, VERSIONED, LIST_FIELDS)
     if portgroup is not None and m < pc.SUBCONTROLLER_VERSION:
         raise pc.not_acceptable()
     if node is not None and not is_uuid(node) and m < 5:
@@ -279,7 +280,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
             query = query.where(ports.c.node_id.in_(pc.project_nodes(ctx.project_id)))
         wanted_node = node_uuid or node
         if wanted_node is not None and (portgroup is not None or parent_portgroup is not None):
-            raise BadRequest("Filtering by node and portgroup simultaneously is not supported.")
+            raise Forbidden("Operation not permitted.")  # Ironic's answer to both filters
         if wanted_node is not None:
             found = pc.find_node(conn, wanted_node, m)
             if found is None:
@@ -304,12 +305,7 @@ def _list(request: Request, ctx: RequestContext, path: str, detail_route: bool, 
     return out
 
 
-LIST_QUERY = openapi.query(("node", openapi.STRING), ("node_uuid", openapi.STRING), ("address", openapi.STRING),
-                           ("portgroup", openapi.STRING), ("fields", openapi.STRING), ("detail", openapi.STRING),
-                           openapi.LIMIT, openapi.MARKER, ("sort_key", openapi.STRING), ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/ports", openapi_extra=LIST_QUERY)
+@router.get("/v1/ports")
 def list_ports(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                node_uuid: str | None = None, address: str | None = None, portgroup: str | None = None,
                fields: str | None = None, detail: str | None = None, limit: int | None = None,
@@ -319,7 +315,7 @@ def list_ports(request: Request, ctx: RequestContext = Depends(get_context), nod
                  sort_dir=sort_dir)
 
 
-@router.get("/v1/ports/detail", openapi_extra=LIST_QUERY)
+@router.get("/v1/ports/detail")
 def list_ports_detail(request: Request, ctx: RequestContext = Depends(get_context), node: str | None = None,
                       node_uuid: str | None = None, address: str | None = None, portgroup: str | None = None,
                       limit: int | None = None, marker: str | None = None, sort_key: str = "id",
@@ -328,11 +324,7 @@ def list_ports_detail(request: Request, ctx: RequestContext = Depends(get_contex
                  portgroup=portgroup, limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir)
 
 
-SUB_QUERY = openapi.query(("fields", openapi.STRING), ("detail", openapi.STRING), openapi.LIMIT, openapi.MARKER,
-                          ("sort_key", openapi.STRING), ("sort_dir", openapi.STRING))
-
-
-@router.get("/v1/nodes/{node_ident}/ports", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/ports")
 def list_node_ports(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                     fields: str | None = None, detail: str | None = None, limit: int | None = None,
                     marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -340,7 +332,7 @@ def list_node_ports(node_ident: str, request: Request, ctx: RequestContext = Dep
                  marker=marker, sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/nodes/{node_ident}/ports/detail", openapi_extra=SUB_QUERY)
+@router.get("/v1/nodes/{node_ident}/ports/detail")
 def list_node_ports_detail(node_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                            limit: int | None = None, marker: str | None = None, sort_key: str = "id",
                            sort_dir: str = "asc"):
@@ -348,7 +340,7 @@ def list_node_ports_detail(node_ident: str, request: Request, ctx: RequestContex
                  sort_key=sort_key, sort_dir=sort_dir, parent_node=node_ident)
 
 
-@router.get("/v1/portgroups/{portgroup_ident}/ports", openapi_extra=SUB_QUERY)
+@router.get("/v1/portgroups/{portgroup_ident}/ports")
 def list_portgroup_ports(portgroup_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                          fields: str | None = None, detail: str | None = None, limit: int | None = None,
                          marker: str | None = None, sort_key: str = "id", sort_dir: str = "asc"):
@@ -358,7 +350,7 @@ def list_portgroup_ports(portgroup_ident: str, request: Request, ctx: RequestCon
                  limit=limit, marker=marker, sort_key=sort_key, sort_dir=sort_dir, parent_portgroup=portgroup_ident)
 
 
-@router.get("/v1/portgroups/{portgroup_ident}/ports/detail", openapi_extra=SUB_QUERY)
+@router.get("/v1/portgroups/{portgroup_ident}/ports/detail")
 def list_portgroup_ports_detail(portgroup_ident: str, request: Request, ctx: RequestContext = Depends(get_context),
                                 limit: int | None = None, marker: str | None = None, sort_key: str = "id",
                                 sort_dir: str = "asc"):
@@ -368,7 +360,7 @@ def list_portgroup_ports_detail(portgroup_ident: str, request: Request, ctx: Req
                  sort_key=sort_key, sort_dir=sort_dir, parent_portgroup=portgroup_ident)
 
 
-@router.get("/v1/ports/{port_id}", openapi_extra=openapi.query(("fields", openapi.STRING)))
+@router.get("/v1/ports/{port_id}")
 def show_port(port_id: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     m = minor(ctx)
     pc.check_ident("port_ident", port_id)
@@ -434,14 +426,15 @@ def patch_port(port_id: str, request: Request, ctx: RequestContext = Depends(get
         if changes:
             row["updated_at"] = utcnow()
             values = {k: row[k] for k in ports.c.keys() if k not in ("id", "created_at")}
-            taken = conn.execute(select(ports.c.id).where(ports.c.id != port["id"], (ports.c.address == row["address"]) | (
-                (ports.c.name == row["name"]) if row["name"] is not None else ports.c.id.is_(None)))).first()
-            if taken:
-                raise _duplicate(conn, row, exclude=port["id"])
+            conflict = _duplicate(conn, row, exclude=port["id"])
+            if conflict:
+                raise conflict
             try:
                 conn.execute(update(ports).where(ports.c.id == port["id"]).values(**values))
-            except IntegrityError:
-                raise Conflict(f"A port with MAC address {row['address']} already exists.") from None
+            except IntegrityError:  # a concurrent request took the MAC or name
+                with db.read() as fresh:
+                    raise _duplicate(fresh, row, exclude=port["id"]) or Conflict(
+                        f"A port with MAC address {row['address']} already exists.") from None
     return render(row, m, base_url(request))
 
 

@@ -46,12 +46,12 @@ def columns_for(fields: list[str]):
     for field in fields:
         if field.endswith("_interface"):
             names.add("driver")
-        elif field == "chassis_uuid":
-            names.add("chassis_id")
         elif field == "conductor":  # drivers.node_conductor's inputs
             names.update(("driver", "reservation", "conductor_group"))
         elif field in nodes.c and field != "uuid":
             names.add(field)
+    if "chassis_uuid" in fields:
+        names.add("chassis_id")
     return [nodes.c[name] for name in sorted(names)]
 
 
@@ -87,6 +87,8 @@ def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:
 def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str | None, drivers: dict):
     if field == "uuid":
         return row["id"]
+    if field == "chassis_uuid":
+        return row.get("chassis_id")  # the chassis' id is its UUID
     if field in ("created_at", "updated_at", "provision_updated_at"):
         return iso_utc(row.get(field))
     if field == "driver_info":
@@ -95,8 +97,6 @@ def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str 
         return node_conductor(row, conductors) if conductors is not None else conductor
     if field == "conductor_group":
         return row.get("conductor_group") or ""
-    if field == "chassis_uuid":
-        return row.get("chassis_id")  # the chassis' id is its UUID
     if field.endswith("_interface"):
         return interface_name(drivers, row["driver"], field[:-len("_interface")])
     if field in ("traits", "allocation_uuid") and field in row:  # looked up beside the node (nodes.with_related)
