@@ -193,3 +193,24 @@ def test_the_owners_manager_may_create_and_delete(bm):
     assert bm.req("PATCH", f"/ports/{made.json()['uuid']}", [{"op": "add", "path": "/extra/a", "value": 1}],
                   headers=manager).status_code == 200
     assert bm.req("DELETE", f"/ports/{made.json()['uuid']}", headers=manager).status_code == 204
+
+
+def test_a_busy_node_locks_its_ports(bm):
+    """While a task holds the node, changing or deleting its ports is Ironic's NodeLocked 409."""
+    import threading
+
+    from taskvisor.baremetal import fake as fake_hardware
+    node = bm.manageable("n1")
+    port = _port(bm, node)
+    in_flight = threading.Event()
+    fake_hardware.hold(node["uuid"], in_flight)
+    try:
+        started = bm.provision(node["uuid"], "provide")
+        assert started.status_code == 202, started.text
+        busy = bm.req("PATCH", f"/ports/{port['uuid']}", [{"op": "add", "path": "/extra/a", "value": 1}])
+        assert busy.status_code == 409 and "is locked by host" in fault(busy)
+        assert bm.req("DELETE", f"/ports/{port['uuid']}").status_code == 409
+    finally:
+        in_flight.set()
+    assert bm.wait_task(started.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+    assert bm.req("DELETE", f"/ports/{port['uuid']}").status_code == 204

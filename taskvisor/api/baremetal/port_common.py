@@ -9,7 +9,7 @@ import uuid
 from oslo_utils import netutils
 from sqlalchemy import and_, or_, select
 
-from taskvisor.api.baremetal.nodes import is_uuid
+from taskvisor.api.baremetal.nodes import is_uuid, node_locked
 from taskvisor.api.baremetal.secrets import node_target
 from taskvisor.api.context import RequestContext
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
@@ -210,6 +210,6 @@ def links(base: str, collection: str, ident: str) -> list[dict]:
             {"href": f"{base}/{collection}/{ident}", "rel": "bookmark"}]
 
 
-def locked(request, node: dict):
-    from taskvisor.api.baremetal.nodes import node_locked
+def locked(request, node: dict) -> ApiError:
+    """Ironic's 409 while a task holds the port's node (a port or group change takes its lock)."""
     return node_locked(request, node)
