@@ -345,7 +345,8 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
     authorize_node(ctx, "baremetal:node:get", node, ident)
-    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=live_conductors(request),
+    conductors = live_conductors(request) if "conductor" in (wanted or views.allowed_fields(minor(ctx))) else None
+    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
                                     drivers=recorded_drivers(request)), node, ctx)
 
 
