@@ -333,3 +333,23 @@ def test_paths_without_v1_route_as_v1(bm):
     assert client.get(f"/baremetal/nodes/{node['uuid']}", headers=headers).json()["uuid"] == node["uuid"]
     assert client.get("/baremetal/v2/nodes", headers=headers).status_code == 404
     assert client.get("/baremetal/", headers=headers).json()["name"] == "OpenStack Ironic API"
+
+
+def test_patching_interfaces_to_what_the_driver_enables(bm):
+    node = bm.create("ifaces")
+    same = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/deploy_interface", "value": "fake"},
+                                                      {"op": "add", "path": "/network_interface", "value": "noop"},
+                                                      {"op": "remove", "path": "/raid_interface"},
+                                                      {"op": "add", "path": "/extra/x", "value": 1}])
+    assert same.status_code == 200, same.text
+    assert same.json()["deploy_interface"] == "fake" and same.json()["extra"] == {"x": 1}
+    other = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface", "value": "direct"}])
+    assert other.status_code == 400 and "Valid interfaces are fake" in fault(other)
+    old = at(bm, "1.30").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface",
+                                                                  "value": "fake"}])
+    assert old.status_code == 406
+    assert at(bm, "1.85").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/firmware_interface",
+                                                                   "value": "fake"}]).status_code == 406
+    member = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface", "value": "fake"}],
+                    headers={"X-Project-Id": "projA", "X-User-Id": "alice", "X-Roles": "member,reader"})
+    assert member.status_code == 404  # not its node: not even seen

@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api import openapi
-from taskvisor.api.baremetal import drivers, node_filters, views
+from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.context import RequestContext, get_context
@@ -358,6 +358,7 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
     with db.read() as conn:
         node = load_node(conn, ident, ctx)
     authorize_node(ctx, "baremetal:node:update", node, ident)
+    interface_ops, patch = node_interfaces.split(patch)
     document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
     for op in patch:
         document = _apply(document, op, ctx)
@@ -370,6 +371,10 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         changes.pop("conductor_group", None)  # the same group, in other letter case
     for name in sorted(changes):
         authorize(ctx, FIELD_RULES[name], node_target(node))
+    if interface_ops:
+        authorize(ctx, node_interfaces.RULE, node_target(node))
+        record = recorded_drivers(request).get(changes.get("driver", node["driver"])) or {}
+        node_interfaces.check(interface_ops, record, minor(ctx))
     if ("driver" in changes or "conductor_group" in changes) and \
             changes.get("conductor_group", node["conductor_group"]):
         check_served(live_conductors(request), changes.get("driver", node["driver"]),
