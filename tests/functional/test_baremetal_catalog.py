@@ -353,3 +353,14 @@ def test_patching_interfaces_to_what_the_driver_enables(bm):
     member = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface", "value": "fake"}],
                     headers={"X-Project-Id": "projA", "X-User-Id": "alice", "X-Roles": "member,reader"})
     assert member.status_code == 404  # not its node: not even seen
+
+
+def test_dot_json_suffix_is_stripped_until_190(bm):
+    node = bm.create("dotjson")
+    old, new = at(bm, "1.90"), at(bm, "1.91")
+    assert old.req("GET", f"/nodes/{node['uuid']}.json").json()["uuid"] == node["uuid"]
+    patched = old.req("PATCH", f"/nodes/{node['uuid']}.json", [{"op": "add", "path": "/extra/a", "value": 1}])
+    assert patched.status_code == 200 and patched.json()["extra"] == {"a": 1}
+    assert new.req("GET", f"/nodes/{node['uuid']}.json").status_code == 404
+    assert new.req("DELETE", f"/nodes/{node['uuid']}.json").status_code == 404
+    assert old.req("DELETE", f"/nodes/{node['uuid']}.json").status_code == 204
