@@ -231,7 +231,8 @@ node_traits = Table(
     Index("ix_node_traits_trait", "trait"),
 )
 
-# bm-catalog (0006): the node's shard (Ironic 1.82) and conductor group (1.46)
+# bm-catalog (0006): the node's shard (Ironic 1.82), conductor group (1.46) and description (1.51)
 nodes.append_column(Column("shard", String(255)))
 nodes.append_column(Column("conductor_group", String(255), nullable=False, server_default=""))
+nodes.append_column(Column("description", Text))
 Index("ix_nodes_shard", nodes.c.shard)

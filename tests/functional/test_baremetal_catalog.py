@@ -364,3 +364,16 @@ def test_dot_json_suffix_is_stripped_until_190(bm):
     assert new.req("GET", f"/nodes/{node['uuid']}.json").status_code == 404
     assert new.req("DELETE", f"/nodes/{node['uuid']}.json").status_code == 404
     assert old.req("DELETE", f"/nodes/{node['uuid']}.json").status_code == 204
+
+
+def test_description_from_151(bm):
+    node = bm.create("described", description="meow")
+    assert node["description"] == "meow"
+    patched = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/description", "value": None}])
+    assert patched.status_code == 200 and patched.json()["description"] is None
+    assert bm.req("POST", "/nodes", {"driver": "fake-hardware", "description": "x" * 4097}).status_code == 400
+    old = at(bm, "1.50")
+    assert "description" not in old.node(node["uuid"])
+    assert old.req("POST", "/nodes", {"driver": "fake-hardware", "description": "x"}).status_code == 406
+    assert old.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/description",
+                                                         "value": "x"}]).status_code == 406

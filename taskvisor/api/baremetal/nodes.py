@@ -30,10 +30,12 @@ _NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _RESERVED_NAMES = ("detail", "validate")
 _STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_info", "instance_uuid",
-           "resource_class", "automated_clean", "maintenance", "owner", "lessee", "conductor_group", "shard")
+           "resource_class", "automated_clean", "maintenance", "owner", "lessee", "conductor_group", "shard",
+           "description")
 _OBJECTS = ("driver_info", "properties", "extra", "instance_info")
 PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
-             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "conductor_group", "shard")
+             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "conductor_group", "shard",
+             "description")
 # Ironic's rule for changing each field (on top of baremetal:node:update)
 FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "driver": "baremetal:node:update:driver_interfaces",
@@ -43,7 +45,8 @@ FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "maintenance": "baremetal:node:update:maintenance", "name": "baremetal:node:update:name",
                "owner": "baremetal:node:update:owner", "properties": "baremetal:node:update:properties",
                "resource_class": "baremetal:node:update:resource_class",
-               "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard"}
+               "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard",
+               "description": "baremetal:node:update"}  # Ironic has no rule of its own for description
 _GROUP = re.compile(r"^[A-Za-z0-9_\-.]*$")  # Ironic's conductor group names (stored lower case)
 
 
@@ -131,6 +134,10 @@ def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict
                                          or len(out["shard"]) > 255):
         raise BadRequest("Invalid input for field/attribute shard. Expected a non-empty string of at most 255 "
                          "characters")
+    if out.get("description") is not None and (not isinstance(out["description"], str)
+                                               or len(out["description"]) > 4096):
+        raise BadRequest("Invalid input for field/attribute description. Expected a string of at most 4096 "
+                         "characters")
     for name in _OBJECTS:
         if name in out:
             if out[name] is None:
@@ -185,6 +192,7 @@ NODE_BODY = {"type": "object", "required": ["driver"], "additionalProperties": F
     "lessee": {"type": ["string", "null"], "maxLength": 255},
     "conductor_group": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{0,255}$"},
     "shard": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+    "description": {"type": ["string", "null"], "maxLength": 4096},
     **{name: {"type": ["object", "null"]} for name in ("driver_info", "properties", "extra", "instance_info")}}}
 PATCH_BODY = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["op", "path"], "properties": {
     "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/"}, "value": {}}}}
@@ -222,7 +230,8 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     now = utcnow()
     row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
            "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
-           "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, **values,
+           "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, "description": None,
+           **values,
            "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
            "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
            "last_error": None, "fault": None, "maintenance_reason": None, "reservation": None, "task_id": None,
