@@ -377,3 +377,10 @@ def test_description_from_151(bm):
     assert old.req("POST", "/nodes", {"driver": "fake-hardware", "description": "x"}).status_code == 406
     assert old.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/description",
                                                          "value": "x"}]).status_code == 406
+
+
+def test_patch_of_an_unseen_node_is_404_whatever_the_body(bm):
+    node = bm.create("unseen")
+    other = {"X-Project-Id": "projB", "X-User-Id": "bob", "X-Roles": "reader"}
+    assert bm.req("PATCH", f"/nodes/{node['uuid']}", [], headers=other).status_code == 404
+    assert bm.req("PATCH", f"/nodes/{node['uuid']}", []).status_code == 400

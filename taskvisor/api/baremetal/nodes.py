@@ -361,12 +361,13 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
 
 @router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))
 def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), patch=Depends(json_body)):
-    if not isinstance(patch, list) or not patch:
-        raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
     db = request.app.state.tv.db
     with db.read() as conn:
         node = load_node(conn, ident, ctx)
+    # Ironic's order: a node the caller may not see is a 404 whatever the body says
     authorize_node(ctx, "baremetal:node:update", node, ident)
+    if not isinstance(patch, list) or not patch:
+        raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
     interface_ops, patch = node_interfaces.split(patch)
     document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
     for op in patch:
