@@ -235,4 +235,6 @@ node_traits = Table(
 nodes.append_column(Column("shard", String(255)))
 nodes.append_column(Column("conductor_group", String(255), nullable=False, server_default=""))
 nodes.append_column(Column("description", Text))
+# {kind: name} of the interfaces a node chose other than its driver's defaults (node.<kind>_interface)
+nodes.append_column(Column("interfaces", JSON))
 Index("ix_nodes_shard", nodes.c.shard)

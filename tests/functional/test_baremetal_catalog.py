@@ -384,3 +384,26 @@ def test_patch_of_an_unseen_node_is_404_whatever_the_body(bm):
     other = {"X-Project-Id": "projB", "X-User-Id": "bob", "X-Roles": "reader"}
     assert bm.req("PATCH", f"/nodes/{node['uuid']}", [], headers=other).status_code == 404
     assert bm.req("PATCH", f"/nodes/{node['uuid']}", []).status_code == 400
+
+
+def test_a_node_may_choose_an_interface_its_driver_enables(bm):
+    """fake-hardware enables no-* interfaces (Ironic's): a node that names
+    one shows it, and the kind's clean steps are gone from its plans."""
+    node = bm.create("chooser", vendor_interface="no-vendor")
+    assert node["vendor_interface"] == "no-vendor" and node["raid_interface"] == "fake"
+    planned = bm.req("GET", f"/nodes/{node['uuid']}/cleaning/steps").json()["steps"]
+    assert "vendor" not in {s["interface"] for s in planned}
+    patched = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/raid_interface", "value": "no-raid"},
+                                                         {"op": "remove", "path": "/vendor_interface"}])
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["raid_interface"] == "no-raid" and patched.json()["vendor_interface"] == "fake"
+    assert bm.req("GET", f"/nodes/{node['uuid']}?fields=raid_interface").json()["raid_interface"] == "no-raid"
+    bm.act(node["uuid"], "manage")
+    refused = bm.provision(node["uuid"], "clean", clean_steps=[{"interface": "raid", "step": "delete_configuration"}])
+    assert refused.status_code == 400 and "does not support" in fault(refused)
+    task = bm.act(node["uuid"], "provide")
+    assert "vendor.log_passthrough" in [s["name"] for s in task["steps"]]
+    bad = bm.req("POST", "/nodes", {"driver": "fake-hardware", "power_interface": "no-power"})
+    assert bad.status_code == 400 and "Valid interfaces are fake" in fault(bad)
+    moved = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/driver", "value": "redfish"}])
+    assert moved.status_code == 200 and moved.json()["raid_interface"] == "fake"  # redfish has no no-raid

@@ -84,7 +84,7 @@ def _provision_values(node: dict, event: str, target_override: str | None = None
 def _automated_plan(request: Request, node: dict) -> list[dict]:
     """Steps automated cleaning runs for this node ([] when it is off)."""
     with request.app.state.tv.db.read() as conn:
-        known = clean_steps_of(conn, node["driver"])
+        known = clean_steps_of(conn, node["driver"], node)
     try:
         return clean_steps.automated_plan(known, node, request.app.state.tv.conf)
     except ValueError as exc:
@@ -126,7 +126,7 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
             raise BadRequest('"clean_steps" is required when setting target provision state to clean')
         try:
             with request.app.state.tv.db.read() as conn:
-                known = clean_steps_of(conn, node["driver"])
+                known = clean_steps_of(conn, node["driver"], node)
             planned = clean_steps.validate_user_steps(known, user_steps)
         except clean_steps.InvalidSteps as exc:
             raise BadRequest(str(exc)) from None

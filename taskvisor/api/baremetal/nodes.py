@@ -214,12 +214,16 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     _reject_newer(body, ctx)
     known_drivers = recorded_drivers(request)
     values = check_values({k: v for k, v in body.items() if k in _STORED}, ctx, known_drivers)
+    record = known_drivers.get(values["driver"]) or {}
+    chosen = {}
     for key, value in interfaces.items():
-        mine = views.interface_name(known_drivers, values["driver"], key[:-len("_interface")])
-        if value is not None and value != mine:
-            raise BadRequest(f"Could not find the following interface in the "
-                             f"'ironic.hardware.interfaces.{key[:-len('_interface')]}' entrypoint: {value}. "
-                             f"Valid interfaces are {mine}.")
+        kind = key[:-len("_interface")]
+        if kind not in node_interfaces.KINDS:
+            raise BadRequest(f"Schema error for node: Additional properties are not allowed ('{key}' was unexpected)")
+        if value is not None and value != (record.get("interfaces") or {}).get(kind):
+            node_interfaces.check_name(kind, value, record.get("enabled_interfaces") or {})
+            chosen[kind] = value
+    values["interfaces"] = chosen or None
     conductors = live_conductors(request)
     if values.get("conductor_group"):
         check_served(conductors, values["driver"], values["conductor_group"])
@@ -231,6 +235,7 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
            "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
            "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, "description": None,
+           "interfaces": None,
            **values,
            "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
            "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
@@ -381,10 +386,14 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         changes.pop("conductor_group", None)  # the same group, in other letter case
     for name in sorted(changes):
         authorize(ctx, FIELD_RULES[name], node_target(node))
-    if interface_ops:
-        authorize(ctx, node_interfaces.RULE, node_target(node))
+    if interface_ops or "driver" in changes:
+        if interface_ops:
+            authorize(ctx, node_interfaces.RULE, node_target(node))
         record = recorded_drivers(request).get(changes.get("driver", node["driver"])) or {}
-        node_interfaces.check(interface_ops, record, minor(ctx))
+        chosen = node_interfaces.for_driver(node["interfaces"], record)
+        chosen = node_interfaces.check(interface_ops, record, minor(ctx), chosen) or None
+        if chosen != node["interfaces"]:
+            changes["interfaces"] = chosen
     if ("driver" in changes or "conductor_group" in changes) and \
             changes.get("conductor_group", node["conductor_group"]):
         check_served(live_conductors(request), changes.get("driver", node["driver"]),

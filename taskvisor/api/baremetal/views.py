@@ -46,7 +46,7 @@ def columns_for(fields: list[str]):
     names = {"id", "created_at"}
     for field in fields:
         if field.endswith("_interface"):
-            names.add("driver")
+            names.update(("driver", "interfaces"))
         elif field == "conductor":  # drivers.node_conductor's inputs
             names.update(("driver", "reservation", "conductor_group"))
         elif field in nodes.c and field != "uuid":
@@ -95,7 +95,8 @@ def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str 
     if field == "conductor_group":
         return row.get("conductor_group") or ""
     if field.endswith("_interface"):
-        return interface_name(drivers, row["driver"], field[:-len("_interface")])
+        kind = field[:-len("_interface")]
+        return (row.get("interfaces") or {}).get(kind) or interface_name(drivers, row["driver"], kind)
     if field in _COLUMNS:
         value = row.get(field)
         return {} if value is None and field in ("clean_step", "driver_internal_info", "properties", "extra",
