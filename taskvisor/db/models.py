@@ -237,4 +237,7 @@ nodes.append_column(Column("conductor_group", String(255), nullable=False, serve
 nodes.append_column(Column("description", Text))
 # {kind: name} of the interfaces a node chose other than its driver's defaults (node.<kind>_interface)
 nodes.append_column(Column("interfaces", JSON))
+# Ironic's protected flag (1.48): an active node that may not be undeployed, rebuilt or deleted
+nodes.append_column(Column("protected", Boolean, nullable=False, server_default=text("false")))
+nodes.append_column(Column("protected_reason", Text))
 Index("ix_nodes_shard", nodes.c.shard)

@@ -407,3 +407,29 @@ def test_a_node_may_choose_an_interface_its_driver_enables(bm):
     assert bad.status_code == 400 and "Valid interfaces are fake" in fault(bad)
     moved = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/driver", "value": "redfish"}])
     assert moved.status_code == 200 and moved.json()["raid_interface"] == "fake"  # redfish has no no-raid
+
+
+def test_protected_nodes(bm):
+    node = bm.create("guarded", deploy_interface="fake")
+    early = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected", "value": True}])
+    assert early.status_code == 409 and "active" in fault(early)
+    bm.act(node["uuid"], "manage")
+    bm.act(node["uuid"], "provide")
+    bm.act(node["uuid"], "active")
+    assert bm.node(node["uuid"])["protected"] is False
+    no_flag = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected_reason", "value": "r"}])
+    assert no_flag.status_code == 400
+    on = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected", "value": True},
+                                                    {"op": "add", "path": "/protected_reason", "value": "prod"}])
+    assert on.status_code == 200 and on.json()["protected"] is True and on.json()["protected_reason"] == "prod"
+    for target in ("deleted", "undeploy", "rebuild"):
+        refused = bm.provision(node["uuid"], target)
+        assert refused.status_code == 403 and "is protected" in fault(refused), target
+    bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/maintenance", "value": True}])
+    assert bm.req("DELETE", f"/nodes/{node['uuid']}").status_code == 403
+    off = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected", "value": False}])
+    assert off.status_code == 200 and off.json()["protected_reason"] is None
+    assert "protected" not in at(bm, "1.47").node(node["uuid"])
+    assert at(bm, "1.47").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected",
+                                                                   "value": True}]).status_code == 406
+    assert bm.provision(node["uuid"], "rebuild").status_code == 400  # not served when unprotected

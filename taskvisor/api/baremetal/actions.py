@@ -14,7 +14,7 @@ from sqlalchemy import update
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.drivers import clean_steps_of
-from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
+from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked, protected_error
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
@@ -101,13 +101,18 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
     if user_steps is not None and not isinstance(user_steps, list):
         raise BadRequest(f"Invalid input for field/attribute clean_steps. Value: {user_steps!r}. "
                          "Wrong type. Expected 'list'")
-    if target not in states.VERBS:
+    # rebuild is not served, but a protected node refuses it first, as in Ironic
+    if target not in states.VERBS and target != "rebuild":
         raise BadRequest(f'The requested action "{target}" could not be understood.')
     if minor(ctx) < states.MIN_VERB_VERSION.get(target, 0):
         raise ApiError(406, NOT_ACCEPTABLE)
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
         authorize_node(ctx, "baremetal:node:set_provision_state", node, ident)
+    if target in ("deleted", "undeploy", "rebuild") and node["protected"]:
+        raise protected_error(node)
+    if target == "rebuild":
+        raise BadRequest('The requested action "rebuild" could not be understood.')
     state, locked = node["provision_state"], node["task_id"] is not None
     if target in ("active", "deploy") and node["maintenance"]:
         raise BadRequest(f"The provisioning operation can't be performed on node {node['id']} because it's in "

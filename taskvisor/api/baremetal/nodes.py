@@ -35,7 +35,7 @@ _STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_inf
 _OBJECTS = ("driver_info", "properties", "extra", "instance_info")
 PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
              "lessee", "maintenance", "name", "owner", "properties", "resource_class", "conductor_group", "shard",
-             "description")
+             "description", "protected", "protected_reason")
 # Ironic's rule for changing each field (on top of baremetal:node:update)
 FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "driver": "baremetal:node:update:driver_interfaces",
@@ -46,7 +46,9 @@ FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "owner": "baremetal:node:update:owner", "properties": "baremetal:node:update:properties",
                "resource_class": "baremetal:node:update:resource_class",
                "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard",
-               "description": "baremetal:node:update"}  # Ironic has no rule of its own for description
+               # Ironic has no rule of its own for these
+               "description": "baremetal:node:update", "protected": "baremetal:node:update",
+               "protected_reason": "baremetal:node:update"}
 _GROUP = re.compile(r"^[A-Za-z0-9_\-.]*$")  # Ironic's conductor group names (stored lower case)
 
 
@@ -133,6 +135,12 @@ def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict
     if out.get("shard") is not None and (not isinstance(out["shard"], str) or not out["shard"]
                                          or len(out["shard"]) > 255):
         raise BadRequest("Invalid input for field/attribute shard. Expected a non-empty string of at most 255 "
+                         "characters")
+    if "protected" in out:
+        out["protected"] = bool(_bool("protected", out["protected"]))
+    if out.get("protected_reason") is not None and (not isinstance(out["protected_reason"], str)
+                                                    or len(out["protected_reason"]) > 255):
+        raise BadRequest("Invalid input for field/attribute protected_reason. Expected a string of at most 255 "
                          "characters")
     if out.get("description") is not None and (not isinstance(out["description"], str)
                                                or len(out["description"]) > 4096):
@@ -398,6 +406,7 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
             changes.get("conductor_group", node["conductor_group"]):
         check_served(live_conductors(request), changes.get("driver", node["driver"]),
                      changes.get("conductor_group", node["conductor_group"]))
+    changes = _protection(node, changes)
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
     if changes:
@@ -413,6 +422,25 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         node = load_node(conn, node["id"], ctx)
     return redact(views.render_node(node, minor(ctx), base_url(request), conductors=live_conductors(request),
                                     drivers=recorded_drivers(request)), node, ctx)
+
+
+def _protection(node: dict, changes: dict) -> dict:
+    """Ironic's rules for protected (1.48): only an active node becomes
+    protected (409), a reason needs the flag (400), and unprotecting clears it."""
+    protected = changes.get("protected", node["protected"])
+    if changes.get("protected") and not node["protected"] and node["provision_state"] != states.ACTIVE:
+        raise Conflict(f"Node {node['id']} can only be made protected in provision state 'active', not "
+                       f"'{node['provision_state']}'")
+    if not protected:
+        if changes.get("protected_reason") is not None:
+            raise BadRequest("Cannot set protected_reason without protected=True")
+        if node["protected_reason"] is not None:
+            changes = {**changes, "protected_reason": None}
+    return changes
+
+
+def protected_error(node: dict) -> ApiError:
+    return ApiError(403, f"Node {node['id']} is protected and cannot be undeployed, rebuilt or deleted")
 
 
 def _apply(document: dict, op, ctx: RequestContext, patchable=PATCHABLE, objects=_OBJECTS) -> dict:
@@ -448,6 +476,8 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
         authorize_node(ctx, "baremetal:node:delete", node, ident)
         if node["task_id"] is not None:
             raise node_locked(request, node)
+        if node["protected"]:
+            raise protected_error(node)
         if not node["maintenance"] and node["instance_uuid"] is not None:
             raise Conflict(f"Node {node['id']} is associated with instance {node['instance_uuid']}.")
         if not node["maintenance"] and node["provision_state"] not in states.DELETE_ALLOWED:

@@ -27,12 +27,12 @@ _COLUMNS = ("driver", "driver_info", "extra", "instance_info", "instance_uuid", 
             "maintenance_reason", "power_state", "properties", "provision_state", "reservation",
             "target_power_state", "target_provision_state", "driver_internal_info", "name", "clean_step",
             "resource_class", "fault", "automated_clean", "owner", "lessee", "conductor_group", "shard",
-            "description")
+            "description", "protected", "protected_reason")
 _INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
                "rescue", "bios", "firmware", "network")
 _DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finished_at": None,
              "inspection_started_at": None, "raid_config": {}, "target_raid_config": {}, "traits": [],
-             "deploy_step": {}, "protected": False, "protected_reason": None,
+             "deploy_step": {},
              "allocation_uuid": None, "retired": False,
              "retired_reason": None, "network_data": {}, "boot_mode": None,
              "secure_boot": None, "parent_node": None, "service_step": {},
