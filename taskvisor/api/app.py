@@ -73,6 +73,8 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     # add_middleware puts each one outside the previous: the edge runs first.
     app.add_middleware(auth_middleware(conf), conf=conf, enforcer=enforcer_for(conf))
     app.add_middleware(EdgeMiddleware, conf=conf)
+    from taskvisor.api.middleware.baremetal_paths import BaremetalPathsMiddleware
+    app.add_middleware(BaremetalPathsMiddleware)  # /baremetal/x → /baremetal/v1/x, as Ironic routes it
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):

@@ -31,19 +31,21 @@ def get_driver(name: str):
 
 def describe(name: str) -> dict:
     """What the API shows of a driver (GET /v1/drivers…) and checks nodes
-    against: its interface per kind (node.<kind>_interface; each kind has one
-    implementation, so it is both the default and the one enabled), the
+    against: its interface per kind (the default of node.<kind>_interface),
+    the names a node may choose instead (``enabled_interfaces``), the
     driver_info properties its interfaces read, the logical disk properties
     of its RAID interface (None: no RAID), and its clean and deploy steps."""
     driver = get_driver(name)
     interfaces, properties = {}, {}
     for kind in INTERFACES:
         interface = getattr(driver, kind, None)
-        interfaces[kind] = getattr(interface, "name", None) or ("noop" if kind in _NOOP else None)
+        interfaces[kind] = (getattr(interface, "name", None) or getattr(driver, "named", {}).get(kind)
+                            or ("noop" if kind in _NOOP else None))
         properties.update(getattr(interface, "properties", None) or {})
     raid = getattr(driver, "raid", None)
     return {"interfaces": interfaces,
-            "enabled_interfaces": {kind: [iface] if iface else [] for kind, iface in interfaces.items()},
+            "enabled_interfaces": {kind: ([iface] if iface else []) + getattr(driver, "alternatives", {}).get(kind, [])
+                                   for kind, iface in interfaces.items()},
             "properties": properties,
             "raid_logical_disk_properties": getattr(raid, "logical_disk_properties", None),
             "clean_steps": driver_steps(driver), "deploy_steps": driver_deploy_steps(driver)}

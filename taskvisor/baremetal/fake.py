@@ -186,6 +186,12 @@ class FakeFirmware(base.FirmwareInterface):
 
 class FakeHardware:
     name = "fake-hardware"
+    # Interface kinds with no behaviour here, named as Ironic's fake-hardware names them.
+    named = {"boot": "fake", "console": "fake", "inspect": "fake", "rescue": "fake"}
+    # Other implementations a node of this driver may name (Ironic's no-* interfaces):
+    # the kind then does nothing, and offers no clean steps.
+    alternatives = {kind: [f"no-{kind}"] for kind in ("console", "inspect", "raid", "vendor", "bios", "firmware",
+                                                      "rescue")}
 
     def __init__(self):
         self.power, self.management, self.deploy = FakePower(), FakeManagement(), FakeDeploy()

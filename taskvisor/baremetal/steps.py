@@ -87,6 +87,14 @@ def driver_deploy_steps(driver: Any) -> list[dict]:
     return found
 
 
+def for_node(known: list[dict], node: dict) -> list[dict]:
+    """A driver's steps less those of the kinds the node replaced with
+    another implementation (``nodes.interfaces``: only choices other than
+    the driver's default are stored, and those do nothing here)."""
+    replaced = node.get("interfaces") or {}
+    return [s for s in known if s["interface"] not in replaced]
+
+
 def step_id(step: dict) -> str:
     return f"{step['interface']}.{step['step']}"
 

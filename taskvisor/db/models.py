@@ -278,8 +278,15 @@ ports = Table(
     Index("ix_ports_portgroup_id", "portgroup_id"),
 )
 # bm-catalog (0006): the node's shard (Ironic 1.82) and conductor group (1.46)
+# bm-catalog (0006): the node's shard (Ironic 1.82), conductor group (1.46) and description (1.51)
 nodes.append_column(Column("shard", String(255)))
 nodes.append_column(Column("conductor_group", String(255), nullable=False, server_default=""))
+nodes.append_column(Column("description", Text))
+# {kind: name} of the interfaces a node chose other than its driver's defaults (node.<kind>_interface)
+nodes.append_column(Column("interfaces", JSON))
+# Ironic's protected flag (1.48): an active node that may not be undeployed, rebuilt or deleted
+nodes.append_column(Column("protected", Boolean, nullable=False, server_default=text("false")))
+nodes.append_column(Column("protected_reason", Text))
 Index("ix_nodes_shard", nodes.c.shard)
 # bm-alloc (0007): Ironic's allocations. A task (flow bm_allocate) owns an
 # allocating one through task_id; the node it got names it by instance_uuid,

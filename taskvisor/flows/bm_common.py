@@ -119,7 +119,8 @@ def hand_over(ctx: Any, node_id: str, *, flow: str, action: str, params: dict, *
 
 def automated_plan(ctx: Any, node: dict) -> list[dict]:
     """The clean steps automated cleaning runs on this node ([] when it is off)."""
-    return clean_steps.automated_plan(clean_steps.driver_steps(get_driver(node["driver"])), node, ctx.conf)
+    known = clean_steps.for_node(clean_steps.driver_steps(get_driver(node["driver"])), node)
+    return clean_steps.automated_plan(known, node, ctx.conf)
 
 
 def with_plan(node: dict, plan: list[dict]) -> dict:

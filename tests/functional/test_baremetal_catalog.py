@@ -333,3 +333,103 @@ def test_paths_without_v1_route_as_v1(bm):
     assert client.get(f"/baremetal/nodes/{node['uuid']}", headers=headers).json()["uuid"] == node["uuid"]
     assert client.get("/baremetal/v2/nodes", headers=headers).status_code == 404
     assert client.get("/baremetal/", headers=headers).json()["name"] == "OpenStack Ironic API"
+
+
+def test_patching_interfaces_to_what_the_driver_enables(bm):
+    node = bm.create("ifaces")
+    same = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/deploy_interface", "value": "fake"},
+                                                      {"op": "add", "path": "/network_interface", "value": "noop"},
+                                                      {"op": "remove", "path": "/raid_interface"},
+                                                      {"op": "add", "path": "/extra/x", "value": 1}])
+    assert same.status_code == 200, same.text
+    assert same.json()["deploy_interface"] == "fake" and same.json()["extra"] == {"x": 1}
+    other = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface", "value": "direct"}])
+    assert other.status_code == 400 and "Valid interfaces are fake" in fault(other)
+    old = at(bm, "1.30").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface",
+                                                                  "value": "fake"}])
+    assert old.status_code == 406
+    assert at(bm, "1.85").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/firmware_interface",
+                                                                   "value": "fake"}]).status_code == 406
+    member = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/deploy_interface", "value": "fake"}],
+                    headers={"X-Project-Id": "projA", "X-User-Id": "alice", "X-Roles": "member,reader"})
+    assert member.status_code == 404  # not its node: not even seen
+
+
+def test_dot_json_suffix_is_stripped_until_190(bm):
+    node = bm.create("dotjson")
+    old, new = at(bm, "1.90"), at(bm, "1.91")
+    assert old.req("GET", f"/nodes/{node['uuid']}.json").json()["uuid"] == node["uuid"]
+    patched = old.req("PATCH", f"/nodes/{node['uuid']}.json", [{"op": "add", "path": "/extra/a", "value": 1}])
+    assert patched.status_code == 200 and patched.json()["extra"] == {"a": 1}
+    assert new.req("GET", f"/nodes/{node['uuid']}.json").status_code == 404
+    assert new.req("DELETE", f"/nodes/{node['uuid']}.json").status_code == 404
+    assert old.req("DELETE", f"/nodes/{node['uuid']}.json").status_code == 204
+
+
+def test_description_from_151(bm):
+    node = bm.create("described", description="meow")
+    assert node["description"] == "meow"
+    patched = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/description", "value": None}])
+    assert patched.status_code == 200 and patched.json()["description"] is None
+    assert bm.req("POST", "/nodes", {"driver": "fake-hardware", "description": "x" * 4097}).status_code == 400
+    old = at(bm, "1.50")
+    assert "description" not in old.node(node["uuid"])
+    assert old.req("POST", "/nodes", {"driver": "fake-hardware", "description": "x"}).status_code == 406
+    assert old.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/description",
+                                                         "value": "x"}]).status_code == 406
+
+
+def test_patch_of_an_unseen_node_is_404_whatever_the_body(bm):
+    node = bm.create("unseen")
+    other = {"X-Project-Id": "projB", "X-User-Id": "bob", "X-Roles": "reader"}
+    assert bm.req("PATCH", f"/nodes/{node['uuid']}", [], headers=other).status_code == 404
+    assert bm.req("PATCH", f"/nodes/{node['uuid']}", []).status_code == 400
+
+
+def test_a_node_may_choose_an_interface_its_driver_enables(bm):
+    """fake-hardware enables no-* interfaces (Ironic's): a node that names
+    one shows it, and the kind's clean steps are gone from its plans."""
+    node = bm.create("chooser", vendor_interface="no-vendor")
+    assert node["vendor_interface"] == "no-vendor" and node["raid_interface"] == "fake"
+    planned = bm.req("GET", f"/nodes/{node['uuid']}/cleaning/steps").json()["steps"]
+    assert "vendor" not in {s["interface"] for s in planned}
+    patched = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/raid_interface", "value": "no-raid"},
+                                                         {"op": "remove", "path": "/vendor_interface"}])
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["raid_interface"] == "no-raid" and patched.json()["vendor_interface"] == "fake"
+    assert bm.req("GET", f"/nodes/{node['uuid']}?fields=raid_interface").json()["raid_interface"] == "no-raid"
+    bm.act(node["uuid"], "manage")
+    refused = bm.provision(node["uuid"], "clean", clean_steps=[{"interface": "raid", "step": "delete_configuration"}])
+    assert refused.status_code == 400 and "does not support" in fault(refused)
+    task = bm.act(node["uuid"], "provide")
+    assert "vendor.log_passthrough" in [s["name"] for s in task["steps"]]
+    bad = bm.req("POST", "/nodes", {"driver": "fake-hardware", "power_interface": "no-power"})
+    assert bad.status_code == 400 and "Valid interfaces are fake" in fault(bad)
+    moved = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "replace", "path": "/driver", "value": "redfish"}])
+    assert moved.status_code == 200 and moved.json()["raid_interface"] == "fake"  # redfish has no no-raid
+
+
+def test_protected_nodes(bm):
+    node = bm.create("guarded", deploy_interface="fake")
+    early = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected", "value": True}])
+    assert early.status_code == 409 and "active" in fault(early)
+    bm.act(node["uuid"], "manage")
+    bm.act(node["uuid"], "provide")
+    bm.act(node["uuid"], "active")
+    assert bm.node(node["uuid"])["protected"] is False
+    no_flag = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected_reason", "value": "r"}])
+    assert no_flag.status_code == 400
+    on = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected", "value": True},
+                                                    {"op": "add", "path": "/protected_reason", "value": "prod"}])
+    assert on.status_code == 200 and on.json()["protected"] is True and on.json()["protected_reason"] == "prod"
+    for target in ("deleted", "undeploy", "rebuild"):
+        refused = bm.provision(node["uuid"], target)
+        assert refused.status_code == 403 and "is protected" in fault(refused), target
+    bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/maintenance", "value": True}])
+    assert bm.req("DELETE", f"/nodes/{node['uuid']}").status_code == 403
+    off = bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected", "value": False}])
+    assert off.status_code == 200 and off.json()["protected_reason"] is None
+    assert "protected" not in at(bm, "1.47").node(node["uuid"])
+    assert at(bm, "1.47").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected",
+                                                                   "value": True}]).status_code == 406
+    assert bm.provision(node["uuid"], "rebuild").status_code == 400  # not served when unprotected

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import deploy_templates, runbooks, views
 from taskvisor.api.baremetal.drivers import clean_steps_of
-from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked
+from taskvisor.api.baremetal.nodes import authorize_node, base_url, load_node, minor, node_locked, protected_error
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
@@ -84,7 +84,7 @@ def _provision_values(node: dict, event: str, target_override: str | None = None
 def _automated_plan(request: Request, node: dict) -> list[dict]:
     """Steps automated cleaning runs for this node ([] when it is off)."""
     with request.app.state.tv.db.read() as conn:
-        known = clean_steps_of(conn, node["driver"])
+        known = clean_steps_of(conn, node["driver"], node)
     try:
         return clean_steps.automated_plan(known, node, request.app.state.tv.conf)
     except ValueError as exc:
@@ -102,13 +102,18 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
     if user_steps is not None and not isinstance(user_steps, list):
         raise BadRequest(f"Invalid input for field/attribute clean_steps. Value: {user_steps!r}. "
                          "Wrong type. Expected 'list'")
-    if target not in states.VERBS:
+    # rebuild is not served, but a protected node refuses it first, as in Ironic
+    if target not in states.VERBS and target != "rebuild":
         raise BadRequest(f'The requested action "{target}" could not be understood.')
     if minor(ctx) < states.MIN_VERB_VERSION.get(target, 0):
         raise ApiError(406, NOT_ACCEPTABLE)
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
         authorize_node(ctx, "baremetal:node:set_provision_state", node, ident)
+    if target in ("deleted", "undeploy", "rebuild") and node["protected"]:
+        raise protected_error(node)
+    if target == "rebuild":
+        raise BadRequest('The requested action "rebuild" could not be understood.')
     state, locked = node["provision_state"], node["task_id"] is not None
     if target in ("active", "deploy") and node["maintenance"]:
         raise BadRequest(f"The provisioning operation can't be performed on node {node['id']} because it's in "
@@ -133,7 +138,7 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
             raise BadRequest('"clean_steps" is required when setting target provision state to clean')
         try:
             with request.app.state.tv.db.read() as conn:
-                known = clean_steps_of(conn, node["driver"])
+                known = clean_steps_of(conn, node["driver"], node)
             planned = clean_steps.validate_user_steps(known, user_steps)
         except clean_steps.InvalidSteps as exc:
             raise BadRequest(str(exc)) from None

@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy.engine import Connection
 
 from taskvisor import servicegroup
+from taskvisor.baremetal import steps as clean_steps
 
 
 def recorded(conn: Connection) -> dict[str, dict]:
@@ -22,8 +23,10 @@ def recorded(conn: Connection) -> dict[str, dict]:
     return drivers
 
 
-def clean_steps_of(conn: Connection, driver: str) -> list[dict]:
-    return (recorded(conn).get(driver) or {}).get("clean_steps") or []
+def clean_steps_of(conn: Connection, driver: str, node: dict | None = None) -> list[dict]:
+    """The driver's clean steps; for ``node``, less those of the interfaces it replaced."""
+    known = (recorded(conn).get(driver) or {}).get("clean_steps") or []
+    return clean_steps.for_node(known, node) if node is not None else known
 
 
 def conductors(conn: Connection, down_time: float) -> list[dict]:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api import openapi
-from taskvisor.api.baremetal import drivers, node_filters, views
+from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.baremetal import node_chassis
@@ -31,10 +31,12 @@ _NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _RESERVED_NAMES = ("detail", "validate")
 _STORED = ("driver", "name", "driver_info", "properties", "extra", "instance_info", "instance_uuid",
-           "resource_class", "automated_clean", "maintenance", "owner", "lessee", "conductor_group", "shard")
+           "resource_class", "automated_clean", "maintenance", "owner", "lessee", "conductor_group", "shard",
+           "description")
 _OBJECTS = ("driver_info", "properties", "extra", "instance_info")
 PATCHABLE = ("automated_clean", "driver", "driver_info", "extra", "instance_info", "instance_uuid",
-             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "conductor_group", "shard")
+             "lessee", "maintenance", "name", "owner", "properties", "resource_class", "conductor_group", "shard",
+             "description", "protected", "protected_reason")
 # Ironic's rule for changing each field (on top of baremetal:node:update)
 FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "driver": "baremetal:node:update:driver_interfaces",
@@ -44,7 +46,10 @@ FIELD_RULES = {"automated_clean": "baremetal:node:update:automated_clean",
                "maintenance": "baremetal:node:update:maintenance", "name": "baremetal:node:update:name",
                "owner": "baremetal:node:update:owner", "properties": "baremetal:node:update:properties",
                "resource_class": "baremetal:node:update:resource_class",
-               "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard"}
+               "conductor_group": "baremetal:node:update:conductor_group", "shard": "baremetal:node:update:shard",
+               # Ironic has no rule of its own for these
+               "description": "baremetal:node:update", "protected": "baremetal:node:update",
+               "protected_reason": "baremetal:node:update"}
 _GROUP = re.compile(r"^[A-Za-z0-9_\-.]*$")  # Ironic's conductor group names (stored lower case)
 
 
@@ -149,6 +154,16 @@ def check_values(values: dict, ctx: RequestContext, known_drivers: dict) -> dict
                                          or len(out["shard"]) > 255):
         raise BadRequest("Invalid input for field/attribute shard. Expected a non-empty string of at most 255 "
                          "characters")
+    if "protected" in out:
+        out["protected"] = bool(_bool("protected", out["protected"]))
+    if out.get("protected_reason") is not None and (not isinstance(out["protected_reason"], str)
+                                                    or len(out["protected_reason"]) > 255):
+        raise BadRequest("Invalid input for field/attribute protected_reason. Expected a string of at most 255 "
+                         "characters")
+    if out.get("description") is not None and (not isinstance(out["description"], str)
+                                               or len(out["description"]) > 4096):
+        raise BadRequest("Invalid input for field/attribute description. Expected a string of at most 4096 "
+                         "characters")
     for name in _OBJECTS:
         if name in out:
             if out[name] is None:
@@ -203,6 +218,7 @@ NODE_BODY = {"type": "object", "required": ["driver"], "additionalProperties": F
     "lessee": {"type": ["string", "null"], "maxLength": 255},
     "conductor_group": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_.-]{0,255}$"},
     "shard": {"type": ["string", "null"], "minLength": 1, "maxLength": 255},
+    "description": {"type": ["string", "null"], "maxLength": 4096},
     **{name: {"type": ["object", "null"]} for name in ("driver_info", "properties", "extra", "instance_info")}}}
 PATCH_BODY = {"type": "array", "minItems": 1, "items": {"type": "object", "required": ["op", "path"], "properties": {
     "op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/"}, "value": {}}}}
@@ -225,12 +241,16 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     _reject_newer(body, ctx)
     known_drivers = recorded_drivers(request)
     values = check_values({k: v for k, v in body.items() if k in _STORED}, ctx, known_drivers)
+    record = known_drivers.get(values["driver"]) or {}
+    chosen = {}
     for key, value in interfaces.items():
-        mine = views.interface_name(known_drivers, values["driver"], key[:-len("_interface")])
-        if value is not None and value != mine:
-            raise BadRequest(f"Could not find the following interface in the "
-                             f"'ironic.hardware.interfaces.{key[:-len('_interface')]}' entrypoint: {value}. "
-                             f"Valid interfaces are {mine}.")
+        kind = key[:-len("_interface")]
+        if kind not in node_interfaces.KINDS:
+            raise BadRequest(f"Schema error for node: Additional properties are not allowed ('{key}' was unexpected)")
+        if value is not None and value != (record.get("interfaces") or {}).get(kind):
+            node_interfaces.check_name(kind, value, record.get("enabled_interfaces") or {})
+            chosen[kind] = value
+    values["interfaces"] = chosen or None
     conductors = live_conductors(request)
     if values.get("conductor_group"):
         check_served(conductors, values["driver"], values["conductor_group"])
@@ -241,7 +261,9 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     now = utcnow()
     row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
            "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
-           "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, **values,
+           "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, "description": None,
+           "interfaces": None,
+           **values,
            "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
            "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
            "last_error": None, "fault": None, "maintenance_reason": None, "reservation": None, "task_id": None,
@@ -368,19 +390,22 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     with request.app.state.tv.db.read() as conn:
         node = with_related(conn, [load_node(conn, ident, ctx)])[0]
     authorize_node(ctx, "baremetal:node:get", node, ident)
-    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=live_conductors(request),
+    conductors = live_conductors(request) if "conductor" in (wanted or views.allowed_fields(minor(ctx))) else None
+    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
                                     drivers=recorded_drivers(request)), node, ctx)
 
 
 @router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))
 def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), patch=Depends(json_body)):
-    if not isinstance(patch, list) or not patch:
-        raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
-    chassis_ops, patch = node_chassis.split(patch)
     db = request.app.state.tv.db
     with db.read() as conn:
         node = load_node(conn, ident, ctx)
+    # Ironic's order: a node the caller may not see is a 404 whatever the body says
     authorize_node(ctx, "baremetal:node:update", node, ident)
+    if not isinstance(patch, list) or not patch:
+        raise BadRequest("Invalid input for field/attribute patch. Value: body. Wrong type. Expected 'list'")
+    interface_ops, patch = node_interfaces.split(patch)
+    chassis_ops, patch = node_chassis.split(patch)
     document = {name: copy.deepcopy(node[name]) for name in PATCHABLE}
     for op in patch:
         document = _apply(document, op, ctx)
@@ -393,10 +418,19 @@ def patch_node(ident: str, request: Request, ctx: RequestContext = Depends(get_c
         changes.pop("conductor_group", None)  # the same group, in other letter case
     for name in sorted(changes):
         authorize(ctx, FIELD_RULES[name], node_target(node))
+    if interface_ops or "driver" in changes:
+        if interface_ops:
+            authorize(ctx, node_interfaces.RULE, node_target(node))
+        record = recorded_drivers(request).get(changes.get("driver", node["driver"])) or {}
+        chosen = node_interfaces.for_driver(node["interfaces"], record)
+        chosen = node_interfaces.check(interface_ops, record, minor(ctx), chosen) or None
+        if chosen != node["interfaces"]:
+            changes["interfaces"] = chosen
     if ("driver" in changes or "conductor_group" in changes) and \
             changes.get("conductor_group", node["conductor_group"]):
         check_served(live_conductors(request), changes.get("driver", node["driver"]),
                      changes.get("conductor_group", node["conductor_group"]))
+    changes = _protection(node, changes)
     if "name" in changes and changes["name"] is not None and minor(ctx) < 5:
         raise ApiError(406, "Request not acceptable.")
     with db.read() as conn:
@@ -437,6 +471,25 @@ def _drop_allocation(conn, node: dict) -> None:
     conn.execute(delete(allocations).where(allocations.c.id == held))
 
 
+def _protection(node: dict, changes: dict) -> dict:
+    """Ironic's rules for protected (1.48): only an active node becomes
+    protected (409), a reason needs the flag (400), and unprotecting clears it."""
+    protected = changes.get("protected", node["protected"])
+    if changes.get("protected") and not node["protected"] and node["provision_state"] != states.ACTIVE:
+        raise Conflict(f"Node {node['id']} can only be made protected in provision state 'active', not "
+                       f"'{node['provision_state']}'")
+    if not protected:
+        if changes.get("protected_reason") is not None:
+            raise BadRequest("Cannot set protected_reason without protected=True")
+        if node["protected_reason"] is not None:
+            changes = {**changes, "protected_reason": None}
+    return changes
+
+
+def protected_error(node: dict) -> ApiError:
+    return ApiError(403, f"Node {node['id']} is protected and cannot be undeployed, rebuilt or deleted")
+
+
 def _apply(document: dict, op, ctx: RequestContext, patchable=PATCHABLE, objects=_OBJECTS) -> dict:
     """One RFC 6902 operation (add, replace, remove; ``jsonpatch``) on the
     patchable fields; returns the patched document. As in Ironic, removing
@@ -470,6 +523,8 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
         authorize_node(ctx, "baremetal:node:delete", node, ident)
         if node["task_id"] is not None:
             raise node_locked(request, node)
+        if node["protected"]:
+            raise protected_error(node)
         if not node["maintenance"] and node["instance_uuid"] is not None:
             raise Conflict(f"Node {node['id']} is associated with instance {node['instance_uuid']}.")
         if not node["maintenance"] and node["provision_state"] not in states.DELETE_ALLOWED:

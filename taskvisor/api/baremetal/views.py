@@ -26,13 +26,14 @@ LIST_FIELDS = ("instance_uuid", "maintenance", "name", "power_state", "provision
 _COLUMNS = ("driver", "driver_info", "extra", "instance_info", "instance_uuid", "last_error", "maintenance",
             "maintenance_reason", "power_state", "properties", "provision_state", "reservation",
             "target_power_state", "target_provision_state", "driver_internal_info", "name", "clean_step",
-            "resource_class", "fault", "automated_clean", "owner", "lessee", "conductor_group", "shard")
+            "resource_class", "fault", "automated_clean", "owner", "lessee", "conductor_group", "shard",
+            "description", "protected", "protected_reason")
 _INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
                "rescue", "bios", "firmware", "network")
 _DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finished_at": None,
              "inspection_started_at": None, "raid_config": {}, "target_raid_config": {}, "traits": [],
-             "deploy_step": {}, "protected": False, "protected_reason": None,
-             "description": None, "allocation_uuid": None, "retired": False,
+             "deploy_step": {},
+             "allocation_uuid": None, "retired": False,
              "retired_reason": None, "network_data": {}, "boot_mode": None,
              "secure_boot": None, "parent_node": None, "service_step": {},
              "disable_power_off": False, "instance_name": None, "health": None}
@@ -45,7 +46,7 @@ def columns_for(fields: list[str]):
     names = {"id", "created_at"}
     for field in fields:
         if field.endswith("_interface"):
-            names.add("driver")
+            names.update(("driver", "interfaces"))
         elif field == "conductor":  # drivers.node_conductor's inputs
             names.update(("driver", "reservation", "conductor_group"))
         elif field in nodes.c and field != "uuid":
@@ -98,7 +99,8 @@ def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str 
     if field == "conductor_group":
         return row.get("conductor_group") or ""
     if field.endswith("_interface"):
-        return interface_name(drivers, row["driver"], field[:-len("_interface")])
+        kind = field[:-len("_interface")]
+        return (row.get("interfaces") or {}).get(kind) or interface_name(drivers, row["driver"], kind)
     if field in ("traits", "allocation_uuid") and field in row:  # looked up beside the node (nodes.with_related)
         return row[field]
     if field in _COLUMNS:
