@@ -433,3 +433,11 @@ def test_protected_nodes(bm):
     assert at(bm, "1.47").req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/protected",
                                                                    "value": True}]).status_code == 406
     assert bm.provision(node["uuid"], "rebuild").status_code == 400  # not served when unprotected
+
+
+def test_created_node_shows_what_a_show_shows(bm):
+    """The create response is the row as stored (defaults included)."""
+    made = bm.create("same")
+    shown = bm.node(made["uuid"])
+    assert {k: v for k, v in made.items() if k != "updated_at"} == {k: v for k, v in shown.items()
+                                                                      if k != "updated_at"}
