@@ -17,7 +17,8 @@ def schedule(ctx):
     if ctx.server.get("host"):  # chosen before a crash: keep it
         return {"host": ctx.server["host"]}
     host = select_host_in_group(ctx.runtime.db, ctx.server["id"], ctx.server["flavor"],
-                                ctx.conf.DEFAULT.service_down_time)  # its server group's policy, if any
+                                ctx.conf.DEFAULT.service_down_time,  # its server group's policy, if any
+                                fenced=ctx.fenced, task_id=ctx.task["id"])
     ctx.update(host=host, node=host)
     return {"host": host}
 
