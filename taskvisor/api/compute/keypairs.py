@@ -22,7 +22,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.responses import JsonResponse
-from taskvisor.api.validation import json_body, page_limit, validate
+from taskvisor.api.validation import json_body, page_limit, strict_query, validate
 from taskvisor.db.models import key_pairs
 from taskvisor.db.session import utcnow
 
@@ -169,6 +169,7 @@ def create_keypair(request: Request, body=Depends(json_body), ctx: RequestContex
 
 @router.get("/os-keypairs", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("user_id", openapi.STRING)))
 def list_keypairs(request: Request, ctx: RequestContext = Depends(get_context)):
+    strict_query(request.query_params, ctx, ("user_id", "limit", "marker"))
     user_id = _target_user(request, ctx)
     authorize(ctx, "os_compute_api:os-keypairs:index", {"user_id": user_id})
     query = select(key_pairs).where(key_pairs.c.user_id == user_id).order_by(key_pairs.c.name)
@@ -195,6 +196,7 @@ def list_keypairs(request: Request, ctx: RequestContext = Depends(get_context)):
 
 @router.get("/os-keypairs/{keypair_name}", openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def show_keypair(keypair_name: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    strict_query(request.query_params, ctx, ("user_id",))
     user_id = _target_user(request, ctx)
     authorize(ctx, "os_compute_api:os-keypairs:show", {"user_id": user_id})
     with request.app.state.tv.db.read() as conn:
@@ -204,6 +206,7 @@ def show_keypair(keypair_name: str, request: Request, ctx: RequestContext = Depe
 @router.delete("/os-keypairs/{keypair_name}", status_code=204,
                openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def delete_keypair(keypair_name: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    strict_query(request.query_params, ctx, ("user_id",))
     user_id = _target_user(request, ctx)
     authorize(ctx, "os_compute_api:os-keypairs:delete", {"user_id": user_id})
     with request.app.state.tv.db.write() as conn:
