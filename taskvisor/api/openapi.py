@@ -72,6 +72,10 @@ LINKS = {
     "/compute/v2.1/flavors": ("200", "$response.body#/flavor/id", "/compute/v2.1/flavors/{flavor_id}", "flavor_id"),
     "/image/v2/images": ("201", "$response.body#/id", "/image/v2/images/{image_id}", "image_id"),
     "/baremetal/v1/nodes": ("201", "$response.body#/uuid", "/baremetal/v1/nodes/{ident}", "ident"),
+    "/compute/v2.1/os-keypairs": ("200", "$response.body#/keypair/name", "/compute/v2.1/os-keypairs/{keypair_name}",
+                                  "keypair_name"),
+    "/compute/v2.1/os-server-groups": ("200", "$response.body#/server_group/id",
+                                       "/compute/v2.1/os-server-groups/{server_group_id}", "server_group_id"),
 }
 
 

@@ -106,3 +106,12 @@ def page_limit(params, max_limit: int) -> int:
         raise BadRequest("Invalid input for query parameters limit. Value: "
                          f"{text[:20]}. It must be a non-negative integer.")
     return min(int(text), max_limit)
+
+
+def strict_query(params, ctx, allowed: tuple[str, ...]) -> None:
+    """Nova refuses query parameters it does not know from microversion 2.75 (earlier ones are ignored)."""
+    unknown = sorted(set(params.keys()) - set(allowed))
+    if unknown and ctx.at_least("2.75"):
+        names = ", ".join(repr(u[:64]) for u in unknown)
+        raise BadRequest(f"Invalid input for query parameters: additional properties are not allowed ({names} "
+                         f"{'was' if len(unknown) == 1 else 'were'} unexpected)")

@@ -20,7 +20,8 @@ def schedule(ctx):
     host = select_host_in_group(ctx.runtime.db, ctx.server["id"], ctx.server["flavor"],
                                 ctx.conf.DEFAULT.service_down_time,  # its server group's policy, if any
                                 zone=ctx.server.get("availability_zone"),
-                                default_zone=ctx.conf.DEFAULT.default_availability_zone)
+                                default_zone=ctx.conf.DEFAULT.default_availability_zone,
+                                fenced=ctx.fenced, task_id=ctx.task["id"])
     ctx.update(host=host, node=host)
     if not ctx.server.get("availability_zone"):  # the server shows its host's zone (none: the default one)
         default = ctx.conf.DEFAULT.default_availability_zone

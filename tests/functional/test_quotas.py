@@ -128,3 +128,12 @@ def test_personality_is_held_to_the_injected_file_quotas(cloud):
     assert _boot(cloud, personality=[{"path": "/p", "contents": "%%%"}]).status_code == 400
     v257 = _boot(cloud, personality=files[:1], headers={**ALICE, "X-OpenStack-Nova-API-Version": "2.57"})
     assert v257.status_code == 400
+
+
+def test_unknown_query_parameters_are_refused_from_2_75(cloud):
+    v275 = {"X-OpenStack-Nova-API-Version": "2.75"}
+    for path in ("/os-quota-sets/admin?colour=red", "/limits?colour=red", "/os-keypairs?colour=red",
+                 "/os-server-groups?colour=red", "/flavors?colour=red"):
+        assert cloud.get(path).status_code == 200, path
+        refused = cloud.get(path, headers=v275)
+        assert refused.status_code == 400 and "colour" in fault(refused), path

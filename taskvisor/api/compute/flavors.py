@@ -14,7 +14,7 @@ from taskvisor.api.compute.views import flavor_view
 from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
-from taskvisor.api.validation import NAME, json_body, page_limit, validate
+from taskvisor.api.validation import NAME, json_body, page_limit, strict_query, validate
 from taskvisor.db.models import flavor_projects, flavors
 from taskvisor.db.session import utcnow
 
@@ -106,6 +106,7 @@ def _min_filter(params, name: str) -> int | None:
 
 def _list(request: Request, ctx: RequestContext, detail: bool) -> dict:
     params = request.query_params
+    strict_query(params, ctx, ("limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir"))
     query = select(flavors)
     is_public = _is_public_filter(ctx, params.get("is_public"))
     if is_public is True:

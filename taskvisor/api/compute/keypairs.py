@@ -22,7 +22,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.responses import JsonResponse
-from taskvisor.api.validation import json_body, page_limit, validate
+from taskvisor.api.validation import json_body, page_limit, strict_query, validate
 from taskvisor.db.models import key_pairs
 from taskvisor.db.session import utcnow
 
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/compute/v2.1")
 
 NAME_OLD = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[_\\- a-zA-Z0-9]+$"}
 NAME_V292 = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[_\\-@. a-zA-Z0-9]+$"}
-CREATE_BODY = {
+CREATE_BODY = {  # what /openapi.json declares: the union of the bands below
     "type": "object", "required": ["keypair"], "additionalProperties": False,
     "properties": {"keypair": {
         "type": "object", "required": ["name"], "additionalProperties": False,
@@ -40,21 +40,23 @@ CREATE_BODY = {
 }
 
 
+def _band_schema(name: dict, fields: tuple[str, ...], required: list[str]) -> dict:
+    props = {"name": name, "public_key": {"type": "string"}, "type": {"type": "string", "enum": ["ssh", "x509"]},
+             "user_id": {"type": "string"}}
+    return {"type": "object", "required": ["keypair"], "additionalProperties": False, "properties": {
+        "keypair": {"type": "object", "required": required, "additionalProperties": False,
+                    "properties": {k: v for k, v in props.items() if k in fields}}}}
+
+
+# Nova's body schema per microversion band: type at 2.2, user_id at 2.10, import only (and @ .) at 2.92
+SCHEMAS = [("2.92", _band_schema(NAME_V292, ("name", "public_key", "type", "user_id"), ["name", "public_key"])),
+           ("2.10", _band_schema(NAME_OLD, ("name", "public_key", "type", "user_id"), ["name"])),
+           ("2.2", _band_schema(NAME_OLD, ("name", "public_key", "type"), ["name"])),
+           ("2.1", _band_schema(NAME_OLD, ("name", "public_key"), ["name"]))]
+
+
 def _schema(ctx: RequestContext) -> dict:
-    """The body schema at the caller's microversion (what Nova's validators accept)."""
-    props: dict = {"name": NAME_V292 if ctx.at_least("2.92") else NAME_OLD, "public_key": {"type": "string"}}
-    if ctx.at_least("2.2"):
-        props["type"] = {"type": "string", "enum": ["ssh", "x509"]}
-    if ctx.at_least("2.10"):
-        props["user_id"] = {"type": "string"}
-    required = ["name", "public_key"] if ctx.at_least("2.92") else ["name"]
-    return _SCHEMAS.setdefault(tuple(sorted(props)) + tuple(required) + (props["name"]["pattern"],), {
-        "type": "object", "required": ["keypair"], "additionalProperties": False,
-        "properties": {"keypair": {"type": "object", "required": required, "additionalProperties": False,
-                                   "properties": props}}})
-
-
-_SCHEMAS: dict = {}
+    return next(schema for version, schema in SCHEMAS if ctx.at_least(version))
 
 
 def _colons(digest: bytes) -> str:
@@ -167,6 +169,7 @@ def create_keypair(request: Request, body=Depends(json_body), ctx: RequestContex
 
 @router.get("/os-keypairs", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("user_id", openapi.STRING)))
 def list_keypairs(request: Request, ctx: RequestContext = Depends(get_context)):
+    strict_query(request.query_params, ctx, ("user_id", "limit", "marker"))
     user_id = _target_user(request, ctx)
     authorize(ctx, "os_compute_api:os-keypairs:index", {"user_id": user_id})
     query = select(key_pairs).where(key_pairs.c.user_id == user_id).order_by(key_pairs.c.name)
@@ -193,6 +196,7 @@ def list_keypairs(request: Request, ctx: RequestContext = Depends(get_context)):
 
 @router.get("/os-keypairs/{keypair_name}", openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def show_keypair(keypair_name: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    strict_query(request.query_params, ctx, ("user_id",))
     user_id = _target_user(request, ctx)
     authorize(ctx, "os_compute_api:os-keypairs:show", {"user_id": user_id})
     with request.app.state.tv.db.read() as conn:
@@ -202,6 +206,7 @@ def show_keypair(keypair_name: str, request: Request, ctx: RequestContext = Depe
 @router.delete("/os-keypairs/{keypair_name}", status_code=204,
                openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def delete_keypair(keypair_name: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    strict_query(request.query_params, ctx, ("user_id",))
     user_id = _target_user(request, ctx)
     authorize(ctx, "os_compute_api:os-keypairs:delete", {"user_id": user_id})
     with request.app.state.tv.db.write() as conn:

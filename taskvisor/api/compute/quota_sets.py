@@ -10,7 +10,7 @@ from taskvisor.api.compute import quota
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest
 from taskvisor.api.policy import authorize
-from taskvisor.api.validation import json_body, validate
+from taskvisor.api.validation import json_body, strict_query, validate
 from taskvisor.db.models import quota_classes, quotas
 
 router = APIRouter(prefix="/compute/v2.1")
@@ -64,6 +64,7 @@ def _user(request: Request) -> str | None:
 @router.get(f"/os-quota-sets/{{tenant_id}}", openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def show_quota_set(tenant_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-quota-sets:show", {"project_id": tenant_id})
+    strict_query(request.query_params, ctx, ("user_id",))
     with request.app.state.tv.db.read() as conn:
         limits = quota.project_limits(conn, request.app.state.tv.conf, tenant_id, _user(request))
     return {"quota_set": {"id": tenant_id, **_shown(ctx, limits)}}
@@ -72,6 +73,7 @@ def show_quota_set(tenant_id: str, request: Request, ctx: RequestContext = Depen
 @router.get(f"/os-quota-sets/{{tenant_id}}/detail", openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def show_quota_set_detail(tenant_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-quota-sets:detail", {"project_id": tenant_id})
+    strict_query(request.query_params, ctx, ("user_id",))
     user_id = _user(request)
     with request.app.state.tv.db.read() as conn:
         limits = quota.project_limits(conn, request.app.state.tv.conf, tenant_id, user_id)
@@ -97,6 +99,7 @@ def _truthy(value) -> bool:
 def update_quota_set(tenant_id: str, request: Request, body=Depends(json_body),
                      ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-quota-sets:update", {"project_id": tenant_id})
+    strict_query(request.query_params, ctx, ("user_id",))
     values = dict(validate(body, _band(ctx, SET_BODIES))["quota_set"])
     force = _truthy(values.pop("force", False))
     user_id = _user(request)
@@ -131,6 +134,7 @@ def update_quota_set(tenant_id: str, request: Request, body=Depends(json_body),
                openapi_extra=openapi.query(("user_id", openapi.STRING)))
 def delete_quota_set(tenant_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-quota-sets:delete", {"project_id": tenant_id})
+    strict_query(request.query_params, ctx, ("user_id",))
     user_id = _user(request)
     where = [quotas.c.project_id == tenant_id]
     if user_id:
@@ -180,6 +184,7 @@ USED_NAMES = {"totalRAMUsed": "ram", "totalCoresUsed": "cores", "totalInstancesU
 @router.get("/limits", openapi_extra=openapi.query(("tenant_id", openapi.STRING)))
 def show_limits(request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:limits", {})
+    strict_query(request.query_params, ctx, ("tenant_id",))
     project_id = ctx.project_id
     if "tenant_id" in request.query_params:
         project_id = request.query_params["tenant_id"]

@@ -13,7 +13,7 @@ from taskvisor.api.compute import quota
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.policy import authorize
-from taskvisor.api.validation import NAME, json_body, validate
+from taskvisor.api.validation import NAME, json_body, strict_query, validate
 from taskvisor.db.models import server_group_members, server_groups, servers
 from taskvisor.db.session import utcnow
 
@@ -106,6 +106,7 @@ def create_server_group(request: Request, body=Depends(json_body), ctx: RequestC
 def list_server_groups(request: Request, ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:os-server-groups:index", {"project_id": ctx.project_id})
     params = request.query_params
+    strict_query(params, ctx, ("all_projects", "limit", "offset"))
     query = select(server_groups).order_by(server_groups.c.created_at, server_groups.c.id)
     if "all_projects" in params and ctx.is_admin:
         authorize(ctx, "os_compute_api:os-server-groups:index:all_projects", {"project_id": ctx.project_id})
