@@ -37,6 +37,8 @@ from tests.procs import Cluster, all_in_one  # noqa: E402
 from tests.services import RABBIT_URL  # noqa: E402
 
 COMPUTE = "/compute/v2.1"
+# Nova's default quotas (10 servers, 20 cores) would refuse the benchmark's boots
+UNLIMITED = {"TASKVISOR_QUOTA__INSTANCES": "-1", "TASKVISOR_QUOTA__CORES": "-1", "TASKVISOR_QUOTA__RAM": "-1"}
 
 
 def parse(ts: str) -> dt.datetime:
@@ -114,13 +116,13 @@ def main() -> None:
 def bench(args) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
         if not args.distributed:
-            proc = all_in_one(data_dir, env={"TASKVISOR_FAKE__SPAWN_SECONDS": "0"}).start()
+            proc = all_in_one(data_dir, env={"TASKVISOR_FAKE__SPAWN_SECONDS": "0", **UNLIMITED}).start()
             try:
                 return run(proc.base_url, [proc.proc.pid], args, "all-in-one")
             finally:
                 proc.stop()
         url = create_postgres_database()
-        cluster = Cluster(data_dir, url, RABBIT_URL, env={"TASKVISOR_CONDUCTOR__LEASE_SECONDS": "4"}).start(2, 2)
+        cluster = Cluster(data_dir, url, RABBIT_URL, env={"TASKVISOR_CONDUCTOR__LEASE_SECONDS": "4", **UNLIMITED}).start(2, 2)
         try:
             names = ["api", *cluster.conductors, *cluster.computes]
             return run(cluster.api.base_url, [p.proc.pid for p in cluster.all], args,

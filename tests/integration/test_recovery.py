@@ -120,8 +120,9 @@ def test_every_task_state_recovers_after_every_conductor_is_killed(cluster_facto
     """Nova's compute restart leaves rescuing, unrescuing, suspending,
     resuming, shelving, unshelving and resize_* stuck; here every action,
     caught mid-step by a kill -9 of all conductors, completes after restart."""
-    cluster = cluster_factory(conductors=2, computes=1, env={
-        "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "8"})
+    cluster = cluster_factory(conductors=2, computes=1, env={  # one server per state: more than 10
+        "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "8", "TASKVISOR_QUOTA__INSTANCES": "-1",
+        "TASKVISOR_QUOTA__CORES": "-1", "TASKVISOR_QUOTA__RAM": "-1"})
     api = Api(cluster.api.base_url)
     api.wait_services_up(1)
     servers = {}
