@@ -45,6 +45,7 @@ def test_glance_errors_and_nothing_half_applied(cloud):
         ([{"op": "remove", "path": "/nothing_here"}], 409, "does not exist"),
         ([{"op": "move", "path": "/name", "from": "/os_distro"}], 400, "Invalid operation"),
         ([{"op": "add", "path": "/a/b", "value": 1}], 400, "Invalid JSON pointer"),
+        ([{"op": "add", "path": "/a~x", "value": 1}], 400, "Invalid JSON pointer"),  # no such escape (fuzz)
         ([{"op": "add", "path": "/min_disk", "value": -1}], 400, "non-negative"),
         ([{"op": "add", "path": "/hw_qemu_guest_agent", "value": "yes"},
           {"op": "remove", "path": "/nothing_here"}], 409, "does not exist"),

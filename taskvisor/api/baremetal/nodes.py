@@ -499,7 +499,10 @@ def _apply(document: dict, op, ctx: RequestContext, patchable=PATCHABLE, objects
         raise BadRequest(f"Invalid patch operation: {op!r}. Each needs 'op' (add, replace, remove) and a 'path'")
     if op["op"] != "remove" and "value" not in op:
         raise BadRequest(f"Couldn't apply patch '{op}'. Reason: 'value' is required for '{op['op']}'")
-    parts = jsonpointer.JsonPointer(op["path"]).parts
+    try:
+        parts = jsonpointer.JsonPointer(op["path"]).parts
+    except jsonpointer.JsonPointerException as exc:  # e.g. "~x", an escape RFC 6901 does not have
+        raise BadRequest(f"Couldn't apply patch '{op}'. Reason: {exc}") from None
     field = parts[0]
     if field not in patchable:
         raise BadRequest(f"Cannot patch {op['path']}. Only the following can be updated: "

@@ -29,7 +29,9 @@ TRAITS_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255,
                  "anyOf": [{"pattern": "^CUSTOM_[A-Z0-9_]+$"}, {"enum": os_traits.get_traits()}]}
 # What /openapi.json says of a name: the enum of ~400 standard traits stays out of the document.
 NAME_DOC = {"type": "string", "minLength": 1, "maxLength": 255}
-_PRIORITY = {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "minLength": 1, "pattern": "^[0-9]+$"}]}
+# a step's priority or order: what Ironic's integer column holds (5.57e+31 is "an integer" to JSON Schema)
+_PRIORITY = {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 2 ** 31 - 1},
+                       {"type": "string", "pattern": "^[0-9]{1,9}$"}]}
 DEPLOY_STEP_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["interface", "step", "args", "priority"],
     "properties": {"interface": {"type": "string", "enum": list(INTERFACE_PRIORITY)},

@@ -248,7 +248,10 @@ def apply_patch(row: dict, ops: list) -> dict:
             raise BadRequest(f"Invalid operation: {kind!r}; use add, replace or remove.")
         if not isinstance(path, str) or not path.startswith("/") or path.count("/") != 1:
             raise BadRequest(f"Invalid JSON pointer for this resource: '{path}'")
-        name = jsonpointer.JsonPointer(path).parts[0]
+        try:
+            name = jsonpointer.JsonPointer(path).parts[0]
+        except jsonpointer.JsonPointerException:  # e.g. "/a~x", an escape RFC 6901 does not have
+            raise BadRequest(f"Invalid JSON pointer for this resource: '{path}'") from None
         if name in READ_ONLY:
             raise ApiError(403, f"Attribute '{name}' is read-only.")
         if kind == "remove" and name in WRITABLE_CORE:
