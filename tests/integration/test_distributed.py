@@ -30,7 +30,8 @@ def test_servers_spread_over_computes_and_services_show_up(cluster_factory):
 
 
 def test_disabled_compute_gets_no_new_servers_and_no_room_means_no_valid_host(cluster_factory):
-    cluster = cluster_factory(conductors=1, computes=2)
+    # no quota: the huge flavor must reach the scheduler (Nova's default RAM quota would refuse it first)
+    cluster = cluster_factory(conductors=1, computes=2, env={"TASKVISOR_QUOTA__RAM": "-1"})
     api = Api(cluster.api.base_url)
     api.wait_services_up(2)
     compute_1 = next(s for s in api.services() if s["host"] == "compute-1")

@@ -106,9 +106,11 @@ def test_a_compute_pinned_to_the_old_version_gets_everything_on_compute(cluster_
     cluster.add_compute("compute-2")
     api = Api(cluster.api.base_url)
     api.wait_services_up(2)
-    servers = [api.boot(f"mixed-{i}")[0] for i in range(4)]
+    # two servers on each compute, placed by the admin's zone:host (concurrent boots may all see the
+    # same least-loaded host: the spread is load, the placement here is the test's premise)
+    servers = [api.boot(f"mixed-{i}", availability_zone=f"nova:compute-{1 + i % 2}")[0] for i in range(4)]
     for server_id in servers:
-        wait_for(lambda: api.server(server_id)["status"] == "ACTIVE", 30, "boot")
+        wait_for(lambda: api.server(server_id)["status"] == "ACTIVE", 60, "boot")
     assert {api.server(s)["OS-EXT-SRV-ATTR:host"] for s in servers} == {"compute-1", "compute-2"}
     # multi-call operations on both: resize, then revert
     for body, status in (({"resize": {"flavorRef": "2"}}, "VERIFY_RESIZE"), ({"revertResize": None}, "ACTIVE")):
