@@ -9,7 +9,9 @@ from tests.integration.distributed import cluster_factory  # noqa: F401  (fixtur
 
 ENV = {"TASKVISOR_FAKE__SPAWN_SECONDS": "0.3", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "5",
        "TASKVISOR_DEFAULT__SHUTDOWN_TIMEOUT": "2", "TASKVISOR_CONDUCTOR__RETRY_BACKOFF": "0.3",
-       "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "60", "TASKVISOR_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT": "20"}
+       "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "60", "TASKVISOR_DEFAULT__GRACEFUL_SHUTDOWN_TIMEOUT": "20",
+       # benchmarks/chaos.py boots 30 servers by default: more than Nova's default quota of 10
+       "TASKVISOR_QUOTA__INSTANCES": "-1", "TASKVISOR_QUOTA__CORES": "-1", "TASKVISOR_QUOTA__RAM": "-1"}
 
 
 def test_chaos_loses_nothing(cluster_factory):
