@@ -22,3 +22,14 @@ def test_access_ips_given_at_create_are_shown(cloud):
     server = cloud.server(server_id)
     assert server["accessIPv4"] == "1.1.1.1"
     assert server["accessIPv6"] == "::babe:dc0c:1602"
+
+
+def test_os_networks_shows_the_simulated_private_network_until_2_35(cloud):
+    networks = cloud.get("/os-networks").json()["networks"]
+    assert [n["label"] for n in networks] == ["private"] and networks[0]["cidr"] == "10.0.0.0/8"
+    assert "bridge" in networks[0]  # an admin sees the nova-network era fields (null)
+    member = {"X-Project-Id": "projA", "X-User-Id": "alice", "X-Roles": "member"}
+    shown = cloud.get(f"/os-networks/{networks[0]['id']}", headers=member).json()["network"]
+    assert shown["label"] == "private" and "bridge" not in shown
+    assert cloud.get("/os-networks/nope").status_code == 404
+    assert cloud.get("/os-networks", headers={"X-OpenStack-Nova-API-Version": "2.36"}).status_code == 404
