@@ -57,3 +57,9 @@ rules = [
        f"{C}/os-server-external-events"),
     op("os_compute_api:extensions", ANY, "List extensions", "GET", f"{C}/extensions|{C}/extensions/{{alias}}"),
 ]
+
+# nova-conf: os-networks
+rules += [
+    op("os_compute_api:os-networks:list", READER, "List networks", "GET", f"{C}/os-networks"),
+    op("os_compute_api:os-networks:view", READER, "Show a network", "GET", f"{C}/os-networks/{{network_id}}"),
+]

@@ -233,6 +233,8 @@ TABLE = [
     ("DELETE", f"{C}/os-aggregates/{{aggregate_id}}", None, ADMIN_ONLY),
     ("GET", f"{C}/os-availability-zone", None, PROJECT),
     ("GET", f"{C}/os-availability-zone/detail", None, ADMIN_ONLY),
+    ("GET", f"{C}/os-networks", None, PROJECT),
+    ("GET", f"{C}/os-networks/{{network_id}}", None, PROJECT),
     ("GET", f"{C}/os-hosts", None, ADMIN_ONLY),
     ("GET", f"{C}/os-hosts/{{host_name}}", None, ADMIN_ONLY),
     ("PUT", f"{C}/os-hosts/{{host_name}}", {"status": "enable"}, ADMIN_ONLY),
@@ -319,7 +321,8 @@ def world(cloud):
                 headers=a).json()["id"],
             "alias": "os-hosts", "before_timestamp": "2026-01-01 00:00:00",
             "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"],
-            "network": next(iter(cloud.server(server_id)["addresses"]), "none")}
+            "network": next(iter(cloud.server(server_id)["addresses"]), "none"),
+            "network_id": cloud.get("/os-networks").json()["networks"][0]["id"]}
 
 
 def _body(kind, cloud):
@@ -391,7 +394,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
                      "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id",
                      "template_id", "runbook_id", "keypair_name", "group_id", "tenant_id",
                      "quota_class", "private_flavor_id", "host_name", "aggregate_id", "proxy_image_id", "alias",
-                     "before_timestamp", "network")}
+                     "before_timestamp", "network", "network_id")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

@@ -77,8 +77,11 @@ def _list(request: Request, ctx: RequestContext, detail: bool) -> dict:
         rows = [dict(r) for r in conn.execute(query).mappings()]
     if params.get("status"):
         rows = [r for r in rows if STATUS.get(r["status"], "UNKNOWN") == params["status"].upper()]
-    if params.get("server"):
-        rows = [r for r in rows if (r["properties"] or {}).get("instance_uuid") == params["server"]]
+    if params.get("server"):  # a server's id or any of its links (Nova keeps the href's last segment)
+        server_id = params["server"].rsplit("/", 1)[-1]
+        rows = [r for r in rows if (r["properties"] or {}).get("instance_uuid") == server_id]
+    if params.get("type"):  # snapshot or backup: the image_type property createImage/createBackup set
+        rows = [r for r in rows if (r["properties"] or {}).get("image_type") == params["type"]]
     for key, column in (("minRam", "min_ram"), ("minDisk", "min_disk")):
         if params.get(key):
             if not params[key].isdigit():
@@ -95,7 +98,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool) -> dict:
 
 
 _QUERY = openapi.query(openapi.LIMIT, openapi.MARKER, *((name, openapi.STRING)
-                                                        for name in ("name", "status", "server", "minRam", "minDisk")))
+                                                        for name in ("name", "status", "server", "type", "minRam", "minDisk")))
 
 
 @router.get("/images", openapi_extra=_QUERY)

@@ -23,3 +23,7 @@ for module in (aggregates, availability_zones, hosts, usage, images, migrations,
 from taskvisor.api.compute import server_info, server_metadata, server_tags, server_update  # noqa: E402
 for module in (server_update, server_metadata, server_tags, server_info):
     router.include_router(module.router)
+
+# nova-conf: os-networks (the simulated private network)
+from taskvisor.api.compute import networks  # noqa: E402
+router.include_router(networks.router)

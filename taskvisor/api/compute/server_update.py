@@ -46,7 +46,7 @@ def access_ip(field: str, value: str, version: int) -> str:
     if address is None or address.version != version:
         raise BadRequest(f"Invalid input for field/attribute {field}. Value: {value[:64]}. "
                          f"'{value[:64]}' is not a 'ipv{version}'")
-    return value
+    return str(address)  # Nova stores the canonical form (RFC 5952 for IPv6)
 
 
 def changes_of(spec: dict, system_metadata: dict) -> dict:
