@@ -123,6 +123,21 @@ def test_power_actions_are_tasks(bm):
     assert bm.power(uuid, "power on", timeout=0).status_code == 400
 
 
+def test_power_state_reached_means_node_unlocked(bm):
+    # Tempest acts as soon as the power state reads as reached: the task must
+    # have released the node by then (else the next request gets 409 locked)
+    node = bm.manageable("pwr-race", driver_info={"fake_power_delay": 0.2})
+    uuid = node["uuid"]
+    for target, result in (("power on", "power on"), ("power off", "power off"), ("rebooting", "power on")):
+        before = bm.node(uuid)["power_state"]
+        resp = bm.power(uuid, target)
+        assert resp.status_code == 202, resp.text
+        if before != result:
+            reached = bm.wait_for(uuid, lambda n: n["power_state"] == result)
+            assert reached["reservation"] is None and reached["target_power_state"] is None, reached
+        assert bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+
+
 def test_power_failure_keeps_state_and_sets_last_error(bm):
     node = bm.manageable("pf")
     bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/driver_info/fake_power_fail",
