@@ -192,3 +192,19 @@ def test_failed_verify_returns_to_enroll(bm):
     node = bm.node(node["uuid"])
     assert node["provision_state"] == "enroll" and node["target_provision_state"] is None
     assert "redfish_system_id" in node["last_error"] and node["reservation"] is None
+
+
+def test_inspect_is_a_task_from_manageable(bm):
+    node = bm.manageable("insp")
+    uuid = node["uuid"]
+    assert Baremetal(bm.cloud, "1.5").provision(uuid, "inspect").status_code == 406
+    task = bm.act(uuid, "inspect")
+    assert task["action"] == "inspect" and [s["name"] for s in task["steps"]] == ["inspect_hardware"]
+    node = bm.node(uuid)
+    assert node["provision_state"] == "manageable" and node["target_provision_state"] is None
+    assert node["reservation"] is None and node["last_error"] is None
+    # not from available: Ironic inspects only manageable nodes
+    bm.act(uuid, "provide")
+    resp = bm.provision(uuid, "inspect")
+    assert resp.status_code == 400 and '"inspect"' in fault(resp) and '"available"' in fault(resp)
+

@@ -167,6 +167,9 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
             planned = deploy_templates.deploy_plan(conn, node, clean_steps_of(conn, node["driver"]))
         return start_node_task(request, ctx, node, action="deploy", flow="node_deploy", sources=(state,),
                                values=_provision_values(node, event), params={"steps": planned})
+    if event == "inspect":
+        return start_node_task(request, ctx, node, action="inspect", flow="node_inspect", sources=(state,),
+                               values=_provision_values(node, event))
     # manage
     return start_node_task(request, ctx, node, action="manage", flow="node_manage", sources=(state,),
                            values=_provision_values(node, event), params={"source": state})
