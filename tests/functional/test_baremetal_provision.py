@@ -138,6 +138,20 @@ def test_power_state_reached_means_node_unlocked(bm):
         assert bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "succeeded"
 
 
+def test_power_request_waits_for_a_finishing_task(bm):
+    # Tempest's power test asks for "power off" as soon as a reboot's node
+    # reads "power on" (it already did): Ironic retries taking the node lock
+    # ([conductor] node_locked_retry_*) instead of answering 409 at once
+    node = bm.manageable("pwr-wait", driver_info={"fake_power_delay": 0.3})
+    uuid = node["uuid"]
+    first = bm.power(uuid, "rebooting")
+    assert first.status_code == 202, first.text
+    second = bm.power(uuid, "power off")
+    assert second.status_code == 202, second.text
+    assert bm.wait_task(second.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+    assert bm.node(uuid)["power_state"] == "power off"
+
+
 def test_power_failure_keeps_state_and_sets_last_error(bm):
     node = bm.manageable("pf")
     bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/driver_info/fake_power_fail",
