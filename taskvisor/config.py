@@ -87,6 +87,8 @@ OPTIONS = [
     Option("conductor", "power_state_change_timeout", 60, "Seconds a bare-metal power action may take before it fails."),
     Option("conductor", "power_state_poll_interval", 1.0, "Seconds between power state polls while a BMC applies a change."),
     Option("conductor", "conductor_group", "", "The conductor group this conductor is in (Ironic's [conductor] conductor_group); shown by GET /v1/conductors."),
+    Option("conductor", "node_locked_retry_attempts", 3, "Times a bare-metal node request retries taking a node another task holds before 409 (Ironic's)."),
+    Option("conductor", "node_locked_retry_interval", 1.0, "Seconds between those retries (Ironic's)."),
     Option("compute", "driver", "fake", "Virt driver: fake, process, libvirt or baremetal."),
     Option("compute", "workers", 16, "Steps one compute runs at once."),
     Option("compute", "shutdown_retry_interval", 10, "Seconds between repeated clean-shutdown requests to a guest."),

@@ -83,6 +83,10 @@ class FakePower(base.PowerInterface):
 
 class FakeManagement(base.ManagementInterface):
     name = "fake"
+    BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios")
+
+    def supported_boot_devices(self, task: HardwareTask) -> list[str]:
+        return list(self.BOOT_DEVICES)
 
     def get_boot_device(self, task: HardwareTask) -> dict:
         return {"boot_device": task.internal.get("fake_boot_device", "disk"),
@@ -92,6 +96,8 @@ class FakeManagement(base.ManagementInterface):
         "device": {"description": "Boot device: pxe, disk, cdrom, bios", "required": True, "type": "string"},
         "persistent": {"description": "Keep it for every boot", "required": False, "type": "boolean"}})
     def set_boot_device(self, task: HardwareTask, device: str, persistent: bool = False) -> None:
+        if device not in self.BOOT_DEVICES:
+            raise HardwareError(f"unknown boot device {device!r}; use one of {', '.join(self.BOOT_DEVICES)}")
         _fake_step(task, "management.set_boot_device", abortable=False)
         task.internal.update(fake_boot_device=device, fake_boot_persistent=persistent)
 

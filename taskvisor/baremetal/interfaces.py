@@ -91,6 +91,10 @@ class ManagementInterface(Interface):
     def set_boot_device(self, task: HardwareTask, device: str, persistent: bool = False) -> None:
         raise NotImplementedError
 
+    def supported_boot_devices(self, task: HardwareTask) -> list[str]:
+        """The devices set_boot_device accepts for this node."""
+        raise NotImplementedError
+
 
 class DeployInterface(Interface):
     interface_type = "deploy"

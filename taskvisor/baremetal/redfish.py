@@ -101,6 +101,9 @@ class RedfishPower(base.PowerInterface):
 class RedfishManagement(base.ManagementInterface):
     name = "redfish"
 
+    def supported_boot_devices(self, task: HardwareTask) -> list[str]:
+        return list(BOOT_DEVICES)
+
     def validate(self, task: HardwareTask) -> None:
         _system(task)
 

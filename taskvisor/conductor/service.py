@@ -31,7 +31,7 @@ WAKE_TOPIC = "conductor.wake"
 
 
 class ConductorEndpoint:
-    RPC_API_VERSION = "1.0"
+    RPC_API_VERSION = "1.1"  # 1.1: node_validate, node_boot_device, node_supported_boot_devices
 
     def __init__(self, db: Database, transport: Transport | None = None, conf: Config | None = None,
                  flows: Flows | None = None):
@@ -52,6 +52,19 @@ class ConductorEndpoint:
         """A bare-metal compute's guests: each server's power state, from its node."""
         from taskvisor.conductor.baremetal import server_power_states
         return server_power_states(self.db)
+
+    def node_validate(self, node_id: str) -> dict:
+        """Each interface's check of a node (GET /v1/nodes/{id}/validate)."""
+        from taskvisor.conductor import node_management
+        return node_management.validate(self.db, self.conf, node_id)
+
+    def node_boot_device(self, node_id: str) -> dict:
+        from taskvisor.conductor import node_management
+        return node_management.boot_device(self.db, self.conf, node_id)
+
+    def node_supported_boot_devices(self, node_id: str) -> list:
+        from taskvisor.conductor import node_management
+        return node_management.supported_boot_devices(self.db, self.conf, node_id)
 
     def sync_power_states(self, host: str, states: dict, taken_at: float | None = None) -> dict:
         """A compute's report of its guests' power states (cast at its start

@@ -5,6 +5,7 @@ from taskvisor.flows import bm_boot, bm_delete, bm_power  # servers on bare meta
 from taskvisor.flows import boot, delete, pause, power, reboot, rescue, resize, shelve, suspend  # servers
 from taskvisor.flows import node_abort, node_clean, node_deploy, node_maintenance, node_manage  # nodes
 from taskvisor.flows import node_power, node_undeploy  # nodes
+from taskvisor.flows import node_boot_device, node_inspect  # nodes (bm-conf)
 from taskvisor.flows import reap  # reconciler
 from taskvisor.flows import bm_allocate  # allocations
 from taskvisor.flows import admin_actions, migrate, rebuild, snapshot, soft_delete  # servers (nova-servers)
@@ -17,7 +18,8 @@ FLOWS = Flows(
     pause.pause, pause.unpause, suspend.suspend, suspend.resume,
     bm_boot.flow, bm_delete.flow, bm_power.stop, bm_power.start, bm_power.soft, bm_power.hard,
     node_manage.flow, node_clean.flow, node_deploy.flow, node_undeploy.flow, node_abort.flow,
-    node_power.flow, node_maintenance.flow,
+    node_power.flow, node_maintenance.flow, node_inspect.flow,
+    node_boot_device.flow,
     reap.flow,
     bm_allocate.flow,
     snapshot.snapshot, snapshot.backup, rebuild.flow, admin_actions.reset_state, admin_actions.inject_network_info,

@@ -23,13 +23,16 @@ def set_power(ctx):
         raise StepFailed(f"Failed to change power state to '{POWER_RESULT[target]}' by '{target}'. "
                          f"Error: {exc}", 500) from None
     keep_internal(ctx, hw)
-    ctx.update(power_state=state)
+    # The new power state is written with the release, in one transaction: a
+    # client that sees the state reached may act at once, and must not find
+    # the node still locked by this task.
+    ctx.store["power_state"] = state
     return {"power_state": state, "seconds": round(time.monotonic() - started, 2)}
 
 
 @flow.on_success
 def done(ctx):
-    release(ctx, target_power_state=None, last_error=None)
+    release(ctx, power_state=ctx.store.get("power_state", ctx.node.get("power_state")), target_power_state=None, last_error=None)
 
 
 @flow.on_failure

@@ -65,4 +65,11 @@ rules = [
     op("baremetal:node:tasks:list", b.SYSTEM_OR_OWNER_READER, "List a node's tasks", "GET", f"{ONE}/tasks"),
     op("baremetal:node:tasks:show", b.SYSTEM_OR_OWNER_READER, "Show one of a node's tasks", "GET",
        f"{ONE}/tasks/{{task_id}}"),
+    op("baremetal:node:validate", b.SYSTEM_OR_OWNER_MEMBER_AND_LESSEE_ADMIN, "Validate a node's driver interfaces",
+       "GET", f"{ONE}/validate"),
+    op("baremetal:node:get_boot_device", b.SYSTEM_MEMBER_OR_OWNER_ADMIN,
+       "Show a node's boot device and the boot devices it supports", "GET",
+       f"{ONE}/management/boot_device|{ONE}/management/boot_device/supported"),
+    op("baremetal:node:set_boot_device", b.SYSTEM_MEMBER_OR_OWNER_ADMIN, "Set a node's boot device", "PUT",
+       f"{ONE}/management/boot_device"),
 ]

@@ -35,6 +35,16 @@ class ConductorClient:
     def baremetal_power_states(self) -> dict:
         return self._call("baremetal_power_states", {})
 
-    def _call(self, method: str, args: dict, timeout: float | None = None):
+    # 1.1: synchronous node reads for the bare-metal API
+    def node_validate(self, node_id: str) -> dict:
+        return self._call("node_validate", {"node_id": node_id}, version="1.1")
+
+    def node_boot_device(self, node_id: str) -> dict:
+        return self._call("node_boot_device", {"node_id": node_id}, version="1.1")
+
+    def node_supported_boot_devices(self, node_id: str) -> list:
+        return self._call("node_supported_boot_devices", {"node_id": node_id}, version="1.1")
+
+    def _call(self, method: str, args: dict, timeout: float | None = None, version: str = RPC_API_VERSION):
         with metrics.timed(TOPIC, method):
-            return self.transport.call(TOPIC, method, args, timeout=timeout or self.timeout)
+            return self.transport.call(TOPIC, method, args, version=version, timeout=timeout or self.timeout)

@@ -18,16 +18,17 @@ ENROLL, VERIFYING, MANAGEABLE, AVAILABLE = "enroll", "verifying", "manageable", 
 DEPLOYING, DEPLOYWAIT, DEPLOYFAIL, ACTIVE = "deploying", "wait call-back", "deploy failed", "active"
 DELETING, ERROR = "deleting", "error"
 CLEANING, CLEANWAIT, CLEANHOLD, CLEANFAIL = "cleaning", "clean wait", "clean hold", "clean failed"
+INSPECTING, INSPECTFAIL = "inspecting", "inspect failed"
 
 STABLE_STATES = (ENROLL, MANAGEABLE, AVAILABLE, ACTIVE, ERROR)
-FAILURE_STATES = (DEPLOYFAIL, CLEANFAIL)
+FAILURE_STATES = (DEPLOYFAIL, CLEANFAIL, INSPECTFAIL)
 CLEANING_STATES = (CLEANING, CLEANWAIT, CLEANHOLD)
 STATES = (ENROLL, VERIFYING, MANAGEABLE, AVAILABLE, DEPLOYING, DEPLOYWAIT, DEPLOYFAIL, ACTIVE,
-          DELETING, ERROR, CLEANING, CLEANWAIT, CLEANHOLD, CLEANFAIL)
+          DELETING, ERROR, CLEANING, CLEANWAIT, CLEANHOLD, CLEANFAIL, INSPECTING, INSPECTFAIL)
 # Where a transient state is headed when nothing says otherwise (Ironic's targets).
 TARGETS = {VERIFYING: MANAGEABLE, DEPLOYING: ACTIVE, DEPLOYWAIT: ACTIVE, DEPLOYFAIL: ACTIVE,
            DELETING: AVAILABLE, CLEANING: AVAILABLE, CLEANWAIT: AVAILABLE, CLEANHOLD: AVAILABLE,
-           CLEANFAIL: AVAILABLE}
+           CLEANFAIL: AVAILABLE, INSPECTING: MANAGEABLE, INSPECTFAIL: MANAGEABLE}
 # A node may be deleted only here (Ironic: DELETE_ALLOWED_STATES + available).
 DELETE_ALLOWED = (MANAGEABLE, ENROLL, AVAILABLE)
 
@@ -64,15 +65,22 @@ TRANSITIONS: tuple[tuple[str, str, str], ...] = (
     (CLEANHOLD, "unhold", CLEANWAIT),
     (CLEANHOLD, "abort", CLEANFAIL),
     (CLEANFAIL, "manage", MANAGEABLE),
+    # in-band-less inspection (Ironic's synchronous inspect interfaces)
+    (MANAGEABLE, "inspect", INSPECTING),
+    (INSPECTING, "done", MANAGEABLE),
+    (INSPECTING, "fail", INSPECTFAIL),
+    (INSPECTFAIL, "manage", MANAGEABLE),
+    (INSPECTFAIL, "inspect", INSPECTING),
 )
 
 # API provision target -> event (Ironic's VERBS subset).
 VERBS = {"manage": "manage", "provide": "provide", "clean": "clean", "active": "deploy", "deploy": "deploy",
-         "deleted": "delete", "undeploy": "delete", "abort": "abort", "unhold": "unhold"}
+         "deleted": "delete", "undeploy": "delete", "abort": "abort", "unhold": "unhold",
+         "inspect": "inspect"}
 # Events only flows raise: the API never accepts them as verbs from these states.
 _INTERNAL = {(CLEANING, "manage"), (DELETING, "clean")}
 # Minimum API microversion of each target (Ironic's MIN_VERB_VERSIONS; unhold 1.85).
-MIN_VERB_VERSION = {"manage": 4, "provide": 4, "abort": 13, "clean": 15, "deploy": 73, "undeploy": 73,
+MIN_VERB_VERSION = {"manage": 4, "provide": 4, "inspect": 6, "abort": 13, "clean": 15, "deploy": 73, "undeploy": 73,
                     "unhold": 85}
 
 

@@ -222,6 +222,8 @@ run_validation = false
 
 [baremetal]
 driver = fake-hardware
+# the hardware types taskvisor serves (Tempest's default names ipmi, which it does not)
+enabled_hardware_types = fake-hardware,redfish
 min_microversion = {cloud['baremetal_min']}
 max_microversion = {cloud['baremetal_max']}
 endpoint_type = public

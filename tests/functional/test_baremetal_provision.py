@@ -123,6 +123,35 @@ def test_power_actions_are_tasks(bm):
     assert bm.power(uuid, "power on", timeout=0).status_code == 400
 
 
+def test_power_state_reached_means_node_unlocked(bm):
+    # Tempest acts as soon as the power state reads as reached: the task must
+    # have released the node by then (else the next request gets 409 locked)
+    node = bm.manageable("pwr-race", driver_info={"fake_power_delay": 0.2})
+    uuid = node["uuid"]
+    for target, result in (("power on", "power on"), ("power off", "power off"), ("rebooting", "power on")):
+        before = bm.node(uuid)["power_state"]
+        resp = bm.power(uuid, target)
+        assert resp.status_code == 202, resp.text
+        if before != result:
+            reached = bm.wait_for(uuid, lambda n: n["power_state"] == result)
+            assert reached["reservation"] is None and reached["target_power_state"] is None, reached
+        assert bm.wait_task(resp.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+
+
+def test_power_request_waits_for_a_finishing_task(bm):
+    # Tempest's power test asks for "power off" as soon as a reboot's node
+    # reads "power on" (it already did): Ironic retries taking the node lock
+    # ([conductor] node_locked_retry_*) instead of answering 409 at once
+    node = bm.manageable("pwr-wait", driver_info={"fake_power_delay": 0.3})
+    uuid = node["uuid"]
+    first = bm.power(uuid, "rebooting")
+    assert first.status_code == 202, first.text
+    second = bm.power(uuid, "power off")
+    assert second.status_code == 202, second.text
+    assert bm.wait_task(second.headers["X-Taskvisor-Task"])["status"] == "succeeded"
+    assert bm.node(uuid)["power_state"] == "power off"
+
+
 def test_power_failure_keeps_state_and_sets_last_error(bm):
     node = bm.manageable("pf")
     bm.req("PATCH", f"/nodes/{node['uuid']}", [{"op": "add", "path": "/driver_info/fake_power_fail",
@@ -177,3 +206,19 @@ def test_failed_verify_returns_to_enroll(bm):
     node = bm.node(node["uuid"])
     assert node["provision_state"] == "enroll" and node["target_provision_state"] is None
     assert "redfish_system_id" in node["last_error"] and node["reservation"] is None
+
+
+def test_inspect_is_a_task_from_manageable(bm):
+    node = bm.manageable("insp")
+    uuid = node["uuid"]
+    assert Baremetal(bm.cloud, "1.5").provision(uuid, "inspect").status_code == 406
+    task = bm.act(uuid, "inspect")
+    assert task["action"] == "inspect" and [s["name"] for s in task["steps"]] == ["inspect_hardware"]
+    node = bm.node(uuid)
+    assert node["provision_state"] == "manageable" and node["target_provision_state"] is None
+    assert node["reservation"] is None and node["last_error"] is None
+    # not from available: Ironic inspects only manageable nodes
+    bm.act(uuid, "provide")
+    resp = bm.provision(uuid, "inspect")
+    assert resp.status_code == 400 and '"inspect"' in fault(resp) and '"available"' in fault(resp)
+

@@ -95,6 +95,10 @@ TABLE = [
     ("PUT", f"{N}/{{node_ident}}/states/power", {"target": "power on"}, ACT),
     ("PUT", f"{N}/{{node_ident}}/states/provision", {"target": "manage"}, ACT),
     ("GET", f"{N}/{{node_ident}}/tasks/{{node_task_id}}", None, READ),
+    ("GET", f"{N}/{{node_ident}}/validate", None, ACT),
+    ("GET", f"{N}/{{node_ident}}/management/boot_device", None, (403, 404, 403, OK)),  # the owner's admin
+    ("GET", f"{N}/{{node_ident}}/management/boot_device/supported", None, (403, 404, 403, OK)),
+    ("PUT", f"{N}/{{node_ident}}/management/boot_device", {"boot_device": "pxe"}, (403, 404, 403, OK)),
     ("GET", f"{N}/{{node_ident}}/traits", None, READ),
     ("PUT", f"{N}/{{node_ident}}/traits", {"traits": ["CUSTOM_A"]}, (403, 404, 403, OK)),  # the owner's admin
     ("PUT", f"{N}/{{node_ident}}/traits/{{trait}}", None, (403, 404, 403, OK)),

@@ -42,7 +42,8 @@ def test_no_state_is_a_dead_end():
 
 def test_verbs_source_states_are_exactly_the_listed_ones():
     expected = {
-        "manage": {"enroll", "available", "clean failed"},
+        "manage": {"enroll", "available", "clean failed", "inspect failed"},
+        "inspect": {"manageable", "inspect failed"},
         "provide": {"manageable"},
         "clean": {"manageable"},
         "active": {"available", "deploy failed"},

@@ -8,6 +8,8 @@ in ``X-Taskvisor-Task``.
 """
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import update
 
@@ -58,17 +60,32 @@ def start_node_task(request: Request, ctx: RequestContext, node: dict, *, action
             query = query.where(nodes.c.provision_state.not_in(exclude))
         return query.values(task_id=task_id, updated_at=utcnow(), **values)
 
+    held = []
+
     def conflict(conn):
         # The node was fit for the action when read and changed before the
         # compare-and-swap: another request won the race. That is a 409 on
         # every database (a 400 would blame the request, which was valid).
         current = load_node(conn, node["id"], ctx)
+        held.append(current["task_id"] is not None)
         if current["task_id"] is not None or current["provision_state"] != node["provision_state"]:
             raise node_locked(request, current)
         raise invalid_state(action, node["id"], current["provision_state"])
 
-    task = start_task(request, ctx, resource_type="node", resource_id=node["id"], action=action, flow=flow,
-                      params=params, cas=cas, on_conflict=conflict)
+    # As Ironic's conductor does, a node another task holds is asked for again
+    # a few times before the answer is 409 locked: a client that saw a task's
+    # effect may act while that task is still finishing.
+    conf = request.app.state.tv.conf.conductor
+    tries = max(1, int(conf.node_locked_retry_attempts))
+    for attempt in range(1, tries + 1):
+        try:
+            task = start_task(request, ctx, resource_type="node", resource_id=node["id"], action=action, flow=flow,
+                              params=params, cas=cas, on_conflict=conflict)
+            break
+        except ApiError:
+            if not (held and held[-1]) or attempt == tries:
+                raise
+            time.sleep(float(conf.node_locked_retry_interval))
     url = task_url(request, node["id"], task["id"])
     return Response(status_code=202, headers={TASK_HEADER: url,
                                               "Location": f"{base_url(request)}/v1/nodes/{node['id']}/states"})
@@ -167,6 +184,9 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
             planned = deploy_templates.deploy_plan(conn, node, clean_steps_of(conn, node["driver"]))
         return start_node_task(request, ctx, node, action="deploy", flow="node_deploy", sources=(state,),
                                values=_provision_values(node, event), params={"steps": planned})
+    if event == "inspect":
+        return start_node_task(request, ctx, node, action="inspect", flow="node_inspect", sources=(state,),
+                               values=_provision_values(node, event))
     # manage
     return start_node_task(request, ctx, node, action="manage", flow="node_manage", sources=(state,),
                            values=_provision_values(node, event), params={"source": state})

@@ -8,6 +8,7 @@ from taskvisor.api.baremetal import conductors, driver_routes, shards
 from taskvisor.api.middleware.edge import CONTEXT_KEY
 from taskvisor.api.baremetal import allocations, traits
 from taskvisor.api.baremetal import deploy_templates, runbooks
+from taskvisor.api.baremetal import node_management
 
 router = APIRouter(prefix="/baremetal")
 
@@ -42,3 +43,4 @@ router.include_router(traits.router)
 router.include_router(allocations.router)
 router.include_router(deploy_templates.router)
 router.include_router(runbooks.router)
+router.include_router(node_management.router)
