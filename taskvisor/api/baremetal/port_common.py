@@ -12,7 +12,7 @@ from sqlalchemy import and_, or_, select
 from taskvisor.api.baremetal.nodes import is_uuid, node_locked
 from taskvisor.api.baremetal.secrets import node_target
 from taskvisor.api.context import RequestContext
-from taskvisor.api.errors import ApiError, BadRequest, NotFound
+from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
 from taskvisor.api.policy import allowed
 from taskvisor.db.models import nodes
 
@@ -213,3 +213,30 @@ def links(base: str, collection: str, ident: str) -> list[dict]:
 def locked(request, node: dict) -> ApiError:
     """Ironic's 409 while a task holds the port's node (a port or group change takes its lock)."""
     return node_locked(request, node)
+
+
+def duplicate(conn, table, kind: str, row: dict, exclude: str | None = None) -> Conflict | None:
+    """Ironic's 409 for a UUID, name or MAC another ``kind`` (port, portgroup) has."""
+    def taken(column, value):
+        if value is None:
+            return False
+        query = select(table.c.id).where(column == value)
+        return bool(conn.execute(query.where(table.c.id != exclude) if exclude else query).first())
+    if exclude is None and taken(table.c.id, row["id"]):
+        return Conflict(f"A {kind} with UUID {row['id']} already exists.")
+    if taken(table.c.name, row["name"]):
+        return Conflict(f"A {kind} with name {row['name']} already exists.")
+    if taken(table.c.address, row["address"]):
+        return Conflict(f"A {kind} with MAC address {row['address']} already exists.")
+    return None
+
+
+def check_body(body, kind: str, allowed: set) -> None:
+    """A create body is an object with only the fields Ironic's schema names (400 otherwise)."""
+    if not isinstance(body, dict):
+        raise BadRequest(f"Invalid input for field/attribute {kind}. Value: body. Wrong type. Expected 'dict'")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise BadRequest(f"Schema error for {kind}: Additional properties are not allowed "
+                         f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
+                         "unexpected)")

@@ -121,18 +121,7 @@ def _check_name(name, message: str) -> None:
 
 
 def _duplicate(conn, row: dict, exclude: str | None = None) -> Conflict | None:
-    def taken(column, value):
-        if value is None:
-            return False
-        query = select(portgroups.c.id).where(column == value)
-        return bool(conn.execute(query.where(portgroups.c.id != exclude) if exclude else query).first())
-    if exclude is None and taken(portgroups.c.id, row["id"]):
-        return Conflict(f"A portgroup with UUID {row['id']} already exists.")
-    if taken(portgroups.c.name, row["name"]):
-        return Conflict(f"A portgroup with name {row['name']} already exists.")
-    if taken(portgroups.c.address, row["address"]):
-        return Conflict(f"A portgroup with MAC address {row['address']} already exists.")
-    return None
+    return pc.duplicate(conn, portgroups, "portgroup", row, exclude)
 
 
 @router.post("/v1/portgroups", status_code=201, openapi_extra=openapi.body(PORTGROUP_BODY))
@@ -141,13 +130,7 @@ def create_portgroup(request: Request, response: Response, ctx: RequestContext =
     m = minor(ctx)
     if m < MIN_VERSION:
         raise _too_old()
-    if not isinstance(body, dict):
-        raise BadRequest("Invalid input for field/attribute portgroup. Value: body. Wrong type. Expected 'dict'")
-    unknown = sorted(set(body) - set(WRITABLE) - {"uuid"})
-    if unknown:
-        raise BadRequest(f"Schema error for portgroup: Additional properties are not allowed "
-                         f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
-                         "unexpected)")
+    pc.check_body(body, "portgroup", set(WRITABLE) | {"uuid"})
     if body.get("node_uuid") is None:
         raise BadRequest("Schema error for portgroup: 'node_uuid' is a required property")
     values = _check({k: v for k, v in body.items() if k in WRITABLE}, m)

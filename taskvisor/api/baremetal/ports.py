@@ -180,32 +180,14 @@ def _check_membership(conn, port: dict, pg: dict | None) -> None:
 
 
 def _duplicate(conn, row: dict, exclude: str | None = None) -> Conflict | None:
-    """Ironic's 409 for a UUID, name or MAC another port has."""
-    def taken(column, value):
-        if value is None:
-            return False
-        query = select(ports.c.id).where(column == value)
-        return bool(conn.execute(query.where(ports.c.id != exclude) if exclude else query).first())
-    if exclude is None and taken(ports.c.id, row["id"]):
-        return Conflict(f"A port with UUID {row['id']} already exists.")
-    if taken(ports.c.name, row["name"]):
-        return Conflict(f"A port with name {row['name']} already exists.")
-    if taken(ports.c.address, row["address"]):
-        return Conflict(f"A port with MAC address {row['address']} already exists.")
-    return None
+    return pc.duplicate(conn, ports, "port", row, exclude)
 
 
 @router.post("/v1/ports", status_code=201, openapi_extra=openapi.body(PORT_BODY))
 def create_port(request: Request, response: Response, ctx: RequestContext = Depends(get_context),
                 body=Depends(json_body)):
     m = minor(ctx)
-    if not isinstance(body, dict):
-        raise BadRequest("Invalid input for field/attribute port. Value: body. Wrong type. Expected 'dict'")
-    unknown = sorted(set(body) - set(WRITABLE) - {"uuid", "node_ident"})
-    if unknown:
-        raise BadRequest(f"Schema error for port: Additional properties are not allowed "
-                         f"({', '.join(repr(u) for u in unknown)} {'was' if len(unknown) == 1 else 'were'} "
-                         "unexpected)")
+    pc.check_body(body, "port", set(WRITABLE) | {"uuid", "node_ident"})
     if body.get("address") is None:
         raise BadRequest("Schema error for port: 'address' is a required property")
     if ("node_uuid" in body) == ("node_ident" in body):
