@@ -4,16 +4,14 @@ tables: an image's metadata is its custom properties. Who may read, change
 or delete an image is Glance's policy, as it is when Nova proxies."""
 from __future__ import annotations
 
-import os
-
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 
 from taskvisor.api import openapi
 from taskvisor.api.compute.views import iso
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.errors import ApiError, BadRequest, Forbidden, NotFound
-from taskvisor.api.image.routes import _get, image_file
+from taskvisor.api.errors import ApiError, BadRequest, NotFound
+from taskvisor.api.image.routes import _get, remove_image
 from taskvisor.api.policy import authorize
 from taskvisor.api.validation import METADATA, json_body, page_limit, validate
 from taskvisor.db.models import images
@@ -128,14 +126,7 @@ def delete_no_image(ctx: RequestContext = Depends(get_context)):
 @router.delete("/images/{image_id}", status_code=204)
 def delete_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     _proxy(ctx)
-    with request.app.state.tv.db.write() as conn:
-        row = _get(conn, ctx, image_id, "delete_image")
-        if row["protected"]:
-            raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-        conn.execute(delete(images).where(images.c.id == image_id))
-    path = image_file(request, image_id)
-    if os.path.exists(path):
-        os.unlink(path)
+    remove_image(request, ctx, image_id)
     return Response(status_code=204)
 
 

@@ -290,6 +290,12 @@ def update_image(image_id: str, request: Request, body=Depends(json_body), ctx: 
 
 @router.delete("/v2/images/{image_id}", status_code=204)
 def delete_image(image_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+    remove_image(request, ctx, image_id)
+    return Response(status_code=204)
+
+
+def remove_image(request: Request, ctx: RequestContext, image_id: str) -> None:
+    """Glance's delete (also behind Nova's image proxy): refused when protected; the file goes too."""
     with request.app.state.tv.db.write() as conn:
         row = _get(conn, ctx, image_id, "delete_image")
         if row["protected"]:
@@ -298,7 +304,6 @@ def delete_image(image_id: str, request: Request, ctx: RequestContext = Depends(
     path = image_file(request, image_id)
     if os.path.exists(path):
         os.unlink(path)
-    return Response(status_code=204)
 
 
 def image_file(request: Request, image_id: str) -> str:
