@@ -10,7 +10,6 @@ from sqlalchemy import delete, insert, select, update
 
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import nodes as node_api
-from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, is_uuid
 from taskvisor.api.context import RequestContext, get_context

@@ -3,7 +3,7 @@ and ``GET /limits``: Nova's shapes per microversion."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, update
 
 from taskvisor.api import openapi
 from taskvisor.api.compute import quota

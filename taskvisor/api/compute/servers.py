@@ -29,7 +29,7 @@ from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
 from taskvisor.api.validation import NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
-from taskvisor.db.models import flavors, images, server_tags, servers
+from taskvisor.db.models import images, server_tags, servers
 from taskvisor.db.session import utcnow
 from taskvisor.states import power
 from taskvisor.states import server as states
