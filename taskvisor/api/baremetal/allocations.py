@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import _apply, authorize_node, base_url, is_uuid, load_node, minor, node_locked
@@ -154,12 +155,8 @@ def list_allocations(request: Request, ctx: RequestContext = Depends(get_context
                "node_uuid": allocations.c.node_id, "owner": allocations.c.owner}
     if sort_key not in columns:
         raise BadRequest(f"The sort_key value {sort_key[:64]} is an invalid field for sorting")
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir[:16]}. Acceptable values are 'asc' or 'desc'")
-    max_limit = request.app.state.tv.conf.api.max_limit
-    if limit is not None and limit < 0:
-        raise BadRequest(f"Limit must be positive: {limit}")
-    limit = min(limit or max_limit, max_limit)
+    check_sort_dir(sort_dir)
+    limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
     key = columns[sort_key]
     order = [key, allocations.c.id] if key is not allocations.c.id else [key]
     query = select(allocations).order_by(*(c.desc() if sort_dir == "desc" else c.asc() for c in order))

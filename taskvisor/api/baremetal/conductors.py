@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
+from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
 from taskvisor.api.baremetal import drivers, views
 from taskvisor.api.baremetal.nodes import _bool, base_url, minor
 from taskvisor.api.context import RequestContext, get_context
@@ -64,12 +65,8 @@ def list_conductors(request: Request, ctx: RequestContext = Depends(get_context)
         raise BadRequest(f"The sort_key value {sort_key} is an invalid field for sorting")
     if sort_key not in _SORT_KEYS:
         raise BadRequest(f"The sort_key value {sort_key[:64]} is an invalid field for sorting")
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir[:16]}. Acceptable values are 'asc' or 'desc'")
-    max_limit = request.app.state.tv.conf.api.max_limit
-    if limit is not None and limit < 0:
-        raise BadRequest(f"Limit must be positive: {str(limit)[:20]}")
-    limit = min(limit or max_limit, max_limit)
+    check_sort_dir(sort_dir)
+    limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
     found = _all(request)  # service rows in id order: "id" sorts as registered
     if sort_key != "id":
         found.sort(key=lambda c: (c[sort_key] is None, c[sort_key] if c[sort_key] is not None else "",

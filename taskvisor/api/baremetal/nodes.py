@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
@@ -319,8 +320,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
                           (nodes.c.instance_uuid, instance_uuid)):
         if value is not None:
             query = query.where(column == value)
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'")
+    check_sort_dir(sort_dir)
     order = (nodes.c.created_at, nodes.c.id)
     query = query.order_by(*(c.desc() if sort_dir == "desc" else c for c in order))
     db = request.app.state.tv.db
@@ -334,10 +334,7 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
             cond = (after[0] > mark[0]) | ((after[0] == mark[0]) & (after[1] > mark[1])) if sort_dir == "asc" else \
                 (after[0] < mark[0]) | ((after[0] == mark[0]) & (after[1] < mark[1]))
             query = query.where(cond)
-        max_limit = request.app.state.tv.conf.api.max_limit
-        if limit is not None and limit < 0:
-            raise BadRequest(f"Limit must be positive: {str(limit)[:20]}")
-        limit = min(limit or max_limit, max_limit)  # Ironic: 0 or above [api] max_limit = max_limit
+        limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
         query = query.limit(limit)
         rows = conn.execute(query).mappings().all()
         if {"traits", "allocation_uuid"} & set(wanted):

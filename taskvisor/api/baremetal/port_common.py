@@ -9,6 +9,7 @@ import uuid
 from oslo_utils import netutils
 from sqlalchemy import and_, or_, select
 
+from taskvisor.api.baremetal.paging import check_sort_dir
 from taskvisor.api.baremetal.nodes import is_uuid, node_locked
 from taskvisor.api.baremetal.secrets import node_target
 from taskvisor.api.context import RequestContext
@@ -157,8 +158,7 @@ def check_limit(limit: int | None, max_limit: int) -> int:
 def check_sort(sort_key: str, sort_dir: str, table, versions: dict[str, int], minor: int,
                unsortable: tuple[str, ...]):
     """The column to sort by: Ironic's default ``id`` is creation order here."""
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir}. Acceptable values are 'asc' or 'desc'")
+    check_sort_dir(sort_dir)
     gate([sort_key], versions, minor)
     if sort_key in unsortable:
         raise BadRequest(f"The sort_key value {sort_key} is an invalid field for sorting")

@@ -18,6 +18,7 @@ from fastapi import Request
 from oslo_utils import strutils
 from sqlalchemy import DateTime, Table, func, select
 
+from taskvisor.api.baremetal.paging import check_sort_dir
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import base_url, is_uuid, minor
 from taskvisor.api.context import RequestContext
@@ -168,8 +169,7 @@ def list_rows(request: Request, table: Table, *, known: tuple[str, ...], default
         raise BadRequest("Limit must be positive")
     max_limit = request.app.state.tv.conf.api.max_limit
     limit = min(limit or max_limit, max_limit)
-    if sort_dir not in ("asc", "desc"):
-        raise BadRequest(f"Invalid sort direction: {sort_dir[:16]}. Acceptable values are 'asc' or 'desc'")
+    check_sort_dir(sort_dir)
     if sort_key in SORT_REFUSED or sort_key not in table.c:
         raise BadRequest(f"The sort_key value {sort_key[:64]} is an invalid field for sorting")
     key = _sort_expr(table, sort_key)
