@@ -105,10 +105,10 @@ def main() -> None:
             args.servers = size
             rows.append(bench(args))
         print(f"\n{'servers':>8} {'tasks/s':>9} {'CPU ms/task':>12} {'boot p50 ms':>12} {'delete p50 ms':>14} "
-              f"{'detail p50 ms':>14}")
+              f"{'detail p50 ms':>14} {'alone p50 ms':>13}")
         for r in rows:
             print(f"{r['servers']:>8} {r['tasks_s']:>9.1f} {r['cpu_ms']:>12.2f} {r['boot_p50']:>12.1f} "
-                  f"{r['delete_p50']:>14.1f} {r['detail_p50']:>14.1f}")
+                  f"{r['delete_p50']:>14.1f} {r['detail_p50']:>14.1f} {r['alone_p50']:>13.1f}")
         return
     bench(args)
 
@@ -209,6 +209,7 @@ def run(base_url: str, pids: list[int], args, label: str, names: list[str] | Non
             t0 = time.perf_counter()
             api.get(f"{COMPUTE}/servers/detail").raise_for_status()
             detail.append((time.perf_counter() - t0) * 1000)
+        probe = probe_latency(api, boot, delete)
         each_list, wall_list = cpu_each(procs), time.monotonic()
         delete_urls = list(pool.map(delete, boot_urls))
         wait_all(api, delete_urls, f"{COMPUTE}/servers?limit=1")
@@ -234,9 +235,42 @@ def run(base_url: str, pids: list[int], args, label: str, names: list[str] | Non
     print(f"  RSS idle             {rss_idle:.1f} MB ({len(procs)} process{'es' if len(procs) > 1 else ''})")
     print(f"  RSS after the run    {rss_after:.1f} MB")
     print(f"  GET /servers/detail  p50 {statistics.median(detail):.1f} ms at {args.servers} servers")
+    print(f"  one task alone       p50 {statistics.median(probe):.1f} ms   p95 {pct(probe, 95):.1f} ms "
+          f"({len(probe)} boots and deletes, one at a time, beside {args.servers} ACTIVE servers)")
     return {"servers": args.servers, "tasks_s": len(tasks) / wall, "cpu_ms": cpu * 1000 / len(tasks),
             "boot_p50": statistics.median(lat["boot"]), "delete_p50": statistics.median(lat["delete"]),
-            "detail_p50": statistics.median(detail)}
+            "detail_p50": statistics.median(detail), "alone_p50": statistics.median(probe)}
+
+
+PROBES = 20
+
+
+def probe_latency(api: httpx.Client, boot, delete) -> list[float]:
+    """Created → finished of tasks run one at a time beside the population:
+    the latency a user sees when nothing is queued, which is what must stay
+    flat as the cloud grows (the bulk figures above are mostly queueing)."""
+    out = []
+    for i in range(PROBES):
+        url = boot(10**7 + i)
+        wait_one(api, url)
+        out.append(task_ms(api, url))
+        gone = delete(url)
+        wait_one(api, gone)
+        out.append(task_ms(api, gone))
+    return out
+
+
+def wait_one(api: httpx.Client, url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while api.get(url).json()["task"]["status"] not in TERMINAL:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{url} unfinished after {timeout}s")
+        time.sleep(0.01)
+
+
+def task_ms(api: httpx.Client, url: str) -> float:
+    task = api.get(url).json()["task"]
+    return (parse(task["finished_at"]) - parse(task["created_at"])).total_seconds() * 1000
 
 
 if __name__ == "__main__":
