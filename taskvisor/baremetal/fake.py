@@ -198,8 +198,6 @@ class FakeHardware:
     # the kind then does nothing, and offers no clean steps.
     alternatives = {kind: [f"no-{kind}"] for kind in ("console", "inspect", "raid", "vendor", "bios", "firmware",
                                                       "rescue")}
-    # and Ironic's flat network, whose VIFs are recorded on the node's ports (api/baremetal/vifs.py)
-    alternatives["network"] = ["flat"]
 
     def __init__(self):
         self.power, self.management, self.deploy = FakePower(), FakeManagement(), FakeDeploy()

@@ -215,8 +215,8 @@ def list_rules(request: Request, ctx: RequestContext = Depends(get_context), fie
 @router.get("/v1/inspection_rules/{rule_id}")
 def show_rule(rule_id: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     _gate(ctx)
-    authorize(ctx, "baremetal:inspection_rule:get")
     rule_id = pc.check_uuid("inspection_rule_uuid", rule_id)
+    authorize(ctx, "baremetal:inspection_rule:get")
     with request.app.state.tv.db.read() as conn:
         row = _load(conn, rule_id)
     return render(row, base_url(request), _fields(fields))
@@ -256,8 +256,8 @@ def patch_rule(rule_id: str, request: Request, ctx: RequestContext = Depends(get
 @router.delete("/v1/inspection_rules/{rule_id}", status_code=204)
 def delete_rule(rule_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
     _gate(ctx, 405)
-    authorize(ctx, "baremetal:inspection_rule:delete")
     rule_id = pc.check_uuid("inspection_rule_uuid", rule_id)
+    authorize(ctx, "baremetal:inspection_rule:delete")
     with request.app.state.tv.db.write() as conn:
         if not conn.execute(delete(inspection_rules).where(inspection_rules.c.id == rule_id)).rowcount:
             raise NotFound(f"Rule {rule_id} could not be found.")

@@ -6,7 +6,6 @@ powered off (deletion also in enroll, manageable and adopt failed)."""
 from __future__ import annotations
 
 import time
-import uuid
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
@@ -186,10 +185,6 @@ def collection(request: Request, name: str, path: str, items: list[dict], rows: 
     if nxt:
         out["next"] = nxt
     return out
-
-
-def new_id(body: dict) -> str:
-    return pc.check_uuid("uuid", body.get("uuid")) or str(uuid.uuid4())
 
 
 _JSON_TYPES = {"string": str, "object": dict, "integer": int}

@@ -3,6 +3,7 @@ target): one implementation, Ironic's controllers' order of checks, codes
 and messages; ``Kind`` says what differs between the two."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Callable
 
@@ -82,7 +83,7 @@ def create(kind: Kind, request: Request, response: Response, ctx: RequestContext
     record_id = pc.check_uuid("uuid", body.get("uuid"))
     with request.app.state.tv.db.read() as conn:
         node = vol.node_for_create(conn, ctx, node_uuid)
-    row = {"id": record_id or vol.new_id({}), **_columns(kind, {k: v for k, v in body.items() if k != "uuid"}),
+    row = {"id": record_id or str(uuid.uuid4()), **_columns(kind, {k: v for k, v in body.items() if k != "uuid"}),
            "node_id": node["id"], "created_at": utcnow(), "updated_at": None}
     for name in kind.objects:
         row.setdefault(name, {})
