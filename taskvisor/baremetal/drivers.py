@@ -12,6 +12,9 @@ DRIVERS = ("fake-hardware", "redfish")
 _NOOP = ("console", "rescue", "storage", "inspect", "network", "boot", "firmware")
 INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
               "rescue", "bios", "firmware", "network")
+# Network interfaces do not depend on the hardware type (Ironic enables flat and noop for
+# every one): flat records VIFs on the node's ports (api/baremetal/vifs.py); no Neutron here.
+NETWORK_ALTERNATIVES = ["flat"]
 
 
 class UnknownDriver(ValueError):
@@ -45,6 +48,7 @@ def describe(name: str) -> dict:
     raid = getattr(driver, "raid", None)
     return {"interfaces": interfaces,
             "enabled_interfaces": {kind: ([iface] if iface else []) + getattr(driver, "alternatives", {}).get(kind, [])
+                                   + (NETWORK_ALTERNATIVES if kind == "network" else [])
                                    for kind, iface in interfaces.items()},
             "properties": properties,
             "raid_logical_disk_properties": getattr(raid, "logical_disk_properties", None),

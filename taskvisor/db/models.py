@@ -461,3 +461,46 @@ server_tags = Table(
     Column("tag", String(60), primary_key=True),
     Index("ix_server_tags_tag", "tag"),
 )
+
+# bm-volume (0012): a node's volume connectors and volume targets (Ironic's
+# boot-from-volume records, 1.32) and inspection rules (Ironic 1.96)
+volume_connectors = Table(
+    "volume_connectors", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("node_id", String(36), nullable=False),  # deleted with its node
+    Column("type", String(32), nullable=False),  # iqn, ip, mac, wwnn, wwpn, port, portgroup
+    Column("connector_id", String(255), nullable=False),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    UniqueConstraint("type", "connector_id", name="uniq_volume_connectors_type_connector_id"),
+    Index("ix_volume_connectors_node_id", "node_id"),
+)
+
+volume_targets = Table(
+    "volume_targets", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("node_id", String(36), nullable=False),  # deleted with its node
+    Column("volume_type", String(64), nullable=False),
+    Column("volume_id", String(255), nullable=False),
+    Column("boot_index", Integer, nullable=False),
+    Column("properties", JSON, nullable=False, default=dict),
+    Column("extra", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+    UniqueConstraint("node_id", "boot_index", name="uniq_volume_targets_node_id_boot_index"),
+)
+
+inspection_rules = Table(
+    "inspection_rules", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("description", String(255)),
+    Column("scope", String(255)),
+    Column("sensitive", Boolean, nullable=False, default=False),
+    Column("phase", String(16), nullable=False, default="main"),
+    Column("conditions", JSON, nullable=False, default=list),
+    Column("actions", JSON, nullable=False, default=list),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+)

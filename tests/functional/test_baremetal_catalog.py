@@ -253,9 +253,11 @@ def test_v1_document_links_by_version(bm):
     client = bm.client
     old = client.get("/baremetal/v1", headers={"X-OpenStack-Ironic-API-Version": "1.1"}).json()
     assert {"nodes", "chassis", "ports", "drivers", "links", "media_types", "version"} <= set(old)
-    assert not {"portgroups", "conductors", "shards", "allocations", "deploy_templates", "runbooks"} & set(old)
+    assert not {"portgroups", "conductors", "shards", "allocations", "deploy_templates", "runbooks", "volume",
+                "inspection_rules"} & set(old)
     new = client.get("/baremetal/v1/", headers={"X-OpenStack-Ironic-API-Version": "1.115"}).json()
-    for name in ("portgroups", "conductors", "shards", "allocations", "deploy_templates", "runbooks"):
+    for name in ("portgroups", "conductors", "shards", "allocations", "deploy_templates", "runbooks", "volume",
+                 "inspection_rules"):
         assert new[name][0]["href"].endswith(f"/baremetal/v1/{name}/"), name
         assert new[name][1] == {"href": new[name][0]["href"].replace("/v1/", "/"), "rel": "bookmark"}
     v81 = client.get("/baremetal/v1", headers={"X-OpenStack-Ironic-API-Version": "1.81"}).json()

@@ -174,6 +174,35 @@ TABLE = [
     ("GET", f"{N}/{{port_node}}/portgroups/detail", None, READ),
     ("DELETE", "/baremetal/v1/ports/{port_id}", None, (403, 404, 403, OK)),
     ("DELETE", "/baremetal/v1/portgroups/{portgroup_ident}", None, (403, 404, 403, OK)),
+    # bm-volume: volume records of project A's port node, its VIFs (noop network), inspection rules
+    ("GET", "/baremetal/v1/volume", None, ADMIN_ONLY),  # Ironic checks the rule without a node: the system's
+    ("GET", f"{N}/{{port_node}}/volume", None, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/volume/connectors", None, PROJECT),
+    ("POST", "/baremetal/v1/volume/connectors", {"node_uuid": "8c3d5bfb-1e0a-4d1e-a0cd-43f9f5c1b6b1",
+                                                 "type": "iqn", "connector_id": "made"},
+     ADMIN_ONLY),  # admin: 400, no such node
+    ("GET", "/baremetal/v1/volume/connectors/{connector_id}", None, READ),
+    ("PATCH", "/baremetal/v1/volume/connectors/{connector_id}", [{"op": "add", "path": "/extra/x", "value": "1"}],
+     ACT),  # member, admin: 400, the node is not powered off
+    ("GET", f"{N}/{{port_node}}/volume/connectors", None, READ),
+    ("DELETE", "/baremetal/v1/volume/connectors/{connector_id}", None, (403, 404, 403, OK)),
+    ("GET", "/baremetal/v1/volume/targets", None, PROJECT),
+    ("POST", "/baremetal/v1/volume/targets", {"node_uuid": "8c3d5bfb-1e0a-4d1e-a0cd-43f9f5c1b6b1",
+                                              "volume_type": "iscsi", "volume_id": "made", "boot_index": 7},
+     ADMIN_ONLY),
+    ("GET", "/baremetal/v1/volume/targets/{target_id}", None, READ),
+    ("PATCH", "/baremetal/v1/volume/targets/{target_id}", [{"op": "add", "path": "/extra/x", "value": "1"}], ACT),
+    ("GET", f"{N}/{{port_node}}/volume/targets", None, READ),
+    ("DELETE", "/baremetal/v1/volume/targets/{target_id}", None, (403, 404, 403, OK)),
+    ("GET", f"{N}/{{port_node}}/vifs", None, READ),
+    ("POST", f"{N}/{{port_node}}/vifs", {"id": "vif-a"}, ACT),
+    ("DELETE", f"{N}/{{port_node}}/vifs/{{vif_id}}", None, ACT),
+    ("GET", "/baremetal/v1/inspection_rules", None, ADMIN_ONLY),
+    ("POST", "/baremetal/v1/inspection_rules", {"actions": [{"op": "log", "args": {"msg": "made"}}]}, ADMIN_ONLY),
+    ("GET", "/baremetal/v1/inspection_rules/{rule_id}", None, ADMIN_ONLY),
+    ("PATCH", "/baremetal/v1/inspection_rules/{rule_id}", [{"op": "replace", "path": "/priority", "value": 5}],
+     ADMIN_ONLY),
+    ("DELETE", "/baremetal/v1/inspection_rules/{rule_id}", None, ADMIN_ONLY),
     ("GET", "/baremetal/v1/drivers", None, ADMIN_ONLY),
     ("GET", "/baremetal/v1/drivers/{driver_name}", None, ADMIN_ONLY),
     ("GET", "/baremetal/v1/drivers/{driver_name}/properties", None, ADMIN_ONLY),
@@ -300,6 +329,13 @@ def world(cloud):
     group = client.post("/baremetal/v1/portgroups", json={"node_uuid": port_node["uuid"]}, headers=LATEST).json()
     port = client.post("/baremetal/v1/ports", json={"node_uuid": port_node["uuid"], "address": "52:54:00:00:00:01",
                                                     "portgroup_uuid": group["uuid"]}, headers=LATEST).json()
+    connector = client.post("/baremetal/v1/volume/connectors", json={
+        "node_uuid": port_node["uuid"], "type": "iqn", "connector_id": "iqn.a"}, headers=LATEST).json()
+    volume_target = client.post("/baremetal/v1/volume/targets", json={
+        "node_uuid": port_node["uuid"], "volume_type": "iscsi", "volume_id": "vol-a", "boot_index": 0},
+        headers=LATEST).json()
+    rule = client.post("/baremetal/v1/inspection_rules", json={"actions": [{"op": "log", "args": {"msg": "a"}}]},
+                       headers=LATEST).json()
     allocation = client.post("/baremetal/v1/allocations", json={"resource_class": "none"}, headers={**LATEST, **a})
     template = client.post("/baremetal/v1/deploy_templates", headers=LATEST, json={"name": "CUSTOM_T", "steps": [
         {"interface": "bios", "step": "factory_reset", "args": {}, "priority": 10}]}).json()
@@ -317,6 +353,8 @@ def world(cloud):
             "portgroup_ident": group["uuid"], "driver_name": "fake-hardware", "hostname": cloud.node.conf.DEFAULT.host,
             "trait": "CUSTOM_T", "allocation_id": allocation.json()["uuid"],
             "template_id": template["uuid"], "runbook_id": runbook["uuid"],
+            "connector_id": connector["uuid"], "target_id": volume_target["uuid"], "rule_id": rule["uuid"],
+            "vif_id": "vif-a",
             "keypair_name": "kp-a", "group_id": server_group["id"],
             "tenant_id": "projA", "quota_class": "default", "private_flavor_id": private["id"],
             "host_name": cloud.get("/os-services?binary=nova-compute").json()["services"][0]["host"],
@@ -396,7 +434,8 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
                     ("server_id", "request_id", "task_id", "flavor_id", "key", "service_id", "hypervisor_id",
                      "image_id", "node_ident", "node_task_id", "chassis_id", "port_node", "port_id",
                      "portgroup_ident", "driver_name", "hostname", "trait", "allocation_id",
-                     "template_id", "runbook_id", "keypair_name", "group_id", "tenant_id",
+                     "template_id", "runbook_id", "connector_id", "target_id", "rule_id", "vif_id",
+                     "keypair_name", "group_id", "tenant_id",
                      "quota_class", "private_flavor_id", "host_name", "aggregate_id", "proxy_image_id", "alias",
                      "before_timestamp", "network", "network_id")}
     for method, template, kind, _ in TABLE:

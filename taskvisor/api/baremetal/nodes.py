@@ -533,9 +533,10 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
                            f'"{states.DELETE_ALLOWED}", or set the node into maintenance mode')
         if not conn.execute(delete(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))).rowcount:
             raise node_locked(request, node)
-        from taskvisor.db.models import portgroups, ports
-        conn.execute(delete(ports).where(ports.c.node_id == node["id"]))  # Ironic deletes them with the node
-        conn.execute(delete(portgroups).where(portgroups.c.node_id == node["id"]))
+        from taskvisor.db.models import portgroups, ports, volume_connectors, volume_targets
+        # Ironic deletes these with the node
+        for table in (ports, portgroups, volume_connectors, volume_targets):
+            conn.execute(delete(table).where(table.c.node_id == node["id"]))
         conn.execute(delete(node_traits).where(node_traits.c.node_id == node["id"]))  # as Ironic: with the node
         conn.execute(delete(allocations).where(allocations.c.node_id == node["id"]))
     return Response(status_code=204)

@@ -9,6 +9,7 @@ from taskvisor.api.middleware.edge import CONTEXT_KEY
 from taskvisor.api.baremetal import allocations, traits
 from taskvisor.api.baremetal import deploy_templates, runbooks
 from taskvisor.api.baremetal import node_management
+from taskvisor.api.baremetal import inspection_rules, vifs, volume, volume_connectors, volume_targets
 
 router = APIRouter(prefix="/baremetal")
 
@@ -44,3 +45,8 @@ router.include_router(allocations.router)
 router.include_router(deploy_templates.router)
 router.include_router(runbooks.router)
 router.include_router(node_management.router)
+router.include_router(volume.router)
+router.include_router(volume_connectors.router)
+router.include_router(volume_targets.router)
+router.include_router(vifs.router)
+router.include_router(inspection_rules.router)

@@ -73,8 +73,8 @@ def root_doc(base_url: str) -> dict:
 
 # Resources /v1 links to from the microversion that introduced each
 # (Ironic's VERSIONED_CONTROLLERS), among those taskvisor serves.
-VERSIONED_LINKS = {"portgroups": 23, "conductors": 49, "allocations": 52, "deploy_templates": 55, "shards": 82,
-                   "runbooks": 92}
+VERSIONED_LINKS = {"portgroups": 23, "volume": 32, "conductors": 49, "allocations": 52, "deploy_templates": 55,
+                   "shards": 82, "runbooks": 92, "inspection_rules": 96}
 
 
 def v1_doc(base_url: str, version: tuple[int, int] = MIN_VERSION) -> dict:
