@@ -538,4 +538,7 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
         conn.execute(delete(portgroups).where(portgroups.c.node_id == node["id"]))
         conn.execute(delete(node_traits).where(node_traits.c.node_id == node["id"]))  # as Ironic: with the node
         conn.execute(delete(allocations).where(allocations.c.node_id == node["id"]))
+        from taskvisor.db.models import bios_settings, firmware_information, node_history
+        for table in (bios_settings, firmware_information, node_history):  # Ironic's go with the node too
+            conn.execute(delete(table).where(table.c.node_id == node["id"]))
     return Response(status_code=204)
