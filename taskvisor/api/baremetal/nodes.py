@@ -263,7 +263,7 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
            "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
            "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, "description": None,
-           "interfaces": None, "protected": False, "protected_reason": None,
+           "interfaces": None, "protected": False, "protected_reason": None, "console_enabled": False,
            **values,
            "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
            "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
