@@ -65,6 +65,9 @@ def test_console_is_a_task_on_the_node(bm):
     assert bm.req("PUT", f"/nodes/{uuid}/states/console", {}).status_code == 400
     assert bm.req("GET", f"/nodes/{uuid}/states/console", headers=OTHER).status_code == 404
     assert bm.req("GET", f"/nodes/{uuid}/states/console", headers=READER).status_code == 403
+    none = bm.create("nocon", console_interface="no-console")["uuid"]
+    refused = bm.req("PUT", f"/nodes/{none}/states/console", {"enabled": True})
+    assert refused.status_code == 400 and "does not support console" in fault(refused)
 
 
 def test_boot_mode_and_secure_boot(bm):

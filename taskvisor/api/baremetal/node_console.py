@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from taskvisor.api import openapi
 from taskvisor.api.baremetal.actions import start_node_task
 from taskvisor.api.baremetal.node_management import node_for
-from taskvisor.api.baremetal.nodes import _bool, base_url
+from taskvisor.api.baremetal.nodes import _bool, base_url, recorded_drivers
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest
 from taskvisor.api.validation import json_body
@@ -18,8 +18,18 @@ from taskvisor.api.validation import json_body
 router = APIRouter()
 
 
+def _check_supported(request: Request, node: dict) -> None:
+    """A node whose console interface is none (no-console, or a driver
+    without one: noop) has no console: Ironic's UnsupportedDriverExtension."""
+    chosen = (node.get("interfaces") or {}).get("console")
+    default = ((recorded_drivers(request).get(node["driver"]) or {}).get("interfaces") or {}).get("console")
+    if (chosen or default) in (None, "noop", "no-console"):
+        raise BadRequest(f"Driver {node['driver']} does not support console (disabled or not implemented).")
+
+
 def _console(request: Request, ctx: RequestContext, ident: str) -> dict:
     node = node_for(request, ctx, ident, "baremetal:node:get_console")
+    _check_supported(request, node)
     if not node["console_enabled"]:
         return {"console_enabled": False, "console_info": None}
     return {"console_enabled": True, "console_info": (node["driver_internal_info"] or {}).get("console_info") or {}}
@@ -46,6 +56,7 @@ def set_console(ident: str, request: Request, ctx: RequestContext = Depends(get_
     except BadRequest:
         raise BadRequest(f"Invalid input for field/attribute enabled. Value: {str(body['enabled'])[:32]}. "
                          "Wrong type. Expected 'bool'") from None
+    _check_supported(request, node)
     started = start_node_task(request, ctx, node, action="set_console", flow="node_console", sources=None,
                               values={}, params={"enabled": enabled})
     started.headers["Location"] = f"{base_url(request)}/v1/nodes/{ident}/states/console"
