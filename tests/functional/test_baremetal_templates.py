@@ -190,6 +190,8 @@ def test_deploy_runs_the_templates_named_by_instance_traits(bm):
     assert runs["bios.apply_configuration"] == 1 and runs["raid.create_configuration"] == 1
     assert "bios.factory_reset" not in runs
     assert done["driver_internal_info"]["fake_bios_settings"] == BIOS["args"]["settings"]
+    cached = bm.req("GET", f"/nodes/{node['uuid']}/bios").json()["bios"]  # cached after the BIOS step
+    assert [{"name": c["name"], "value": c["value"]} for c in cached] == BIOS["args"]["settings"]
     listed = bm.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]
     assert task["id"] in [t["id"] for t in listed]
 
