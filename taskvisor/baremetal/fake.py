@@ -101,6 +101,54 @@ class FakeManagement(base.ManagementInterface):
         _fake_step(task, "management.set_boot_device", abortable=False)
         task.internal.update(fake_boot_device=device, fake_boot_persistent=persistent)
 
+    def set_boot_mode(self, task: HardwareTask, mode: str) -> None:
+        _wait_if_held(task)
+
+    def set_secure_boot(self, task: HardwareTask, enabled: bool) -> None:
+        _wait_if_held(task)
+
+    # Ironic's fake indicators: a read-only chassis LED and a system LED one may set
+    INDICATORS = {"chassis": {"led-0": {"readonly": True, "states": ["OFF", "ON"]}},
+                  "system": {"led": {"readonly": False, "states": ["BLINKING", "OFF", "ON"]}}}
+
+    def supported_indicators(self, task: HardwareTask) -> dict:
+        return self.INDICATORS
+
+    def _indicator(self, component: str, indicator: str) -> dict:
+        if component not in self.INDICATORS:
+            raise HardwareError(f"Invalid component {component} specified.")
+        if indicator not in self.INDICATORS[component]:
+            raise HardwareError(f"Invalid indicator {indicator} specified.")
+        return self.INDICATORS[component][indicator]
+
+    def get_indicator_state(self, task: HardwareTask, component: str, indicator: str) -> str:
+        self._indicator(component, indicator)
+        return (task.internal.get("fake_indicators") or {}).get(f"{indicator}@{component}", "ON")
+
+    def set_indicator_state(self, task: HardwareTask, component: str, indicator: str, state: str) -> None:
+        known = self._indicator(component, indicator)
+        if known["readonly"] or state not in known["states"]:
+            raise HardwareError(f"Indicator {indicator}@{component} cannot be set to {state}.")
+        _wait_if_held(task)
+        task.internal.setdefault("fake_indicators", {})[f"{indicator}@{component}"] = state
+
+    def attach_virtual_media(self, task: HardwareTask, device_type: str, image_url: str) -> None:
+        _wait_if_held(task)  # accepted: there is no media to insert
+
+    def detach_virtual_media(self, task: HardwareTask, device_types: list[str]) -> None:
+        _wait_if_held(task)
+
+
+class FakeConsole(base.ConsoleInterface):
+    name = "fake"
+
+    def start_console(self, task: HardwareTask) -> dict:
+        _wait_if_held(task)
+        return {}  # Ironic's fake console: enabled, with nothing to connect to
+
+    def stop_console(self, task: HardwareTask) -> None:
+        _wait_if_held(task)
+
 
 class FakeDeploy(base.DeployInterface):
     name = "fake"
@@ -144,6 +192,11 @@ class FakeBios(base.BiosInterface):
     @clean_step(priority=0, requires_ramdisk=False)
     def cache_bios_settings(self, task: HardwareTask) -> None:
         _fake_step(task, "bios.cache_bios_settings", abortable=False)
+
+    def get_settings(self, task: HardwareTask) -> list[dict]:
+        """What apply_configuration set (factory_reset clears it)."""
+        return [{"name": str(s["name"]), "value": None if s.get("value") is None else str(s["value"])}
+                for s in task.internal.get("fake_bios_settings") or [] if isinstance(s, dict) and s.get("name")]
 
 
 class FakeRaid(base.RaidInterface):
@@ -193,7 +246,7 @@ class FakeFirmware(base.FirmwareInterface):
 class FakeHardware:
     name = "fake-hardware"
     # Interface kinds with no behaviour here, named as Ironic's fake-hardware names them.
-    named = {"boot": "fake", "console": "fake", "inspect": "fake", "rescue": "fake"}
+    named = {"boot": "fake", "inspect": "fake", "rescue": "fake"}
     # Other implementations a node of this driver may name (Ironic's no-* interfaces):
     # the kind then does nothing, and offers no clean steps.
     alternatives = {kind: [f"no-{kind}"] for kind in ("console", "inspect", "raid", "vendor", "bios", "firmware",
@@ -202,4 +255,4 @@ class FakeHardware:
     def __init__(self):
         self.power, self.management, self.deploy = FakePower(), FakeManagement(), FakeDeploy()
         self.bios, self.raid, self.vendor = FakeBios(), FakeRaid(), FakeVendor()
-        self.firmware = FakeFirmware()
+        self.firmware, self.console = FakeFirmware(), FakeConsole()

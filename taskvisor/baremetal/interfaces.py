@@ -95,6 +95,40 @@ class ManagementInterface(Interface):
         """The devices set_boot_device accepts for this node."""
         raise NotImplementedError
 
+    # Optional abilities (Ironic's UnsupportedDriverExtension when a driver lacks one)
+    def set_boot_mode(self, task: HardwareTask, mode: str) -> None:
+        raise HardwareError(f"The {self.name} management interface cannot set the boot mode")
+
+    def set_secure_boot(self, task: HardwareTask, enabled: bool) -> None:
+        raise HardwareError(f"The {self.name} management interface cannot change secure boot")
+
+    def supported_indicators(self, task: HardwareTask) -> dict:
+        """{component: {indicator: {"readonly": bool, "states": [...]}}}"""
+        raise HardwareError(f"The {self.name} management interface has no indicators")
+
+    def get_indicator_state(self, task: HardwareTask, component: str, indicator: str) -> str:
+        raise HardwareError(f"The {self.name} management interface has no indicators")
+
+    def set_indicator_state(self, task: HardwareTask, component: str, indicator: str, state: str) -> None:
+        raise HardwareError(f"The {self.name} management interface cannot set indicators")
+
+    def attach_virtual_media(self, task: HardwareTask, device_type: str, image_url: str) -> None:
+        raise HardwareError(f"The {self.name} management interface has no virtual media")
+
+    def detach_virtual_media(self, task: HardwareTask, device_types: list[str]) -> None:
+        raise HardwareError(f"The {self.name} management interface has no virtual media")
+
+
+class ConsoleInterface(Interface):
+    interface_type = "console"
+
+    def start_console(self, task: HardwareTask) -> dict:
+        """Start the console; return how to reach it (console_info)."""
+        raise NotImplementedError
+
+    def stop_console(self, task: HardwareTask) -> None:
+        raise NotImplementedError
+
 
 class DeployInterface(Interface):
     interface_type = "deploy"
@@ -108,6 +142,11 @@ class DeployInterface(Interface):
 
 class BiosInterface(Interface):
     interface_type = "bios"
+
+    def get_settings(self, task: HardwareTask) -> list[dict]:
+        """The node's BIOS settings as the hardware reports them: [{name, value, ...}]
+        (cached in bios_settings after every BIOS step, as Ironic does)."""
+        return []
 
 
 class RaidInterface(Interface):

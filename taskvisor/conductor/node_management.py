@@ -1,6 +1,6 @@
 """Synchronous node reads a conductor answers for the API (Ironic's
 conductor RPC calls): validate a node's interfaces, read its boot device and
-the boot devices it supports. They ask the hardware but change nothing, so
+the boot devices it supports, its indicators. They ask the hardware but change nothing, so
 they are not tasks; setting a boot device is (flows/node_boot_device.py).
 """
 from __future__ import annotations
@@ -60,3 +60,14 @@ def boot_device(db: Database, conf, node_id: str) -> dict:
 def supported_boot_devices(db: Database, conf, node_id: str) -> list[str]:
     driver, hw = _task(db, conf, node_id)
     return list(driver.management.supported_boot_devices(hw))
+
+
+def indicators(db: Database, conf, node_id: str) -> dict:
+    """{component: {indicator: {"readonly": bool, "states": [...]}}}"""
+    driver, hw = _task(db, conf, node_id)
+    return driver.management.supported_indicators(hw)
+
+
+def indicator_state(db: Database, conf, node_id: str, component: str, indicator: str) -> str:
+    driver, hw = _task(db, conf, node_id)
+    return driver.management.get_indicator_state(hw, component, indicator)

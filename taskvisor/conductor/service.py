@@ -31,7 +31,8 @@ WAKE_TOPIC = "conductor.wake"
 
 
 class ConductorEndpoint:
-    RPC_API_VERSION = "1.1"  # 1.1: node_validate, node_boot_device, node_supported_boot_devices
+    # 1.1: node_validate, node_boot_device, node_supported_boot_devices; 1.2: node_indicators, node_indicator_state
+    RPC_API_VERSION = "1.2"
 
     def __init__(self, db: Database, transport: Transport | None = None, conf: Config | None = None,
                  flows: Flows | None = None):
@@ -65,6 +66,14 @@ class ConductorEndpoint:
     def node_supported_boot_devices(self, node_id: str) -> list:
         from taskvisor.conductor import node_management
         return node_management.supported_boot_devices(self.db, self.conf, node_id)
+
+    def node_indicators(self, node_id: str) -> dict:
+        from taskvisor.conductor import node_management
+        return node_management.indicators(self.db, self.conf, node_id)
+
+    def node_indicator_state(self, node_id: str, component: str, indicator: str) -> str:
+        from taskvisor.conductor import node_management
+        return node_management.indicator_state(self.db, self.conf, node_id, component, indicator)
 
     def sync_power_states(self, host: str, states: dict, taken_at: float | None = None) -> dict:
         """A compute's report of its guests' power states (cast at its start

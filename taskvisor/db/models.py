@@ -504,3 +504,57 @@ inspection_rules = Table(
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime),
 )
+
+# bm-extras (0013): a node's RAID configuration, console, boot mode and secure boot (Ironic's node fields),
+# and its BIOS settings, firmware components and history events (Ironic's tables of those names)
+nodes.append_column(Column("target_raid_config", JSON))
+nodes.append_column(Column("raid_config", JSON))
+nodes.append_column(Column("console_enabled", Boolean, nullable=False, server_default=text("false")))
+nodes.append_column(Column("boot_mode", String(16)))
+nodes.append_column(Column("secure_boot", Boolean))
+bios_settings = Table(
+    "bios_settings", metadata,
+    Column("node_id", String(36), primary_key=True),  # deleted with its node
+    Column("name", String(255), primary_key=True),
+    Column("value", Text),
+    Column("attribute_type", String(255)),
+    Column("allowable_values", JSON),
+    Column("lower_bound", Integer),
+    Column("upper_bound", Integer),
+    Column("min_length", Integer),
+    Column("max_length", Integer),
+    Column("read_only", Boolean),
+    Column("reset_required", Boolean),
+    Column("unique", Boolean),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+)
+firmware_information = Table(
+    "firmware_information", metadata,
+    Column("node_id", String(36), primary_key=True),
+    Column("component", String(255), primary_key=True),
+    Column("initial_version", String(255), nullable=False),
+    Column("current_version", String(255)),
+    Column("last_version_flashed", String(255)),
+    Column("vendor", String(255)),
+    Column("model", String(255)),
+    Column("serial_number", String(255)),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime),
+)
+node_history = Table(
+    "node_history", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("node_id", String(36), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("event_type", String(255), nullable=False),
+    Column("event", Text, nullable=False),
+    Column("conductor", String(255)),
+    Column("user_id", String(255)),
+    Column("project_id", String(255)),
+    Column("state", String(32)),
+    Column("target_provision_state", String(32)),
+    Column("duration_seconds", Integer),
+    Index("ix_node_history_node", "node_id", "created_at", "id"),
+)

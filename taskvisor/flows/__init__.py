@@ -6,6 +6,7 @@ from taskvisor.flows import boot, delete, pause, power, reboot, rescue, resize, 
 from taskvisor.flows import node_abort, node_clean, node_deploy, node_maintenance, node_manage  # nodes
 from taskvisor.flows import node_power, node_undeploy  # nodes
 from taskvisor.flows import node_boot_device, node_inspect  # nodes (bm-conf)
+from taskvisor.flows import node_boot_mode, node_console, node_indicator, node_vmedia  # nodes (bm-extras)
 from taskvisor.flows import reap  # reconciler
 from taskvisor.flows import bm_allocate  # allocations
 from taskvisor.flows import admin_actions, migrate, rebuild, snapshot, soft_delete  # servers (nova-servers)
@@ -20,6 +21,7 @@ FLOWS = Flows(
     node_manage.flow, node_clean.flow, node_deploy.flow, node_undeploy.flow, node_abort.flow,
     node_power.flow, node_maintenance.flow, node_inspect.flow,
     node_boot_device.flow,
+    node_console.flow, node_boot_mode.flow, node_vmedia.flow, node_indicator.flow,
     reap.flow,
     bm_allocate.flow,
     snapshot.snapshot, snapshot.backup, rebuild.flow, admin_actions.reset_state, admin_actions.inject_network_info,

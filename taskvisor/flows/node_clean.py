@@ -19,6 +19,7 @@ import time
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
 from taskvisor.baremetal.steps import step_id, without_plan
 from taskvisor.flows.node_common import hardware, keep_internal, release, show
+from taskvisor.flows.node_records import cache_bios_settings
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow, Step, StepFailed
 
@@ -84,6 +85,8 @@ def _clean_step(index: int):
             keep_internal(ctx, hw)
             raise StepFailed(f"Node {ctx.node['id']} failed step {step_id(step)}: {exc}") from None
         keep_internal(ctx, hw)
+        if step.get("interface") == "bios":  # Ironic re-reads the settings after a BIOS step
+            cache_bios_settings(ctx, driver.bios.get_settings(hw))
         if state == states.CLEANWAIT:  # the ramdisk called back: clean wait --resume--> cleaning
             show(ctx, provision_state=states.CLEANING)
         return {"seconds": round(time.monotonic() - started, 3)}

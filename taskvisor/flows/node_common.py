@@ -16,6 +16,7 @@ from typing import Any
 from taskvisor.baremetal.drivers import get_driver
 from taskvisor.baremetal.interfaces import HardwareTask
 from taskvisor.db.session import utcnow
+from taskvisor.flows.node_records import record_error
 from taskvisor.states import node as node_states
 
 
@@ -43,7 +44,10 @@ def reserve(ctx: Any) -> None:
 
 
 def release(ctx: Any, **fields: Any) -> None:
-    """The task's end: unlock the node with its final fields."""
+    """The task's end: unlock the node with its final fields. An error it
+    leaves (last_error) is also a history event, as in Ironic."""
+    if fields.get("last_error"):
+        record_error(ctx, fields["last_error"], fields)
     ctx.update(reservation=None, task_id=None, **_bound(ctx, fields))
 
 

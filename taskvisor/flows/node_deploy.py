@@ -11,6 +11,7 @@ from __future__ import annotations
 from taskvisor.baremetal.interfaces import POWER_ON, HardwareError
 from taskvisor.baremetal.steps import split_deploy_steps, step_id
 from taskvisor.flows.node_common import hardware, keep_internal, release, reserve
+from taskvisor.flows.node_records import cache_bios_settings
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow, Step, StepFailed
 
@@ -38,6 +39,8 @@ def _template_step(step: dict):
             keep_internal(ctx, hw)
             raise StepFailed(f"Deploy step {step_id(step)} failed on node {ctx.node['id']}. {exc}") from None
         keep_internal(ctx, hw)
+        if step["interface"] == "bios":  # as after a BIOS clean step
+            cache_bios_settings(ctx, driver.bios.get_settings(hw))
         return {"priority": step["priority"]}
     return run
 

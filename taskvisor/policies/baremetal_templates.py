@@ -31,7 +31,8 @@ rules = [
     op("baremetal:runbook:create", RUNBOOK_CREATOR, "Create Runbook records", "POST", R),
     op("baremetal:runbook:delete", RUNBOOK_ADMIN, "Delete a runbook record", "DELETE", R_ONE),
     op("baremetal:runbook:update", RUNBOOK_ADMIN, "Update a runbook record", "PATCH", R_ONE),
-    op("baremetal:runbook:update:public", b.SYSTEM_MEMBER, "Set and unset a runbook as public", "PATCH",
+    # Ironic's default: only a system-scoped member (a project admin gets 403)
+    op("baremetal:runbook:update:public", b.SYSTEM_SCOPE_MEMBER, "Set and unset a runbook as public", "PATCH",
        f"{R_ONE}/public"),
     op("baremetal:runbook:update:owner", b.SYSTEM_MEMBER, "Set and unset the owner of a runbook", "PATCH",
        f"{R_ONE}/owner"),

@@ -1,10 +1,13 @@
 """Check strings every area builds on: Nova's secure-RBAC personas
 (project reader / member / admin) and Ironic's node owner / lessee ones.
 
-taskvisor has no separate system scope: the admin role is the cloud
-administrator, as in Nova. A system-scoped token (``system_scope:all``)
-with reader or member also matches Ironic's system personas, so an
-auditor's system-reader token works as it does with Ironic.
+The admin role is the cloud administrator in any scope, as in Nova. A
+system-scoped token (``system_scope:all``) with reader or member also
+matches Ironic's system personas, so an auditor's system-reader token works
+as it does with Ironic. The few Ironic rules that only a system-scoped user
+passes even against a project admin use SYSTEM_SCOPE_MEMBER (a runbook's
+``public`` flag); a system-scoped admin token (noauth2: the
+``OpenStack-System-Scope: all`` header) passes them.
 """
 from oslo_policy import policy
 
@@ -22,6 +25,7 @@ NO_PROJECT = "(none)"
 SYSTEM_ADMIN = "rule:context_is_admin"
 SYSTEM_MEMBER = "rule:context_is_admin or (role:member and system_scope:all)"
 SYSTEM_READER = "rule:context_is_admin or (role:reader and system_scope:all)"
+SYSTEM_SCOPE_MEMBER = "role:member and system_scope:all"  # Ironic's SYSTEM_MEMBER, project admins excluded
 OWNER_ADMIN = "role:admin and project_id:%(node.owner)s"
 OWNER_MEMBER = "role:member and project_id:%(node.owner)s"
 OWNER_READER = "role:reader and project_id:%(node.owner)s"

@@ -45,6 +45,14 @@ class ConductorClient:
     def node_supported_boot_devices(self, node_id: str) -> list:
         return self._call("node_supported_boot_devices", {"node_id": node_id}, version="1.1")
 
+    # 1.2: a node's indicators (bm-extras)
+    def node_indicators(self, node_id: str) -> dict:
+        return self._call("node_indicators", {"node_id": node_id}, version="1.2")
+
+    def node_indicator_state(self, node_id: str, component: str, indicator: str) -> str:
+        return self._call("node_indicator_state", {"node_id": node_id, "component": component,
+                                                   "indicator": indicator}, version="1.2")
+
     def _call(self, method: str, args: dict, timeout: float | None = None, version: str = RPC_API_VERSION):
         with metrics.timed(TOPIC, method):
             return self.transport.call(TOPIC, method, args, version=version, timeout=timeout or self.timeout)

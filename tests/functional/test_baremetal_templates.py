@@ -24,6 +24,8 @@ ADMIN_PROJECT_A = {"X-Project-Id": "projA", "X-User-Id": "ann", "X-Roles": "admi
 MANAGER_A = {"X-Project-Id": "projA", "X-User-Id": "max", "X-Roles": "manager,member,reader"}
 MANAGER_B = {"X-Project-Id": "projB", "X-User-Id": "bea", "X-Roles": "manager,member,reader"}
 MEMBER_A = {"X-Project-Id": "projA", "X-User-Id": "mia", "X-Roles": "member"}
+# Only a system-scoped member makes a runbook public (Ironic's default), not a project admin
+SYSTEM_ADMIN = {"X-Roles": "admin", "OpenStack-System-Scope": "all"}
 
 
 @pytest.fixture
@@ -188,6 +190,8 @@ def test_deploy_runs_the_templates_named_by_instance_traits(bm):
     assert runs["bios.apply_configuration"] == 1 and runs["raid.create_configuration"] == 1
     assert "bios.factory_reset" not in runs
     assert done["driver_internal_info"]["fake_bios_settings"] == BIOS["args"]["settings"]
+    cached = bm.req("GET", f"/nodes/{node['uuid']}/bios").json()["bios"]  # cached after the BIOS step
+    assert [{"name": c["name"], "value": c["value"]} for c in cached] == BIOS["args"]["settings"]
     listed = bm.req("GET", f"/nodes/{node['uuid']}/tasks").json()["tasks"]
     assert task["id"] in [t["id"] for t in listed]
 
@@ -240,7 +244,7 @@ def test_runbook_crud(rb):
     patched = rb.req("PATCH", f"/runbooks/{body['uuid']}", [
         {"op": "replace", "path": "/name", "value": "CUSTOM_RB2"},
         {"op": "add", "path": "/steps/2", "value": {"interface": "deploy", "step": "erase_devices", "order": 3}},
-        {"op": "replace", "path": "/public", "value": True}])
+        {"op": "replace", "path": "/public", "value": True}], headers=SYSTEM_ADMIN)
     assert patched.status_code == 200, patched.text
     got = patched.json()
     assert got["name"] == "CUSTOM_RB2" and got["public"] is True and got["owner"] is None
@@ -307,6 +311,9 @@ def test_runbook_owner_scoping(rb):
         resp = rb.req("PATCH", f"/runbooks/{uuid}", [{"op": "replace", "path": path, "value": value}],
                       headers=MANAGER_A)
         assert resp.status_code == 403, path
+    # nor does a project-scoped admin (taskvisor's admin role) make it public: that takes system scope
+    resp = rb.req("PATCH", f"/runbooks/{uuid}", [{"op": "replace", "path": "/public", "value": True}])
+    assert resp.status_code == 403 and "baremetal:runbook:update:public" in fault(resp)
     assert rb.req("POST", "/runbooks", {"name": "CUSTOM_P2", "steps": RB_STEPS, "public": True},
                   headers=MANAGER_A).status_code == 400
     assert rb.req("POST", "/runbooks", {"name": "CUSTOM_P3", "steps": RB_STEPS, "owner": "projB"},
@@ -381,7 +388,8 @@ def test_runbook_traits_from_1_112(bm, rb):
                                                              "value": "wipe all"}])
     assert patched.status_code == 200 and patched.json()["description"] == "wipe all"
     # `baremetal runbook set --public` sends the string "True"
-    cli = bm.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "add", "path": "/public", "value": "True"}])
+    cli = bm.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "add", "path": "/public", "value": "True"}],
+                 headers=SYSTEM_ADMIN)
     assert cli.status_code == 200 and cli.json()["public"] is True and cli.json()["owner"] is None
     assert rb.req("PATCH", f"/runbooks/{body['uuid']}", [{"op": "replace", "path": "/description",
                                                           "value": "x"}]).status_code == 400

@@ -104,6 +104,32 @@ TABLE = [
     ("PUT", f"{N}/{{node_ident}}/traits/{{trait}}", None, (403, 404, 403, OK)),
     ("DELETE", f"{N}/{{node_ident}}/traits/{{trait}}", None, (403, 404, 403, OK)),
     ("DELETE", f"{N}/{{node_ident}}/traits", None, (403, 404, 403, OK)),
+    # bm-extras: the node's RAID, console, boot mode, BIOS, firmware, history, virtual media, indicators
+    ("PUT", f"{N}/{{node_ident}}/states/raid", {"logical_disks": [{"size_gb": 10, "raid_level": "1"}]}, ACT),
+    ("GET", f"{N}/{{node_ident}}/states/console", None, ACT),
+    ("PUT", f"{N}/{{node_ident}}/states/console", {"enabled": False}, ACT),
+    ("PUT", f"{N}/{{node_ident}}/states/boot_mode", {"target": "uefi"}, ACT),
+    ("PUT", f"{N}/{{node_ident}}/states/secure_boot", {"target": False}, ACT),
+    ("GET", f"{N}/{{node_ident}}/bios", None, READ),
+    # the world's node has no BIOS setting nor history event: whoever sees the node is told so (404);
+    # test_baremetal_node_extras reads them on a node that has them
+    ("GET", f"{N}/{{node_ident}}/bios/{{setting_name}}", None, (404, 404, 404, 404)),
+    ("GET", f"{N}/{{node_ident}}/firmware", None, READ),
+    ("GET", f"{N}/{{node_ident}}/history", None, READ),
+    ("GET", f"{N}/{{node_ident}}/history/{{event_ident}}", None, (404, 404, 404, 404)),
+    ("POST", f"{N}/{{node_ident}}/vmedia", {"device_type": "cdrom", "image_url": "http://x/y.iso"}, ACT),
+    ("GET", f"{N}/{{node_ident}}/vmedia", None, READ),
+    ("DELETE", f"{N}/{{node_ident}}/vmedia", None, ACT),
+    ("GET", f"{N}/{{node_ident}}/management/indicators", None, READ),
+    ("GET", f"{N}/{{node_ident}}/management/indicators/{{indicator}}", None, READ),
+    ("PUT", f"{N}/{{node_ident}}/management/indicators/{{indicator}}", {"state": "ON"}, ACT),
+    ("GET", f"{N}/{{node_ident}}/vendor_passthru/methods", None, (403, 404, 403, OK)),
+    ("GET", "/baremetal/v1/drivers/{driver_name}/vendor_passthru/methods", None, ADMIN_ONLY),
+    # anyone may heartbeat (Ironic's rule is empty); no node here waits for an agent: 400
+    ("POST", f"/baremetal/v1/heartbeat/{{node_ident}}", {"callback_url": "http://x:9999", "agent_token": "t",
+                                                        "agent_version": "9"}, PROJECT),
+    ("POST", "/baremetal/v1/heartbeat", {"callback_url": "http://x:9999", "agent_token": "t",
+                                         "agent_version": "9"}, PROJECT),
     # the world's node has no allocation: whoever may see the node is told so (404); test_baremetal_allocations
     # checks these two on a node that has one
     ("GET", f"{N}/{{node_ident}}/allocation", None, (404, 404, 404, 404)),
@@ -364,7 +390,9 @@ def world(cloud):
             "alias": "os-hosts", "before_timestamp": "2026-01-01 00:00:00",
             "aggregate_id": cloud.post("/os-aggregates", {"aggregate": {"name": "agg"}}).json()["aggregate"]["id"],
             "network": next(iter(cloud.server(server_id)["addresses"]), "none"),
-            "network_id": cloud.get("/os-networks").json()["networks"][0]["id"]}
+            "network_id": cloud.get("/os-networks").json()["networks"][0]["id"],
+            "setting_name": "LogicalProc", "event_ident": "00000000-0000-0000-0000-000000000000",
+            "indicator": "led@system"}
 
 
 def _body(kind, cloud):
@@ -437,7 +465,7 @@ def test_anonymous_gets_401_on_every_route_under_keystone(tmp_path, cloud):
                      "template_id", "runbook_id", "connector_id", "target_id", "rule_id", "vif_id",
                      "keypair_name", "group_id", "tenant_id",
                      "quota_class", "private_flavor_id", "host_name", "aggregate_id", "proxy_image_id", "alias",
-                     "before_timestamp", "network", "network_id")}
+                     "before_timestamp", "network", "network_id", "setting_name", "event_ident", "indicator")}
     for method, template, kind, _ in TABLE:
         resp = _send(client, method, template.format(**placeholders), _body(kind, cloud), {})
         assert resp.status_code == 401, (method, template, resp.text)

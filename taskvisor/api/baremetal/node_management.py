@@ -28,18 +28,19 @@ from taskvisor.rpc.conductorapi import ConductorClient
 router = APIRouter()
 
 
-def _node(request: Request, ctx: RequestContext, ident: str, rule: str) -> dict:
+def node_for(request: Request, ctx: RequestContext, ident: str, rule: str) -> dict:
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
     authorize_node(ctx, rule, node, ident)
     return node
 
 
-def _ask(request: Request, method: str, node: dict):
+def ask(request: Request, method: str, node: dict, *args):
+    """A synchronous conductor read (ConductorClient.<method>) of ``node``."""
     tv = request.app.state.tv
     client = ConductorClient(tv.transport, float(tv.conf.DEFAULT.rpc_response_timeout))
     try:
-        return getattr(client, method)(node["id"])
+        return getattr(client, method)(node["id"], *args)
     except RpcTimeout:
         raise ApiError(503, f"No conductor answered for node {node['id']}; please retry.") from None
     except RemoteError as exc:
@@ -52,20 +53,20 @@ def _ask(request: Request, method: str, node: dict):
 
 @router.get("/v1/nodes/{ident}/validate")
 def validate_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    node = _node(request, ctx, ident, "baremetal:node:validate")
-    return _ask(request, "node_validate", node)
+    node = node_for(request, ctx, ident, "baremetal:node:validate")
+    return ask(request, "node_validate", node)
 
 
 @router.get("/v1/nodes/{ident}/management/boot_device")
 def get_boot_device(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    node = _node(request, ctx, ident, "baremetal:node:get_boot_device")
-    return _ask(request, "node_boot_device", node)
+    node = node_for(request, ctx, ident, "baremetal:node:get_boot_device")
+    return ask(request, "node_boot_device", node)
 
 
 @router.get("/v1/nodes/{ident}/management/boot_device/supported")
 def get_supported_boot_devices(ident: str, request: Request, ctx: RequestContext = Depends(get_context)):
-    node = _node(request, ctx, ident, "baremetal:node:get_boot_device")
-    return {"supported_boot_devices": _ask(request, "node_supported_boot_devices", node)}
+    node = node_for(request, ctx, ident, "baremetal:node:get_boot_device")
+    return {"supported_boot_devices": ask(request, "node_supported_boot_devices", node)}
 
 
 @router.put("/v1/nodes/{ident}/management/boot_device", status_code=204, openapi_extra=openapi.body({
@@ -81,16 +82,22 @@ def set_boot_device(ident: str, request: Request, ctx: RequestContext = Depends(
     if not isinstance(persistent, bool):
         raise BadRequest(f"Invalid input for field/attribute persistent. Value: {persistent!r}. "
                          "Wrong type. Expected 'bool'")
-    node = _node(request, ctx, ident, "baremetal:node:set_boot_device")
+    node = node_for(request, ctx, ident, "baremetal:node:set_boot_device")
     started = start_node_task(request, ctx, node, action="set_boot_device", flow="node_boot_device", sources=None,
                               values={}, params={"boot_device": body["boot_device"], "persistent": persistent})
+    return answer_when_done(request, started, f"Setting the boot device of node {node['id']} failed.")
+
+
+def answer_when_done(request: Request, started: Response, failure: str) -> Response:
+    """Wait for the task ``started`` names: 204 once it succeeded, its error
+    (400 or 500) if it failed, the 202 if it still runs after the wait."""
     task_url = started.headers[TASK_HEADER]
     status, error = _wait(request, task_url.rsplit("/", 1)[1])
     if status == "succeeded":
         return Response(status_code=204, headers={TASK_HEADER: task_url})
     if status is None:  # still running when the caller's wait ended: it goes on
         return started
-    message = (error or {}).get("message") or f"Setting the boot device of node {node['id']} failed."
+    message = (error or {}).get("message") or failure
     raise ApiError(400 if (error or {}).get("code") == 400 else 500, message)
 
 

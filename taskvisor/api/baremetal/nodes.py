@@ -263,7 +263,7 @@ def create_node(request: Request, response: Response, ctx: RequestContext = Depe
     row = {"id": node_id, "name": None, "driver_info": {}, "driver_internal_info": {}, "properties": {},
            "instance_info": {}, "extra": {}, "resource_class": None, "instance_uuid": None,
            "maintenance": False, "automated_clean": None, "conductor_group": "", "shard": None, "description": None,
-           "interfaces": None, "protected": False, "protected_reason": None,
+           "interfaces": None, "protected": False, "protected_reason": None, "console_enabled": False,
            **values,
            "provision_state": states.AVAILABLE if minor(ctx) < 11 else states.ENROLL,
            "target_provision_state": None, "power_state": None, "target_power_state": None, "clean_step": {},
@@ -539,4 +539,7 @@ def delete_node(ident: str, request: Request, ctx: RequestContext = Depends(get_
             conn.execute(delete(table).where(table.c.node_id == node["id"]))
         conn.execute(delete(node_traits).where(node_traits.c.node_id == node["id"]))  # as Ironic: with the node
         conn.execute(delete(allocations).where(allocations.c.node_id == node["id"]))
+        from taskvisor.db.models import bios_settings, firmware_information, node_history
+        for table in (bios_settings, firmware_information, node_history):  # Ironic's go with the node too
+            conn.execute(delete(table).where(table.c.node_id == node["id"]))
     return Response(status_code=204)

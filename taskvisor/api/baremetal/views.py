@@ -27,15 +27,17 @@ _COLUMNS = ("driver", "driver_info", "extra", "instance_info", "instance_uuid", 
             "maintenance_reason", "power_state", "properties", "provision_state", "reservation",
             "target_power_state", "target_provision_state", "driver_internal_info", "name", "clean_step",
             "resource_class", "fault", "automated_clean", "owner", "lessee", "conductor_group", "shard",
-            "description", "protected", "protected_reason")
+            "description", "protected", "protected_reason", "target_raid_config", "raid_config", "console_enabled",
+            "boot_mode", "secure_boot")
+_EMPTY_OBJECTS = ("clean_step", "driver_internal_info", "properties", "extra", "instance_info", "raid_config",
+                  "target_raid_config")
 _INTERFACES = ("boot", "console", "deploy", "inspect", "management", "power", "raid", "vendor", "storage",
                "rescue", "bios", "firmware", "network")
-_DEFAULTS = {"console_enabled": False, "chassis_uuid": None, "inspection_finished_at": None,
-             "inspection_started_at": None, "raid_config": {}, "target_raid_config": {}, "traits": [],
+_DEFAULTS = {"chassis_uuid": None, "inspection_finished_at": None,
+             "inspection_started_at": None, "traits": [],
              "deploy_step": {},
              "allocation_uuid": None, "retired": False,
-             "retired_reason": None, "network_data": {}, "boot_mode": None,
-             "secure_boot": None, "parent_node": None, "service_step": {},
+             "retired_reason": None, "network_data": {}, "parent_node": None, "service_step": {},
              "disable_power_off": False, "instance_name": None, "health": None}
 SECRET = "******"
 
@@ -105,8 +107,7 @@ def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str 
         return row[field]
     if field in _COLUMNS:
         value = row.get(field)
-        return {} if value is None and field in ("clean_step", "driver_internal_info", "properties", "extra",
-                                                  "instance_info") else value
+        return {} if value is None and field in _EMPTY_OBJECTS else value
     return _DEFAULTS.get(field)
 
 
@@ -156,14 +157,16 @@ def render_brief(rows, minor: int, base_url: str) -> list[dict]:
 
 
 def render_states(row: dict, minor: int) -> dict:
-    states = {"console_enabled": False, "last_error": row.get("last_error"), "power_state": row.get("power_state"),
-              "provision_state": row.get("provision_state"), "target_power_state": row.get("target_power_state"),
+    states = {"console_enabled": bool(row.get("console_enabled")), "last_error": row.get("last_error"),
+              "power_state": row.get("power_state"), "provision_state": row.get("provision_state"),
+              "target_power_state": row.get("target_power_state"),
               "target_provision_state": row.get("target_provision_state"),
               "provision_updated_at": iso_utc(row.get("provision_updated_at"))}
     if minor >= 12:
-        states.update(raid_config={}, target_raid_config={})
+        states.update(raid_config=row.get("raid_config") or {},
+                      target_raid_config=row.get("target_raid_config") or {})
     if minor >= 75:
-        states.update(boot_mode=None, secure_boot=None)
+        states.update(boot_mode=row.get("boot_mode"), secure_boot=row.get("secure_boot"))
     if minor < 2 and states["provision_state"] == "available":
         states["provision_state"] = None
     return states

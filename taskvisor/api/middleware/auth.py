@@ -6,8 +6,9 @@
   hands it the request's headers only (never the body) in a worker thread and
   reads back the identity it sets, or the 401 and WWW-Authenticate it answers.
 - ``noauth2``: no identity service. Identity comes from X-Project-Id /
-  X-User-Id / X-Roles, or the ``[api] default_*`` options (admin by default,
-  as Nova's noauth2). Only for a loopback listener (see ``check_listen``).
+  X-User-Id / X-Roles (and OpenStack-System-Scope for a system-scoped
+  caller), or the ``[api] default_*`` options (admin by default, as Nova's
+  noauth2). Only for a loopback listener (see ``check_listen``).
 
 Version documents, ``/``, ``/healthcheck`` and the OpenAPI document need no
 identity (``OPEN_PATHS``).
@@ -89,6 +90,8 @@ class NoAuth2Middleware:
                                   if r.strip()])
         ctx.project_id = header(scope, b"x-project-id") or header(scope, b"x-tenant-id") or api.default_project_id
         ctx.user_id = header(scope, b"x-user-id") or api.default_user_id
+        # keystonemiddleware's header for a system-scoped token (Ironic's system personas)
+        ctx.system_scope = header(scope, b"openstack-system-scope")
         ctx.authenticated = True
         scope.setdefault("state", {})["context"] = ctx
         await self.app(scope, receive, send)
