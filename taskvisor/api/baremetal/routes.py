@@ -9,14 +9,11 @@ from taskvisor.api.middleware.edge import CONTEXT_KEY
 from taskvisor.api.baremetal import allocations, traits
 from taskvisor.api.baremetal import deploy_templates, runbooks
 from taskvisor.api.baremetal import node_management
-<<<<<<< HEAD
 from taskvisor.api.baremetal import inspection_rules, vifs, volume, volume_connectors, volume_targets
-=======
 from taskvisor.api.baremetal import heartbeat, node_bios, node_boot_mode, node_console, node_firmware
 from taskvisor.api.baremetal import node_history, node_indicators, node_raid, node_vmedia, vendor_passthru
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError
->>>>>>> bm-extras
 
 router = APIRouter(prefix="/baremetal")
 
@@ -52,13 +49,11 @@ router.include_router(allocations.router)
 router.include_router(deploy_templates.router)
 router.include_router(runbooks.router)
 router.include_router(node_management.router)
-<<<<<<< HEAD
 router.include_router(volume.router)
 router.include_router(volume_connectors.router)
 router.include_router(volume_targets.router)
 router.include_router(vifs.router)
 router.include_router(inspection_rules.router)
-=======
 for module in (node_raid, node_console, node_boot_mode, node_bios, node_firmware, node_history, node_vmedia,
                node_indicators, vendor_passthru, heartbeat):
     router.include_router(module.router)
@@ -69,4 +64,3 @@ def unknown_state_action(ident: str, action: str, ctx: RequestContext = Depends(
     """Ironic's states controller has a fixed set of PUT actions; any other
     is 405 before any lookup or policy (pecan's answer)."""
     raise ApiError(405, "The method is not allowed for the requested URL.")
->>>>>>> bm-extras
