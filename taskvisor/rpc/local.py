@@ -183,7 +183,7 @@ class Hub:
             caller.send(frame)
         peer.conn.close()
         if not self._closing:
-            LOG.warning("bus hub: %s disconnected", peer.name)
+            LOG.info("bus hub: %s disconnected", peer.name)
 
     def wait_served(self, topics: list[str], timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
         """Wait until every topic has a peer serving it (a started process is ready)."""
