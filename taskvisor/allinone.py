@@ -27,7 +27,8 @@ from taskvisor.config import Config
 from taskvisor.db import migrate
 from taskvisor.db.session import Database, PoolOptions
 from taskvisor.flows import FLOWS
-from taskvisor.rpc.base import Transport, transport_from
+from taskvisor.rpc import metrics as rpc_metrics
+from taskvisor.rpc.base import RpcError, Transport, transport_from
 from taskvisor.rpc.local import Hub, LocalTransport
 from taskvisor.seed import seed
 from taskvisor.virt import load_driver
@@ -99,6 +100,48 @@ def _bus_address(conf: Config) -> tuple[str, str | None]:
     return os.path.join(tmp, "bus.sock"), tmp
 
 
+ENGINE_TOPIC = "all-in-one.engine"
+
+
+class EngineEndpoint:
+    """What the API half of a split all-in-one asks the other half."""
+    RPC_API_VERSION = "1.0"
+
+    def rpc_call_samples(self) -> list:
+        return [[s.name, s.labels, s.value] for family in rpc_metrics.CALLS.collect() for s in family.samples]
+
+
+class _CallsOfBothProcesses:
+    """The RPC call histogram of both processes, summed: the API's /metrics
+    shows every call the all-in-one made, as it did in one process."""
+
+    def __init__(self, transport: Transport):
+        self.transport = transport
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        from prometheus_client.metrics_core import Metric
+        local = next(iter(rpc_metrics.CALLS.collect()))
+        values = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in local.samples}
+        try:
+            remote = self.transport.call(ENGINE_TOPIC, "rpc_call_samples", {}, timeout=2)
+        except RpcError as exc:
+            LOG.warning("metrics: no RPC figures from the conductor and compute process: %s", exc)
+            remote = []
+        for name, labels, value in remote:
+            key = (name, tuple(sorted(labels.items())))
+            if name.endswith("_created") and key in values:
+                values[key] = min(values[key], value)
+            else:
+                values[key] = values.get(key, 0.0) + value
+        merged = Metric(local.name, local.documentation, local.type)
+        for (name, labels), value in values.items():
+            merged.add_sample(name, dict(labels), value)
+        yield merged
+
+
 class SplitAllInOne:
     """The API here; the conductor and compute in a supervised child process.
 
@@ -124,6 +167,8 @@ class SplitAllInOne:
             self.link = {"address": address, "key": key.hex()}
             transport = LocalTransport(address, key, name="the API")
         self.api = AllInOne(conf, transport=transport, engine=False)  # migrates before the child starts
+        rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
+        rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
         self.died = threading.Event()
         self.proc: subprocess.Popen | None = None
         self._stopping = False
@@ -194,7 +239,9 @@ def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
     transport = None
     if link:
         transport = LocalTransport(link["address"], bytes.fromhex(link["key"]), name="conductor+compute")
-    node = AllInOne(conf, transport=transport, upgrade=False).start()
+    node = AllInOne(conf, transport=transport, upgrade=False)
+    node.transport.serve(ENGINE_TOPIC, EngineEndpoint(), workers=1)
+    node.start()
     wait_for_signal()
     stopping.set()
     second_signal_ends_now()
