@@ -24,13 +24,11 @@ import threading
 from taskvisor.compute.service import ComputeService
 from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
-from taskvisor.db import migrate
 from taskvisor.db.session import Database, PoolOptions
 from taskvisor.flows import FLOWS
 from taskvisor.rpc import metrics as rpc_metrics
 from taskvisor.rpc.base import RpcError, Transport, transport_from
 from taskvisor.rpc.local import Hub, LocalTransport
-from taskvisor.seed import seed
 from taskvisor.virt import load_driver
 
 LOG = logging.getLogger(__name__)
@@ -38,7 +36,9 @@ LOG = logging.getLogger(__name__)
 
 def open_database(conf: Config, upgrade: bool = True) -> Database:
     db = Database(conf.database_url, PoolOptions.from_conf(conf))
-    if upgrade:
+    if upgrade:  # imported here: a split all-in-one's child never migrates, and alembic is weighty
+        from taskvisor.db import migrate
+        from taskvisor.seed import seed
         LOG.info("database: bringing the schema to the newest revision")
         migrate.upgrade(db)
         seed(db)
