@@ -196,13 +196,16 @@ class Hub:
                 self._lock.wait(min(left, 0.5))
         return True
 
+    def _knock(self) -> None:
+        try:
+            Client(self.address, family=FAMILY, authkey=self._authkey).close()
+        except Exception:
+            pass
+
     def close(self) -> None:
         self._closing = True
-        if self._thread.is_alive():
-            try:  # wake the accepting thread: connect to ourselves
-                Client(self.address, family=FAMILY, authkey=self._authkey).close()
-            except Exception:
-                pass
+        if self._thread.is_alive():  # wake it: connect to ourselves (on a thread: never hang here)
+            threading.Thread(target=self._knock, name="bus-hub-close", daemon=True).start()
             self._thread.join(5)
         self._listener.close()
         with self._lock:
@@ -234,6 +237,14 @@ class LocalTransport(InProcessTransport):
                 self._conn.send_bytes(encode(frame))
         except (OSError, ValueError) as exc:  # ValueError: closed
             raise RpcTimeout(f"the all-in-one bus is gone: {exc}") from None
+
+    def _tell(self, frame: dict) -> None:
+        """A serve/listen change; when the hub is gone it forgot us anyway."""
+        if not self._closed:
+            try:
+                self._send(frame)
+            except RpcTimeout:
+                pass
 
     def _local(self, topic: str) -> bool:
         with self._lock:
@@ -272,8 +283,8 @@ class LocalTransport(InProcessTransport):
 
     def _unregister(self, topic, server) -> None:
         super()._unregister(topic, server)
-        if not self._local(topic) and not self._closed:
-            self._send({"k": "unserve", "topic": topic})
+        if not self._local(topic):
+            self._tell({"k": "unserve", "topic": topic})
 
     def notify(self, topic: str, payload: dict) -> None:
         super().notify(topic, payload)
@@ -292,8 +303,8 @@ class LocalTransport(InProcessTransport):
                 local.stop()
                 with transport._lock:
                     last = not transport._listeners.get(topic)
-                if last and not transport._closed:
-                    transport._send({"k": "unlisten", "topic": topic})
+                if last:
+                    transport._tell({"k": "unlisten", "topic": topic})
 
             def wait(self, timeout: float | None = None) -> bool:
                 return True
@@ -310,7 +321,11 @@ class LocalTransport(InProcessTransport):
     def _read(self) -> None:
         try:
             while True:
-                self._handle(decode(self._conn.recv_bytes()))
+                data = self._conn.recv_bytes()
+                try:
+                    self._handle(decode(data))
+                except Exception:  # one bad frame must not end this process's bus
+                    LOG.exception("the all-in-one bus: could not handle a frame")
         except (EOFError, OSError):
             pass
         for call_id in list(self._pending):  # wake callers now rather than at their timeouts
