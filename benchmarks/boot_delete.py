@@ -69,11 +69,20 @@ def read_tasks(api: httpx.Client, urls: list[str]) -> list[dict]:
 
 
 def cpu_each(procs: list[psutil.Process]) -> list[float]:
-    """CPU seconds of each process and its children."""
+    """CPU seconds of each process and its children (a child that is itself
+    in ``procs``, the split all-in-one's conductor+compute, counts as its own)."""
+    listed = {p.pid for p in procs}
+
+    def own(proc: psutil.Process) -> list[psutil.Process]:
+        try:
+            children = proc.children()
+        except psutil.NoSuchProcess:
+            children = []
+        return [proc, *[d for c in children if c.pid not in listed for d in own(c)]]
     out = []
     for proc in procs:
         total = 0.0
-        for p in [proc, *proc.children(recursive=True)]:
+        for p in own(proc):
             try:
                 t = p.cpu_times()
                 total += t.user + t.system
@@ -118,6 +127,11 @@ def bench(args) -> dict:
         if not args.distributed:
             proc = all_in_one(data_dir, env={"TASKVISOR_FAKE__SPAWN_SECONDS": "0", **UNLIMITED}).start()
             try:
+                # split (the default): the API here, conductor+compute in a child (--engine)
+                engine = [c.pid for c in psutil.Process(proc.proc.pid).children() if "--engine" in c.cmdline()]
+                if engine:
+                    return run(proc.base_url, [proc.proc.pid, *engine], args, "all-in-one (2 processes)",
+                               ["API", "conductor+compute"])
                 return run(proc.base_url, [proc.proc.pid], args, "all-in-one")
             finally:
                 proc.stop()

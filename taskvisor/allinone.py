@@ -1,17 +1,34 @@
-"""Services wired together in one process: what `taskvisor all-in-one`
-runs, and what functional tests start (with the same code)."""
+"""Services wired together: what `taskvisor all-in-one` runs, and what
+functional tests start (with the same code).
+
+``AllInOne`` is the services in one process (tests, ``--single-process``).
+``SplitAllInOne`` is the default of the command: the API in this process,
+the conductor and compute in a child process started from the same command
+line, so the two use two cores (the API is most of the CPU an operation
+costs). They share the database (SQLite in WAL mode: one writer at a time,
+the other waits on the busy timeout) and the local bus (rpc/local.py).
+"""
 from __future__ import annotations
 
+import json
 import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
 
 from taskvisor.compute.service import ComputeService
 from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
-from taskvisor.db import migrate
 from taskvisor.db.session import Database, PoolOptions
 from taskvisor.flows import FLOWS
-from taskvisor.rpc.base import transport_from
-from taskvisor.seed import seed
+from taskvisor.rpc import metrics as rpc_metrics
+from taskvisor.rpc.base import RpcError, Transport, transport_from
+from taskvisor.rpc.local import Hub, LocalTransport
 from taskvisor.virt import load_driver
 
 LOG = logging.getLogger(__name__)
@@ -19,7 +36,9 @@ LOG = logging.getLogger(__name__)
 
 def open_database(conf: Config, upgrade: bool = True) -> Database:
     db = Database(conf.database_url, PoolOptions.from_conf(conf))
-    if upgrade:
+    if upgrade:  # imported here: a split all-in-one's child never migrates, and alembic is weighty
+        from taskvisor.db import migrate
+        from taskvisor.seed import seed
         LOG.info("database: bringing the schema to the newest revision")
         migrate.upgrade(db)
         seed(db)
@@ -28,28 +47,203 @@ def open_database(conf: Config, upgrade: bool = True) -> Database:
 
 
 class AllInOne:
-    """API state + one conductor + one compute sharing a database and a bus."""
+    """API state + one conductor + one compute sharing a database and a bus.
 
-    def __init__(self, conf: Config, flows=None):
+    ``engine=False`` leaves out the conductor and compute (the API half of a
+    split all-in-one); ``transport`` replaces the one [DEFAULT] transport_url names."""
+
+    def __init__(self, conf: Config, flows=None, transport: Transport | None = None, engine: bool = True,
+                 upgrade: bool = True):
         self.conf = conf
         self.flows = flows or FLOWS  # tests hand extra flows
-        self.db = open_database(conf)
-        self.transport = transport_from(conf)
-        self.conductor = Conductor(conf, self.db, self.transport, self.flows)
-        self.driver = load_driver(conf, self.transport)
-        self.compute = ComputeService(conf, self.transport, self.driver)
+        self.db = open_database(conf, upgrade)
+        self.transport = transport or transport_from(conf)
+        self.conductor: Conductor | None = None
+        self.compute: ComputeService | None = None
+        if engine:
+            self.conductor = Conductor(conf, self.db, self.transport, self.flows)
+            self.driver = load_driver(conf, self.transport)
+            self.compute = ComputeService(conf, self.transport, self.driver)
 
     def app(self):
         from taskvisor.api.app import create_app
         return create_app(self.conf, self.db, self.transport, self.flows)
 
     def start(self) -> "AllInOne":
-        self.conductor.start()
-        self.compute.start()
+        if self.conductor and self.compute:
+            self.conductor.start()
+            self.compute.start()
         return self
 
     def stop(self, wait: float = 5.0) -> None:
-        self.conductor.stop(wait=wait)
-        self.compute.stop()
+        if self.conductor and self.compute:
+            self.conductor.stop(wait=wait)
+            self.compute.stop()
         self.transport.close()
         self.db.dispose()
+
+
+def cannot_split(conf: Config) -> str | None:
+    """Why the services cannot run in two processes, if they cannot."""
+    if ":memory:" in conf.database_url or conf.database_url.rstrip("/") == "sqlite:":
+        return "an in-memory SQLite database cannot be shared between processes"
+    return None
+
+
+def _bus_address(conf: Config) -> tuple[str, str | None]:
+    """The hub's socket: in the data directory, unless that path is too long
+    for a Unix socket (108 bytes); then in a private temporary directory."""
+    path = os.path.abspath(os.path.join(conf.DEFAULT.data_dir, "bus.sock"))
+    if len(path.encode()) < 100:
+        return path, None
+    tmp = tempfile.mkdtemp(prefix="taskvisor-bus-")
+    return os.path.join(tmp, "bus.sock"), tmp
+
+
+ENGINE_TOPIC = "all-in-one.engine"
+
+
+class EngineEndpoint:
+    """What the API half of a split all-in-one asks the other half."""
+    RPC_API_VERSION = "1.0"
+
+    def rpc_call_samples(self) -> list:
+        return [[s.name, s.labels, s.value] for family in rpc_metrics.CALLS.collect() for s in family.samples]
+
+
+class _CallsOfBothProcesses:
+    """The RPC call histogram of both processes, summed: the API's /metrics
+    shows every call the all-in-one made, as it did in one process."""
+
+    def __init__(self, transport: Transport):
+        self.transport = transport
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        from prometheus_client.metrics_core import Metric
+        local = next(iter(rpc_metrics.CALLS.collect()))
+        values = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in local.samples}
+        try:
+            remote = self.transport.call(ENGINE_TOPIC, "rpc_call_samples", {}, timeout=2)
+        except RpcError as exc:
+            LOG.warning("metrics: no RPC figures from the conductor and compute process: %s", exc)
+            remote = []
+        for name, labels, value in remote:
+            key = (name, tuple(sorted(labels.items())))
+            if name.endswith("_created") and key in values:
+                values[key] = min(values[key], value)
+            else:
+                values[key] = values.get(key, 0.0) + value
+        merged = Metric(local.name, local.documentation, local.type)
+        for (name, labels), value in values.items():
+            merged.add_sample(name, dict(labels), value)
+        yield merged
+
+
+class SplitAllInOne:
+    """The API here; the conductor and compute in a supervised child process.
+
+    The child is `taskvisor <argv> --engine`: it reads how to reach the bus
+    (the hub's socket and authkey) from its stdin, and leaves at once when
+    that pipe closes, i.e. when this process ended, even by SIGKILL. It has
+    a session of its own, so a Ctrl-C in the terminal reaches this process
+    only, which stops the API and then the child (one SIGTERM: graceful).
+    Its logs go to the same output. If it ends while the API serves,
+    ``died`` is set and the all-in-one stops, loudly."""
+
+    def __init__(self, conf: Config, argv: list[str]):
+        self.conf, self.argv = conf, argv
+        self.hub: Hub | None = None
+        self._tmp: str | None = None
+        self.link: dict = {}
+        transport = None
+        if conf.DEFAULT.transport_url.startswith("inprocess"):  # else both use RabbitMQ
+            address, self._tmp = _bus_address(conf)
+            os.makedirs(conf.DEFAULT.data_dir, mode=0o700, exist_ok=True)
+            key = secrets.token_bytes(32)
+            self.hub = Hub(address, key)
+            self.link = {"address": address, "key": key.hex()}
+            transport = LocalTransport(address, key, name="the API")
+        self.api = AllInOne(conf, transport=transport, engine=False)  # migrates before the child starts
+        rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
+        rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
+        self.died = threading.Event()
+        self.proc: subprocess.Popen | None = None
+        self._stopping = False
+
+    def app(self):
+        return self.api.app()
+
+    def start(self, timeout: float = 120.0) -> "SplitAllInOne":
+        self.proc = subprocess.Popen([sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"],
+                                     stdin=subprocess.PIPE, start_new_session=True)
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
+        self.proc.stdin.flush()  # kept open: its end tells the child that we ended
+        LOG.info("conductor and compute: process %d", self.proc.pid)
+        threading.Thread(target=self._supervise, name="supervise-engine", daemon=True).start()
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """True once the child serves the conductor and compute topics."""
+        if self.hub is None:
+            return not self.died.is_set()
+        topics = ["conductor", f"compute.{self.conf.DEFAULT.host}"]
+        return self.hub.wait_served(topics, timeout, alive=lambda: not self.died.is_set())
+
+    def _supervise(self) -> None:
+        assert self.proc is not None
+        code = self.proc.wait()
+        if not self._stopping:
+            LOG.error("the conductor and compute process (%d) ended (exit status %s): stopping the all-in-one",
+                      self.proc.pid, code)
+            self.died.set()
+
+    def stop(self, wait: float) -> int:
+        """SIGTERM the child (graceful: running steps reach their checkpoints,
+        up to ``wait``), then close the API side; the child's exit status."""
+        self._stopping = True
+        code = 0
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(wait + 15)
+            except subprocess.TimeoutExpired:
+                LOG.warning("the conductor and compute process did not stop in %ss: killing it", wait + 15)
+                self.proc.kill()
+                code = self.proc.wait()
+        self.api.stop()
+        if self.hub:
+            self.hub.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        return code
+
+
+def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
+    """The child of a split all-in-one: conductor + compute until SIGTERM."""
+    link = json.loads(sys.stdin.readline() or "{}")
+
+    def exit_with_parent() -> None:
+        sys.stdin.read()  # returns at EOF: the all-in-one's main process ended
+        if not stopping.is_set():
+            LOG.error("the all-in-one's main process is gone: leaving now")
+        logging.shutdown()
+        os._exit(1)
+
+    stopping = threading.Event()
+    threading.Thread(target=exit_with_parent, name="watch-parent", daemon=True).start()
+    transport = None
+    if link:
+        transport = LocalTransport(link["address"], bytes.fromhex(link["key"]), name="conductor+compute")
+    node = AllInOne(conf, transport=transport, upgrade=False)
+    node.transport.serve(ENGINE_TOPIC, EngineEndpoint(), workers=1)
+    node.start()
+    wait_for_signal()
+    stopping.set()
+    second_signal_ends_now()
+    node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
+    return 0

@@ -72,18 +72,24 @@ def _check_listen(conf: Config, args: argparse.Namespace) -> None:
     check_listen(conf, getattr(args, "insecure_noauth", False))
 
 
-def _serve_api(conf: Config, app) -> None:
-    """Serve until SIGTERM or SIGINT; then uvicorn stops taking requests and
-    finishes the ones in flight, and this returns (so the caller's shutdown
-    runs). uvicorn re-raises the signal it caught once it is done, with the
-    handlers it found installed: ours only record it, where the default
-    SIGTERM action would end the process before the caller's ``finally``."""
+def _serve_api(conf: Config, app, stop_when: threading.Event | None = None) -> None:
+    """Serve until SIGTERM or SIGINT (or ``stop_when`` is set); then uvicorn
+    stops taking requests and finishes the ones in flight, and this returns
+    (so the caller's shutdown runs). uvicorn re-raises the signal it caught
+    once it is done, with the handlers it found installed: ours only record
+    it, where the default SIGTERM action would end the process before the
+    caller's ``finally``."""
     import uvicorn
     server = uvicorn.Server(uvicorn.Config(app, host=conf.api.listen, port=conf.api.port, log_level="warning",
                                            access_log=False, lifespan="off"))
     received: list[int] = []
     previous = {sig: signal.signal(sig, lambda signum, _frame: received.append(signum))
                 for sig in (signal.SIGTERM, signal.SIGINT)}
+    if stop_when is not None:
+        def watch() -> None:
+            stop_when.wait()
+            server.should_exit = True
+        threading.Thread(target=watch, name="api-stop-when", daemon=True).start()
     LOG.info("API listening on http://%s:%s", conf.api.listen, conf.api.port)
     try:
         server.run()
@@ -106,9 +112,34 @@ def _second_signal_ends_now() -> None:
 
 
 def cmd_all_in_one(args: argparse.Namespace) -> int:
-    from taskvisor.allinone import AllInOne
+    from taskvisor import allinone
     conf = _load(args)
+    if args.engine:  # the conductor+compute child of a split all-in-one
+        return allinone.run_engine(conf, _wait_for_signal, _second_signal_ends_now)
     _check_listen(conf, args)
+    reason = allinone.cannot_split(conf)
+    if args.single_process or reason:
+        if reason and not args.single_process:
+            LOG.info("one process: %s", reason)
+        return _all_in_one_process(conf)
+    node = allinone.SplitAllInOne(conf, args.argv)
+    code = 0
+    try:
+        node.start()
+        app = node.app()  # while the child starts
+        if not node.wait_ready():
+            raise SystemExit("taskvisor: the conductor and compute process did not start; see its log above")
+        _serve_api(conf, app, stop_when=node.died)
+    finally:
+        _second_signal_ends_now()
+        LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)
+        code = node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
+        LOG.info("all-in-one stopped")
+    return 1 if node.died.is_set() else code
+
+
+def _all_in_one_process(conf: Config) -> int:
+    from taskvisor.allinone import AllInOne
     node = AllInOne(conf).start()
     try:
         _serve_api(conf, node.app())
@@ -228,12 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"taskvisor {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("all-in-one", help="API + conductor + compute in one process (SQLite, in-process bus)")
+    p = sub.add_parser("all-in-one", help="API + conductor + compute, no servers needed (SQLite, local bus): "
+                                          "the API in one process, conductor and compute in a second")
     _common(p)
     _listen(p)
     _host(p, "this host's name in service records and task steps (default localhost)")
     p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     _noauth_flag(p)
+    p.add_argument("--single-process", action="store_true",
+                   help="run the API, conductor and compute in one process (one core, in-process bus)")
+    p.add_argument("--engine", action="store_true", help=argparse.SUPPRESS)  # the child of the split
     p.set_defaults(func=cmd_all_in_one)
 
     p = sub.add_parser("api", help="the HTTP API alone")
@@ -272,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_states)
 
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # a split all-in-one starts its child with these
     # Data files hold BMC passwords and tokens: what a service creates is its own (0600 files, 0700 dirs).
     os.umask(0o077)
     from taskvisor import logs

@@ -1,0 +1,73 @@
+"""`taskvisor all-in-one` as two processes (issue 15): the API in the main
+process, the conductor and compute in a supervised child, on one SQLite
+file and the local bus. Each dies with the other; --single-process is one."""
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+import psutil
+
+from tests.integration.allinone_boots import boot_servers, start_all_in_one, wait_all_succeeded
+from tests.procs import all_in_one, wait_for
+
+
+def engine_of(proc) -> psutil.Process:
+    children = psutil.Process(proc.proc.pid).children()
+    assert len(children) == 1 and "--engine" in children[0].cmdline(), children
+    return children[0]
+
+
+def test_two_processes_boot_servers_together(tmp_path, procs):
+    node = start_all_in_one(str(tmp_path), procs)
+    engine_of(node)
+    api = httpx.Client(base_url=node.base_url, timeout=10)
+    _ids, task_urls = boot_servers(api, node.base_url, 3, "split")
+    wait_all_succeeded(api, task_urls)
+    # the API reaches the compute in the other process (console output is a compute call)
+    server = _ids[0]
+    resp = api.post(f"/compute/v2.1/servers/{server}/action", json={"os-getConsoleOutput": {"length": 5}})
+    assert resp.status_code == 200, resp.text
+    assert node.stop() == 0
+    log = node.log()
+    assert "database is locked" not in log and "Traceback" not in log, log
+
+
+def test_the_all_in_one_stops_loudly_when_its_conductor_and_compute_die(tmp_path, procs):
+    node = start_all_in_one(str(tmp_path), procs)
+    engine_of(node).kill()
+    assert node.proc.wait(30) == 1
+    assert "the conductor and compute process" in node.log() and "stopping the all-in-one" in node.log()
+
+
+def test_the_conductor_and_compute_leave_when_the_main_process_is_killed(tmp_path, procs):
+    node = start_all_in_one(str(tmp_path), procs)
+    engine = engine_of(node)
+    node.kill()
+    engine.wait(10)  # raises psutil.TimeoutExpired if it lingers
+    # and a restart on the same data directory serves again
+    again = start_all_in_one(str(tmp_path), procs, port=node.port)
+    assert httpx.get(f"{again.base_url}/compute/v2.1/", timeout=5).status_code == 200
+
+
+def test_single_process_runs_everything_in_one(tmp_path, procs):
+    node = all_in_one(str(tmp_path), extra=["--single-process"]).start()
+    procs.append(node)
+    assert psutil.Process(node.proc.pid).children() == []
+    api = httpx.Client(base_url=node.base_url, timeout=10)
+    _ids, task_urls = boot_servers(api, node.base_url, 1, "one")
+    wait_all_succeeded(api, task_urls)
+    node.signal(signal.SIGTERM)
+    assert node.proc.wait(30) == 0
+
+
+def test_ctrl_c_stops_both(tmp_path, procs):
+    node = start_all_in_one(str(tmp_path), procs)
+    engine = engine_of(node)
+    started = time.monotonic()
+    node.signal(signal.SIGINT)
+    assert node.proc.wait(30) == 0, node.log()
+    engine.wait(5)
+    assert time.monotonic() - started < 20
+    assert "SIGINT" in node.log() and "all-in-one stopped" in node.log()
