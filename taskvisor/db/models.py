@@ -461,3 +461,8 @@ server_tags = Table(
     Column("tag", String(60), primary_key=True),
     Index("ix_server_tags_tag", "tag"),
 )
+
+# perf (0014): the server's flavor vcpus and ram, kept beside the JSON `flavor`
+# whenever it is written, so quota usage is a sum of integer columns
+servers.append_column(Column("vcpus", Integer, nullable=False, server_default="0"))
+servers.append_column(Column("ram", Integer, nullable=False, server_default="0"))

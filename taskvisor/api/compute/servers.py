@@ -130,6 +130,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
+    snapshot = flavor_snapshot(dict(flavor))
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     with db.write() as conn:
         # nova-quotas: the key, the group and the quotas, checked in the transaction that inserts
@@ -140,14 +141,14 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 raise BadRequest("Invalid key_name provided.")
             system_metadata["key_data"] = key["public_key"]
         quota.lock_project(conn, ctx.project_id)
-        quota.check_metadata(conn, request.app.state.tv.conf, ctx.project_id, spec.get("metadata"))
+        project_limits, user_limits = quota.limits_of(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id)
+        quota.check_metadata(project_limits, spec.get("metadata"))
         if "personality" in spec:
             files = personality_files(ctx, spec["personality"])
-            quota.check_injected_files(conn, request.app.state.tv.conf, ctx.project_id, files)
+            quota.check_injected_files(project_limits, files)
             system_metadata["personality"] = [{"path": p, "contents": base64.b64encode(c).decode()}
                                               for p, c in files]
-        max_count = quota.check_instances(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id,
-                                          dict(flavor), min_count, max_count)
+        max_count = quota.check_instances(conn, user_limits, ctx.project_id, flavor, min_count, max_count)
         group = (server_groups.join_group(conn, request.app.state.tv.conf, ctx, hints["group"], max_count)
                  if "group" in hints else None)
         for n in range(max_count):
@@ -159,7 +160,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             conn.execute(insert(servers), {
                 "id": server_id, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
                 "vm_state": states.BUILDING, "task_state": "scheduling", "task_id": task["id"],
-                "power_state": power.NOSTATE, "flavor": flavor_snapshot(dict(flavor)),
+                "power_state": power.NOSTATE, "flavor": snapshot, "vcpus": snapshot["vcpus"], "ram": snapshot["ram"],
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
                 "addresses": {}, "system_metadata": {**system_metadata,

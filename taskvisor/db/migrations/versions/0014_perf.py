@@ -1,10 +1,11 @@
-"""perf: columns for faster hot paths (reserved; filled by its work stream)
+"""perf: a server's vcpus and ram as plain columns, so the quota check sums
+integers instead of reading every server's JSON flavor
 
 Revision ID: 0014_perf
 Revises: 0013_bm_node_extras
 """
-from alembic import op  # noqa: F401
-import sqlalchemy as sa  # noqa: F401
+from alembic import op
+import sqlalchemy as sa
 
 revision = '0014_perf'
 down_revision = '0013_bm_node_extras'
@@ -13,8 +14,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column("servers", sa.Column("vcpus", sa.Integer, nullable=False, server_default="0"))
+    op.add_column("servers", sa.Column("ram", sa.Integer, nullable=False, server_default="0"))
+    servers = sa.table("servers", sa.column("id", sa.String), sa.column("flavor", sa.JSON),
+                       sa.column("vcpus", sa.Integer), sa.column("ram", sa.Integer))
+    conn = op.get_bind()
+    for server_id, flavor in conn.execute(sa.select(servers.c.id, servers.c.flavor)).all():
+        flavor = flavor or {}
+        conn.execute(sa.update(servers).where(servers.c.id == server_id).values(
+            vcpus=int(flavor.get("vcpus") or 0), ram=int(flavor.get("ram") or 0)))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("servers") as batch:
+        batch.drop_column("ram")
+        batch.drop_column("vcpus")
