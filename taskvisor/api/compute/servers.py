@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 import re2
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
 from taskvisor.api import openapi
@@ -186,7 +185,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                               "security_groups": [{"name": "default"}]}}
         # Nova answers with the admin password (enable_instance_password defaults to on).
         payload["server"]["adminPass"] = spec.get("adminPass") or uuid.uuid4().hex[:12]
-    return JSONResponse(payload, status_code=202, headers={
+    return JsonResponse(payload, status_code=202, headers={
         TASK_HEADER: task_url(request, server_id, task_id),
         "Location": f"{base}/compute/v2.1/servers/{server_id}"})
 
@@ -300,7 +299,8 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
         authorize(ctx, "os_compute_api:servers:show", target_of(server))
-        attach_tags(conn, [server])
+        if ctx.at_least("2.26"):  # the view shows tags from 2.26
+            attach_tags(conn, [server])
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
     view = server_detail(server, ctx, base_url(request), fault)
     if ctx.at_least("2.71"):  # a show (not a list) names the server's group from 2.71
