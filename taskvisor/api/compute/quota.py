@@ -8,7 +8,7 @@ concurrent creates can never both fit in the last slot.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from taskvisor.api.errors import ApiError
 from taskvisor.db.models import key_pairs, quota_classes, quotas, server_group_members, server_groups, servers
@@ -49,11 +49,20 @@ def lock_project(conn, project_id: str) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"quota:{project_id}"})
 
 
+# Built once (SQLAlchemy caches the compiled form by statement): every boot runs them.
+_CLASS_ROWS = select(quota_classes.c.resource, quota_classes.c.hard_limit).where(
+    quota_classes.c.class_name == bindparam("class_name"))
+_QUOTA_ROWS = select(quotas.c.user_id, quotas.c.resource, quotas.c.hard_limit).where(
+    quotas.c.project_id == bindparam("project_id"), quotas.c.user_id.in_(bindparam("users", expanding=True)))
+_PROJECT_SERVERS = select(func.count(), func.sum(servers.c.vcpus), func.sum(servers.c.ram)).where(
+    servers.c.project_id == bindparam("project_id"), servers.c.deleted == False)  # noqa: E712
+_USER_SERVERS = _PROJECT_SERVERS.where(servers.c.user_id == bindparam("user_id"))
+
+
 def class_limits(conn, conf, class_name: str = "default") -> dict[str, int]:
     limits = {name: (conf.get("quota", opt) if opt else -1) for name, opt in RESOURCES.items()}
     if class_name == "default":
-        for resource, limit in conn.execute(select(quota_classes.c.resource, quota_classes.c.hard_limit)
-                                            .where(quota_classes.c.class_name == class_name)):
+        for resource, limit in conn.execute(_CLASS_ROWS, {"class_name": class_name}):
             if resource in limits:
                 limits[resource] = limit
     return limits
@@ -63,8 +72,7 @@ def limits_of(conn, conf, project_id: str, user_id: str | None = None) -> tuple[
     """The project's limits, and its user's (the project's with the user's
     own rows on top), read in two queries."""
     project = class_limits(conn, conf)
-    rows = conn.execute(select(quotas.c.user_id, quotas.c.resource, quotas.c.hard_limit).where(
-        quotas.c.project_id == project_id, quotas.c.user_id.in_(["", user_id or ""]))).all()
+    rows = conn.execute(_QUOTA_ROWS, {"project_id": project_id, "users": ["", user_id or ""]}).all()
     for row_user, resource, limit in rows:
         if row_user == "" and resource in project:
             project[resource] = limit
@@ -83,11 +91,11 @@ def project_limits(conn, conf, project_id: str, user_id: str | None = None) -> d
 def server_usage(conn, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """Instances, cores and ram the project (or one of its users) holds: one
     query summing integer columns."""
-    where = [servers.c.project_id == project_id, servers.c.deleted == False]  # noqa: E712
     if user_id:
-        where.append(servers.c.user_id == user_id)
-    count, cores, ram = conn.execute(select(func.count(), func.sum(servers.c.vcpus),
-                                            func.sum(servers.c.ram)).where(*where)).one()
+        row = conn.execute(_USER_SERVERS, {"project_id": project_id, "user_id": user_id}).one()
+    else:
+        row = conn.execute(_PROJECT_SERVERS, {"project_id": project_id}).one()
+    count, cores, ram = row
     return {"instances": count or 0, "cores": cores or 0, "ram": ram or 0}
 
 
