@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import re2
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from taskvisor.api import openapi
 from taskvisor.api.compute import server_filters
@@ -93,6 +93,9 @@ def _ref_id(ref) -> str:
     return str(ref).rstrip("/").rsplit("/", 1)[-1]
 
 
+_IMAGE = select(images).where(images.c.id == bindparam("image_id"))  # built once: every create reads it
+
+
 @router.post("/servers", status_code=202, openapi_extra=openapi.body(CREATE_SCHEMA))
 def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:servers:create")
@@ -111,7 +114,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             raise BadRequest(f"Flavor {_ref_id(spec['flavorRef'])} could not be found.")
         image = None
         if spec.get("imageRef"):
-            image = conn.execute(select(images).where(images.c.id == _ref_id(spec["imageRef"]))).mappings().first()
+            image = conn.execute(_IMAGE, {"image_id": _ref_id(spec["imageRef"])}).mappings().first()
             if image is None:
                 raise BadRequest(f"Image {_ref_id(spec['imageRef'])} could not be found.")
             if image["status"] != "active":
