@@ -17,13 +17,12 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("servers", sa.Column("vcpus", sa.Integer, nullable=False, server_default="0"))
     op.add_column("servers", sa.Column("ram", sa.Integer, nullable=False, server_default="0"))
-    servers = sa.table("servers", sa.column("id", sa.String), sa.column("flavor", sa.JSON),
-                       sa.column("vcpus", sa.Integer), sa.column("ram", sa.Integer))
-    conn = op.get_bind()
-    for server_id, flavor in conn.execute(sa.select(servers.c.id, servers.c.flavor)).all():
-        flavor = flavor or {}
-        conn.execute(sa.update(servers).where(servers.c.id == server_id).values(
-            vcpus=int(flavor.get("vcpus") or 0), ram=int(flavor.get("ram") or 0)))
+    servers = sa.table("servers", sa.column("flavor", sa.JSON), sa.column("vcpus", sa.Integer),
+                       sa.column("ram", sa.Integer))
+    # one statement for every row (the JSON paths as the old quota count read them, on both databases)
+    op.get_bind().execute(sa.update(servers).values(
+        vcpus=sa.func.coalesce(servers.c.flavor["vcpus"].as_integer(), 0),
+        ram=sa.func.coalesce(servers.c.flavor["ram"].as_integer(), 0)))
     op.create_index("ix_servers_quota", "servers", ["project_id", "deleted", "vcpus", "ram"])
 
 
