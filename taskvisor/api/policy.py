@@ -7,7 +7,7 @@ when it changes, as oslo.policy does for Nova and Ironic.
 
 Decisions are remembered for up to ``DECISION_SECONDS``: oslo.policy's
 ``enforce`` re-walks every registered rule and looks for the policy file on
-each call (13 % of the API's CPU under the lifecycle benchmark), while a
+each call (13 % of the API's CPU in benchmarks/api_cpu.py's profile), while a
 request asks the same few questions as the ones before it. A changed policy
 file so applies within that time instead of at once.
 """
