@@ -16,6 +16,7 @@ import uuid
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import event, insert, select, text  # noqa: E402
 
+from taskvisor.api.compute import quota  # noqa: E402
 from taskvisor.db import migrate  # noqa: E402
 from taskvisor.db.models import nodes, servers, task_steps, tasks  # noqa: E402
 from taskvisor.db.session import Database, utcnow  # noqa: E402
@@ -65,6 +66,8 @@ STATEMENTS = [
         .limit(100), {})),
     ("GET /baremetal/v1/nodes?limit=100", lambda: (
         select(nodes).order_by(nodes.c.created_at, nodes.c.id).limit(100), {})),
+    ("POST /servers: the quota count (one project's instances, cores, RAM)", lambda: (
+        quota._PROJECT_SERVERS, {"project_id": "p1"})),
     ("a server's tasks (instance actions, faults)", lambda: (
         select(tasks).where(tasks.c.resource_id == "s").order_by(tasks.c.created_ts.desc()), {})),
 ]

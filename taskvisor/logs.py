@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 
 # Attributes every LogRecord has; anything else came from ``extra=``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
@@ -20,6 +21,15 @@ def _extras(record: logging.LogRecord) -> dict:
 class TextFormatter(logging.Formatter):
     def __init__(self):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._stamp: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # one strftime per second, not per line (the API writes a line per request)
+        second = int(record.created)
+        stamp = self._stamp
+        if stamp[0] != second:
+            stamp = self._stamp = (second, time.strftime(self.default_time_format, self.converter(record.created)))
+        return self.default_msec_format % (stamp[1], record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)

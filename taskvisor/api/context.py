@@ -62,5 +62,6 @@ def _version(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def get_context(request: Request) -> RequestContext:
+async def get_context(request: Request) -> RequestContext:
+    # async: a plain def dependency would cost a thread hand-off on every request
     return request.state.context

@@ -14,6 +14,11 @@ from taskvisor.tasks.flow import Flow
 resize = Flow("resize", version=1, action="resize")
 
 
+def _set_flavor(ctx, flavor: dict, **fields) -> None:
+    """The flavor, and its vcpus and ram as the columns quota usage sums."""
+    ctx.update(flavor=flavor, vcpus=int(flavor.get("vcpus") or 0), ram=int(flavor.get("ram") or 0), **fields)
+
+
 def _was_running(ctx) -> bool:
     return (ctx.server.get("system_metadata") or {}).get("old_vm_state", states.ACTIVE) == states.ACTIVE
 
@@ -68,7 +73,7 @@ def restore_disk(ctx):
 
 @resize.step(task_state="resize_finish", name="finish")
 def finish_resize(ctx):
-    ctx.update(flavor=ctx.server["new_flavor"])
+    _set_flavor(ctx, ctx.server["new_flavor"])
     if _was_running(ctx):
         _power_on(ctx)
     return {"flavor": ctx.server["flavor"]["name"], "power_state": power.NAMES.get(ctx.server["power_state"])}
@@ -76,7 +81,7 @@ def finish_resize(ctx):
 
 @finish_resize.revert
 def old_flavor_back(ctx):
-    ctx.update(flavor=ctx.server["old_flavor"])
+    _set_flavor(ctx, ctx.server["old_flavor"])
 
 
 @resize.on_success
@@ -135,7 +140,7 @@ def revert_disk(ctx):
 
 @revert.step
 def finish_revert(ctx):
-    ctx.update(flavor=ctx.server["old_flavor"] or ctx.server["flavor"], power_state=power.SHUTDOWN)
+    _set_flavor(ctx, ctx.server["old_flavor"] or ctx.server["flavor"], power_state=power.SHUTDOWN)
     if _was_running(ctx):
         _power_on(ctx)
     return {"flavor": ctx.server["flavor"]["name"]}

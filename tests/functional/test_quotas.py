@@ -137,3 +137,20 @@ def test_unknown_query_parameters_are_refused_from_2_75(cloud):
         assert cloud.get(path).status_code == 200, path
         refused = cloud.get(path, headers=v275)
         assert refused.status_code == 400 and "colour" in fault(refused), path
+
+
+def test_usage_follows_resize_and_revert(cloud):
+    """Usage sums each server's vcpus and ram columns: a resize switches them
+    with the flavor, a revert puts the old ones back."""
+    def used() -> tuple[int, int]:
+        absolute = cloud.get("/limits", headers=ALICE).json()["limits"]["absolute"]
+        return absolute["totalCoresUsed"], absolute["totalRAMUsed"]
+    boot = _boot(cloud, "1")  # m1.tiny: 1 vcpu, 512 MB
+    assert boot.status_code == 202, boot.text
+    server_id = boot.json()["server"]["id"]
+    cloud.wait_task(boot.headers["X-Taskvisor-Task"])
+    assert used() == (1, 512)
+    cloud.act(server_id, {"resize": {"flavorRef": "3"}}, headers=ALICE)  # m1.medium: 2 vcpus, 4096 MB
+    assert used() == (2, 4096)
+    cloud.act(server_id, {"revertResize": None}, headers=ALICE)
+    assert used() == (1, 512)

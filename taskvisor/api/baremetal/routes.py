@@ -24,13 +24,13 @@ def _base(request: Request) -> str:
 
 @router.get("")
 @router.get("/")
-def root(request: Request):
+async def root(request: Request):
     return versions.root_doc(_base(request))
 
 
 @router.get("/v1")
 @router.get("/v1/")
-def v1(request: Request):
+async def v1(request: Request):
     # an open path (no context): the version the edge middleware negotiated
     _, version = request.scope.get("state", {}).get(CONTEXT_KEY, (None, None))
     return versions.v1_doc(_base(request), version or versions.MIN_VERSION)

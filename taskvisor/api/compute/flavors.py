@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api import openapi
@@ -54,8 +54,8 @@ def base_url(request: Request) -> str:
 
 def _get(conn, flavor_id: str, ctx: RequestContext | None = None) -> dict:
     """The flavor (for a non-admin ``ctx``: only one it may see)."""
-    query = select(flavors).where(flavors.c.id == flavor_id)
-    row = conn.execute(_visible(query, ctx) if ctx is not None else query).mappings().first()
+    row = (visible_flavor(conn, ctx, flavor_id) if ctx is not None
+           else conn.execute(_FLAVOR, {"flavor_id": flavor_id}).mappings().first())
     if row is None:
         raise NotFound(f"Flavor {flavor_id} could not be found.")
     return dict(row)
@@ -86,13 +86,6 @@ def _is_public_filter(ctx: RequestContext, value: str | None):
 
 def _shared_with(project_id):
     return flavors.c.id.in_(select(flavor_projects.c.flavor_id).where(flavor_projects.c.project_id == project_id))
-
-
-def _visible(query, ctx: RequestContext):
-    """Private flavors are seen by admins and by the projects they are shared with."""
-    if ctx.is_admin:
-        return query
-    return query.where(or_(flavors.c.is_public.is_(True), _shared_with(ctx.project_id)))
 
 
 def _min_filter(params, name: str) -> int | None:
@@ -326,7 +319,15 @@ def flavor_action(flavor_id: str, request: Request, body=Depends(json_body),
         return _access(conn, flavor_id)
 
 
+# what every server create reads, built once (SQLAlchemy caches by statement)
+_FLAVOR = select(flavors).where(flavors.c.id == bindparam("flavor_id"))
+_PROJECT_FLAVOR = _FLAVOR.where(or_(flavors.c.is_public.is_(True), _shared_with(bindparam("project_id"))))
+
+
 def visible_flavor(conn, ctx: RequestContext, flavor_id: str) -> dict | None:
     """The flavor a server create may use: public, shared with the caller's project, or any for an admin."""
-    row = conn.execute(_visible(select(flavors).where(flavors.c.id == flavor_id), ctx)).mappings().first()
+    if ctx.is_admin:
+        row = conn.execute(_FLAVOR, {"flavor_id": flavor_id}).mappings().first()
+    else:
+        row = conn.execute(_PROJECT_FLAVOR, {"flavor_id": flavor_id, "project_id": ctx.project_id}).mappings().first()
     return dict(row) if row else None

@@ -8,7 +8,7 @@ concurrent creates can never both fit in the last slot.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from taskvisor.api.errors import ApiError
 from taskvisor.db.models import key_pairs, quota_classes, quotas, server_group_members, server_groups, servers
@@ -49,39 +49,62 @@ def lock_project(conn, project_id: str) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"quota:{project_id}"})
 
 
+# Built once (SQLAlchemy caches the compiled form by statement): every boot runs them.
+_CLASS_ROWS = select(quota_classes.c.resource, quota_classes.c.hard_limit).where(
+    quota_classes.c.class_name == bindparam("class_name"))
+_QUOTA_ROWS = select(quotas.c.user_id, quotas.c.resource, quotas.c.hard_limit).where(
+    quotas.c.project_id == bindparam("project_id"), quotas.c.user_id.in_(bindparam("users", expanding=True)))
+_PROJECT_SERVERS = select(func.count(), func.sum(servers.c.vcpus), func.sum(servers.c.ram)).where(
+    servers.c.project_id == bindparam("project_id"), servers.c.deleted == False)  # noqa: E712
+_USER_SERVERS = _PROJECT_SERVERS.where(servers.c.user_id == bindparam("user_id"))
+
+
 def class_limits(conn, conf, class_name: str = "default") -> dict[str, int]:
     limits = {name: (conf.get("quota", opt) if opt else -1) for name, opt in RESOURCES.items()}
     if class_name == "default":
-        for resource, limit in conn.execute(select(quota_classes.c.resource, quota_classes.c.hard_limit)
-                                            .where(quota_classes.c.class_name == class_name)):
+        for resource, limit in conn.execute(_CLASS_ROWS, {"class_name": class_name}):
             if resource in limits:
                 limits[resource] = limit
     return limits
 
 
-def project_limits(conn, conf, project_id: str, user_id: str | None = None) -> dict[str, int]:
-    limits = class_limits(conn, conf)
-    rows = conn.execute(select(quotas.c.user_id, quotas.c.resource, quotas.c.hard_limit).where(
-        quotas.c.project_id == project_id, quotas.c.user_id.in_(["", user_id or ""]))).all()
-    for owner in ("", user_id):  # the project's limit, then the user's on top
+def limits_of(conn, conf, project_id: str, user_id: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """The project's limits, and its user's (the project's with the user's
+    own rows on top), read in two queries."""
+    project = class_limits(conn, conf)
+    rows = conn.execute(_QUOTA_ROWS, {"project_id": project_id, "users": ["", user_id or ""]}).all()
+    for row_user, resource, limit in rows:
+        if row_user == "" and resource in project:
+            project[resource] = limit
+    user = dict(project)
+    if user_id is not None:
         for row_user, resource, limit in rows:
-            if owner is not None and row_user == owner and resource in limits:
-                limits[resource] = limit
-    return limits
+            if row_user == user_id and resource in user:
+                user[resource] = limit
+    return project, user
+
+
+def project_limits(conn, conf, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    return limits_of(conn, conf, project_id, user_id)[1]
+
+
+def server_usage(conn, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """Instances, cores and ram the project (or one of its users) holds: one
+    query summing integer columns."""
+    if user_id:
+        row = conn.execute(_USER_SERVERS, {"project_id": project_id, "user_id": user_id}).one()
+    else:
+        row = conn.execute(_PROJECT_SERVERS, {"project_id": project_id}).one()
+    count, cores, ram = row
+    return {"instances": count or 0, "cores": cores or 0, "ram": ram or 0}
 
 
 def usage(conn, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """What the project (or one of its users) holds now, for the countable resources."""
-    flavor = servers.c.flavor
-    where = [servers.c.project_id == project_id, servers.c.deleted == False]  # noqa: E712
-    if user_id:
-        where.append(servers.c.user_id == user_id)
-    count, cores, ram = conn.execute(select(func.count(), func.sum(flavor["vcpus"].as_integer()),
-                                            func.sum(flavor["ram"].as_integer())).where(*where)).one()
     groups = [server_groups.c.project_id == project_id] + ([server_groups.c.user_id == user_id] if user_id else [])
     keypair_where = [key_pairs.c.user_id == user_id] if user_id else [key_pairs.c.project_id == project_id]
     return {
-        "instances": count or 0, "cores": cores or 0, "ram": ram or 0,
+        **server_usage(conn, project_id, user_id),
         "key_pairs": conn.execute(select(func.count()).select_from(key_pairs).where(*keypair_where)).scalar(),
         "server_groups": conn.execute(select(func.count()).select_from(server_groups).where(*groups)).scalar(),
         "server_group_members": conn.execute(
@@ -90,14 +113,16 @@ def usage(conn, project_id: str, user_id: str | None = None) -> dict[str, int]:
     }
 
 
-def check_instances(conn, conf, project_id: str, user_id: str, flavor: dict, min_count: int,
-                    max_count: int) -> int:
+def check_instances(conn, limits: dict, project_id: str, flavor: dict, min_count: int, max_count: int) -> int:
     """How many servers of ``flavor`` (between min and max) fit the project's
-    instances, cores and ram quotas; raises Nova's TooManyInstances if not even
-    ``min_count`` do."""
-    limits, used = project_limits(conn, conf, project_id, user_id), usage(conn, project_id)
+    instances, cores and ram quotas (``limits``: the user's, ``limits_of``);
+    raises Nova's TooManyInstances if not even ``min_count`` do. Nothing is
+    counted when the three are unlimited."""
     vcpus, ram = int(flavor.get("vcpus") or 0), int(flavor.get("ram") or 0)
     per_server = {"instances": 1, "cores": vcpus, "ram": ram}
+    if all(limits[res] < 0 for res in per_server):
+        return max_count
+    used = server_usage(conn, project_id)
     headroom = {}
     for res in per_server:
         headroom[res] = MAX_INT if limits[res] < 0 else limits[res] - used[res]
@@ -123,7 +148,7 @@ def too_many(overs: list[str], requested: dict, used: dict, limits: dict) -> Ove
 
 def check_resize(conn, conf, project_id: str, user_id: str, old: dict, new: dict) -> None:
     """A resize needs quota for the growth of cores and ram (Nova's upsize check)."""
-    limits, used = project_limits(conn, conf, project_id, user_id), usage(conn, project_id)
+    limits, used = project_limits(conn, conf, project_id, user_id), server_usage(conn, project_id)
     deltas = {"cores": int(new.get("vcpus") or 0) - int(old.get("vcpus") or 0),
               "ram": int(new.get("ram") or 0) - int(old.get("ram") or 0)}
     overs = sorted(r for r, d in deltas.items() if d > 0 and limits[r] >= 0 and used[r] + d > limits[r])
@@ -143,15 +168,16 @@ def check_count(conn, conf, project_id: str, user_id: str | None, resource: str,
         raise OverQuota(message)
 
 
-def check_metadata(conn, conf, project_id: str, metadata: dict | None) -> None:
-    limit = project_limits(conn, conf, project_id)["metadata_items"]
+def check_metadata(limits: dict, metadata: dict | None) -> None:
+    """``limits``: the project's (``limits_of``)."""
+    limit = limits["metadata_items"]
     if metadata and 0 <= limit < len(metadata):
         raise OverQuota(f"Maximum number of metadata items exceeds {limit}")
 
 
-def check_injected_files(conn, conf, project_id: str, files: list[tuple[str, bytes]]) -> None:
-    """Nova's personality limits: how many files, then the longest path and content."""
-    limits = project_limits(conn, conf, project_id)
+def check_injected_files(limits: dict, files: list[tuple[str, bytes]]) -> None:
+    """Nova's personality limits: how many files, then the longest path and
+    content (``limits``: the project's, ``limits_of``)."""
 
     def over(resource: str, value: int) -> bool:
         return 0 <= limits[resource] < value

@@ -8,8 +8,7 @@ from urllib.parse import urlencode
 import re2
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from taskvisor.api import openapi
 from taskvisor.api.compute import server_filters
@@ -94,6 +93,9 @@ def _ref_id(ref) -> str:
     return str(ref).rstrip("/").rsplit("/", 1)[-1]
 
 
+_IMAGE = select(images).where(images.c.id == bindparam("image_id"))  # built once: every create reads it
+
+
 @router.post("/servers", status_code=202, openapi_extra=openapi.body(CREATE_SCHEMA))
 def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
     authorize(ctx, "os_compute_api:servers:create")
@@ -112,7 +114,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             raise BadRequest(f"Flavor {_ref_id(spec['flavorRef'])} could not be found.")
         image = None
         if spec.get("imageRef"):
-            image = conn.execute(select(images).where(images.c.id == _ref_id(spec["imageRef"]))).mappings().first()
+            image = conn.execute(_IMAGE, {"image_id": _ref_id(spec["imageRef"])}).mappings().first()
             if image is None:
                 raise BadRequest(f"Image {_ref_id(spec['imageRef'])} could not be found.")
             if image["status"] != "active":
@@ -130,6 +132,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
     flow = request.app.state.tv.flows.get(flow_for(flavor, "boot"))  # a bare-metal flavor boots onto a node
     now = utcnow()
     created = []
+    snapshot = flavor_snapshot(dict(flavor))
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     with db.write() as conn:
         # nova-quotas: the key, the group and the quotas, checked in the transaction that inserts
@@ -140,14 +143,14 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 raise BadRequest("Invalid key_name provided.")
             system_metadata["key_data"] = key["public_key"]
         quota.lock_project(conn, ctx.project_id)
-        quota.check_metadata(conn, request.app.state.tv.conf, ctx.project_id, spec.get("metadata"))
+        project_limits, user_limits = quota.limits_of(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id)
+        quota.check_metadata(project_limits, spec.get("metadata"))
         if "personality" in spec:
             files = personality_files(ctx, spec["personality"])
-            quota.check_injected_files(conn, request.app.state.tv.conf, ctx.project_id, files)
+            quota.check_injected_files(project_limits, files)
             system_metadata["personality"] = [{"path": p, "contents": base64.b64encode(c).decode()}
                                               for p, c in files]
-        max_count = quota.check_instances(conn, request.app.state.tv.conf, ctx.project_id, ctx.user_id,
-                                          dict(flavor), min_count, max_count)
+        max_count = quota.check_instances(conn, user_limits, ctx.project_id, flavor, min_count, max_count)
         group = (server_groups.join_group(conn, request.app.state.tv.conf, ctx, hints["group"], max_count)
                  if "group" in hints else None)
         for n in range(max_count):
@@ -159,7 +162,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             conn.execute(insert(servers), {
                 "id": server_id, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
                 "vm_state": states.BUILDING, "task_state": "scheduling", "task_id": task["id"],
-                "power_state": power.NOSTATE, "flavor": flavor_snapshot(dict(flavor)),
+                "power_state": power.NOSTATE, "flavor": snapshot, "vcpus": snapshot["vcpus"], "ram": snapshot["ram"],
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
                 "addresses": {}, "system_metadata": {**system_metadata,
@@ -185,7 +188,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                               "security_groups": [{"name": "default"}]}}
         # Nova answers with the admin password (enable_instance_password defaults to on).
         payload["server"]["adminPass"] = spec.get("adminPass") or uuid.uuid4().hex[:12]
-    return JSONResponse(payload, status_code=202, headers={
+    return JsonResponse(payload, status_code=202, headers={
         TASK_HEADER: task_url(request, server_id, task_id),
         "Location": f"{base}/compute/v2.1/servers/{server_id}"})
 
@@ -299,7 +302,8 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
         authorize(ctx, "os_compute_api:servers:show", target_of(server))
-        attach_tags(conn, [server])
+        if ctx.at_least("2.26"):  # the view shows tags from 2.26
+            attach_tags(conn, [server])
         fault = last_fault(conn, server_id, ctx.is_admin) if server["vm_state"] == "error" else None
     view = server_detail(server, ctx, base_url(request), fault)
     if ctx.at_least("2.71"):  # a show (not a list) names the server's group from 2.71

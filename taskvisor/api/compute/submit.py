@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from taskvisor.api.context import RequestContext
@@ -46,9 +46,16 @@ def target_of(row) -> dict:
     return {"project_id": row["project_id"], "user_id": row["user_id"]}
 
 
+# Built once: nearly every server route reads its server so (SQLAlchemy caches by statement)
+_SERVER = select(servers).where(servers.c.id == bindparam("server_id"), servers.c.deleted.is_(False))
+_PROJECT_SERVER = _SERVER.where(servers.c.project_id == bindparam("project_id"))
+
+
 def get_server(conn: Connection, ctx: RequestContext, server_id: str) -> dict:
-    row = conn.execute(visible(select(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)),
-                               ctx)).mappings().first()
+    if ctx.is_admin:
+        row = conn.execute(_SERVER, {"server_id": server_id}).mappings().first()
+    else:
+        row = conn.execute(_PROJECT_SERVER, {"server_id": server_id, "project_id": ctx.project_id}).mappings().first()
     if row is None:
         raise NotFound(f"Instance {server_id} could not be found.")
     return dict(row)

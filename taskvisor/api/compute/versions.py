@@ -1,5 +1,6 @@
 """Version discovery: the clients need id, status, version, min_version and
-a self link built from the address they used."""
+a self link built from the address they used. The handlers are async: they
+do no I/O, so they run on the event loop without a thread hand-off."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
@@ -25,20 +26,20 @@ def _v20(base: str) -> dict:
 
 @router.get("/compute")
 @router.get("/compute/")
-def compute_root(request: Request):
+async def compute_root(request: Request):
     base = str(request.base_url).rstrip("/")
     return {"versions": [_v20(base), _v21(base)]}
 
 
 @router.get("/compute/v2.1")
 @router.get("/compute/v2.1/")
-def compute_v21(request: Request):
+async def compute_v21(request: Request):
     return {"version": _v21(str(request.base_url).rstrip("/"))}
 
 
 @router.get("/compute/v2")
 @router.get("/compute/v2/")
-def compute_v20(request: Request):
+async def compute_v20(request: Request):
     """The v2.0 document (Nova serves v2.0 as v2.1 without microversions)."""
     doc = _v20(str(request.base_url).rstrip("/"))
     doc["links"].append({"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"})

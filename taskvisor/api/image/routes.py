@@ -107,7 +107,7 @@ def _get(conn, ctx: RequestContext, image_id: str, rule: str = "get_image") -> d
 @router.get("", responses={300: {"description": "The versions (Glance answers 300 here)"}})
 @router.get("/", responses={300: {"description": "The versions (Glance answers 300 here)"}})
 @router.get("/versions")
-def versions(request: Request):
+async def versions(request: Request):
     base = str(request.base_url).rstrip("/")
     versions = [{"id": f"v2.{minor}", "status": "CURRENT" if minor == 16 else "SUPPORTED",
                  "links": [{"rel": "self", "href": f"{base}/image/v2/"}]} for minor in range(16, -1, -1)]

@@ -68,9 +68,8 @@ def check_listen(conf, insecure_noauth: bool) -> None:
 
 def _base_context(scope, enforcer) -> RequestContext:
     request_id, version = scope.get("state", {}).get(CONTEXT_KEY, (None, None))
-    ctx = RequestContext(enforcer=enforcer)
-    if request_id:
-        ctx.request_id = request_id
+    # the edge's id passed in: the field's default would draw a uuid4 only to drop it
+    ctx = RequestContext(enforcer=enforcer, request_id=request_id) if request_id else RequestContext(enforcer=enforcer)
     if version:
         ctx.microversion = version
     return ctx

@@ -21,8 +21,17 @@ class MetricsMiddleware(RequestObserver):
     def __init__(self, app: ASGIApp, metrics: HttpMetrics):
         super().__init__(app)
         self.metrics = metrics
+        # (method, route, status) -> its counter and histogram: labels() takes
+        # a lock and builds its key on every call; the set is small and fixed
+        self.children: dict[tuple, tuple] = {}
 
     def observe(self, scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or "unmatched"
-        self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-        self.metrics.latency.labels(scope["method"], route).observe(seconds)
+        key = (scope["method"], getattr(scope.get("route"), "path", None) or "unmatched", status)
+        children = self.children.get(key)
+        if children is None:
+            method, route, _ = key
+            children = self.children[key] = (self.metrics.requests.labels(method, route, str(status)),
+                                             self.metrics.latency.labels(method, route))
+        requests, latency = children
+        requests.inc()
+        latency.observe(seconds)
