@@ -20,7 +20,7 @@ from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.baremetal import node_chassis
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
-from taskvisor.api.policy import allowed, authorize
+from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import allocations, node_traits, nodes
@@ -345,9 +345,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     if wanted == list(views.LIST_FIELDS):
         out = {"nodes": views.render_brief(rows, m, url)}
     else:
-        known_drivers = recorded_drivers(request)
+        known_drivers, check = recorded_drivers(request), memo_allowed(ctx)
         out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers),
-                                r, ctx) for r in rows]}
+                                r, ctx, check) for r in rows]}
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
         params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")

@@ -23,7 +23,7 @@ from taskvisor.api.compute import keypairs, quota, server_groups
 from taskvisor.api.compute.flavors import visible_flavor
 from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.policy import allowed, authorize
+from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
@@ -251,8 +251,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
             out = {"servers": [server_brief(r, base) for r in rows]}
         else:
             attach_tags(conn, rows)
+            check = memo_allowed(ctx)
             out = {"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
-                                             if r["vm_state"] == "error" else None) for r in rows]}
+                                             if r["vm_state"] == "error" else None, check) for r in rows]}
     if rows and len(rows) == limit:  # Nova: a full page links to the next one
         query_args = [(k, v) for k, v in params.multi_items() if k not in ("marker", "limit")]
         query_args += [("limit", str(limit)), ("marker", rows[-1]["id"])]
