@@ -336,7 +336,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
             query = query.where(cond)
         limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
         query = query.limit(limit)
-        rows = conn.execute(query).mappings().all()
+        result = conn.execute(query)
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, r)) for r in result.all()]
         if {"traits", "allocation_uuid"} & set(wanted):
             rows = with_related(conn, rows)
     url, m = base_url(request), minor(ctx)

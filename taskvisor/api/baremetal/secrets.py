@@ -5,6 +5,8 @@ driver_internal_info, last_error and reservation for callers whose policy
 does not allow them."""
 from __future__ import annotations
 
+import functools
+
 from oslo_utils import strutils
 
 from taskvisor.api.policy import allowed
@@ -17,6 +19,7 @@ SECRET_PARTS = ("password", "passwd", "secret", "token", "auth_key", "priv_key",
                 "credential", "passphrase", "kg_key", "encryption_key", "api_key", "_key")
 
 
+@functools.lru_cache(maxsize=4096)  # a node list asks the same few key names of every node
 def _is_secret(key) -> bool:
     name = str(key).lower()
     return any(part in name for part in SECRET_PARTS) or name == "key"

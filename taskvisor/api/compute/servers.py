@@ -21,7 +21,7 @@ from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, check_un
                                          target_of, task_url, visible)
 from taskvisor.api.compute import keypairs, quota, server_groups
 from taskvisor.api.compute.flavors import visible_flavor
-from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
+from taskvisor.api.compute.views import detail_versions, flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.errors import BadRequest, NotFound
@@ -233,7 +233,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
                                 | ((servers.c.created_at == mark.created_at) & (servers.c.id > mark.id)))
         if not page_here:
             query = query.limit(limit)
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+        result = conn.execute(query)
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, r)) for r in result.all()]
         if params.get("name"):
             rows = [r for r in rows if pattern.search(r["name"])]
         if params.get("status"):
@@ -251,9 +253,10 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
             out = {"servers": [server_brief(r, base) for r in rows]}
         else:
             attach_tags(conn, rows)
-            check = memo_allowed(ctx)
+            check, versions = memo_allowed(ctx), detail_versions(ctx)
             out = {"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
-                                             if r["vm_state"] == "error" else None, check) for r in rows]}
+                                             if r["vm_state"] == "error" else None, check, versions)
+                               for r in rows]}
     if rows and len(rows) == limit:  # Nova: a full page links to the next one
         query_args = [(k, v) for k, v in params.multi_items() if k not in ("marker", "limit")]
         query_args += [("limit", str(limit)), ("marker", rows[-1]["id"])]
