@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
-from taskvisor.api import openapi
+from taskvisor.api import gc_pause, openapi
 from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal.secrets import node_target, redact
@@ -370,8 +370,9 @@ def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fie
     show_detail = _bool("detail", detail) if detail is not None else False
     if show_detail and minor(ctx) < 43:
         raise ApiError(406, "Request not acceptable.")
-    return _list(request, ctx, bool(show_detail), fields, limit, marker, provision_state, maintenance, driver,
-                 resource_class, associated, instance_uuid, sort_dir, flt)
+    with gc_pause.paused():
+        return _list(request, ctx, bool(show_detail), fields, limit, marker, provision_state, maintenance, driver,
+                     resource_class, associated, instance_uuid, sort_dir, flt)
 
 
 @router.get("/v1/nodes/detail")
@@ -380,8 +381,9 @@ def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_contex
                       maintenance: str | None = None, driver: str | None = None,
                       resource_class: str | None = None, associated: str | None = None,
                       instance_uuid: str | None = None, sort_dir: str = "asc", flt: NodeFilters = Depends()):
-    return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver, resource_class,
-                 associated, instance_uuid, sort_dir, flt)
+    with gc_pause.paused():  # _list's objects are freed when it returns (see gc_pause)
+        return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver,
+                     resource_class, associated, instance_uuid, sort_dir, flt)
 
 
 @router.get("/v1/nodes/{ident}")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
-from taskvisor.api import openapi
+from taskvisor.api import gc_pause, openapi
 from taskvisor.api.compute import server_filters
 from taskvisor.api.compute.availability_zones import requested_zone
 from taskvisor.api.compute.server_metadata import METADATA as SERVER_METADATA, check_count
@@ -295,7 +295,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
                                         ("all_tenants", openapi.STRING), ("host", openapi.STRING),
                                         *server_filters.QUERY))
 def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
-    return _list(request, ctx, detail=True)
+    with gc_pause.paused():  # _list's objects are freed when it returns (see gc_pause)
+        return _list(request, ctx, detail=True)
 
 
 @router.get("/servers/{server_id}")
