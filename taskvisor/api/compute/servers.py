@@ -5,8 +5,6 @@ import base64
 import uuid
 from urllib.parse import urlencode
 
-import re2
-
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
@@ -273,15 +271,11 @@ def _name_pattern(text: str):
     time is linear in the name (no backtracking), never on Python's re."""
     if len(text) > MAX_PATTERN:
         raise BadRequest(f"Invalid input for query parameters name: at most {MAX_PATTERN} characters.")
+    re2, options = server_filters.re2_engine()
     try:
-        return re2.compile(text, _RE2_OPTIONS)
+        return re2.compile(text, options)
     except re2.error:
         raise BadRequest(f"Invalid regular expression in name filter: {text[:64]}") from None
-
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.max_mem = 1 << 20  # a pathological pattern fails to compile instead of eating memory
-_RE2_OPTIONS.log_errors = False
 
 
 @router.get("/servers", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
