@@ -74,6 +74,7 @@ class Phase:
     polls: int = 0
     wall: float = 0.0
     skipped: int = 0
+    cpu_s: float = 0.0  # the servers' CPU over the phase (polling included)
 
     @property
     def rate(self) -> float:
@@ -159,6 +160,8 @@ class Runner:
         returns the latency in seconds or raises RuntimeError."""
         ph = Phase(name)
         deadline = time.monotonic() + self.args.phase_timeout
+        pids = self.side.pids()
+        cpu0 = cpu_seconds(pids)
         start = time.perf_counter()
 
         def one(i: int) -> None:
@@ -181,6 +184,7 @@ class Runner:
         with cf.ThreadPoolExecutor(self.args.concurrency) as pool:
             list(pool.map(one, range(self.args.nodes)))
         ph.wall = time.perf_counter() - start
+        ph.cpu_s = cpu_seconds(pids) - cpu0
         return ph
 
     def create(self, i: int, ph: Phase, deadline: float) -> float:
@@ -284,7 +288,9 @@ class Runner:
                   f"{ph.skipped:3d} skipped in {ph.wall:7.2f}s = {ph.rate:7.2f} nodes/s  "
                   f"p50 {fmt_ms(pct(ph.latencies, 50))} p95 {fmt_ms(pct(ph.latencies, 95))} "
                   f"(stamp {fmt_ms(pct(ph.stamped, 50))}, answer {fmt_ms(pct(ph.accepted, 50))}) ms  "
-                  f"409s {ph.retries_409} dropped {ph.transport_errors}  load {loadavg()}", flush=True)
+                  f"409s {ph.retries_409} dropped {ph.transport_errors}  "
+                  f"CPU {1000 * ph.cpu_s / max(1, len(ph.latencies)):.1f} ms/node  "
+                  f"polls {ph.polls / max(1, len(ph.latencies)):.1f}/node  load {loadavg()}", flush=True)
             for failure in ph.failures[:3]:
                 print(f"    {failure}", flush=True)
         out["workload_wall"] = time.perf_counter() - t_all

@@ -12,10 +12,9 @@ after ``[conductor] power_state_change_timeout`` with a clear error.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
-
-import sushy
 
 from taskvisor.baremetal import interfaces as base
 from taskvisor.baremetal.fake import FakeBios, FakeDeploy, FakeRaid, FakeVendor
@@ -24,13 +23,30 @@ from taskvisor.baremetal.steps import clean_step
 
 LOG = logging.getLogger(__name__)
 REQUIRED = ("redfish_address", "redfish_system_id")
-_RESET = {base.POWER_ON: sushy.ResetType.ON, base.POWER_OFF: sushy.ResetType.FORCE_OFF,
-          base.REBOOT: sushy.ResetType.FORCE_RESTART, base.SOFT_REBOOT: sushy.ResetType.GRACEFUL_RESTART,
-          base.SOFT_POWER_OFF: sushy.ResetType.GRACEFUL_SHUTDOWN}
-_POWER = {sushy.PowerState.ON: base.POWER_ON, sushy.PowerState.OFF: base.POWER_OFF,
-          sushy.PowerState.POWERING_ON: base.POWER_OFF, sushy.PowerState.POWERING_OFF: base.POWER_ON}
-BOOT_DEVICES = {"pxe": sushy.BootSource.PXE, "disk": sushy.BootSource.HDD, "cdrom": sushy.BootSource.CD,
-                "bios": sushy.BootSource.BIOS_SETUP, "usb": sushy.BootSource.USB}
+BOOT_DEVICES = ("pxe", "disk", "cdrom", "bios", "usb")
+
+
+@functools.cache
+def _sushy():
+    """sushy (with requests, dateutil, stevedore: ~80 modules, a few MB) is
+    imported when a redfish node is first driven, not when a conductor
+    describes its drivers at start-up."""
+    import sushy
+    return sushy
+
+
+@functools.cache
+def _tables() -> tuple[dict, dict, dict]:
+    """sushy's values for our power targets, our names of its power states, its boot sources."""
+    sushy = _sushy()
+    reset = {base.POWER_ON: sushy.ResetType.ON, base.POWER_OFF: sushy.ResetType.FORCE_OFF,
+             base.REBOOT: sushy.ResetType.FORCE_RESTART, base.SOFT_REBOOT: sushy.ResetType.GRACEFUL_RESTART,
+             base.SOFT_POWER_OFF: sushy.ResetType.GRACEFUL_SHUTDOWN}
+    power = {sushy.PowerState.ON: base.POWER_ON, sushy.PowerState.OFF: base.POWER_OFF,
+             sushy.PowerState.POWERING_ON: base.POWER_OFF, sushy.PowerState.POWERING_OFF: base.POWER_ON}
+    boot = {"pxe": sushy.BootSource.PXE, "disk": sushy.BootSource.HDD, "cdrom": sushy.BootSource.CD,
+            "bios": sushy.BootSource.BIOS_SETUP, "usb": sushy.BootSource.USB}
+    return reset, power, boot
 
 
 def _system(task: HardwareTask):
@@ -42,6 +58,7 @@ def _system(task: HardwareTask):
     if isinstance(verify, str):
         verify = verify.lower() not in ("false", "0", "no", "off")
     address = info["redfish_address"].rstrip("/")
+    sushy = _sushy()
     try:
         conn = sushy.Sushy(f"{address}/redfish/v1", username=info.get("redfish_username"),
                            password=info.get("redfish_password"), verify=verify)
@@ -53,7 +70,7 @@ def _system(task: HardwareTask):
 
 def _power_state(system) -> str:
     system.refresh()
-    return _POWER.get(system.power_state, str(system.power_state))
+    return _tables()[1].get(system.power_state, str(system.power_state))
 
 
 class RedfishPower(base.PowerInterface):
@@ -71,7 +88,7 @@ class RedfishPower(base.PowerInterface):
     def get_power_state(self, task: HardwareTask) -> str:
         try:
             return _power_state(_system(task))
-        except sushy.exceptions.SushyError as exc:
+        except _sushy().exceptions.SushyError as exc:
             raise HardwareError(f"Redfish get power state failed: {exc}") from None
 
     def set_power_state(self, task: HardwareTask, target: str, timeout: float | None = None) -> str:
@@ -81,7 +98,7 @@ class RedfishPower(base.PowerInterface):
         try:
             if target in (base.POWER_ON, base.POWER_OFF, base.SOFT_POWER_OFF) and _power_state(system) == wanted:
                 return wanted  # already there: acting again could reset it (idempotent step)
-            system.reset_system(_RESET[target])
+            system.reset_system(_tables()[0][target])
             if target in (base.REBOOT, base.SOFT_REBOOT):
                 # a restart is only visible as "on" again; give the BMC a moment to leave "on"
                 time.sleep(0.5)
@@ -94,7 +111,7 @@ class RedfishPower(base.PowerInterface):
                     raise HardwareError(f"Timed out after {timeout:.0f}s waiting for the Redfish BMC to reach "
                                         f"'{wanted}' after '{target}'; it still reports '{state}'")
                 time.sleep(float(task.conf.conductor.power_state_poll_interval))
-        except sushy.exceptions.SushyError as exc:
+        except _sushy().exceptions.SushyError as exc:
             raise HardwareError(f"Redfish power action '{target}' failed: {exc}") from None
 
 
@@ -111,9 +128,9 @@ class RedfishManagement(base.ManagementInterface):
         system = _system(task)
         system.refresh()
         target = system.boot.target
-        names = {v: k for k, v in BOOT_DEVICES.items()}
+        names = {v: k for k, v in _tables()[2].items()}
         return {"boot_device": names.get(target, str(target)),
-                "persistent": system.boot.enabled == sushy.BootSourceOverrideEnabled.CONTINUOUS}
+                "persistent": system.boot.enabled == _sushy().BootSourceOverrideEnabled.CONTINUOUS}
 
     @clean_step(priority=0, requires_ramdisk=False, argsinfo={
         "device": {"description": f"Boot device: {', '.join(BOOT_DEVICES)}", "required": True, "type": "string"},
@@ -121,9 +138,10 @@ class RedfishManagement(base.ManagementInterface):
     def set_boot_device(self, task: HardwareTask, device: str, persistent: bool = False) -> None:
         if device not in BOOT_DEVICES:
             raise HardwareError(f"unknown boot device {device!r}; use one of {', '.join(BOOT_DEVICES)}")
+        sushy = _sushy()
         enabled = sushy.BootSourceOverrideEnabled.CONTINUOUS if persistent else sushy.BootSourceOverrideEnabled.ONCE
         try:
-            _system(task).set_system_boot_options(BOOT_DEVICES[device], enabled=enabled)
+            _system(task).set_system_boot_options(_tables()[2][device], enabled=enabled)
         except sushy.exceptions.SushyError as exc:
             raise HardwareError(f"Redfish set boot device {device} failed: {exc}") from None
 

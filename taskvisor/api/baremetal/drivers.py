@@ -5,7 +5,6 @@ group and drivers. The API never loads a driver; a driver no conductor
 recorded is unknown."""
 from __future__ import annotations
 
-import uuid
 
 from sqlalchemy.engine import Connection
 
@@ -67,4 +66,5 @@ def node_conductor(node: dict, live: list[dict]) -> str | None:
                    if c["alive"] and c["conductor_group"] == group and node.get("driver") in c["drivers"])
     if not hosts:
         return None
-    return hosts[uuid.UUID(node["id"]).int % len(hosts)]
+    node_id = node["id"]  # stored as str(uuid.UUID(...)): its hex digits are the UUID's integer
+    return hosts[int(node_id.replace("-", ""), 16) % len(hosts)]

@@ -13,14 +13,14 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
-from taskvisor.api import openapi
+from taskvisor.api import gc_pause, openapi
 from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
 from taskvisor.api.baremetal.secrets import node_target, redact
 from taskvisor.api.baremetal import node_chassis
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
-from taskvisor.api.policy import allowed, authorize
+from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import allocations, node_traits, nodes
@@ -119,7 +119,8 @@ def authorize_node(ctx: RequestContext, rule: str, node: dict, ident: str | None
     target = node_target(node)
     if not allowed(ctx, "baremetal:node:get", target):
         raise NotFound(f"Node {(ident or node['id'])[:64]} could not be found.")
-    authorize(ctx, rule, target)
+    if rule != "baremetal:node:get":  # asked and answered just above
+        authorize(ctx, rule, target)
 
 
 def node_locked(request: Request, node: dict) -> ApiError:
@@ -336,7 +337,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
             query = query.where(cond)
         limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
         query = query.limit(limit)
-        rows = conn.execute(query).mappings().all()
+        result = conn.execute(query)
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, r)) for r in result.all()]
         if {"traits", "allocation_uuid"} & set(wanted):
             rows = with_related(conn, rows)
     url, m = base_url(request), minor(ctx)
@@ -345,9 +348,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     if wanted == list(views.LIST_FIELDS):
         out = {"nodes": views.render_brief(rows, m, url)}
     else:
-        known_drivers = recorded_drivers(request)
+        known_drivers, check = recorded_drivers(request), memo_allowed(ctx)
         out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers),
-                                r, ctx) for r in rows]}
+                                r, ctx, check) for r in rows]}
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
         params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
@@ -367,8 +370,9 @@ def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fie
     show_detail = _bool("detail", detail) if detail is not None else False
     if show_detail and minor(ctx) < 43:
         raise ApiError(406, "Request not acceptable.")
-    return _list(request, ctx, bool(show_detail), fields, limit, marker, provision_state, maintenance, driver,
-                 resource_class, associated, instance_uuid, sort_dir, flt)
+    with gc_pause.paused():
+        return _list(request, ctx, bool(show_detail), fields, limit, marker, provision_state, maintenance, driver,
+                     resource_class, associated, instance_uuid, sort_dir, flt)
 
 
 @router.get("/v1/nodes/detail")
@@ -377,19 +381,25 @@ def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_contex
                       maintenance: str | None = None, driver: str | None = None,
                       resource_class: str | None = None, associated: str | None = None,
                       instance_uuid: str | None = None, sort_dir: str = "asc", flt: NodeFilters = Depends()):
-    return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver, resource_class,
-                 associated, instance_uuid, sort_dir, flt)
+    with gc_pause.paused():  # _list's objects are freed when it returns (see gc_pause)
+        return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver,
+                     resource_class, associated, instance_uuid, sort_dir, flt)
 
 
 @router.get("/v1/nodes/{ident}")
 def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_context), fields: str | None = None):
     wanted = views.check_fields(fields, minor(ctx))
     with request.app.state.tv.db.read() as conn:
-        node = with_related(conn, [load_node(conn, ident, ctx)])[0]
+        node = load_node(conn, ident, ctx)
+        if wanted is None or {"traits", "allocation_uuid"} & set(wanted):  # a poll of a few fields needs neither
+            node = with_related(conn, [node])[0]
     authorize_node(ctx, "baremetal:node:get", node, ident)
-    conductors = live_conductors(request) if "conductor" in (wanted or views.allowed_fields(minor(ctx))) else None
+    shown = wanted or views.allowed_fields(minor(ctx))
+    conductors = live_conductors(request) if "conductor" in shown else None
+    # the drivers' record (every conductor's capabilities, decoded) only shows in the *_interface fields
+    known = recorded_drivers(request) if any(f.endswith("_interface") for f in shown) else {}
     return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
-                                    drivers=recorded_drivers(request)), node, ctx)
+                                    drivers=known), node, ctx)
 
 
 @router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))

@@ -5,7 +5,8 @@ Nova) and ``changes-before`` (2.66); and the check that a ``status`` is one
 Nova knows (an unknown one is a 400 from 2.38, an empty list before)."""
 from __future__ import annotations
 
-import re2
+import functools
+
 from fastapi import Request
 from sqlalchemy import select
 
@@ -19,9 +20,18 @@ STATUSES = {"ACTIVE", "BUILD", "DELETED", "ERROR", "HARD_REBOOT", "MIGRATING", "
             "REBUILD", "RESCUE", "RESIZE", "REVERT_RESIZE", "SHELVED", "SHELVED_OFFLOADED", "SHUTOFF",
             "SOFT_DELETED", "SUSPENDED", "UNKNOWN", "VERIFY_RESIZE"}
 QUERY = tuple((name, openapi.STRING) for name in ("image", "flavor", "ip", "ip6", "changes-since", "changes-before"))
-_OPTIONS = re2.Options()
-_OPTIONS.max_mem = 1 << 20
-_OPTIONS.log_errors = False
+
+
+@functools.cache
+def re2_engine():
+    """(the re2 module, its options): RE2 (about 2.4 MB resident once its
+    library is loaded) is loaded by the first regular-expression filter,
+    not by every API process at start-up."""
+    import re2
+    options = re2.Options()
+    options.max_mem = 1 << 20  # a pathological pattern fails to compile instead of eating memory
+    options.log_errors = False
+    return re2, options
 
 
 def apply(request: Request, ctx: RequestContext, visible: list) -> list:
@@ -57,8 +67,9 @@ def apply(request: Request, ctx: RequestContext, visible: list) -> list:
 def _with_address(request: Request, clauses: list, text: str, version: int) -> list[str]:
     if len(text) > 255:
         raise BadRequest("Invalid input for query parameters ip: at most 255 characters.")
+    re2, options = re2_engine()
     try:
-        pattern = re2.compile(text, _OPTIONS)
+        pattern = re2.compile(text, options)
     except re2.error:
         raise BadRequest(f"Invalid regular expression in ip filter: {text[:64]}") from None
     with request.app.state.tv.db.read() as conn:

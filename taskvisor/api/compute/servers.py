@@ -5,12 +5,10 @@ import base64
 import uuid
 from urllib.parse import urlencode
 
-import re2
-
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import bindparam, insert, select
 
-from taskvisor.api import openapi
+from taskvisor.api import gc_pause, openapi
 from taskvisor.api.compute import server_filters
 from taskvisor.api.compute.availability_zones import requested_zone
 from taskvisor.api.compute.server_metadata import METADATA as SERVER_METADATA, check_count
@@ -20,9 +18,9 @@ from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, check_un
                                          target_of, task_url, visible)
 from taskvisor.api.compute import keypairs, quota, server_groups
 from taskvisor.api.compute.flavors import visible_flavor
-from taskvisor.api.compute.views import flavor_snapshot, last_fault, server_brief, server_detail
+from taskvisor.api.compute.views import detail_versions, flavor_snapshot, last_fault, server_brief, server_detail
 from taskvisor.api.context import RequestContext, get_context
-from taskvisor.api.policy import allowed, authorize
+from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
@@ -236,7 +234,9 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
                                 | ((servers.c.created_at == mark.created_at) & (servers.c.id > mark.id)))
         if not page_here:
             query = query.limit(limit)
-        rows = [dict(r) for r in conn.execute(query).mappings()]
+        result = conn.execute(query)
+        keys = tuple(result.keys())
+        rows = [dict(zip(keys, r)) for r in result.all()]
         if params.get("name"):
             rows = [r for r in rows if pattern.search(r["name"])]
         if params.get("status"):
@@ -254,8 +254,10 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
             out = {"servers": [server_brief(r, base) for r in rows]}
         else:
             attach_tags(conn, rows)
+            check, versions = memo_allowed(ctx), detail_versions(ctx)
             out = {"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
-                                             if r["vm_state"] == "error" else None) for r in rows]}
+                                             if r["vm_state"] == "error" else None, check, versions)
+                               for r in rows]}
     if rows and len(rows) == limit:  # Nova: a full page links to the next one
         query_args = [(k, v) for k, v in params.multi_items() if k not in ("marker", "limit")]
         query_args += [("limit", str(limit)), ("marker", rows[-1]["id"])]
@@ -272,15 +274,11 @@ def _name_pattern(text: str):
     time is linear in the name (no backtracking), never on Python's re."""
     if len(text) > MAX_PATTERN:
         raise BadRequest(f"Invalid input for query parameters name: at most {MAX_PATTERN} characters.")
+    re2, options = server_filters.re2_engine()
     try:
-        return re2.compile(text, _RE2_OPTIONS)
+        return re2.compile(text, options)
     except re2.error:
         raise BadRequest(f"Invalid regular expression in name filter: {text[:64]}") from None
-
-
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.max_mem = 1 << 20  # a pathological pattern fails to compile instead of eating memory
-_RE2_OPTIONS.log_errors = False
 
 
 @router.get("/servers", openapi_extra=openapi.query(openapi.LIMIT, openapi.MARKER, ("name", openapi.STRING), ("status", openapi.STRING),
@@ -294,7 +292,8 @@ def list_servers(request: Request, ctx: RequestContext = Depends(get_context)):
                                         ("all_tenants", openapi.STRING), ("host", openapi.STRING),
                                         *server_filters.QUERY))
 def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_context)):
-    return _list(request, ctx, detail=True)
+    with gc_pause.paused():  # _list's objects are freed when it returns (see gc_pause)
+        return _list(request, ctx, detail=True)
 
 
 @router.get("/servers/{server_id}")

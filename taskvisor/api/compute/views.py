@@ -14,11 +14,19 @@ from taskvisor.states import server as states
 
 
 def iso(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+    if value is None:
+        return None
+    if value.tzinfo is None:  # what the database gives; isoformat is ~5x cheaper than strftime
+        return value.isoformat(timespec="seconds") + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_usec(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f") if value is not None else None
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.isoformat(timespec="microseconds")
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def links(base: str, kind: str, ident: str) -> list[dict]:
@@ -47,9 +55,9 @@ def last_fault(conn: Connection, server_id: str, is_admin: bool) -> dict | None:
     return fault
 
 
-def flavor_embed(server: dict, ctx: RequestContext, base: str) -> dict:
+def flavor_embed(server: dict, ctx: RequestContext, base: str, full: bool | None = None) -> dict:
     flavor = server["flavor"]
-    if not ctx.at_least("2.47"):
+    if not (ctx.at_least("2.47") if full is None else full):
         return {"id": flavor["id"], "links": [{"rel": "bookmark", "href": f"{base}/compute/flavors/{flavor['id']}"}]}
     out = {"vcpus": flavor["vcpus"], "ram": flavor["ram"], "disk": flavor["disk"],
            "ephemeral": flavor.get("ephemeral", 0), "swap": flavor.get("swap", 0),
@@ -62,21 +70,38 @@ def server_brief(server: dict, base: str) -> dict:
     return {"id": server["id"], "name": server["name"], "links": links(base, "servers", server["id"])}
 
 
-def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | None = None) -> dict:
+# the microversions that change the detailed view, asked once per list (not per server)
+_DETAIL_VERSIONS = ("2.3", "2.9", "2.19", "2.26", "2.47", "2.63", "2.73", "2.96", "2.100")
+
+
+def detail_versions(ctx: RequestContext) -> tuple[bool, ...]:
+    return tuple(ctx.at_least(v) for v in _DETAIL_VERSIONS)
+
+
+_RUNNING = frozenset(("BUILD", "ACTIVE", "RESIZE", "VERIFY_RESIZE"))  # statuses that show progress
+
+
+def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | None = None,
+                  check=None, versions: tuple[bool, ...] | None = None) -> dict:
+    """``check`` (``policy.memo_allowed(ctx)``) and ``versions``
+    (``detail_versions(ctx)``): given when rendering many servers."""
+    v2_3, v2_9, v2_19, v2_26, v2_47, v2_63, v2_73, v2_96, v2_100 = versions or detail_versions(ctx)
+    server_id, project_id, image_id = server["id"], server["project_id"], server["image_id"]
+    system_metadata = server["system_metadata"] or {}
     status = states.status(server["vm_state"], server["task_state"])
     out = {
-        "id": server["id"], "name": server["name"], "status": status,
-        "tenant_id": server["project_id"], "user_id": server["user_id"],
-        "metadata": server["metadata"] or {}, "hostId": host_id(server["project_id"], server["host"]),
-        "image": ({"id": server["image_id"], "links": [{"rel": "bookmark",
-                                                         "href": f"{base}/compute/images/{server['image_id']}"}]}
-                  if server["image_id"] else ""),
-        "flavor": flavor_embed(server, ctx, base),
+        "id": server_id, "name": server["name"], "status": status,
+        "tenant_id": project_id, "user_id": server["user_id"],
+        "metadata": server["metadata"] or {}, "hostId": host_id(project_id, server["host"]),
+        "image": ({"id": image_id, "links": [{"rel": "bookmark", "href": f"{base}/compute/images/{image_id}"}]}
+                  if image_id else ""),
+        "flavor": flavor_embed(server, ctx, base, v2_47),
         "created": iso(server["created_at"]), "updated": iso(server["updated_at"]),
         "addresses": server["addresses"] or {}, "accessIPv4": server.get("access_ip_v4") or "",
         "accessIPv6": server.get("access_ip_v6") or "",
-        "links": links(base, "servers", server["id"]),
-        "OS-DCF:diskConfig": (server["system_metadata"] or {}).get("disk_config") or "MANUAL",
+        "links": [{"rel": "self", "href": f"{base}/compute/v2.1/servers/{server_id}"},
+                  {"rel": "bookmark", "href": f"{base}/compute/servers/{server_id}"}],
+        "OS-DCF:diskConfig": system_metadata.get("disk_config") or "MANUAL",
         "OS-EXT-AZ:availability_zone": server["availability_zone"] or "nova",
         "config_drive": "", "key_name": server["key_name"],
         "OS-SRV-USG:launched_at": iso_usec(server["launched_at"]),
@@ -85,35 +110,35 @@ def server_detail(server: dict, ctx: RequestContext, base: str, fault: dict | No
         "OS-EXT-STS:power_state": server["power_state"],
         "os-extended-volumes:volumes_attached": [],
     }
-    groups = (server["system_metadata"] or {}).get("security_groups", ["default"])
+    groups = system_metadata.get("security_groups", ["default"])
     if groups:  # Nova omits the key for a server without any
         out["security_groups"] = [{"name": g} for g in groups]
-    if status in ("BUILD", "ACTIVE", "RESIZE", "VERIFY_RESIZE"):
+    if status in _RUNNING:
         out["progress"] = server["progress"]
-    extended = allowed(ctx, "os_compute_api:os-extended-server-attributes",
-                       {"project_id": server["project_id"], "user_id": server["user_id"]})
+    extended = (check or functools.partial(allowed, ctx))(
+        "os_compute_api:os-extended-server-attributes", {"project_id": project_id, "user_id": server["user_id"]})
     if extended:
         out["OS-EXT-SRV-ATTR:host"] = server["host"]
         out["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server["node"]
-        out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{server['id'][:8]}"
-    if ctx.at_least("2.3") and extended:
-        out.update({"OS-EXT-SRV-ATTR:reservation_id": f"r-{server['id'][:8]}", "OS-EXT-SRV-ATTR:launch_index": 0,
-                    "OS-EXT-SRV-ATTR:hostname": server["name"], "OS-EXT-SRV-ATTR:kernel_id": "",
-                    "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
-                    "OS-EXT-SRV-ATTR:user_data": None})
-    if ctx.at_least("2.9"):
+        out["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{server_id[:8]}"
+        if v2_3:
+            out.update({"OS-EXT-SRV-ATTR:reservation_id": f"r-{server_id[:8]}", "OS-EXT-SRV-ATTR:launch_index": 0,
+                        "OS-EXT-SRV-ATTR:hostname": server["name"], "OS-EXT-SRV-ATTR:kernel_id": "",
+                        "OS-EXT-SRV-ATTR:ramdisk_id": "", "OS-EXT-SRV-ATTR:root_device_name": "/dev/vda",
+                        "OS-EXT-SRV-ATTR:user_data": None})
+    if v2_9:
         out["locked"] = bool(server.get("locked_by"))
-    if ctx.at_least("2.19"):
-        out["description"] = (server["system_metadata"] or {}).get("description")
-    if ctx.at_least("2.26"):
+    if v2_19:
+        out["description"] = system_metadata.get("description")
+    if v2_26:
         out["tags"] = server.get("tags") or []  # the caller loads them (server_tags.attach)
-    if ctx.at_least("2.63"):
+    if v2_63:
         out["trusted_image_certificates"] = None
-    if ctx.at_least("2.73"):
+    if v2_73:
         out["locked_reason"] = server.get("locked_reason")
-    if ctx.at_least("2.96"):
+    if v2_96:
         out["pinned_availability_zone"] = None
-    if ctx.at_least("2.100"):
+    if v2_100:
         out["scheduler_hints"] = {}
     if fault is not None and server["vm_state"] in (states.ERROR, states.DELETED):
         out["fault"] = fault
