@@ -150,7 +150,7 @@ class Conductor:
             claims = []
             if free > 0:
                 try:
-                    claims = self.store.claim(free)
+                    claims = self.store.claim(free, first_step=self.runner.first_step)
                 except Exception:
                     LOG.exception("claiming tasks failed; retrying")
                     self._stop.wait(1)

@@ -17,7 +17,7 @@ import functools
 import time
 import traceback as tb_module
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +127,15 @@ def insert_task(conn: Connection, row: dict) -> dict:
 class Claim:
     task: dict
     generation: int
+    # The claim's own transaction also started the task's first step
+    # (begin_step's answer), so the runner does not start it again.
+    started: tuple[int, dict] | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """Claimed for the first time: no step of it was ever recorded (only
+        a claim's holder writes steps, and every claim moves the generation)."""
+        return self.generation == 1
 
 
 class TaskStore:
@@ -137,7 +146,7 @@ class TaskStore:
         self.lease = lease_seconds
 
     # -- claiming -------------------------------------------------------------
-    def claim(self, limit: int) -> list[Claim]:
+    def claim(self, limit: int, first_step: Callable[[dict], dict | None] | None = None) -> list[Claim]:
         """Claim up to ``limit`` runnable tasks: queued ones, ones whose lease
         expired, and ones a previous incarnation of this host left behind.
         Tasks of one resource run in order: one waits while an older task of
@@ -145,7 +154,11 @@ class TaskStore:
 
         A look in a read transaction comes first: when nothing is runnable
         (most looks) the claim costs that one indexed statement and takes no
-        write lock (on SQLite, no BEGIN IMMEDIATE)."""
+        write lock (on SQLite, no BEGIN IMMEDIATE).
+
+        ``first_step(task)`` gives begin_step's arguments for a task claimed
+        for the first time (None: start nothing); that step is started in the
+        claim's transaction (``Claim.started``): one commit fewer per task."""
         if limit <= 0:
             return []
         look = {"p_now": time.time(), "p_owner": self.owner, "p_inst": self.instance, "p_limit": limit}
@@ -166,7 +179,15 @@ class TaskStore:
             if claimed:
                 rows = {r["id"]: dict(r) for r in conn.execute(
                     _CLAIMED, {"p_ids": [c[0] for c in claimed]}).mappings()}
-        return [Claim(rows[task_id], generation) for task_id, generation in claimed]
+            claims = [Claim(rows[task_id], generation) for task_id, generation in claimed]
+            for claim in claims:
+                # a task cancelled while queued starts nothing: it is undone at once
+                if first_step is not None and claim.fresh and not claim.task["cancel_requested"]:
+                    start = first_step(claim.task)
+                    if start is not None:
+                        claim.started = self._start(conn, claim, status="running", check_owner=True,
+                                                    previous_attempt=0, **start)
+        return claims
 
     def heartbeat(self) -> int:
         """Extend the leases of every task this process holds."""
@@ -308,14 +329,18 @@ class TaskStore:
     def end_step(self, claim: Claim, idx: int, status: str, *, host: str, details: dict | None = None,
                  error: BaseException | str | None = None, store: dict | None = None,
                  progress: int | None = None, resource_updates: dict | None = None,
-                 start_next: dict | None = None) -> tuple[int, dict] | None:
+                 start_next: dict | None = None, succeed: dict | None = None) -> tuple[int, dict] | None:
         """The checkpoint: the step's outcome, the task's store and progress,
         and the resource's new state, all in one fenced transaction.
 
         With ``start_next`` (begin_step's arguments for the next step) the
         same transaction also starts that step and returns what begin_step
         would: one commit per step boundary, and no moment where the task
-        shows no step running."""
+        shows no step running.
+
+        With ``succeed`` (the last step; the resource changes of the flow's
+        on_success) the same transaction also ends the task as succeeded, as
+        ``set_status`` would: the task's last step and its end are one commit."""
         error_text = traceback_text = None
         if error is not None:
             error_text = str(error) or type(error).__name__
@@ -324,19 +349,30 @@ class TaskStore:
         started = None
         with self.db.write() as conn:
             now = utcnow()
-            self._check_fence(conn.execute(_FENCE_CHECKPOINT, {
-                **self._owned(claim), "p_store": claim.task["store"] if store is None else store,
-                "p_progress": progress, "p_now": now}).rowcount, claim)
+            store = claim.task["store"] if store is None else store
+            if succeed is None:
+                self._check_fence(conn.execute(_FENCE_CHECKPOINT, {
+                    **self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}).rowcount, claim)
+            else:
+                self._fence(conn, claim, store=store, progress=100, updated_at=now, **self._ended("succeeded", now))
             conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
                                      "p_now": now, "p_details": details, "p_error": error_text,
                                      "p_traceback": traceback_text})
-            self._update_resource(conn, claim, resource_updates or {})
+            if succeed and not resource_updates:
+                # as set_status: a newer task may own the resource by now; this one records its own end
+                self._update_resource(conn, claim, succeed, required=False)
+            else:  # the step's changes must land (Superseded otherwise); on_success's with them
+                self._update_resource(conn, claim, {**(resource_updates or {}), **(succeed or {})})
             if start_next is not None:
                 started = self._start(conn, claim, status="running", check_owner=True, **start_next)
         if start_next is not None and started is None:
             raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
                              f"was taken over by another task")
         return started
+
+    @staticmethod
+    def _ended(status: str, now: Any) -> dict:
+        return {"status": status, "finished_at": now, "lease_expires": None, "current_step": None}
 
     def set_status(self, claim: Claim, status: str, *, error: dict | None = None,
                    traceback: str | None = None, store: dict | None = None,
@@ -351,7 +387,7 @@ class TaskStore:
         if progress is not None:
             values["progress"] = progress
         if status in TERMINAL:
-            values.update(finished_at=utcnow(), lease_expires=None, current_step=None)
+            values.update(self._ended(status, utcnow()))
         with self.db.write() as conn:
             self._fence(conn, claim, **values)
             # a newer task may own the resource by now; this one only records its own end
