@@ -419,14 +419,20 @@ class TaskRunner:
 
 
 def transition(task: dict, status: str, host: str, **fields: Any) -> None:
-    """One log line per task or step transition, with what an operator greps for."""
+    """One log line per task or step transition, with what an operator greps for.
+
+    The record is made here rather than by ``LOG.info``, which would walk the
+    stack for the caller's file and line (this line's place is known): the
+    line is written several times per task."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
     what = f"step {fields['step']}" if "step" in fields else "task"
-    LOG.info("task %s (%s %s %s): %s %s on %s", task["id"], task["action"], task["resource_type"],
-             task["resource_id"], what, status, host,
-             extra={"task_id": task["id"], "resource_type": task["resource_type"],
-                    "resource_id": task["resource_id"], "action": task["action"], "status": status,
-                    "host": host, "request_id": task.get("request_id"),
-                    **{k: v for k, v in fields.items() if v is not None}})
+    extra = {"task_id": task["id"], "resource_type": task["resource_type"], "resource_id": task["resource_id"],
+             "action": task["action"], "status": status, "host": host, "request_id": task.get("request_id")}
+    extra.update((k, v) for k, v in fields.items() if v is not None)
+    LOG.handle(LOG.makeRecord(LOG.name, logging.INFO, __file__, 0, "task %s (%s %s %s): %s %s on %s",
+                              (task["id"], task["action"], task["resource_type"], task["resource_id"], what,
+                               status, host), None, "transition", extra))
 
 
 def cancel_error() -> dict:

@@ -85,8 +85,7 @@ _CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation
     takeovers=tasks.c.takeovers + case((tasks.c.owner.is_not(None), 1), else_=0),
     # a queued task becomes running; a reverting one stays reverting
     status=case((tasks.c.status == "queued", "running"), else_=tasks.c.status),
-    started_at=func.coalesce(tasks.c.started_at, bindparam("p_now")))
-_CLAIMED = select(tasks).where(tasks.c.id.in_(bindparam("p_ids", expanding=True)))
+    started_at=func.coalesce(tasks.c.started_at, bindparam("p_now"))).returning(*tasks.c)
 _INSERT_TASK = insert(tasks)
 _INSERT_STEP = insert(task_steps)
 
@@ -152,9 +151,11 @@ class TaskStore:
         Tasks of one resource run in order: one waits while an older task of
         the same resource is unfinished.
 
-        A look in a read transaction comes first: when nothing is runnable
-        (most looks) the claim costs that one indexed statement and takes no
-        write lock (on SQLite, no BEGIN IMMEDIATE).
+        On SQLite a look in a read transaction comes first: when nothing is
+        runnable (most looks) the claim costs that one indexed statement and
+        takes no write lock (no BEGIN IMMEDIATE). On PostgreSQL the claim's
+        own SELECT ... FOR UPDATE SKIP LOCKED is that look: an empty one locks
+        nothing, and a claim that finds work is one transaction, not two.
 
         ``first_step(task)`` gives begin_step's arguments for a task claimed
         for the first time (None: start nothing); that step is started in the
@@ -162,24 +163,20 @@ class TaskStore:
         if limit <= 0:
             return []
         look = {"p_now": time.time(), "p_owner": self.owner, "p_inst": self.instance, "p_limit": limit}
-        with self.db.read() as conn:
-            if conn.execute(_RUNNABLE, look).first() is None:
-                return []
-        claimed = []
+        if self.db.is_sqlite:
+            with self.db.read() as conn:
+                if conn.execute(_RUNNABLE, look).first() is None:
+                    return []
+        claims = []
         with self.db.write() as conn:
             now = utcnow()
             for task_id, generation in conn.execute(_RUNNABLE_FOR_UPDATE if not self.db.is_sqlite
                                                     else _RUNNABLE, look).all():
-                result = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
-                                               "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
-                                               "p_now": now})
-                if result.rowcount == 1:
-                    claimed.append((task_id, generation + 1))
-            rows = {}
-            if claimed:
-                rows = {r["id"]: dict(r) for r in conn.execute(
-                    _CLAIMED, {"p_ids": [c[0] for c in claimed]}).mappings()}
-            claims = [Claim(rows[task_id], generation) for task_id, generation in claimed]
+                row = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
+                                            "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
+                                            "p_now": now}).mappings().first()
+                if row is not None:  # else another conductor took it between the look and the update
+                    claims.append(Claim(dict(row), generation + 1))
             for claim in claims:
                 # a task cancelled while queued starts nothing: it is undone at once
                 if first_step is not None and claim.fresh and not claim.task["cancel_requested"]:
