@@ -42,6 +42,7 @@ _FENCE_STEP_START = update(tasks).where(*_OWNED).values(current_step=bindparam("
 _FENCE_CHECKPOINT = update(tasks).where(*_OWNED).values(
     store=bindparam("p_store", type_=JSON), progress=func.coalesce(bindparam("p_progress"), tasks.c.progress),
     updated_at=bindparam("p_now"))
+_FENCE_CHECKPOINT_NEXT = _FENCE_CHECKPOINT.values(current_step=bindparam("p_step"))
 _STEP_WHERE = (task_steps.c.task_id == bindparam("p_task"), task_steps.c.idx == bindparam("p_idx"))
 _STEP_ATTEMPT = select(task_steps.c.attempt).where(*_STEP_WHERE)
 _STEP_RESTART = update(task_steps).where(*_STEP_WHERE).values(
@@ -95,6 +96,12 @@ def _fenced_update(columns: frozenset) -> Any:
     """UPDATE tasks SET <columns> WHERE <this claim owns it>, built once per column set."""
     return update(tasks).where(*_OWNED).values({c: bindparam(f"v_{c}", type_=tasks.c[c].type)
                                                 for c in sorted(columns)})
+
+
+@functools.lru_cache(maxsize=512)
+def _resource_update_returning(kind: str, columns: frozenset) -> Any:
+    """The same, returning the whole updated row (the resource a step starts with)."""
+    return _resource_update(kind, columns).returning(*RESOURCE_TABLES[kind].c)
 
 
 _STEPS = select(task_steps).where(task_steps.c.task_id == bindparam("p_task"))
@@ -263,16 +270,37 @@ class TaskStore:
         if not updates:
             return True
         kind = claim.task["resource_type"]
-        values = dict(updates)
-        if "updated_at" in RESOURCE_TABLES[kind].c:
-            values.setdefault("updated_at", utcnow())
-        params = {f"v_{k}": v for k, v in values.items()}
-        params.update(p_id=claim.task["resource_id"], p_task=claim.task["id"])
-        if conn.execute(_resource_update(kind, frozenset(values)), params).rowcount == 1:
+        columns, params = self._resource_params(claim, updates)
+        if conn.execute(_resource_update(kind, columns), params).rowcount == 1:
             return True
         if required:
             raise Superseded(f"{kind} {claim.task['resource_id']} is no longer owned by task {claim.task['id']}")
         return False
+
+    @staticmethod
+    def _resource_params(claim: Claim, updates: dict) -> tuple[frozenset, dict]:
+        values = dict(updates)
+        if "updated_at" in RESOURCE_TABLES[claim.task["resource_type"]].c:
+            values.setdefault("updated_at", utcnow())
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(p_id=claim.task["resource_id"], p_task=claim.task["id"])
+        return frozenset(values), params
+
+    def _take_resource(self, conn: Connection, claim: Claim, updates: dict | None,
+                       check_owner: bool) -> dict | None:
+        """The resource as it is now, with ``updates`` written (only while
+        the task owns it), in one statement: UPDATE ... RETURNING, or a SELECT
+        when nothing changes. None when ``check_owner`` and the task does not
+        own it (with ``updates``, owning it is always required)."""
+        if updates:
+            columns, params = self._resource_params(claim, updates)
+            row = conn.execute(_resource_update_returning(claim.task["resource_type"], columns),
+                               params).mappings().first()
+            return dict(row) if row else None
+        resource = self.load_resource(conn, claim)
+        if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
+            return None
+        return resource
 
     def load_resource(self, conn: Connection, claim: Claim) -> dict | None:
         row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
@@ -299,12 +327,21 @@ class TaskStore:
     def _start(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
                resource_updates: dict | None, check_owner: bool,
                previous_attempt: int | None) -> tuple[int, dict] | None:
-        now = utcnow()
         self._check_fence(conn.execute(_FENCE_STEP_START, {**self._owned(claim), "p_step": name,
-                                                           "p_now": now}).rowcount, claim)
-        resource = self.load_resource(conn, claim)
-        if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
+                                                           "p_now": utcnow()}).rowcount, claim)
+        return self._begin(conn, claim, idx, name, host, status, resource_updates if check_owner else None,
+                           check_owner, previous_attempt)
+
+    def _begin(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
+               resource_updates: dict | None, check_owner: bool,
+               previous_attempt: int | None) -> tuple[int, dict] | None:
+        """Start step ``idx`` once the task row names it current: the
+        resource's changes, then the step's row. None (and nothing written)
+        when ``check_owner`` and the task no longer owns the resource."""
+        resource = self._take_resource(conn, claim, resource_updates, check_owner)
+        if check_owner and resource is None:
             return None
+        now = utcnow()
         key = {"p_task": claim.task["id"], "p_idx": idx}
         if previous_attempt is None:
             previous_attempt = conn.execute(_STEP_ATTEMPT, key).scalar() or 0
@@ -317,10 +354,6 @@ class TaskStore:
             attempt = previous_attempt + (1 if status == "running" else 0)
             conn.execute(_STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
                                          "p_started": now})
-        changes = {k: v for k, v in (resource_updates or {}).items() if resource.get(k) != v}
-        if check_owner and changes:
-            self._update_resource(conn, claim, changes)
-            resource.update(changes)
         return attempt, resource or {}
 
     def end_step(self, claim: Claim, idx: int, status: str, *, host: str, details: dict | None = None,
@@ -347,21 +380,31 @@ class TaskStore:
         with self.db.write() as conn:
             now = utcnow()
             store = claim.task["store"] if store is None else store
-            if succeed is None:
-                self._check_fence(conn.execute(_FENCE_CHECKPOINT, {
-                    **self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}).rowcount, claim)
-            else:
+            # the task row: fence, store, progress, and the next step's name or the task's end
+            fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
+            if succeed is not None:
                 self._fence(conn, claim, store=store, progress=100, updated_at=now, **self._ended("succeeded", now))
+            elif start_next is not None:
+                self._check_fence(conn.execute(_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
+                                  .rowcount, claim)
+            else:
+                self._check_fence(conn.execute(_FENCE_CHECKPOINT, fence).rowcount, claim)
             conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
                                      "p_now": now, "p_details": details, "p_error": error_text,
                                      "p_traceback": traceback_text})
-            if succeed and not resource_updates:
+            if start_next is not None:
+                # the step's changes and the next step's in one statement that also reads the resource back
+                started = self._begin(conn, claim, status="running", check_owner=True, **{
+                    **start_next, "resource_updates": {**(resource_updates or {}),
+                                                       **(start_next.get("resource_updates") or {})}})
+                if started is None and resource_updates:  # the step's changes must land: roll back
+                    raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
+                                     f"is no longer owned by task {claim.task['id']}")
+            elif succeed and not resource_updates:
                 # as set_status: a newer task may own the resource by now; this one records its own end
                 self._update_resource(conn, claim, succeed, required=False)
             else:  # the step's changes must land (Superseded otherwise); on_success's with them
                 self._update_resource(conn, claim, {**(resource_updates or {}), **(succeed or {})})
-            if start_next is not None:
-                started = self._start(conn, claim, status="running", check_owner=True, **start_next)
         if start_next is not None and started is None:
             raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
                              f"was taken over by another task")
