@@ -186,7 +186,8 @@ class TaskStore:
                     claims.append(Claim(dict(row), generation + 1))
             for claim in claims:
                 # a task cancelled while queued starts nothing: it is undone at once
-                if first_step is not None and claim.fresh and not claim.task["cancel_requested"]:
+                if (first_step is not None and claim.fresh and claim.task["status"] == "running"
+                        and not claim.task["cancel_requested"]):
                     start = first_step(claim.task)
                     if start is not None:
                         claim.started = self._start(conn, claim, status="running", check_owner=True,
