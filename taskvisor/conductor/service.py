@@ -159,7 +159,7 @@ class Conductor:
             claims = []
             if free > 0:
                 try:
-                    claims = self.store.claim(free)
+                    claims = self.store.claim(free, first_step=self.runner.first_step)
                 except Exception:
                     LOG.exception("claiming tasks failed; retrying")
                     self._stop.wait(1)
@@ -168,8 +168,11 @@ class Conductor:
                 with self._lock:
                     self._active.add(claim.task["id"])
                 self._queue.put(claim)
-            if not claims or len(claims) == free:
-                self._wake.wait(self.conf.conductor.poll_interval)
+            # Fewer claims than free workers means nothing else was runnable
+            # when we looked: wait even then. Whatever arrives or finishes
+            # after the clear above has set the event, so this wait returns at
+            # once; looking again at once only found nothing (a look per task).
+            self._wake.wait(self.conf.conductor.poll_interval)
 
     def _work(self) -> None:
         while True:

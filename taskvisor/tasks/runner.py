@@ -107,6 +107,19 @@ class TaskRunner:
         self._watch: dict[str, tuple[Claim, str, float]] = {}
         self._watch_lock = threading.Lock()
 
+    def first_step(self, task: dict) -> dict | None:
+        """begin_step's arguments for the first step of a task never run
+        before, for the claim to start it in its own transaction (None when
+        this conductor cannot run the task: the runner says why)."""
+        try:
+            flow = self.flows.for_task(task)[0]
+        except KeyError:
+            return None
+        if not flow.steps or not flow.owns_resource:
+            return None
+        step = flow.steps[0]
+        return {"idx": 0, "name": step.name, "host": self.runtime.host, "resource_updates": _task_state(step)}
+
     def run(self, claim: Claim) -> str:
         """Run to a terminal state or until fenced; returns the final status."""
         task = claim.task
@@ -127,7 +140,8 @@ class TaskRunner:
         if time.time() > self._task_deadline(claim, flow):
             return self.dead_letter(claim, "deadline-exceeded",
                                     f"still unfinished {self._flow_deadline(flow):.0f}s after it started")
-        rows = self.store.steps(task["id"])
+        # a task whose claim started its first step had no step before
+        rows = {} if claim.started is not None else self.store.steps(task["id"])
         transition(task, "running" if task["status"] != "reverting" else "reverting", self.runtime.host,
                    takeovers=task.get("takeovers") or None)
         for idx, row in rows.items():
@@ -156,7 +170,8 @@ class TaskRunner:
     def _forward(self, claim: Claim, flow: Flow, rows: dict[int, dict]) -> str:
         total = len(flow.steps)
         resource: dict = {}
-        started: tuple[int, dict] | None = None  # the next step, already started by the last checkpoint
+        # the next step, already started by the last checkpoint (or by the claim)
+        started, claim.started = claim.started, None
         for idx, step in enumerate(flow.steps):
             if rows.get(idx, {}).get("status") in DONE:
                 continue
@@ -207,11 +222,18 @@ class TaskRunner:
                     start_next = {"idx": nxt, "name": flow.steps[nxt].name, "host": self.runtime.host,
                                   "resource_updates": _task_state(flow.steps[nxt]),
                                   "previous_attempt": rows.get(nxt, {}).get("attempt", 0)}
+                succeed = success_crashed = None
+                if nxt == total and not cancelling:
+                    # the last step: its checkpoint also ends the task (one commit, not two)
+                    try:
+                        succeed = self._on_success(claim, flow, resource)
+                    except Exception as exc:  # the step's checkpoint is written all the same, then the crash
+                        success_crashed = exc
                 try:
                     started = self.store.end_step(
                         claim, idx, "skipped" if details.get("skipped") else "succeeded", host=ctx.host,
                         details=details, store=ctx.store, progress=int(100 * (idx + 1) / total),
-                        resource_updates=ctx.updates, start_next=start_next)
+                        resource_updates=ctx.updates, start_next=start_next, succeed=succeed)
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
@@ -219,17 +241,28 @@ class TaskRunner:
                     resource = started[1]
                 transition(claim.task, "skipped" if details.get("skipped") else "succeeded", ctx.host,
                            step=step.name, attempt=attempt)
+                if succeed is not None:
+                    return "succeeded"
+                if success_crashed is not None:
+                    raise success_crashed
                 if cancelling or (step.cancellable and self.store.cancel_requested(claim.task["id"])):
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
                                         superseded=False, cancelled=True)
                 break
+        # every step was done already (a task resumed after its last checkpoint)
+        with self.store.db.read() as conn:
+            resource = self.store.load_resource(conn, claim) or {}
+        updates = self._on_success(claim, flow, resource)
+        self.store.set_status(claim, "succeeded", store=claim.task["store"], progress=100, resource_updates=updates)
+        return "succeeded"
+
+    def _on_success(self, claim: Claim, flow: Flow, resource: dict) -> dict:
+        """Run the flow's on_success; returns its resource changes."""
         ctx = StepContext(self.runtime, claim, resource, 0, self.store)
         if flow.success_fn:
             with self._watching(claim, "on_success handler", None, flow):
                 flow.success_fn(ctx)
-        self.store.set_status(claim, "succeeded", store=ctx.store, progress=100,
-                              resource_updates=ctx.updates)
-        return "succeeded"
+        return ctx.updates
 
     def _retry_delay(self, step: Step, exc: Exception, attempt: int, elapsed: float) -> float | None:
         """Backoff before the next attempt, or None when the step has failed for good.
@@ -386,14 +419,20 @@ class TaskRunner:
 
 
 def transition(task: dict, status: str, host: str, **fields: Any) -> None:
-    """One log line per task or step transition, with what an operator greps for."""
+    """One log line per task or step transition, with what an operator greps for.
+
+    The record is made here rather than by ``LOG.info``, which would walk the
+    stack for the caller's file and line (this line's place is known): the
+    line is written several times per task."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
     what = f"step {fields['step']}" if "step" in fields else "task"
-    LOG.info("task %s (%s %s %s): %s %s on %s", task["id"], task["action"], task["resource_type"],
-             task["resource_id"], what, status, host,
-             extra={"task_id": task["id"], "resource_type": task["resource_type"],
-                    "resource_id": task["resource_id"], "action": task["action"], "status": status,
-                    "host": host, "request_id": task.get("request_id"),
-                    **{k: v for k, v in fields.items() if v is not None}})
+    extra = {"task_id": task["id"], "resource_type": task["resource_type"], "resource_id": task["resource_id"],
+             "action": task["action"], "status": status, "host": host, "request_id": task.get("request_id")}
+    extra.update((k, v) for k, v in fields.items() if v is not None)
+    LOG.handle(LOG.makeRecord(LOG.name, logging.INFO, __file__, 0, "task %s (%s %s %s): %s %s on %s",
+                              (task["id"], task["action"], task["resource_type"], task["resource_id"], what,
+                               status, host), None, "transition", extra))
 
 
 def cancel_error() -> dict:

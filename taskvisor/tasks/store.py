@@ -17,7 +17,7 @@ import functools
 import time
 import traceback as tb_module
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +42,7 @@ _FENCE_STEP_START = update(tasks).where(*_OWNED).values(current_step=bindparam("
 _FENCE_CHECKPOINT = update(tasks).where(*_OWNED).values(
     store=bindparam("p_store", type_=JSON), progress=func.coalesce(bindparam("p_progress"), tasks.c.progress),
     updated_at=bindparam("p_now"))
+_FENCE_CHECKPOINT_NEXT = _FENCE_CHECKPOINT.values(current_step=bindparam("p_step"))
 _STEP_WHERE = (task_steps.c.task_id == bindparam("p_task"), task_steps.c.idx == bindparam("p_idx"))
 _STEP_ATTEMPT = select(task_steps.c.attempt).where(*_STEP_WHERE)
 _STEP_RESTART = update(task_steps).where(*_STEP_WHERE).values(
@@ -85,8 +86,7 @@ _CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation
     takeovers=tasks.c.takeovers + case((tasks.c.owner.is_not(None), 1), else_=0),
     # a queued task becomes running; a reverting one stays reverting
     status=case((tasks.c.status == "queued", "running"), else_=tasks.c.status),
-    started_at=func.coalesce(tasks.c.started_at, bindparam("p_now")))
-_CLAIMED = select(tasks).where(tasks.c.id.in_(bindparam("p_ids", expanding=True)))
+    started_at=func.coalesce(tasks.c.started_at, bindparam("p_now"))).returning(*tasks.c)
 _INSERT_TASK = insert(tasks)
 _INSERT_STEP = insert(task_steps)
 
@@ -96,6 +96,12 @@ def _fenced_update(columns: frozenset) -> Any:
     """UPDATE tasks SET <columns> WHERE <this claim owns it>, built once per column set."""
     return update(tasks).where(*_OWNED).values({c: bindparam(f"v_{c}", type_=tasks.c[c].type)
                                                 for c in sorted(columns)})
+
+
+@functools.lru_cache(maxsize=512)
+def _resource_update_returning(kind: str, columns: frozenset) -> Any:
+    """The same, returning the whole updated row (the resource a step starts with)."""
+    return _resource_update(kind, columns).returning(*RESOURCE_TABLES[kind].c)
 
 
 _STEPS = select(task_steps).where(task_steps.c.task_id == bindparam("p_task"))
@@ -127,6 +133,15 @@ def insert_task(conn: Connection, row: dict) -> dict:
 class Claim:
     task: dict
     generation: int
+    # The claim's own transaction also started the task's first step
+    # (begin_step's answer), so the runner does not start it again.
+    started: tuple[int, dict] | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """Claimed for the first time: no step of it was ever recorded (only
+        a claim's holder writes steps, and every claim moves the generation)."""
+        return self.generation == 1
 
 
 class TaskStore:
@@ -137,36 +152,47 @@ class TaskStore:
         self.lease = lease_seconds
 
     # -- claiming -------------------------------------------------------------
-    def claim(self, limit: int) -> list[Claim]:
+    def claim(self, limit: int, first_step: Callable[[dict], dict | None] | None = None) -> list[Claim]:
         """Claim up to ``limit`` runnable tasks: queued ones, ones whose lease
         expired, and ones a previous incarnation of this host left behind.
         Tasks of one resource run in order: one waits while an older task of
         the same resource is unfinished.
 
-        A look in a read transaction comes first: when nothing is runnable
-        (most looks) the claim costs that one indexed statement and takes no
-        write lock (on SQLite, no BEGIN IMMEDIATE)."""
+        On SQLite a look in a read transaction comes first: when nothing is
+        runnable (most looks) the claim costs that one indexed statement and
+        takes no write lock (no BEGIN IMMEDIATE). On PostgreSQL the claim's
+        own SELECT ... FOR UPDATE SKIP LOCKED is that look: an empty one locks
+        nothing, and a claim that finds work is one transaction, not two.
+
+        ``first_step(task)`` gives begin_step's arguments for a task claimed
+        for the first time (None: start nothing); that step is started in the
+        claim's transaction (``Claim.started``): one commit fewer per task."""
         if limit <= 0:
             return []
         look = {"p_now": time.time(), "p_owner": self.owner, "p_inst": self.instance, "p_limit": limit}
-        with self.db.read() as conn:
-            if conn.execute(_RUNNABLE, look).first() is None:
-                return []
-        claimed = []
+        if self.db.is_sqlite:
+            with self.db.read() as conn:
+                if conn.execute(_RUNNABLE, look).first() is None:
+                    return []
+        claims = []
         with self.db.write() as conn:
             now = utcnow()
             for task_id, generation in conn.execute(_RUNNABLE_FOR_UPDATE if not self.db.is_sqlite
                                                     else _RUNNABLE, look).all():
-                result = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
-                                               "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
-                                               "p_now": now})
-                if result.rowcount == 1:
-                    claimed.append((task_id, generation + 1))
-            rows = {}
-            if claimed:
-                rows = {r["id"]: dict(r) for r in conn.execute(
-                    _CLAIMED, {"p_ids": [c[0] for c in claimed]}).mappings()}
-        return [Claim(rows[task_id], generation) for task_id, generation in claimed]
+                row = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
+                                            "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
+                                            "p_now": now}).mappings().first()
+                if row is not None:  # else another conductor took it between the look and the update
+                    claims.append(Claim(dict(row), generation + 1))
+            for claim in claims:
+                # a task cancelled while queued starts nothing: it is undone at once
+                if (first_step is not None and claim.fresh and claim.task["status"] == "running"
+                        and not claim.task["cancel_requested"]):
+                    start = first_step(claim.task)
+                    if start is not None:
+                        claim.started = self._start(conn, claim, status="running", check_owner=True,
+                                                    previous_attempt=0, **start)
+        return claims
 
     def heartbeat(self) -> int:
         """Extend the leases of every task this process holds."""
@@ -245,16 +271,37 @@ class TaskStore:
         if not updates:
             return True
         kind = claim.task["resource_type"]
-        values = dict(updates)
-        if "updated_at" in RESOURCE_TABLES[kind].c:
-            values.setdefault("updated_at", utcnow())
-        params = {f"v_{k}": v for k, v in values.items()}
-        params.update(p_id=claim.task["resource_id"], p_task=claim.task["id"])
-        if conn.execute(_resource_update(kind, frozenset(values)), params).rowcount == 1:
+        columns, params = self._resource_params(claim, updates)
+        if conn.execute(_resource_update(kind, columns), params).rowcount == 1:
             return True
         if required:
             raise Superseded(f"{kind} {claim.task['resource_id']} is no longer owned by task {claim.task['id']}")
         return False
+
+    @staticmethod
+    def _resource_params(claim: Claim, updates: dict) -> tuple[frozenset, dict]:
+        values = dict(updates)
+        if "updated_at" in RESOURCE_TABLES[claim.task["resource_type"]].c:
+            values.setdefault("updated_at", utcnow())
+        params = {f"v_{k}": v for k, v in values.items()}
+        params.update(p_id=claim.task["resource_id"], p_task=claim.task["id"])
+        return frozenset(values), params
+
+    def _take_resource(self, conn: Connection, claim: Claim, updates: dict | None,
+                       check_owner: bool) -> dict | None:
+        """The resource as it is now, with ``updates`` written (only while
+        the task owns it), in one statement: UPDATE ... RETURNING, or a SELECT
+        when nothing changes. None when ``check_owner`` and the task does not
+        own it (with ``updates``, owning it is always required)."""
+        if updates:
+            columns, params = self._resource_params(claim, updates)
+            row = conn.execute(_resource_update_returning(claim.task["resource_type"], columns),
+                               params).mappings().first()
+            return dict(row) if row else None
+        resource = self.load_resource(conn, claim)
+        if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
+            return None
+        return resource
 
     def load_resource(self, conn: Connection, claim: Claim) -> dict | None:
         row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
@@ -281,12 +328,21 @@ class TaskStore:
     def _start(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
                resource_updates: dict | None, check_owner: bool,
                previous_attempt: int | None) -> tuple[int, dict] | None:
-        now = utcnow()
         self._check_fence(conn.execute(_FENCE_STEP_START, {**self._owned(claim), "p_step": name,
-                                                           "p_now": now}).rowcount, claim)
-        resource = self.load_resource(conn, claim)
-        if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
+                                                           "p_now": utcnow()}).rowcount, claim)
+        return self._begin(conn, claim, idx, name, host, status, resource_updates if check_owner else None,
+                           check_owner, previous_attempt)
+
+    def _begin(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
+               resource_updates: dict | None, check_owner: bool,
+               previous_attempt: int | None) -> tuple[int, dict] | None:
+        """Start step ``idx`` once the task row names it current: the
+        resource's changes, then the step's row. None (and nothing written)
+        when ``check_owner`` and the task no longer owns the resource."""
+        resource = self._take_resource(conn, claim, resource_updates, check_owner)
+        if check_owner and resource is None:
             return None
+        now = utcnow()
         key = {"p_task": claim.task["id"], "p_idx": idx}
         if previous_attempt is None:
             previous_attempt = conn.execute(_STEP_ATTEMPT, key).scalar() or 0
@@ -299,23 +355,23 @@ class TaskStore:
             attempt = previous_attempt + (1 if status == "running" else 0)
             conn.execute(_STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
                                          "p_started": now})
-        changes = {k: v for k, v in (resource_updates or {}).items() if resource.get(k) != v}
-        if check_owner and changes:
-            self._update_resource(conn, claim, changes)
-            resource.update(changes)
         return attempt, resource or {}
 
     def end_step(self, claim: Claim, idx: int, status: str, *, host: str, details: dict | None = None,
                  error: BaseException | str | None = None, store: dict | None = None,
                  progress: int | None = None, resource_updates: dict | None = None,
-                 start_next: dict | None = None) -> tuple[int, dict] | None:
+                 start_next: dict | None = None, succeed: dict | None = None) -> tuple[int, dict] | None:
         """The checkpoint: the step's outcome, the task's store and progress,
         and the resource's new state, all in one fenced transaction.
 
         With ``start_next`` (begin_step's arguments for the next step) the
         same transaction also starts that step and returns what begin_step
         would: one commit per step boundary, and no moment where the task
-        shows no step running."""
+        shows no step running.
+
+        With ``succeed`` (the last step; the resource changes of the flow's
+        on_success) the same transaction also ends the task as succeeded, as
+        ``set_status`` would: the task's last step and its end are one commit."""
         error_text = traceback_text = None
         if error is not None:
             error_text = str(error) or type(error).__name__
@@ -324,19 +380,40 @@ class TaskStore:
         started = None
         with self.db.write() as conn:
             now = utcnow()
-            self._check_fence(conn.execute(_FENCE_CHECKPOINT, {
-                **self._owned(claim), "p_store": claim.task["store"] if store is None else store,
-                "p_progress": progress, "p_now": now}).rowcount, claim)
+            store = claim.task["store"] if store is None else store
+            # the task row: fence, store, progress, and the next step's name or the task's end
+            fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
+            if succeed is not None:
+                self._fence(conn, claim, store=store, progress=100, updated_at=now, **self._ended("succeeded", now))
+            elif start_next is not None:
+                self._check_fence(conn.execute(_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
+                                  .rowcount, claim)
+            else:
+                self._check_fence(conn.execute(_FENCE_CHECKPOINT, fence).rowcount, claim)
             conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
                                      "p_now": now, "p_details": details, "p_error": error_text,
                                      "p_traceback": traceback_text})
-            self._update_resource(conn, claim, resource_updates or {})
             if start_next is not None:
-                started = self._start(conn, claim, status="running", check_owner=True, **start_next)
+                # the step's changes and the next step's in one statement that also reads the resource back
+                started = self._begin(conn, claim, status="running", check_owner=True, **{
+                    **start_next, "resource_updates": {**(resource_updates or {}),
+                                                       **(start_next.get("resource_updates") or {})}})
+                if started is None and resource_updates:  # the step's changes must land: roll back
+                    raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
+                                     f"is no longer owned by task {claim.task['id']}")
+            elif succeed and not resource_updates:
+                # as set_status: a newer task may own the resource by now; this one records its own end
+                self._update_resource(conn, claim, succeed, required=False)
+            else:  # the step's changes must land (Superseded otherwise); on_success's with them
+                self._update_resource(conn, claim, {**(resource_updates or {}), **(succeed or {})})
         if start_next is not None and started is None:
             raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
                              f"was taken over by another task")
         return started
+
+    @staticmethod
+    def _ended(status: str, now: Any) -> dict:
+        return {"status": status, "finished_at": now, "lease_expires": None, "current_step": None}
 
     def set_status(self, claim: Claim, status: str, *, error: dict | None = None,
                    traceback: str | None = None, store: dict | None = None,
@@ -351,7 +428,7 @@ class TaskStore:
         if progress is not None:
             values["progress"] = progress
         if status in TERMINAL:
-            values.update(finished_at=utcnow(), lease_expires=None, current_step=None)
+            values.update(self._ended(status, utcnow()))
         with self.db.write() as conn:
             self._fence(conn, claim, **values)
             # a newer task may own the resource by now; this one only records its own end
