@@ -141,9 +141,12 @@ def test_deploy_templates_and_runbooks_through_the_cli(cloud):
     assert runbook["name"] == "wipe" and runbook["traits"] == [] and runbook["steps"][0]["order"] == 1
     cloud.baremetal("runbook", "trait", "add", "wipe", "CUSTOM_A", "CUSTOM_B")
     cloud.baremetal("runbook", "trait", "remove", "wipe", "CUSTOM_B")
-    cloud.baremetal("runbook", "set", "wipe", "--public")
+    # Ironic lets only a system-scoped member publish a runbook; this CLI is a project admin (noauth2's default)
+    refused = cloud.baremetal("runbook", "set", "wipe", "--public", check=False)
+    assert refused.returncode == 1 and "(HTTP 403)" in refused.stderr
+    assert "baremetal:runbook:update:public" in refused.stderr
     shown = cloud.baremetal_json("runbook", "show", "wipe")
-    assert shown["traits"] == ["CUSTOM_A"] and shown["public"] is True and shown["owner"] is None
+    assert shown["traits"] == ["CUSTOM_A"] and shown["public"] is False and shown["owner"] == "admin"
     cloud.baremetal("runbook", "delete", "wipe")
     assert cloud.baremetal_json("runbook", "list") == []
 

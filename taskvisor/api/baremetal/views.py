@@ -129,7 +129,7 @@ def links(base_url: str, node_id: str, sub: str = "") -> list[dict]:
 
 # how _value finds each field, decided once per field list (a list renders 1,000 nodes with the same fields)
 _COLUMN, _OBJECT, _DEFAULT, _TIME, _INTERFACE, _COMPUTED = range(6)
-_OBJECT_COLUMNS = ("clean_step", "driver_internal_info", "properties", "extra", "instance_info")
+_OBJECT_COLUMNS = _EMPTY_OBJECTS
 _COMPUTED_FIELDS = ("uuid", "chassis_uuid", "driver_info", "conductor", "conductor_group", "traits",
                     "allocation_uuid")
 
