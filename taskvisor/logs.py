@@ -11,11 +11,14 @@ import sys
 import time
 
 # Attributes every LogRecord has; anything else came from ``extra=``.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
 def _extras(record: logging.LogRecord) -> dict:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and v is not None}
+    fields = record.__dict__
+    if not fields.keys() - _STANDARD:  # the set difference runs in C: most lines have no extras
+        return {}
+    return {k: v for k, v in fields.items() if k not in _STANDARD and v is not None}
 
 
 class TextFormatter(logging.Formatter):
@@ -32,10 +35,18 @@ class TextFormatter(logging.Formatter):
         return self.default_msec_format % (stamp[1], record.msecs)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        # logging.Formatter.format's line, made directly (no style lookups)
+        record.message = record.getMessage()
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}: {record.message}"
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line += ("" if line[-1:] == "\n" else "\n") + record.exc_text
+        if record.stack_info:
+            line += ("" if line[-1:] == "\n" else "\n") + self.formatStack(record.stack_info)
         extras = _extras(record)
         if extras:
-            line += " [" + " ".join(f"{k}={v}" for k, v in extras.items()) + "]"
+            line += " [" + " ".join([f"{k}={v}" for k, v in extras.items()]) + "]"
         return line
 
 
@@ -52,6 +63,11 @@ class JsonFormatter(logging.Formatter):
 def setup(level: int = logging.INFO, fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    # Neither formatter shows the thread or the multiprocessing process name:
+    # a record need not look them up (calls per line; the engine writes
+    # several lines per task). ``process`` stays: the JSON lines carry it.
+    logging.logThreads = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

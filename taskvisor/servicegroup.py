@@ -49,6 +49,9 @@ def list_services(conn: Connection, binary: str | None = None) -> list[dict]:
 
 
 _ONE = select(services).where(services.c.binary == bindparam("binary"), services.c.host == bindparam("host"))
+# What is_up and "takes new work" look at (not the capabilities document)
+_LIVENESS = (select(services.c.disabled, services.c.state, services.c.forced_down, services.c.last_seen)
+             .where(services.c.binary == bindparam("binary"), services.c.host == bindparam("host")))
 
 
 def service_version(db: Database, host: str, binary: str = COMPUTE_BINARY) -> int:
@@ -62,14 +65,14 @@ def service_version(db: Database, host: str, binary: str = COMPUTE_BINARY) -> in
 def compute_is_up(db: Database, host: str, conf) -> bool:
     """Whether the compute on ``host`` reported within [DEFAULT] service_down_time."""
     with db.read() as conn:
-        row = conn.execute(_ONE, {"binary": "taskvisor-compute", "host": host}).mappings().first()
+        row = conn.execute(_LIVENESS, {"binary": "taskvisor-compute", "host": host}).mappings().first()
     return row is not None and is_up(dict(row), conf.DEFAULT.service_down_time)
 
 
 def compute_takes_new_work(db: Database, host: str, conf) -> bool:
     """Up, enabled and not draining: a host the scheduler may still choose."""
     with db.read() as conn:
-        row = conn.execute(_ONE, {"binary": "taskvisor-compute", "host": host}).mappings().first()
+        row = conn.execute(_LIVENESS, {"binary": "taskvisor-compute", "host": host}).mappings().first()
     return (row is not None and not row["disabled"] and row["state"] == "running"
             and is_up(dict(row), conf.DEFAULT.service_down_time))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 
 from taskvisor.flows.common import guest_spec, image_for, place_for_spawn, utcnow
-from taskvisor.db.zones import zone_of_host
 from taskvisor.scheduler.groups import select_host_in_group
 from taskvisor.states import power
 from taskvisor.states import server as states
@@ -17,18 +16,14 @@ flow = Flow("boot", version=1, action="create")
 def schedule(ctx):
     if ctx.server.get("host"):  # chosen before a crash: keep it
         return {"host": ctx.server["host"]}
-    host = select_host_in_group(ctx.runtime.db, ctx.server["id"], ctx.server["flavor"],
-                                ctx.conf.DEFAULT.service_down_time,  # its server group's policy, if any
-                                zone=ctx.server.get("availability_zone"),
-                                default_zone=ctx.conf.DEFAULT.default_availability_zone,
-                                fenced=ctx.fenced, task_id=ctx.task["id"])
+    default = ctx.conf.DEFAULT.default_availability_zone
+    host, zone = select_host_in_group(ctx.runtime.db, ctx.server["id"], ctx.server["flavor"],
+                                      ctx.conf.DEFAULT.service_down_time,  # its server group's policy, if any
+                                      zone=ctx.server.get("availability_zone"), default_zone=default,
+                                      fenced=ctx.fenced, task_id=ctx.task["id"])
     ctx.update(host=host, node=host)
-    if not ctx.server.get("availability_zone"):  # the server shows its host's zone (none: the default one)
-        default = ctx.conf.DEFAULT.default_availability_zone
-        with ctx.runtime.db.read() as conn:
-            zone = zone_of_host(conn, host, default)
-        if zone != default:
-            ctx.update(availability_zone=zone)
+    if not ctx.server.get("availability_zone") and zone != default:
+        ctx.update(availability_zone=zone)  # the server shows its host's zone (none: the default one)
     return {"host": host}
 
 

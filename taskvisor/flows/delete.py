@@ -9,6 +9,8 @@ service each attempt, so it turns into a local delete once the host is
 marked down instead of failing the delete."""
 from __future__ import annotations
 
+import time
+
 from taskvisor import servicegroup
 from taskvisor.flows.common import shutdown_args, utcnow
 from taskvisor.rpc.base import RemoteError, RpcTimeout
@@ -19,11 +21,21 @@ from taskvisor.tasks.flow import Flow
 flow = Flow("delete", version=1, action="delete")
 
 
-def _skip_host(ctx) -> dict | None:
-    """Why this step has nothing to do on the server's host, if so."""
+# A host that answered the previous step this recently is taken to be up
+# without reading its service row again (a report is no better evidence than
+# an answer; if it died since, the call times out and _call_host re-checks).
+ANSWERED_WITHIN = 5.0
+
+
+def _skip_host(ctx, recheck: bool = False) -> dict | None:
+    """Why this step has nothing to do on the server's host, if so
+    (``recheck``: the host just failed to answer; read its service row)."""
     host = ctx.server.get("host")
     if not host:
         return {"skipped": True, "reason": "never placed on a host"}
+    if (not recheck and not ctx.store.get("local_delete")
+            and time.time() - ctx.store.get("answered_at", 0) < ANSWERED_WITHIN):
+        return None
     if ctx.store.get("local_delete") or not servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
         ctx.store["local_delete"] = host
         return {"skipped": True, "local_delete": True,
@@ -35,9 +47,11 @@ def _call_host(ctx, method: str, **args) -> dict:
     """Call the server's compute; if it stopped answering and is now down,
     fall back to a local delete instead of failing."""
     try:
-        return ctx.compute(ctx.server["host"]).call(method, server_id=ctx.server["id"], **args)
+        result = ctx.compute(ctx.server["host"]).call(method, server_id=ctx.server["id"], **args)
+        ctx.store["answered_at"] = time.time()
+        return result
     except RpcTimeout:
-        skip = _skip_host(ctx)
+        skip = _skip_host(ctx, recheck=True)
         if skip:
             return skip
         raise
@@ -51,6 +65,7 @@ def power_off(ctx):
     try:
         return _call_host(ctx, "power_off", **shutdown_args(ctx))
     except RemoteError as exc:
+        ctx.store["answered_at"] = time.time()  # an error is an answer too
         if exc.type == "GuestNotFound":
             return {"shutdown": "already-off", "reason": "no guest on the host"}
         raise

@@ -27,16 +27,22 @@ class NoValidHost(StepFailed):
 def select_host(db: Database, flavor: dict, down_time: float, exclude: tuple[str, ...] = (),
                 zone: str | None = None, default_zone: str = "nova") -> str:
     with db.read() as conn:
-        candidates = [s for s in servicegroup.list_services(conn, COMPUTE_BINARY)
-                      if not s["disabled"] and s["state"] == "running" and s["host"] not in exclude
-                      and servicegroup.is_up(s, down_time)]
-        candidates = in_zone(conn, candidates, zone, default_zone)
-        if not candidates:
-            raise NoValidHost("There are not enough hosts available.")
-        hosts = [s["host"] for s in candidates]
-        used = {h: {"count": 0, "vcpus": 0, "ram": 0, "disk": 0} for h in hosts}
-        for host, count, vcpus, ram, disk in conn.execute(_USAGE, {"hosts": hosts}):
-            used[host] = {"count": count, "vcpus": vcpus or 0, "ram": ram or 0, "disk": disk or 0}
+        return choose_host(conn, flavor, down_time, exclude, zone, default_zone)
+
+
+def choose_host(conn, flavor: dict, down_time: float, exclude: tuple[str, ...] = (),
+                zone: str | None = None, default_zone: str = "nova") -> str:
+    """``select_host`` within the caller's read transaction."""
+    candidates = [s for s in servicegroup.list_services(conn, COMPUTE_BINARY)
+                  if not s["disabled"] and s["state"] == "running" and s["host"] not in exclude
+                  and servicegroup.is_up(s, down_time)]
+    candidates = in_zone(conn, candidates, zone, default_zone)
+    if not candidates:
+        raise NoValidHost("There are not enough hosts available.")
+    hosts = [s["host"] for s in candidates]
+    used = {h: {"count": 0, "vcpus": 0, "ram": 0, "disk": 0} for h in hosts}
+    for host, count, vcpus, ram, disk in conn.execute(_USAGE, {"hosts": hosts}):
+        used[host] = {"count": count, "vcpus": vcpus or 0, "ram": ram or 0, "disk": disk or 0}
     fitting = []
     for svc in candidates:
         cap, u = svc["capabilities"] or {}, used[svc["host"]]

@@ -31,9 +31,11 @@ class StepContext:
     steps, and the services (RPC to computes, the database for reads)."""
 
     def __init__(self, runtime: Any, claim: Claim, resource: dict, attempt: int,
-                 store: TaskStore | None = None):
+                 store: TaskStore | None = None, cancel_seen: bool | None = None):
         self.runtime = runtime
         self._claim, self._store = claim, store
+        # what the checkpoint that started this step read of tasks.cancel_requested
+        self._cancel_seen = cancel_seen
         self.task = claim.task
         self.params: dict = claim.task["params"]
         self.store: dict = claim.task["store"]
@@ -71,6 +73,12 @@ class StepContext:
         return self._store.fenced(self._claim)
 
     def cancel_requested(self) -> bool:
+        """Whether a cancel (a node's abort) was asked for. The first ask of a
+        step started by the previous step's checkpoint is answered by what
+        that commit read, moments ago; later asks (a wait's polls) read."""
+        if self._cancel_seen is not None:
+            seen, self._cancel_seen = self._cancel_seen, None
+            return seen
         return self._store.cancel_requested(self.task["id"])
 
     def intend(self, host: str, what: str) -> None:
@@ -183,8 +191,10 @@ class TaskRunner:
             attempt = rows.get(idx, {}).get("attempt", 0)
             while True:
                 try:
+                    cancel_seen = None
                     if started is not None:
                         (attempt, resource), started = started, None
+                        cancel_seen = claim.cancel_seen
                     else:
                         attempt, resource = self.store.begin_step(
                             claim, idx, step.name, self.runtime.host, previous_attempt=attempt,
@@ -192,7 +202,8 @@ class TaskRunner:
                 except Superseded as exc:
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]),
                                         {"code": 409, "message": str(exc)}, superseded=True)
-                ctx = StepContext(self.runtime, claim, resource, attempt, self.store)
+                claim.cancel_seen = None
+                ctx = StepContext(self.runtime, claim, resource, attempt, self.store, cancel_seen)
                 try:
                     with self._watching(claim, f"step {step.name}", step.deadline, flow):
                         details = step.execute(ctx) or {}
@@ -245,7 +256,8 @@ class TaskRunner:
                     return "succeeded"
                 if success_crashed is not None:
                     raise success_crashed
-                if cancelling or (step.cancellable and self.store.cancel_requested(claim.task["id"])):
+                # the checkpoint's commit read the cancel flag (a cancel after it names the next step)
+                if cancelling or (step.cancellable and claim.cancel_seen):
                     return self._revert(claim, flow, self.store.steps(claim.task["id"]), cancel_error(),
                                         superseded=False, cancelled=True)
                 break

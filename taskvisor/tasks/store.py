@@ -39,10 +39,13 @@ _OWNED = (tasks.c.id == bindparam("p_id"), tasks.c.generation == bindparam("p_ge
           tasks.c.owner_instance == bindparam("p_inst"))
 _FENCE_STEP_START = update(tasks).where(*_OWNED).values(current_step=bindparam("p_step"),
                                                        updated_at=bindparam("p_now"))
+# A checkpoint's fence also reads whether a cancel was asked for (the
+# runner's "cancelled after this step?" then needs no read of its own).
 _FENCE_CHECKPOINT = update(tasks).where(*_OWNED).values(
     store=bindparam("p_store", type_=JSON), progress=func.coalesce(bindparam("p_progress"), tasks.c.progress),
-    updated_at=bindparam("p_now"))
+    updated_at=bindparam("p_now")).returning(tasks.c.cancel_requested)
 _FENCE_CHECKPOINT_NEXT = _FENCE_CHECKPOINT.values(current_step=bindparam("p_step"))
+_CANCEL_REQUESTED = select(tasks.c.cancel_requested).where(tasks.c.id == bindparam("p_id"))
 _STEP_WHERE = (task_steps.c.task_id == bindparam("p_task"), task_steps.c.idx == bindparam("p_idx"))
 _STEP_ATTEMPT = select(task_steps.c.attempt).where(*_STEP_WHERE)
 _STEP_RESTART = update(task_steps).where(*_STEP_WHERE).values(
@@ -136,6 +139,9 @@ class Claim:
     # The claim's own transaction also started the task's first step
     # (begin_step's answer), so the runner does not start it again.
     started: tuple[int, dict] | None = None
+    # tasks.cancel_requested as the last checkpoint's commit saw it (None:
+    # not known); what the step that checkpoint started sees first.
+    cancel_seen: bool | None = None
 
     @property
     def fresh(self) -> bool:
@@ -192,6 +198,7 @@ class TaskStore:
                     if start is not None:
                         claim.started = self._start(conn, claim, status="running", check_owner=True,
                                                     previous_attempt=0, **start)
+                        claim.cancel_seen = False  # read by this transaction (the guard above)
         return claims
 
     def heartbeat(self) -> int:
@@ -263,7 +270,7 @@ class TaskStore:
 
     def cancel_requested(self, task_id: str) -> bool:
         with self.db.read() as conn:
-            return bool(conn.execute(select(tasks.c.cancel_requested).where(tasks.c.id == task_id)).scalar())
+            return bool(conn.execute(_CANCEL_REQUESTED, {"p_id": task_id}).scalar())
 
     def _update_resource(self, conn: Connection, claim: Claim, updates: dict, required: bool = True) -> bool:
         """Write the resource only while this task owns it; ``required`` makes
@@ -377,7 +384,7 @@ class TaskStore:
             error_text = str(error) or type(error).__name__
             if isinstance(error, BaseException):
                 traceback_text = "".join(tb_module.format_exception(error))
-        started = None
+        started = cancel_seen = None
         with self.db.write() as conn:
             now = utcnow()
             store = claim.task["store"] if store is None else store
@@ -385,11 +392,12 @@ class TaskStore:
             fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
             if succeed is not None:
                 self._fence(conn, claim, store=store, progress=100, updated_at=now, **self._ended("succeeded", now))
-            elif start_next is not None:
-                self._check_fence(conn.execute(_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
-                                  .rowcount, claim)
             else:
-                self._check_fence(conn.execute(_FENCE_CHECKPOINT, fence).rowcount, claim)
+                statement, params = ((_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
+                                     if start_next is not None else (_FENCE_CHECKPOINT, fence))
+                owned = conn.execute(statement, params).first()
+                self._check_fence(0 if owned is None else 1, claim)
+                cancel_seen = bool(owned[0])
             conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
                                      "p_now": now, "p_details": details, "p_error": error_text,
                                      "p_traceback": traceback_text})
@@ -406,6 +414,7 @@ class TaskStore:
                 self._update_resource(conn, claim, succeed, required=False)
             else:  # the step's changes must land (Superseded otherwise); on_success's with them
                 self._update_resource(conn, claim, {**(resource_updates or {}), **(succeed or {})})
+        claim.cancel_seen = cancel_seen  # committed: it is what the task row said then
         if start_next is not None and started is None:
             raise Superseded(f"{claim.task['resource_type']} {claim.task['resource_id']} "
                              f"was taken over by another task")

@@ -224,3 +224,34 @@ def test_a_renamed_step_is_detected_not_guessed(database):
     store.begin_step(claim, 0, "old_first_name", "c1")
     assert runner.run(claim) == "failed"
     assert "old_first_name" in task_row(database, task["id"])["error"]["message"]
+
+
+# A cancel asked for during a step that cannot stop (a node's abort) is seen
+# by the next step: its first ask is answered by what the checkpoint that
+# started it read back (tasks.cancel_requested), later asks read again.
+asked = Flow("engine_cancel_seen", version=1, action="test")
+
+
+@asked.step
+def busy(ctx):
+    with ctx.runtime.db.write() as conn:  # the API's abort, while this step runs
+        conn.execute(update(tasks).where(tasks.c.id == ctx.task["id"]).values(cancel_requested=True))
+    return {}
+
+
+@asked.step
+def looks(ctx):
+    first = ctx.cancel_requested()
+    with ctx.runtime.db.write() as conn:  # withdrawn (a test-only move): the next ask must read it
+        conn.execute(update(tasks).where(tasks.c.id == ctx.task["id"]).values(cancel_requested=False))
+    return {"first": first, "then": ctx.cancel_requested()}
+
+
+def test_the_checkpoint_hands_the_cancel_flag_to_the_step_it_starts(database):
+    task = queue_server_task(database, "engine_cancel_seen", 1, None)
+    store = TaskStore(database, "c1", lease_seconds=1.0)
+    flows = Flows(asked)
+    runner = TaskRunner(Runtime(conf(), database, InProcessTransport(), "c1", flows), store, flows)
+    [claim] = store.claim(10)
+    assert runner.run(claim) == "succeeded"
+    assert store.steps(task["id"])[1]["details"] == {"first": True, "then": False}
