@@ -27,7 +27,7 @@ from taskvisor.db.models import allocations, node_traits, nodes
 from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 _NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _RESERVED_NAMES = ("detail", "validate")
