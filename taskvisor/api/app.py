@@ -125,6 +125,7 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.add_middleware(GlobalRequestIdMiddleware)
     from taskvisor.api import openapi
     openapi.install(app)
-    from taskvisor.api.flat_routes import flatten
+    from taskvisor.api.flat_routes import flatten, index
     flatten(app)  # perf: one route table instead of nested lazy routers
+    app.state.route_table = index(app)  # perf: found by first path segment; the document is built from the table
     return app
