@@ -120,8 +120,7 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.include_router(ops.router)
     app.include_router(console_pages.router)
     app.include_router(console_login.router)
-    # last: its routers keep a prefix, so flatten() cannot lift them and each
-    # is matched lazily; here only /baremetal requests walk them (no path overlaps)
+    # its routers declare the full /baremetal prefix, so flatten() lifts them too
     app.include_router(baremetal_routes.router)
     # outside the edge (the last added runs first): they see every answer, the edge's refusals too
     app.state.metrics_registry = ops.new_registry(db, conf)
@@ -130,6 +129,7 @@ def create_app(conf: Config, db: Database, transport: Transport, flows: Flows) -
     app.add_middleware(GlobalRequestIdMiddleware)
     from taskvisor.api import openapi
     openapi.install(app)
-    from taskvisor.api.flat_routes import flatten
+    from taskvisor.api.flat_routes import flatten, index
     flatten(app)  # perf: one route table instead of nested lazy routers
+    app.state.route_table = index(app)  # perf: found by first path segment; the document is built from the table
     return app

@@ -93,7 +93,7 @@ def _add_links(doc: dict) -> None:
 def install(app: FastAPI) -> None:
     def build():
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version="2.1", routes=app.routes)
+            doc = get_openapi(title=app.title, version="2.1", routes=getattr(app.state, "route_table", app.routes))
             for path in doc.get("paths", {}).values():
                 for operation in path.values():
                     responses = operation.setdefault("responses", {})

@@ -2,7 +2,7 @@
 servers and nodes; instance actions and faults are further views over it."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
 from taskvisor.db.models import task_steps, tasks
@@ -10,11 +10,26 @@ from taskvisor.tasks.flow import Flows
 
 
 def iso(value) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value is not None else None
+    if value is None:
+        return None
+    if value.tzinfo is None:  # stored naive UTC: isoformat is the same text as the strftime below, cheaper
+        return value.isoformat(timespec="microseconds") + "Z"
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _ids(resource_id: str | list[str]) -> list[str]:
     return [resource_id] if isinstance(resource_id, str) else resource_id
+
+
+# Built once with bind parameters: clients poll a task by these, and building
+# the statement (and its cache key) per request cost more than running it.
+_TASK = select(tasks).where(tasks.c.id == bindparam("task_id"))
+_PROJECT_TASK = _TASK.where(tasks.c.project_id == bindparam("project_id"))
+_TASK_OF = _TASK.where(tasks.c.resource_id == bindparam("resource_id"))
+_TASK_OF_ANY = _TASK.where(tasks.c.resource_id.in_(bindparam("resource_ids", expanding=True)))
+_STEPS_OF = select(task_steps).where(task_steps.c.task_id == bindparam("task_id")).order_by(task_steps.c.idx)
+_STEPS_OF_ANY = (select(task_steps).where(task_steps.c.task_id.in_(bindparam("task_ids", expanding=True)))
+                 .order_by(task_steps.c.task_id, task_steps.c.idx))
 
 
 def load_tasks(conn: Connection, resource_id: str | list[str]) -> list[dict]:
@@ -24,26 +39,29 @@ def load_tasks(conn: Connection, resource_id: str | list[str]) -> list[dict]:
 
 
 def load_task(conn: Connection, resource_id: str | list[str], task_id: str) -> dict | None:
-    row = conn.execute(select(tasks).where(tasks.c.id == task_id, tasks.c.resource_id.in_(_ids(resource_id)))
-                       ).mappings().first()
+    if isinstance(resource_id, str):
+        row = conn.execute(_TASK_OF, {"task_id": task_id, "resource_id": resource_id}).mappings().first()
+    else:
+        row = conn.execute(_TASK_OF_ANY, {"task_id": task_id, "resource_ids": resource_id}).mappings().first()
     return dict(row) if row else None
 
 
 def load_visible_task(conn: Connection, ctx, task_id: str) -> dict | None:
     """Any task by id (a server's or a node's) that the caller's context may
     see: an admin sees every project's; None when there is none to see."""
-    query = select(tasks).where(tasks.c.id == task_id)
-    if not ctx.is_admin:
-        query = query.where(tasks.c.project_id == ctx.project_id)
-    row = conn.execute(query).mappings().first()
+    if ctx.is_admin:
+        row = conn.execute(_TASK, {"task_id": task_id}).mappings().first()
+    else:
+        row = conn.execute(_PROJECT_TASK, {"task_id": task_id, "project_id": ctx.project_id}).mappings().first()
     return dict(row) if row else None
 
 
 def load_steps(conn: Connection, task_ids: list[str]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {t: [] for t in task_ids}
-    if task_ids:
-        for row in conn.execute(select(task_steps).where(task_steps.c.task_id.in_(task_ids))
-                                .order_by(task_steps.c.task_id, task_steps.c.idx)).mappings():
+    if len(task_ids) == 1:  # a poll of one task
+        out[task_ids[0]] = [dict(row) for row in conn.execute(_STEPS_OF, {"task_id": task_ids[0]}).mappings()]
+    elif task_ids:
+        for row in conn.execute(_STEPS_OF_ANY, {"task_ids": list(task_ids)}).mappings():
             out[row["task_id"]].append(dict(row))
     return out
 

@@ -31,7 +31,7 @@ from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
 from taskvisor.tasks.store import ACTIVE
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 NOT_ACCEPTABLE = "Request not acceptable."
 
 

@@ -32,7 +32,7 @@ from taskvisor.policies.base import NO_PROJECT
 from taskvisor.states import node as node_states
 from taskvisor.tasks.store import insert_task, new_task_row
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 ALLOCATING, ACTIVE, ERROR = "allocating", "active", "error"
 _NAME = re.compile(r"^[A-Za-z0-9\-._~]{1,255}$")
 # Ironic's UPDATE_ALLOWED_STATES that this node machine has

@@ -19,7 +19,7 @@ from taskvisor.api.validation import json_body
 from taskvisor.db.models import chassis, nodes
 from taskvisor.db.session import utcnow
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 PATCHABLE = ("description", "extra")
 OBJECTS = ("extra",)
 

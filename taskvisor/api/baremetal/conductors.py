@@ -13,7 +13,7 @@ from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.responses import JsonResponse
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE = 49
 FIELDS = ("alive", "conductor_group", "created_at", "drivers", "hostname", "links", "updated_at")
 DEFAULT_FIELDS = ("hostname", "conductor_group", "alive")

@@ -23,7 +23,7 @@ from taskvisor.db.models import deploy_templates
 from taskvisor.db.models import node_traits as node_traits_table
 from taskvisor.db.session import utcnow
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE = 55
 RESOURCE = "deploy_templates"
 OWN = ("name", "extra")

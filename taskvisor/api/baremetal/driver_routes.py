@@ -11,7 +11,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.policy import authorize
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 INTERFACES = ("bios", "boot", "console", "deploy", "firmware", "inspect", "management", "network", "power", "raid",
               "rescue", "storage", "vendor")
 # interface kind -> first minor version showing its default_/enabled_ fields (others: from 1.30)

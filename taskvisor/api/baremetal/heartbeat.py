@@ -16,7 +16,7 @@ from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.policy import authorize
 from taskvisor.api.validation import json_body
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE, VERSION_SINCE, VERIFY_CA_SINCE, STATUS_SINCE = 22, 36, 68, 72
 AGENT_STATES = ("start", "end", "error")
 BODY = {"type": "object", "required": ["callback_url"], "properties": {

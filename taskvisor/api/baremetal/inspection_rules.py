@@ -23,7 +23,7 @@ from taskvisor.api.validation import json_body
 from taskvisor.db.models import inspection_rules
 from taskvisor.db.session import utcnow
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 RULES_VERSION = 96
 NOT_ALLOWED = "The API version does not allow inspection rules"

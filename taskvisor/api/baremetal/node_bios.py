@@ -14,7 +14,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.db.models import bios_settings
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE, QUERY_SINCE = 40, 74
 DEFAULT_FIELDS = ("name", "value")
 REGISTRY_FIELDS = ("name", "value", "attribute_type", "allowable_values", "lower_bound", "max_length", "min_length",

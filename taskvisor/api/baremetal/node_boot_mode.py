@@ -15,7 +15,7 @@ from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.validation import json_body
 from taskvisor.states import node as states
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE = 76
 BOOT_MODES = ("uefi", "bios")
 _TRANSITIONAL = (states.DEPLOYING, states.DEPLOYWAIT, states.CLEANING, states.CLEANWAIT, states.VERIFYING,

@@ -15,7 +15,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest
 from taskvisor.api.validation import json_body
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 
 def _check_supported(request: Request, node: dict) -> None:

@@ -31,6 +31,15 @@ class NodeFilters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
+async def from_query(fault: str | None = None, conductor_group: str | None = None, conductor: str | None = None,
+                     owner: str | None = None, lessee: str | None = None, shard: str | None = None,
+                     sharded: str | None = None) -> NodeFilters:
+    """The dependency the node lists take (the same query parameters as the
+    class): ``async``, as FastAPI runs a class or a plain function dependency
+    in its thread pool, one more thread hand-off per list request."""
+    return NodeFilters(fault, conductor_group, conductor, owner, lessee, shard, sharded)
+
+
 def check_versions(values: dict, minor: int) -> None:
     for name, value in values.items():
         since = SINCE.get(name, 1)

@@ -13,7 +13,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.db.models import firmware_information
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE, IDENTITY_SINCE = 86, 114
 FIELDS = ("component", "initial_version", "current_version", "last_version_flashed")
 IDENTITY = ("vendor", "model", "serial_number")

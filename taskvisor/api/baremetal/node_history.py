@@ -17,7 +17,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.db.models import node_history
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE, PROJECT_SINCE, FIELDS_SINCE = 78, 113, 115
 _BRIEF_EVENT = 255  # Ironic truncates the event text of a list that is not detailed
 

@@ -25,7 +25,7 @@ from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.rpc.base import RemoteError, RpcTimeout
 from taskvisor.rpc.conductorapi import ConductorClient
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 
 def node_for(request: Request, ctx: RequestContext, ident: str, rule: str) -> dict:

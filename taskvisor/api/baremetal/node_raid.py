@@ -18,7 +18,7 @@ from taskvisor.api.validation import json_body
 from taskvisor.db.models import nodes
 from taskvisor.db.session import utcnow
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE = 12
 _LEVELS = ["JBOD", "0", "1", "2", "5", "6", "1+0", "5+0", "6+0"]
 # Ironic's raid_config_schema.json, constraint for constraint

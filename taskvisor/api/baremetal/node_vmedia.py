@@ -18,7 +18,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
 from taskvisor.api.validation import json_body, validate
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE, GET_SINCE = 89, 93
 DEVICES = ("disk", "cdrom", "floppy")  # Ironic's boot_devices.VMEDIA_DEVICES
 SCHEMES = ("http", "https", "nfs", "cifs", "smb")  # what Ironic's image publisher serves

@@ -16,7 +16,7 @@ from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
 from taskvisor.api import gc_pause, openapi
 from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
-from taskvisor.api.baremetal.secrets import node_target, redact
+from taskvisor.api.baremetal.secrets import node_target, redact, shows_stored_driver_info
 from taskvisor.api.baremetal import node_chassis
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
@@ -27,7 +27,7 @@ from taskvisor.db.models import allocations, node_traits, nodes
 from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 _NAME = re.compile(r"^[A-Za-z0-9\-._~]+$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 _RESERVED_NAMES = ("detail", "validate")
@@ -349,7 +349,18 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         out = {"nodes": views.render_brief(rows, m, url)}
     else:
         known_drivers, check = recorded_drivers(request), memo_allowed(ctx)
-        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers),
+        stored: dict = {}  # shows_stored_driver_info by (owner, lessee): the answer depends on nothing else
+
+        def unmasked(r: dict) -> bool:
+            if "content" in (r.get("driver_info") or {}):
+                return False
+            key = (r.get("owner"), r.get("lessee"))
+            found = stored.get(key)
+            if found is None:
+                found = stored[key] = shows_stored_driver_info(r, check)
+            return found
+        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers,
+                                                  unmasked=unmasked(r)),
                                 r, ctx, check) for r in rows]}
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
@@ -366,7 +377,7 @@ def list_nodes(request: Request, ctx: RequestContext = Depends(get_context), fie
                limit: int | None = None, marker: str | None = None, provision_state: str | None = None,
                maintenance: str | None = None, driver: str | None = None, resource_class: str | None = None,
                associated: str | None = None, instance_uuid: str | None = None, detail: str | None = None,
-               sort_dir: str = "asc", flt: NodeFilters = Depends()):
+               sort_dir: str = "asc", flt: NodeFilters = Depends(node_filters.from_query)):
     show_detail = _bool("detail", detail) if detail is not None else False
     if show_detail and minor(ctx) < 43:
         raise ApiError(406, "Request not acceptable.")
@@ -380,7 +391,7 @@ def list_nodes_detail(request: Request, ctx: RequestContext = Depends(get_contex
                       marker: str | None = None, provision_state: str | None = None,
                       maintenance: str | None = None, driver: str | None = None,
                       resource_class: str | None = None, associated: str | None = None,
-                      instance_uuid: str | None = None, sort_dir: str = "asc", flt: NodeFilters = Depends()):
+                      instance_uuid: str | None = None, sort_dir: str = "asc", flt: NodeFilters = Depends(node_filters.from_query)):
     with gc_pause.paused():  # _list's objects are freed when it returns (see gc_pause)
         return _list(request, ctx, True, None, limit, marker, provision_state, maintenance, driver,
                      resource_class, associated, instance_uuid, sort_dir, flt)

@@ -22,7 +22,7 @@ from taskvisor.db.models import portgroups, ports
 from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 MIN_VERSION = 23
 JSON_SUFFIX_UNTIL = 90  # up to 1.90 Ironic strips a ".json" suffix from the identifier

@@ -23,7 +23,7 @@ from taskvisor.db.models import portgroups, ports
 from taskvisor.db.session import utcnow
 from taskvisor.states import node as states
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 # field -> first minor version showing (and accepting) it
 VERSIONED = {"uuid": 1, "address": 1, "node_uuid": 1, "extra": 1, "created_at": 1, "updated_at": 1, "links": 1,

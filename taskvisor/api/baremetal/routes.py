@@ -15,27 +15,35 @@ from taskvisor.api.baremetal import node_history, node_indicators, node_raid, no
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError
 
-router = APIRouter(prefix="/baremetal")
+# Every router here declares the full "/baremetal" prefix itself and is
+# included with no options, so flat_routes.flatten() lifts all their routes
+# into the app's one table (a prefix given at include time would keep them
+# behind FastAPI's lazy per-request matching). Order is kept: the catch-all
+# below comes after the specific states routes.
+router = APIRouter()
+_versions = APIRouter(prefix="/baremetal")
+_fallback = APIRouter(prefix="/baremetal")
 
 
 def _base(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}/baremetal"
 
 
-@router.get("")
-@router.get("/")
+@_versions.get("")
+@_versions.get("/")
 async def root(request: Request):
     return versions.root_doc(_base(request))
 
 
-@router.get("/v1")
-@router.get("/v1/")
+@_versions.get("/v1")
+@_versions.get("/v1/")
 async def v1(request: Request):
     # an open path (no context): the version the edge middleware negotiated
     _, version = request.scope.get("state", {}).get(CONTEXT_KEY, (None, None))
     return versions.v1_doc(_base(request), version or versions.MIN_VERSION)
 
 
+router.include_router(_versions)
 router.include_router(nodes.router)
 router.include_router(actions.router)
 router.include_router(chassis.router)
@@ -59,8 +67,11 @@ for module in (node_raid, node_console, node_boot_mode, node_bios, node_firmware
     router.include_router(module.router)
 
 
-@router.put("/v1/nodes/{ident}/states/{action}", include_in_schema=False)
+@_fallback.put("/v1/nodes/{ident}/states/{action}", include_in_schema=False)
 def unknown_state_action(ident: str, action: str, ctx: RequestContext = Depends(get_context)):
     """Ironic's states controller has a fixed set of PUT actions; any other
     is 405 before any lookup or policy (pecan's answer)."""
     raise ApiError(405, "The method is not allowed for the requested URL.")
+
+
+router.include_router(_fallback)

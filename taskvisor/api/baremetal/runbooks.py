@@ -29,7 +29,7 @@ from taskvisor.db.models import node_traits, runbooks
 from taskvisor.db.session import utcnow
 from taskvisor.policies.base import NO_PROJECT
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE = 92
 TRAITS_SINCE = 112
 RESOURCE = "runbooks"

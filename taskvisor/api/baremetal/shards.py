@@ -12,7 +12,7 @@ from taskvisor.api.errors import ApiError
 from taskvisor.api.policy import authorize
 from taskvisor.db.models import nodes
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 SINCE = 82
 
 

@@ -23,7 +23,7 @@ from taskvisor.api.validation import json_body
 from taskvisor.db.models import node_traits, nodes
 from taskvisor.db.session import utcnow
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 MAX_TRAITS = 50
 MAX_LENGTH = 255
 STANDARD = frozenset(os_traits.get_traits())

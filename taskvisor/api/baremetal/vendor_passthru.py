@@ -13,7 +13,7 @@ from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import NotFound
 from taskvisor.api.policy import authorize
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 
 @router.get("/v1/nodes/{ident}/vendor_passthru/methods")

@@ -153,10 +153,12 @@ def _plan(names: tuple[str, ...]) -> tuple[tuple[str, int, str | None], ...]:
 
 def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None = None,
                 conductors: list[dict] | None = None, drivers: dict | None = None,
-                conductor: str | None = None) -> dict:
+                conductor: str | None = None, unmasked: bool = False) -> dict:
     """``drivers``: what conductors recorded of them, ``conductors``: the
     conductors registered (both from ``api.baremetal.drivers``), from which
-    the node's ``conductor`` is computed; without them, ``conductor`` is shown."""
+    the node's ``conductor`` is computed; without them, ``conductor`` is shown.
+    ``unmasked``: the caller will be shown driver_info as stored (secrets.redact
+    would replace the masked copy with it), so it is not masked."""
     names = tuple(fields) if fields is not None else _allowed_fields(minor)
     drivers = drivers or {}
     node = {}
@@ -177,6 +179,8 @@ def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None =
             node[name] = own_interfaces.get(kind) or driver_interfaces.get(kind)
         elif how == _DEFAULT:
             node[name] = _DEFAULTS.get(name)
+        elif unmasked and name == "driver_info":
+            node[name] = row.get("driver_info") or {}
         else:
             node[name] = _value(row, name, conductors, conductor, drivers)
     node_id = row["id"]

@@ -20,7 +20,7 @@ from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import portgroups, ports
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 VIFS_VERSION = 28
 ATTACH_PORT_VERSION = 67  # vif_info may name the port_uuid or portgroup_uuid to use

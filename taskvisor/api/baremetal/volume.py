@@ -19,7 +19,7 @@ from taskvisor.api.policy import allowed, authorize
 from taskvisor.db.models import nodes
 from taskvisor.states import node as states
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 VOLUME_VERSION = 32
 POWER_OFF = "power off"

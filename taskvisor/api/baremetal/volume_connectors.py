@@ -14,7 +14,7 @@ from taskvisor.api.errors import Conflict
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import volume_connectors
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 BODY = {"type": "object", "required": ["connector_id", "node_uuid", "type"], "additionalProperties": False,
         "properties": {"connector_id": {"type": "string"}, "extra": {"type": ["object", "null"]},

@@ -19,7 +19,7 @@ from taskvisor.api.policy import allowed
 from taskvisor.api.validation import json_body
 from taskvisor.db.models import volume_targets
 
-router = APIRouter()
+router = APIRouter(prefix="/baremetal")  # the full prefix, so flat_routes.flatten() can lift these routes
 
 BODY = {"type": "object", "required": ["boot_index", "node_uuid", "volume_id", "volume_type"],
         "additionalProperties": False,

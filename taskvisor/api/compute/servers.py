@@ -347,11 +347,19 @@ def _force_query(request: Request, ctx: RequestContext) -> bool:
 
 
 # -- tasks --------------------------------------------------------------------
+# built once (a client polling its task reads these on every poll)
+_TASK_SERVER = select(servers.c.id, servers.c.project_id, servers.c.user_id).where(
+    servers.c.id == bindparam("server_id"))
+_PROJECT_TASK_SERVER = _TASK_SERVER.where(servers.c.project_id == bindparam("project_id"))
+
+
 def _server_tasks_visible(conn, ctx: RequestContext, server_id: str, rule: str) -> None:
     """A deleted server's tasks stay readable, to its project and to admins."""
-    query = visible(select(servers.c.id, servers.c.project_id, servers.c.user_id).where(servers.c.id == server_id),
-                    ctx)
-    row = conn.execute(query).mappings().first()
+    if ctx.is_admin:
+        row = conn.execute(_TASK_SERVER, {"server_id": server_id}).mappings().first()
+    else:
+        row = conn.execute(_PROJECT_TASK_SERVER, {"server_id": server_id, "project_id": ctx.project_id}
+                           ).mappings().first()
     if row is None:
         raise NotFound(f"Instance {server_id} could not be found.")
     authorize(ctx, rule, target_of(row))
