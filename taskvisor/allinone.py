@@ -21,26 +21,36 @@ import sys
 import tempfile
 import threading
 
-from taskvisor.compute.service import ComputeService
-from taskvisor.conductor.service import Conductor
+from typing import TYPE_CHECKING
+
 from taskvisor.config import Config
 from taskvisor.db.session import Database, PoolOptions
 from taskvisor.flows import FLOWS
 from taskvisor.rpc import metrics as rpc_metrics
 from taskvisor.rpc.base import RpcError, Transport, transport_from
 from taskvisor.rpc.local import Hub, LocalTransport
-from taskvisor.virt import load_driver
+
+if TYPE_CHECKING:
+    from taskvisor.compute.service import ComputeService
+    from taskvisor.conductor.service import Conductor
 
 LOG = logging.getLogger(__name__)
 
 
-def open_database(conf: Config, upgrade: bool = True) -> Database:
+def open_database(conf: Config, upgrade: bool = True, upgrade_apart: bool = False) -> Database:
+    """``upgrade_apart``: a long-lived process runs Alembic in a short-lived
+    child, as Alembic keeps ~6 MB of modules and objects once it ran (a
+    database already at the newest revision runs none)."""
     db = Database(conf.database_url, PoolOptions.from_conf(conf))
     if upgrade:  # imported here: a split all-in-one's child never migrates, and alembic is weighty
         from taskvisor.db import migrate
         from taskvisor.seed import seed
-        LOG.info("database: bringing the schema to the newest revision")
-        migrate.upgrade(db)
+        if not migrate.at_head(db):
+            LOG.info("database: bringing the schema to the newest revision")
+            if upgrade_apart and not cannot_split(conf):
+                migrate.upgrade_in_child(db)
+            else:
+                migrate.upgrade(db)
         seed(db)
         LOG.info("database: ready (default flavors and the cirros image are in place)")
     return db
@@ -53,14 +63,17 @@ class AllInOne:
     split all-in-one); ``transport`` replaces the one [DEFAULT] transport_url names."""
 
     def __init__(self, conf: Config, flows=None, transport: Transport | None = None, engine: bool = True,
-                 upgrade: bool = True):
+                 upgrade: bool = True, upgrade_apart: bool = False):
         self.conf = conf
         self.flows = flows or FLOWS  # tests hand extra flows
-        self.db = open_database(conf, upgrade)
+        self.db = open_database(conf, upgrade, upgrade_apart)
         self.transport = transport or transport_from(conf)
         self.conductor: Conductor | None = None
         self.compute: ComputeService | None = None
-        if engine:
+        if engine:  # imported here: the API half of a split all-in-one runs neither (~3 MB of modules)
+            from taskvisor.compute.service import ComputeService
+            from taskvisor.conductor.service import Conductor
+            from taskvisor.virt import load_driver
             self.conductor = Conductor(conf, self.db, self.transport, self.flows)
             self.driver = load_driver(conf, self.transport)
             self.compute = ComputeService(conf, self.transport, self.driver)
@@ -166,7 +179,8 @@ class SplitAllInOne:
             self.hub = Hub(address, key)
             self.link = {"address": address, "key": key.hex()}
             transport = LocalTransport(address, key, name="the API")
-        self.api = AllInOne(conf, transport=transport, engine=False)  # migrates before the child starts
+        # migrates before the child starts
+        self.api = AllInOne(conf, transport=transport, engine=False, upgrade_apart=True)
         rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
         rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
         self.died = threading.Event()

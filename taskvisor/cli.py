@@ -140,7 +140,7 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
 
 def _all_in_one_process(conf: Config) -> int:
     from taskvisor.allinone import AllInOne
-    node = AllInOne(conf).start()
+    node = AllInOne(conf, upgrade_apart=True).start()
     try:
         _serve_api(conf, node.app())
     finally:
