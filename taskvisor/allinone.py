@@ -192,23 +192,33 @@ class SplitAllInOne:
             self.hub = Hub(address, key)
             self.link = {"address": address, "key": key.hex()}
             transport = LocalTransport(address, key, name="the API")
-        # migrates before the child starts
-        self.api = AllInOne(conf, transport=transport, engine=False, upgrade_apart=True)
+        self.died = threading.Event()
+        self._stopping = False
+        # The child starts now, and imports while this process brings the
+        # schema up to date; it waits for start() to tell it the bus, i.e.
+        # until the schema is ready (it never migrates).
+        self.proc: subprocess.Popen | None = subprocess.Popen(
+            [sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"], stdin=subprocess.PIPE,
+            start_new_session=True)
+        try:
+            self.api = AllInOne(conf, transport=transport, engine=False, upgrade_apart=True)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
         rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
         rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
-        self.died = threading.Event()
-        self.proc: subprocess.Popen | None = None
-        self._stopping = False
 
     def app(self):
         return self.api.app()
 
     def start(self, timeout: float = 120.0) -> "SplitAllInOne":
-        self.proc = subprocess.Popen([sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"],
-                                     stdin=subprocess.PIPE, start_new_session=True)
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
-        self.proc.stdin.flush()  # kept open: its end tells the child that we ended
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
+            self.proc.stdin.flush()  # kept open: its end tells the child that we ended
+        except BrokenPipeError:  # it has ended already: _supervise reports it
+            pass
         LOG.info("conductor and compute: process %d", self.proc.pid)
         threading.Thread(target=self._supervise, name="supervise-engine", daemon=True).start()
         return self
@@ -252,7 +262,11 @@ class SplitAllInOne:
 
 def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
     """The child of a split all-in-one: conductor + compute until SIGTERM."""
-    link = json.loads(sys.stdin.readline() or "{}")
+    line = sys.stdin.readline()
+    if not line:  # the main process ended before the schema was ready
+        LOG.error("the all-in-one's main process is gone: leaving now")
+        return 1
+    link = json.loads(line)
 
     def exit_with_parent() -> None:
         sys.stdin.read()  # returns at EOF: the all-in-one's main process ended
