@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-
 from typing import TYPE_CHECKING
 
 from taskvisor.config import Config

@@ -198,10 +198,10 @@ def validate_user_steps(known: list[dict], user_steps: Any) -> list[dict]:
 
 
 def _check_args(user_step: dict, driver_step: dict) -> list[str]:
+    import jsonschema  # as in validate_user_steps
     argsinfo = driver_step.get("argsinfo") or {}
     args = user_step.get("args") or {}
     errors = []
-    import jsonschema
     unexpected = sorted(set(args) - set(argsinfo))
     if unexpected:
         errors.append(f"clean step {_show(user_step)} has these unexpected arguments: {', '.join(unexpected)}")
