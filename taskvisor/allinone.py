@@ -10,6 +10,7 @@ the other waits on the busy timeout) and the local bus (rpc/local.py).
 """
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -20,30 +21,51 @@ import subprocess
 import sys
 import tempfile
 import threading
+from typing import TYPE_CHECKING
 
-from taskvisor.compute.service import ComputeService
-from taskvisor.conductor.service import Conductor
 from taskvisor.config import Config
 from taskvisor.db.session import Database, PoolOptions
 from taskvisor.flows import FLOWS
 from taskvisor.rpc import metrics as rpc_metrics
 from taskvisor.rpc.base import RpcError, Transport, transport_from
 from taskvisor.rpc.local import Hub, LocalTransport
-from taskvisor.virt import load_driver
+
+if TYPE_CHECKING:
+    from taskvisor.compute.service import ComputeService
+    from taskvisor.conductor.service import Conductor
 
 LOG = logging.getLogger(__name__)
 
 
-def open_database(conf: Config, upgrade: bool = True) -> Database:
+def open_database(conf: Config, upgrade: bool = True, upgrade_apart: bool = False) -> Database:
+    """``upgrade_apart``: a long-lived process runs Alembic in a short-lived
+    child, as Alembic keeps ~6 MB of modules and objects once it ran (a
+    database already at the newest revision runs none)."""
     db = Database(conf.database_url, PoolOptions.from_conf(conf))
     if upgrade:  # imported here: a split all-in-one's child never migrates, and alembic is weighty
         from taskvisor.db import migrate
         from taskvisor.seed import seed
-        LOG.info("database: bringing the schema to the newest revision")
-        migrate.upgrade(db)
+        if not migrate.at_head(db):
+            LOG.info("database: bringing the schema to the newest revision")
+            if upgrade_apart and not cannot_split(conf):
+                migrate.upgrade_in_child(db)
+            else:
+                migrate.upgrade(db)
         seed(db)
         LOG.info("database: ready (default flavors and the cirros image are in place)")
     return db
+
+
+def settle_after_start_up() -> None:
+    """Move what start-up imported and built (modules, routes, tables,
+    policy rules; none of it garbage) to the cyclic collector's permanent
+    generation, so that full collections walk only what the service
+    allocates from here on: a full pass over the API's ~160,000 start-up
+    objects costs 40-90 ms of CPU, over the engine's ~63,000 ~35 ms; after
+    this, next to nothing. Start-up objects freed later are still freed
+    (by reference counting)."""
+    gc.collect()  # first, so that no garbage of start-up is kept for good
+    gc.freeze()
 
 
 class AllInOne:
@@ -53,14 +75,17 @@ class AllInOne:
     split all-in-one); ``transport`` replaces the one [DEFAULT] transport_url names."""
 
     def __init__(self, conf: Config, flows=None, transport: Transport | None = None, engine: bool = True,
-                 upgrade: bool = True):
+                 upgrade: bool = True, upgrade_apart: bool = False):
         self.conf = conf
         self.flows = flows or FLOWS  # tests hand extra flows
-        self.db = open_database(conf, upgrade)
+        self.db = open_database(conf, upgrade, upgrade_apart)
         self.transport = transport or transport_from(conf)
         self.conductor: Conductor | None = None
         self.compute: ComputeService | None = None
-        if engine:
+        if engine:  # imported here: the API half of a split all-in-one runs neither (~3 MB of modules)
+            from taskvisor.compute.service import ComputeService
+            from taskvisor.conductor.service import Conductor
+            from taskvisor.virt import load_driver
             self.conductor = Conductor(conf, self.db, self.transport, self.flows)
             self.driver = load_driver(conf, self.transport)
             self.compute = ComputeService(conf, self.transport, self.driver)
@@ -166,22 +191,33 @@ class SplitAllInOne:
             self.hub = Hub(address, key)
             self.link = {"address": address, "key": key.hex()}
             transport = LocalTransport(address, key, name="the API")
-        self.api = AllInOne(conf, transport=transport, engine=False)  # migrates before the child starts
+        self.died = threading.Event()
+        self._stopping = False
+        # The child starts now, and imports while this process brings the
+        # schema up to date; it waits for start() to tell it the bus, i.e.
+        # until the schema is ready (it never migrates).
+        self.proc: subprocess.Popen | None = subprocess.Popen(
+            [sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"], stdin=subprocess.PIPE,
+            start_new_session=True)
+        try:
+            self.api = AllInOne(conf, transport=transport, engine=False, upgrade_apart=True)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            raise
         rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
         rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
-        self.died = threading.Event()
-        self.proc: subprocess.Popen | None = None
-        self._stopping = False
 
     def app(self):
         return self.api.app()
 
     def start(self, timeout: float = 120.0) -> "SplitAllInOne":
-        self.proc = subprocess.Popen([sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"],
-                                     stdin=subprocess.PIPE, start_new_session=True)
-        assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
-        self.proc.stdin.flush()  # kept open: its end tells the child that we ended
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
+            self.proc.stdin.flush()  # kept open: its end tells the child that we ended
+        except BrokenPipeError:  # it has ended already: _supervise reports it
+            pass
         LOG.info("conductor and compute: process %d", self.proc.pid)
         threading.Thread(target=self._supervise, name="supervise-engine", daemon=True).start()
         return self
@@ -225,7 +261,11 @@ class SplitAllInOne:
 
 def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
     """The child of a split all-in-one: conductor + compute until SIGTERM."""
-    link = json.loads(sys.stdin.readline() or "{}")
+    line = sys.stdin.readline()
+    if not line:  # the main process ended before the schema was ready
+        LOG.error("the all-in-one's main process is gone: leaving now")
+        return 1
+    link = json.loads(line)
 
     def exit_with_parent() -> None:
         sys.stdin.read()  # returns at EOF: the all-in-one's main process ended
@@ -242,6 +282,7 @@ def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
     node = AllInOne(conf, transport=transport, upgrade=False)
     node.transport.serve(ENGINE_TOPIC, EngineEndpoint(), workers=1)
     node.start()
+    settle_after_start_up()
     wait_for_signal()
     stopping.set()
     second_signal_ends_now()

@@ -129,6 +129,7 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         app = node.app()  # while the child starts
         if not node.wait_ready():
             raise SystemExit("taskvisor: the conductor and compute process did not start; see its log above")
+        allinone.settle_after_start_up()
         _serve_api(conf, app, stop_when=node.died)
     finally:
         _second_signal_ends_now()
@@ -139,10 +140,12 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
 
 
 def _all_in_one_process(conf: Config) -> int:
-    from taskvisor.allinone import AllInOne
-    node = AllInOne(conf).start()
+    from taskvisor.allinone import AllInOne, settle_after_start_up
+    node = AllInOne(conf, upgrade_apart=True).start()
     try:
-        _serve_api(conf, node.app())
+        app = node.app()
+        settle_after_start_up()
+        _serve_api(conf, app)
     finally:
         _second_signal_ends_now()
         LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)

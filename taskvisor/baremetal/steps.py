@@ -15,8 +15,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-import jsonschema
-
 # Ties in priority go to the interface with the higher weight (Ironic's order).
 INTERFACE_PRIORITY = {"vendor": 7, "power": 6, "management": 5, "firmware": 4, "deploy": 3, "bios": 2,
                       "raid": 1}
@@ -173,6 +171,7 @@ def validate_user_steps(known: list[dict], user_steps: Any) -> list[dict]:
     """Check a manual clean request against the node driver's ``known`` steps; returns the
     steps to run, in the user's order, completed with the driver's data.
     Raises ``InvalidSteps`` listing every problem."""
+    import jsonschema  # here: a conductor validates steps only for a manual clean (~3 MB of modules)
     try:
         jsonschema.validate(user_steps, USER_STEPS_SCHEMA)
     except jsonschema.ValidationError as exc:
@@ -199,6 +198,7 @@ def validate_user_steps(known: list[dict], user_steps: Any) -> list[dict]:
 
 
 def _check_args(user_step: dict, driver_step: dict) -> list[str]:
+    import jsonschema  # as in validate_user_steps
     argsinfo = driver_step.get("argsinfo") or {}
     args = user_step.get("args") or {}
     errors = []

@@ -4,6 +4,8 @@ file and the local bus. Each dies with the other; --single-process is one."""
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 
 import httpx
@@ -50,6 +52,16 @@ def test_the_conductor_and_compute_leave_when_the_main_process_is_killed(tmp_pat
     again = start_all_in_one(str(tmp_path), procs, port=node.port)
     assert httpx.get(f"{again.base_url}/compute/v2.1/", timeout=5).status_code == 200
 
+
+def test_the_conductor_and_compute_leave_if_the_main_process_ends_before_the_schema_is_ready(tmp_path):
+    """The child starts before the main process upgrades the schema and
+    waits for the bus's address; the main process ending first (its stdin
+    closes with nothing on it) ends the child, which has run nothing."""
+    done = subprocess.run([sys.executable, "-m", "taskvisor.cli", "all-in-one", "--data-dir", str(tmp_path),
+                           "--engine"], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "main process is gone" in done.stderr
+    assert "conductor localhost started" not in done.stderr
 
 def test_single_process_runs_everything_in_one(tmp_path, procs):
     node = all_in_one(str(tmp_path), extra=["--single-process"]).start()

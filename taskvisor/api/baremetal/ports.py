@@ -114,7 +114,7 @@ def _check_llc(value, m: int) -> dict:
     if value.get("network_type") == "unmanaged" and set(value) - {"network_type"} - {"port_id", "switch_id",
                                                                                        "switch_info", "hostname"}:
         raise BadRequest("Invalid local_link_connection for an unmanaged network")
-    if "switch_id" in value and not (pc.netutils.is_valid_mac(value["switch_id"])
+    if "switch_id" in value and not (pc.is_valid_mac(value["switch_id"])
                                      or _DATAPATH_ID.match(value["switch_id"])):
         raise BadRequest(f"Expected a MAC address or OpenFlow datapath ID but received {value['switch_id']}.")
     return value
