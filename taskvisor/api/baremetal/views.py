@@ -89,32 +89,20 @@ def mask(info: dict | None) -> dict:
     return mask_secrets(info or {})
 
 
-def interface_name(drivers: dict, driver_name: str, kind: str) -> str | None:
-    """The node's <kind>_interface, from the drivers conductors recorded."""
-    return ((drivers.get(driver_name) or {}).get("interfaces") or {}).get(kind)
-
-
-def _value(row: dict, field: str, conductors: list[dict] | None, conductor: str | None, drivers: dict):
+def _computed(row: dict, field: str, conductors: list[dict] | None, conductor: str | None):
+    """One of _COMPUTED_FIELDS (render_node does the other kinds itself)."""
     if field == "uuid":
         return row["id"]
     if field == "chassis_uuid":
         return row.get("chassis_id")  # the chassis' id is its UUID
-    if field in ("created_at", "updated_at", "provision_updated_at"):
-        return iso_utc(row.get(field))
     if field == "driver_info":
         return mask(row.get("driver_info"))
     if field == "conductor":
         return node_conductor(row, conductors) if conductors is not None else conductor
     if field == "conductor_group":
         return row.get("conductor_group") or ""
-    if field.endswith("_interface"):
-        kind = field[:-len("_interface")]
-        return (row.get("interfaces") or {}).get(kind) or interface_name(drivers, row["driver"], kind)
-    if field in ("traits", "allocation_uuid") and field in row:  # looked up beside the node (nodes.with_related)
+    if field in row:  # traits, allocation_uuid: looked up beside the node (nodes.with_related)
         return row[field]
-    if field in _COLUMNS:
-        value = row.get(field)
-        return {} if value is None and field in _EMPTY_OBJECTS else value
     return _DEFAULTS.get(field)
 
 
@@ -127,9 +115,8 @@ def links(base_url: str, node_id: str, sub: str = "") -> list[dict]:
     return [{"href": f"{base_url}/v1/{path}", "rel": "self"}, {"href": f"{base_url}/{path}", "rel": "bookmark"}]
 
 
-# how _value finds each field, decided once per field list (a list renders 1,000 nodes with the same fields)
+# how render_node finds each field, decided once per field list (a list renders 1,000 nodes with the same fields)
 _COLUMN, _OBJECT, _DEFAULT, _TIME, _INTERFACE, _COMPUTED = range(6)
-_OBJECT_COLUMNS = _EMPTY_OBJECTS
 _COMPUTED_FIELDS = ("uuid", "chassis_uuid", "driver_info", "conductor", "conductor_group", "traits",
                     "allocation_uuid")
 
@@ -145,7 +132,7 @@ def _plan(names: tuple[str, ...]) -> tuple[tuple[str, int, str | None], ...]:
         elif name in _COMPUTED_FIELDS:
             plan.append((name, _COMPUTED, None))
         elif name in _COLUMNS:
-            plan.append((name, _OBJECT if name in _OBJECT_COLUMNS else _COLUMN, None))
+            plan.append((name, _OBJECT if name in _EMPTY_OBJECTS else _COLUMN, None))
         else:
             plan.append((name, _DEFAULT, None))
     return tuple(plan)
@@ -163,7 +150,7 @@ def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None =
     drivers = drivers or {}
     node = {}
     own_interfaces = driver_interfaces = None
-    for name, how, kind in _plan(names):  # the values _value(row, name, ...) gives, its tests done once
+    for name, how, kind in _plan(names):
         if how == _COLUMN:
             node[name] = row.get(name)
         elif how == _OBJECT:
@@ -182,7 +169,7 @@ def render_node(row: dict, minor: int, base_url: str, fields: list[str] | None =
         elif unmasked and name == "driver_info":
             node[name] = row.get("driver_info") or {}
         else:
-            node[name] = _value(row, name, conductors, conductor, drivers)
+            node[name] = _computed(row, name, conductors, conductor)
     node_id = row["id"]
     if minor < 2 and node.get("provision_state") == "available":
         node["provision_state"] = None  # Ironic before 1.2 called available "None"
