@@ -33,3 +33,15 @@ def test_answers_follow_caller_target_and_a_changed_policy_file(tmp_path):
         assert time.monotonic() < deadline, "the changed policy file never applied"
         time.sleep(0.1)
     assert not policy.allowed(_ctx(enforcer, "p1", ["reader"]), "os_compute_api:os-services:list")
+
+
+def test_a_request_memo_answers_as_allowed_does(tmp_path):
+    path = tmp_path / "policy.yaml"
+    path.write_text("{}\n")
+    member = _ctx(policy.new_enforcer(str(path)), "p1", ["member"])
+    check = policy.memo_allowed(member)
+    rule = "os_compute_api:servers:show"
+    for target in ({"project_id": "p1"}, {"project_id": "p2"}, None, {"project_id": "p1", "tags": ["a"]}):
+        assert check(rule, target) == policy.allowed(member, rule, target), target
+        assert check(rule, target) == policy.allowed(member, rule, target), target  # remembered: the same
+    assert check(rule, {"project_id": "p1"}) and not check(rule, {"project_id": "p2"})
