@@ -58,7 +58,8 @@ def _head(path: str) -> str | None:
 
 
 class _FirstSegment(BaseRoute):
-    """The routes of one first path segment, matched in order."""
+    """The routes of one first path segment, matched in order (only through
+    _Index: the router hands the request to _Index.handle)."""
 
     def __init__(self, routes: list[Route]):
         self.routes = routes
@@ -74,9 +75,6 @@ class _FirstSegment(BaseRoute):
                 child_scope[_MATCHED] = route
                 partial = child_scope
         return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
-
-    async def handle(self, scope, receive, send):
-        await scope.pop(_MATCHED).handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params):
         for route in self.routes:
