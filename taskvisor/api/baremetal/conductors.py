@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
-from taskvisor.api.baremetal import drivers, views
+from taskvisor.api.baremetal import drivers, stepsets, views
 from taskvisor.api.baremetal.nodes import _bool, base_url, minor
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, NotFound
@@ -35,16 +35,6 @@ def render(cond: dict, base: str, fields) -> dict:
     return {k: v for k, v in full.items() if k in fields or k == "links"}
 
 
-def _fields(fields: str | None) -> list[str] | None:
-    if fields is None:
-        return None
-    names = [f.strip() for f in fields.split(",") if f.strip()]
-    invalid = [n for n in names if n not in FIELDS]
-    if invalid:
-        raise BadRequest(f"Field(s) \"{', '.join(invalid)}\" are not valid")
-    return names
-
-
 def _all(request: Request) -> list[dict]:
     tv = request.app.state.tv
     with tv.db.read() as conn:
@@ -57,7 +47,7 @@ def list_conductors(request: Request, ctx: RequestContext = Depends(get_context)
                     fields: str | None = None, detail: str | None = None):
     _gate(ctx)
     authorize(ctx, "baremetal:conductor:get")
-    wanted = _fields(fields)
+    wanted = stepsets.parse_fields(fields, FIELDS)
     show_detail = _bool("detail", detail) if detail is not None else False
     if wanted is not None and show_detail:
         raise BadRequest("Can not specify ?detail=True and fields in the same request.")
@@ -95,7 +85,7 @@ def show_conductor(hostname: str, request: Request, ctx: RequestContext = Depend
                    fields: str | None = None):
     _gate(ctx)
     authorize(ctx, "baremetal:conductor:get")
-    wanted = _fields(fields)
+    wanted = stepsets.parse_fields(fields, FIELDS)
     for cond in _all(request):
         if cond["hostname"] == hostname:
             return JsonResponse(render(cond, base_url(request), wanted or FIELDS))

@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, select, update
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import paging
 from taskvisor.api.baremetal import port_common as pc
+from taskvisor.api.baremetal import stepsets
 from taskvisor.api.baremetal import views
 from taskvisor.api.baremetal.nodes import PATCH_BODY, _apply, base_url, minor
 from taskvisor.api.context import RequestContext, get_context
@@ -147,16 +148,6 @@ def _load(conn, ident: str) -> dict:
     return dict(row)
 
 
-def _fields(fields: str | None) -> list[str] | None:
-    if fields is None:
-        return None
-    names = [f.strip() for f in fields.split(",") if f.strip()]
-    invalid = [n for n in names if n not in FIELDS]
-    if invalid:
-        raise BadRequest(f'Field(s) "{", ".join(invalid)}" are not valid')
-    return names
-
-
 @router.post("/v1/inspection_rules", status_code=201, openapi_extra=openapi.body(SCHEMA))
 def create_rule(request: Request, response: Response, ctx: RequestContext = Depends(get_context),
                 body=Depends(json_body)):
@@ -186,7 +177,7 @@ def list_rules(request: Request, ctx: RequestContext = Depends(get_context), fie
                sort_key: str = "id", sort_dir: str = "asc", phase: str | None = None):
     _gate(ctx)
     authorize(ctx, "baremetal:inspection_rule:get")
-    names = _fields(fields)
+    names = stepsets.parse_fields(fields, FIELDS)
     full = pc.boolean("detail", detail) if detail is not None else False
     if names and full:
         raise BadRequest("Can not specify ?detail=True and fields in the same request.")
@@ -219,7 +210,7 @@ def show_rule(rule_id: str, request: Request, ctx: RequestContext = Depends(get_
     authorize(ctx, "baremetal:inspection_rule:get")
     with request.app.state.tv.db.read() as conn:
         row = _load(conn, rule_id)
-    return render(row, base_url(request), _fields(fields))
+    return render(row, base_url(request), stepsets.parse_fields(fields, FIELDS))
 
 
 @router.patch("/v1/inspection_rules/{rule_id}", openapi_extra=openapi.body(PATCH_BODY))

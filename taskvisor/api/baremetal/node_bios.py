@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from taskvisor.api.baremetal.node_management import node_for
 from taskvisor.api.baremetal.nodes import _bool, base_url, minor
-from taskvisor.api.baremetal.views import iso_utc
+from taskvisor.api.baremetal.views import iso_utc, links
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.db.models import bios_settings
@@ -31,9 +31,7 @@ def _node(request: Request, ctx: RequestContext, ident: str) -> dict:
 def _render(request: Request, ident: str, row: dict, fields) -> dict:
     out = {"created_at": iso_utc(row["created_at"]), "updated_at": iso_utc(row["updated_at"])}
     out.update({name: row[name] for name in fields if name in REGISTRY_FIELDS})
-    href = f"nodes/{ident}/bios/{row['name']}"
-    out["links"] = [{"href": f"{base_url(request)}/v1/{href}", "rel": "self"},
-                    {"href": f"{base_url(request)}/{href}", "rel": "bookmark"}]
+    out["links"] = links(base_url(request), ident, f"/bios/{row['name']}")
     return out
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import port_common as pc
 from taskvisor.api.baremetal import volume as vol
-from taskvisor.api.baremetal.nodes import authorize_node, load_node, minor
+from taskvisor.api.baremetal.node_management import node_for
+from taskvisor.api.baremetal.nodes import minor
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.validation import json_body
@@ -34,10 +35,7 @@ def _node(request: Request, ctx: RequestContext, ident: str, rule: str) -> dict:
     if minor(ctx) < VIFS_VERSION:
         raise NotFound("The resource could not be found.")
     pc.check_ident("node", ident)
-    with request.app.state.tv.db.read() as conn:
-        node = load_node(conn, ident, ctx)
-    authorize_node(ctx, rule, node, ident)
-    return node
+    return node_for(request, ctx, ident, rule)
 
 
 def _network(node: dict) -> str:

@@ -46,8 +46,7 @@ class Kind:
 
 
 def links(base: str, kind: Kind, ident: str) -> list[dict]:
-    return [{"href": f"{base}/v1/{kind.path}/{ident}", "rel": "self"},
-            {"href": f"{base}/{kind.path}/{ident}", "rel": "bookmark"}]
+    return pc.links(base, kind.path, ident)
 
 
 def _columns(kind: Kind, values: dict) -> dict:
