@@ -211,7 +211,7 @@ class SplitAllInOne:
     def app(self):
         return self.api.app()
 
-    def start(self, timeout: float = 120.0) -> "SplitAllInOne":
+    def start(self) -> "SplitAllInOne":
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
