@@ -110,7 +110,7 @@ def _sqlite_engine(url: str, immediate: bool, pool: PoolOptions) -> Engine:
     return engine
 
 
-def _sqlite_file(url: str) -> str | None:
+def sqlite_file(url: str) -> str | None:
     """The database file a SQLite URL names; None for an in-memory one."""
     path = url.split("///", 1)[-1] if "///" in url else ""
     return os.path.abspath(path) if path and path != ":memory:" else None
@@ -178,7 +178,7 @@ class Database:
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, immediate=True, pool=pool)
             self.reader = _sqlite_engine(url, immediate=False, pool=pool)
-            self._write_lock: _WriterLock | None = _WriterLock(_sqlite_file(url))
+            self._write_lock: _WriterLock | None = _WriterLock(sqlite_file(url))
         else:
             self.writer = _server_engine(url, pool)
             self.reader = self.writer
