@@ -24,7 +24,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from taskvisor.config import Config
-from taskvisor.db.session import Database, PoolOptions
+from taskvisor.db.session import Database, PoolOptions, sqlite_file
 from taskvisor.flows import FLOWS
 from taskvisor.rpc import metrics as rpc_metrics
 from taskvisor.rpc.base import RpcError, Transport, transport_from
@@ -110,7 +110,7 @@ class AllInOne:
 
 def cannot_split(conf: Config) -> str | None:
     """Why the services cannot run in two processes, if they cannot."""
-    if ":memory:" in conf.database_url or conf.database_url.rstrip("/") == "sqlite:":
+    if conf.database_url.startswith("sqlite") and sqlite_file(conf.database_url) is None:
         return "an in-memory SQLite database cannot be shared between processes"
     return None
 
@@ -211,7 +211,7 @@ class SplitAllInOne:
     def app(self):
         return self.api.app()
 
-    def start(self, timeout: float = 120.0) -> "SplitAllInOne":
+    def start(self) -> "SplitAllInOne":
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write((json.dumps(self.link) + "\n").encode())

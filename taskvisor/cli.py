@@ -123,7 +123,6 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
             LOG.info("one process: %s", reason)
         return _all_in_one_process(conf)
     node = allinone.SplitAllInOne(conf, args.argv)
-    code = 0
     try:
         node.start()
         app = node.app()  # while the child starts
@@ -132,10 +131,7 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         allinone.settle_after_start_up()
         _serve_api(conf, app, stop_when=node.died)
     finally:
-        _second_signal_ends_now()
-        LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)
-        code = node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
-        LOG.info("all-in-one stopped")
+        code = _stop_all_in_one(conf, node)
     return 1 if node.died.is_set() else code
 
 
@@ -147,11 +143,17 @@ def _all_in_one_process(conf: Config) -> int:
         settle_after_start_up()
         _serve_api(conf, app)
     finally:
-        _second_signal_ends_now()
-        LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)
-        node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
-        LOG.info("all-in-one stopped")
+        _stop_all_in_one(conf, node)
     return 0
+
+
+def _stop_all_in_one(conf: Config, node):
+    """A graceful stop of either kind of all-in-one; what its ``stop`` returns."""
+    _second_signal_ends_now()
+    LOG.info("letting running steps reach their checkpoint (up to %ss)", conf.DEFAULT.graceful_shutdown_timeout)
+    stopped = node.stop(wait=conf.DEFAULT.graceful_shutdown_timeout)
+    LOG.info("all-in-one stopped")
+    return stopped
 
 
 def cmd_api(args: argparse.Namespace) -> int:

@@ -29,13 +29,12 @@ import datetime as dt
 import fcntl
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import orjson
-import time
-
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -111,6 +110,12 @@ def _sqlite_engine(url: str, immediate: bool, pool: PoolOptions) -> Engine:
     return engine
 
 
+def sqlite_file(url: str) -> str | None:
+    """The database file a SQLite URL names; None for an in-memory one."""
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    return os.path.abspath(path) if path and path != ":memory:" else None
+
+
 class _WriterLock:
     """Where a SQLite writer queues before BEGIN IMMEDIATE: a thread lock
     for this process's writers, then, for a database file, an flock on
@@ -173,9 +178,7 @@ class Database:
         if self.is_sqlite:
             self.writer = _sqlite_engine(url, immediate=True, pool=pool)
             self.reader = _sqlite_engine(url, immediate=False, pool=pool)
-            path = url.split("///", 1)[-1] if "///" in url else ""
-            self._write_lock: _WriterLock | None = _WriterLock(
-                os.path.abspath(path) if path and path != ":memory:" else None)
+            self._write_lock: _WriterLock | None = _WriterLock(sqlite_file(url))
         else:
             self.writer = _server_engine(url, pool)
             self.reader = self.writer

@@ -272,7 +272,7 @@ class LocalTransport(InProcessTransport):
     def cast(self, topic: str, method: str, args: dict, version: str = "1.0") -> None:
         if self._local(topic):
             return super().cast(topic, method, args, version)
-        self._send({"k": "cast", "topic": topic, "msg": {"method": method, "version": version, "args": args}})
+        self._send({"k": "cast", "topic": topic, "msg": base_message(method, args, version)})
 
     def serve(self, topic: str, endpoint: Any, workers: int = 8) -> Server:
         first = not self._local(topic)

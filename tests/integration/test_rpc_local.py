@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from multiprocessing import AuthenticationError
 
 import pytest
 
@@ -131,7 +132,7 @@ def test_a_stopped_server_takes_no_more_calls(hub, connect):
 
 
 def test_a_wrong_authkey_is_refused(hub):
-    with pytest.raises(Exception):
+    with pytest.raises(AuthenticationError):  # not any error: a bad address or a bug would pass too
         LocalTransport(hub.address, b"wrong")
 
 
