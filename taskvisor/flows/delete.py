@@ -33,14 +33,14 @@ def _skip_host(ctx, recheck: bool = False) -> dict | None:
     host = ctx.server.get("host")
     if not host:
         return {"skipped": True, "reason": "never placed on a host"}
-    if (not recheck and not ctx.store.get("local_delete")
-            and time.time() - ctx.store.get("answered_at", 0) < ANSWERED_WITHIN):
-        return None
-    if ctx.store.get("local_delete") or not servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
-        ctx.store["local_delete"] = host
-        return {"skipped": True, "local_delete": True,
-                "reason": f"compute {host} is down: deleted locally; its guest is destroyed when it returns"}
-    return None
+    if not ctx.store.get("local_delete"):  # once local, every later step is too
+        if not recheck and time.time() - ctx.store.get("answered_at", 0) < ANSWERED_WITHIN:
+            return None
+        if servicegroup.compute_is_up(ctx.runtime.db, host, ctx.conf):
+            return None
+    ctx.store["local_delete"] = host
+    return {"skipped": True, "local_delete": True,
+            "reason": f"compute {host} is down: deleted locally; its guest is destroyed when it returns"}
 
 
 def _call_host(ctx, method: str, **args) -> dict:

@@ -29,6 +29,9 @@ _MEMBERS = (select(servers.c.id, servers.c.host)
                    servers.c.id != bindparam("server_id"), servers.c.deleted.is_(False),
                    servers.c.host.is_not(None)))
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+# How often a hard policy's choice is made again when a member scheduled at
+# the same moment took its room.
+ATTEMPTS = 5
 _SET_HOST = (update(servers).where(servers.c.id == bindparam("sid"), servers.c.task_id == bindparam("tid"))
              .values(host=bindparam("chosen"), node=bindparam("chosen")))
 
@@ -46,25 +49,32 @@ def _anti(group: dict) -> bool:
     return group["policy"].endswith("anti-affinity")
 
 
+def _most_per_host(group: dict) -> int:
+    return int((group["rules"] or {}).get("max_server_per_host", 1))
+
+
+def _home(members: list[tuple[str, str]]) -> str:
+    """An affinity group's host: the earliest-named member's."""
+    return min(members)[1]
+
+
 def hosts_to_avoid(conn, group: dict, members: list[tuple[str, str]]) -> set[str]:
     """The hosts the policy rules out, given where the other members are."""
     used = Counter(host for _, host in members)
     if _anti(group):
-        most = int((group["rules"] or {}).get("max_server_per_host", 1))
+        most = _most_per_host(group)
         return {host for host, count in used.items() if count >= most}
     if not used:  # the first member of an affinity group may go anywhere
         return set()
-    home = min(members)[1]  # the earliest-named member's host
     every = {s["host"] for s in servicegroup.list_services(conn, COMPUTE_BINARY)}
-    return every - {home}
+    return every - {_home(members)}
 
 
 def _breaks_policy(group: dict, host: str, members: list[tuple[str, str]]) -> bool:
     """Would one more member on ``host`` break the (hard) policy?"""
     if _anti(group):
-        most = int((group["rules"] or {}).get("max_server_per_host", 1))
-        return sum(1 for _, h in members if h == host) >= most
-    return bool(members) and min(members)[1] != host
+        return sum(1 for _, h in members if h == host) >= _most_per_host(group)
+    return bool(members) and _home(members) != host
 
 
 def _lock_group(conn, group_id: str) -> None:
@@ -115,6 +125,3 @@ def select_host_in_group(db: Database, server_id: str, flavor: dict, down_time: 
                 return placed
         # a member scheduled at the same moment took the room: choose again, knowing where it went
     raise NoValidHost("There are not enough hosts available.")
-
-
-ATTEMPTS = 5

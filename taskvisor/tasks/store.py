@@ -389,10 +389,10 @@ class TaskStore:
             now = utcnow()
             store = claim.task["store"] if store is None else store
             # the task row: fence, store, progress, and the next step's name or the task's end
-            fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
             if succeed is not None:
                 self._fence(conn, claim, store=store, progress=100, updated_at=now, **self._ended("succeeded", now))
             else:
+                fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
                 statement, params = ((_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
                                      if start_next is not None else (_FENCE_CHECKPOINT, fence))
                 owned = conn.execute(statement, params).first()
