@@ -83,7 +83,7 @@ def test_cleaning_steps_endpoint(bm):
     bm.wait_task(resp.headers["X-Taskvisor-Task"])
 
 
-def test_automated_order_ties_and_overrides(cloud_factory):
+def test_automated_order_ties_and_overrides(cloud_factory, tmp_path):
     override = "bios.factory_reset:10,raid.delete_configuration:10,management.set_boot_device:0"
     bm = Baremetal(cloud_factory(conductor__clean_step_priority_override=override))
     node = bm.manageable("o")
@@ -94,7 +94,9 @@ def test_automated_order_ties_and_overrides(cloud_factory):
     task = bm.act(node["uuid"], "provide")
     assert names(task) == ["prepare_cleaning", "deploy.erase_devices", "bios.factory_reset",
                            "raid.delete_configuration", "vendor.log_passthrough", "finish_cleaning"]
-    bm2 = Baremetal(cloud_factory(conductor__clean_step_priority_override="deploy.erase_devices:0,"
+    # a database of its own: on the first's, the first conductor (other override) could claim its provide
+    bm2 = Baremetal(cloud_factory(DEFAULT__data_dir=str(tmp_path / "second"),
+                                  conductor__clean_step_priority_override="deploy.erase_devices:0,"
                                                                           "raid.delete_configuration:5"))
     node = bm2.manageable("o2")
     assert names(bm2.act(node["uuid"], "provide")) == ["prepare_cleaning", "raid.delete_configuration",
