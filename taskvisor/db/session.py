@@ -84,9 +84,7 @@ JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
 def _sqlite_engine(url: str, immediate: bool, pool: PoolOptions) -> Engine:
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        _private_file(os.path.abspath(path))
+    _private_file(sqlite_file(url))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
                            pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout,
                            **JSON_CODEC)
@@ -176,6 +174,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         pool = pool or PoolOptions()
         if self.is_sqlite:
+            if sqlite_file(url) is None:  # each engine (and process) would get a database of its own
+                raise ValueError(f"an in-memory SQLite database cannot be shared by the API and the conductor; "
+                                 f"name a file: sqlite:////path/to/taskvisor.db (not {url!r})")
             self.writer = _sqlite_engine(url, immediate=True, pool=pool)
             self.reader = _sqlite_engine(url, immediate=False, pool=pool)
             self._write_lock: _WriterLock | None = _WriterLock(sqlite_file(url))
