@@ -20,6 +20,7 @@ from taskvisor.api.compute import quota  # noqa: E402
 from taskvisor.db import migrate  # noqa: E402
 from taskvisor.db.models import nodes, servers, task_steps, tasks  # noqa: E402
 from taskvisor.db.session import Database, utcnow  # noqa: E402
+from taskvisor.scheduler import hosts  # noqa: E402
 from taskvisor.tasks import store  # noqa: E402
 
 
@@ -30,6 +31,7 @@ def fill(db: Database, n: int) -> None:
         sid, tid = str(uuid.uuid4()), str(uuid.uuid4())
         srv.append({"id": sid, "name": f"s{i}", "project_id": f"p{i % 10}", "user_id": "u", "vm_state": "active",
                     "task_id": tid, "power_state": 1, "flavor": {}, "created_at": now, "updated_at": now,
+                    "host": f"h{i % 2}", "vcpus": 1, "ram": 512, "disk": 1,
                     "deleted": False})
         row = store.new_task_row(resource_type="server", resource_id=sid, action="create", flow="boot",
                                  flow_version=1, task_id=tid)
@@ -68,6 +70,8 @@ STATEMENTS = [
         select(nodes).order_by(nodes.c.created_at, nodes.c.id).limit(100), {})),
     ("POST /servers: the quota count (one project's instances, cores, RAM)", lambda: (
         quota._PROJECT_SERVERS, {"project_id": "p1"})),
+    ("boot's schedule step: each host's usage (servers, vcpus, RAM, disk)", lambda: (
+        hosts._USAGE, {"hosts": ["h0", "h1"]})),
     ("a server's tasks (instance actions, faults)", lambda: (
         select(tasks).where(tasks.c.resource_id == "s").order_by(tasks.c.created_ts.desc()), {})),
 ]

@@ -15,8 +15,9 @@ resize = Flow("resize", version=1, action="resize")
 
 
 def _set_flavor(ctx, flavor: dict, **fields) -> None:
-    """The flavor, and its vcpus and ram as the columns quota usage sums."""
-    ctx.update(flavor=flavor, vcpus=int(flavor.get("vcpus") or 0), ram=int(flavor.get("ram") or 0), **fields)
+    """The flavor, and its vcpus, ram and disk as the columns quota and the scheduler sum."""
+    ctx.update(flavor=flavor, vcpus=int(flavor.get("vcpus") or 0), ram=int(flavor.get("ram") or 0),
+               disk=int(flavor.get("disk") or 0), **fields)
 
 
 def _was_running(ctx) -> bool:

@@ -161,6 +161,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
                 "id": server_id, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
                 "vm_state": states.BUILDING, "task_state": "scheduling", "task_id": task["id"],
                 "power_state": power.NOSTATE, "flavor": snapshot, "vcpus": snapshot["vcpus"], "ram": snapshot["ram"],
+                "disk": snapshot["disk"],
                 "image_id": image["id"], "image_properties": image["properties"] or {},
                 "metadata": spec.get("metadata") or {}, "requested_networks": spec.get("networks"),
                 "addresses": {}, "system_metadata": {**system_metadata,
