@@ -100,6 +100,9 @@ OPTIONS = [
     Option("libvirt", "virt_type", "", "Libvirt driver: kvm or qemu (TCG, software emulation); empty = kvm when /dev/kvm works and this host is not itself a VM (nested KVM can fail guests), else qemu."),
     Option("fake", "spawn_seconds", 0.0, "Simulated time a fake guest takes to spawn."),
     Option("fake", "persist", True, "Keep the fake hypervisor's guests in a file so they survive restarts."),
+    Option("fake", "vcpus", 1024, "The fake hypervisor's size the scheduler sees: vCPUs."),
+    Option("fake", "memory_mb", 4 * 1024 * 1024, "The fake hypervisor's size the scheduler sees: RAM in MB."),
+    Option("fake", "disk_gb", 100 * 1024, "The fake hypervisor's size the scheduler sees: disk in GB."),
     # nova-quotas: Nova's [quota] defaults (-1 = unlimited); the "default" quota class overrides them
     Option("quota", "instances", 10, "Servers allowed per project."),
     Option("quota", "cores", 20, "Instance cores (vCPUs) allowed per project."),

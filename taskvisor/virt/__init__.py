@@ -19,6 +19,8 @@ def load_driver(conf: Config, transport: Transport) -> ComputeDriver:
         os.makedirs(data_dir, exist_ok=True)
         return FakeDriver(state_path=os.path.join(data_dir, f"fake-guests-{host}.json") if conf.fake.persist else None,
                           spawn_seconds=conf.fake.spawn_seconds,
+                          size={"vcpus": conf.fake.vcpus, "memory_mb": conf.fake.memory_mb,
+                                "disk_gb": conf.fake.disk_gb},
                           inject_path=os.path.join(data_dir, "fake-inject.json"),
                           image_dir=os.path.join(data_dir, "images"))
     if name == "process":

@@ -38,7 +38,8 @@ INJECTABLE = frozenset({'confirm_resize', 'console_output', 'destroy', 'force_of
 
 class FakeDriver(ComputeDriver):
     def __init__(self, state_path: str | None = None, spawn_seconds: float = 0.0,
-                 inject_path: str | None = None, image_dir: str | None = None):
+                 inject_path: str | None = None, image_dir: str | None = None, size: dict | None = None):
+        self.size = size or super().capabilities()  # what the scheduler may fill (vcpus, memory_mb, disk_gb)
         self.state_path, self.inject_path = state_path, inject_path
         self.image_dir = image_dir  # snapshots go here (the image store's files); None = in memory
         self.snapshots: dict[str, dict] = {}
@@ -148,6 +149,9 @@ class FakeDriver(ComputeDriver):
         return guest
 
     # -- the driver -------------------------------------------------------------
+    def capabilities(self) -> dict:
+        return dict(self.size)
+
     def list_guests(self) -> dict[str, int]:
         with self._lock:
             return {sid: self._current_state(sid, g) for sid, g in self.guests.items()}
