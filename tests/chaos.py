@@ -11,7 +11,6 @@ Used by tests/integration/test_chaos.py (small) and benchmarks/chaos.py (long).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import random
 import signal
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 
 import psutil
 
+from taskvisor.virt.fake import saved_state
 from tests.integration.distributed import COMPUTE, TERMINAL, Api
 from tests.procs import Cluster
 
@@ -175,12 +175,7 @@ def fake_guests(cluster: Cluster) -> dict[str, dict]:
     """host → the fake driver's saved state (guests and per-server counters)."""
     out = {}
     for host in cluster.computes:
-        path = os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json")
-        if os.path.exists(path):
-            with open(path) as f:
-                out[host] = json.load(f)
-        else:
-            out[host] = {"guests": {}, "counts": {}}
+        out[host] = saved_state(os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json"))
     return out
 
 

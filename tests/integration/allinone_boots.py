@@ -2,11 +2,11 @@
 SIGTERM): start a batch, wait for all of it, read what the fake driver did."""
 from __future__ import annotations
 
-import json
 import os
 
 import httpx
 
+from taskvisor.virt.fake import saved_state
 from tests.procs import TaskvisorProcess, all_in_one, wait_for
 
 COMPUTE = "/compute/v2.1"
@@ -43,5 +43,4 @@ def wait_all_succeeded(api: httpx.Client, task_urls: list[str]) -> list[dict]:
 
 def fake_guests(data_dir: str) -> dict:
     """What the fake driver of the all-in-one's compute recorded: guests and calls per server."""
-    with open(os.path.join(data_dir, "fake-guests-localhost.json")) as f:
-        return json.load(f)
+    return saved_state(os.path.join(data_dir, "fake-guests-localhost.json"))

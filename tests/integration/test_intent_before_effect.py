@@ -5,11 +5,11 @@ compute-1 is first made to undo its spawn: exactly one guest exists, on
 compute-2, and compute-1's drain ends."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 
+from taskvisor.virt.fake import saved_state
 from tests.integration.distributed import COMPUTE, Api, cluster_factory  # noqa: F401  (fixture)
 from tests.procs import wait_for
 
@@ -17,11 +17,7 @@ ENV = {"TASKVISOR_FAKE__SPAWN_SECONDS": "4", "TASKVISOR_DEFAULT__RPC_RESPONSE_TI
 
 
 def guests_on(cluster, host: str) -> dict:
-    path = os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json")
-    if not os.path.exists(path):
-        return {}
-    with open(path) as f:
-        return json.load(f)["guests"]
+    return saved_state(os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json"))["guests"]
 
 
 def unacked(cluster, queue: str) -> int:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 
+from taskvisor.virt.fake import saved_state
 from tests.integration.distributed import Api, cluster_factory  # noqa: F401  (fixture)
 from tests.procs import wait_for
 
@@ -15,9 +16,7 @@ SLOW = {"TASKVISOR_FAKE__SPAWN_SECONDS": "3", "TASKVISOR_DEFAULT__RPC_RESPONSE_T
 
 
 def guests(cluster, host: str) -> dict:
-    path = os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json")
-    with open(path) as f:
-        return json.load(f)
+    return saved_state(os.path.join(cluster.data_dir, host, f"fake-guests-{host}.json"))
 
 
 def unacked(cluster, queue: str) -> int:
@@ -64,8 +63,15 @@ def test_paused_conductor_past_its_lease_is_fenced_and_drops_the_task(cluster_fa
     assert api.server(server_id)["status"] == "ACTIVE"
 
 
+# A spawn long enough that the (slow, under load) rabbitmqctl polls see it in
+# flight, and a call timeout that outlasts the kill, the restart and the
+# redelivered spawn, so the one spawn that counts is the redelivered one.
+MID_STEP = {**SLOW, "TASKVISOR_FAKE__SPAWN_SECONDS": "10", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "90",
+            "TASKVISOR_CONDUCTOR__COMPUTE_DOWN_DEADLINE": "120"}
+
+
 def test_compute_killed_mid_step_then_restarted_the_step_completes(cluster_factory):
-    cluster = cluster_factory(conductors=1, computes=1, env=SLOW)
+    cluster = cluster_factory(conductors=1, computes=1, env=MID_STEP)
     api = Api(cluster.api.base_url)
     api.wait_services_up(1)
     server_id, url = api.boot("bounce")
