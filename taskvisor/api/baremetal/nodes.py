@@ -13,10 +13,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
-from taskvisor.api import gc_pause, openapi
+from taskvisor.api import fragments, gc_pause, openapi
 from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
-from taskvisor.api.baremetal.secrets import node_target, redact, shows_stored_driver_info
+from taskvisor.api.baremetal.secrets import REDACTED, node_target, redact, shows_stored_driver_info
 from taskvisor.api.baremetal import node_chassis
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
@@ -305,7 +305,10 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         columns = [*columns, *(c for c in (nodes.c.owner, nodes.c.lessee) if c not in columns)]
     if flt.conductor is not None:
         columns = [*columns, *(c for c in node_filters.CONDUCTOR_COLUMNS if c not in columns)]
-    query = node_filters.apply(select(*columns), flt, _bool)
+    brief = wanted == list(views.LIST_FIELDS)
+    db = request.app.state.tv.db
+    raw = None if brief else _raw_columns(db.reader.dialect, tuple(c.name for c in columns))
+    query = node_filters.apply(select(*(columns if raw is None else raw.exprs)), flt, _bool)
     if not allowed(ctx, "baremetal:node:list_all"):  # a project sees the nodes it owns or leases
         query = query.where((nodes.c.owner == ctx.project_id) | (nodes.c.lessee == ctx.project_id))
     if provision_state is not None:
@@ -324,7 +327,6 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     check_sort_dir(sort_dir)
     order = (nodes.c.created_at, nodes.c.id)
     query = query.order_by(*(c.desc() if sort_dir == "desc" else c for c in order))
-    db = request.app.state.tv.db
     with db.read() as conn:
         query = node_chassis.filter_nodes(conn, request, query)
         if marker:
@@ -345,28 +347,73 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     url, m = base_url(request), minor(ctx)
     conductors = live_conductors(request) if flt.conductor is not None or "conductor" in wanted else []
     rows = node_filters.by_conductor(rows, flt, conductors)
-    if wanted == list(views.LIST_FIELDS):
-        out = {"nodes": views.render_brief(rows, m, url)}
-    else:
-        known_drivers, check = recorded_drivers(request), memo_allowed(ctx)
-        stored: dict = {}  # shows_stored_driver_info by (owner, lessee): the answer depends on nothing else
-
-        def unmasked(r: dict) -> bool:
-            if "content" in (r.get("driver_info") or {}):
-                return False
-            key = (r.get("owner"), r.get("lessee"))
-            found = stored.get(key)
-            if found is None:
-                found = stored[key] = shows_stored_driver_info(r, check)
-            return found
-        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers,
-                                                  unmasked=unmasked(r)),
-                                r, ctx, check) for r in rows]}
+    following = None
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
         params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
-        out["next"] = f"{url}/v1/{path}{params}"
-    return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
+        following = f"{url}/v1/{path}{params}"
+    if brief:
+        out = {"nodes": views.render_brief(rows, m, url)}
+        if following:
+            out["next"] = following
+        return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
+    rendered = _render_nodes(ctx, m, url, wanted, raw, rows, conductors, recorded_drivers(request))
+    return fragments.JsonBytes(fragments.join("nodes", rendered, {"next": following} if following else None))
+
+
+_NODES = fragments.FragmentCache()  # (microversion, base URL, fields, drivers' interfaces, node id) -> its JSON
+_DECISIONS = (*REDACTED.values(), "show_password")  # what redact() asks of a node's (owner, lessee)
+
+
+def _render_nodes(ctx: RequestContext, m: int, url: str, wanted: list[str], raw: fragments.RawColumns,
+                  rows: list[dict], conductors: list[dict], known_drivers: dict) -> list[bytes]:
+    """Each node's JSON (views.render_node, then secrets.redact). A
+    fragment's version is everything these read: the row as read (every
+    column the fields need), its traits and allocation, this caller's
+    answers to the redaction rules for the node's (owner, lessee), and its
+    computed conductor; the microversion, base URL, field list and the
+    drivers' default interfaces are in the key."""
+    check = memo_allowed(ctx)
+    interfaces = b""
+    if any(f.endswith("_interface") for f in wanted):
+        interfaces = fragments.dumps({name: (record or {}).get("interfaces")
+                                      for name, record in sorted(known_drivers.items())})
+    scope = (m, url, tuple(wanted), interfaces)
+    decided: dict = {}  # (owner, lessee) -> the caller's answers
+
+    def decisions(r: dict) -> tuple:
+        key = (r.get("owner"), r.get("lessee"))
+        found = decided.get(key)
+        if found is None:
+            target = node_target(r)
+            found = decided[key] = tuple(check(rule, target) for rule in _DECISIONS)
+        return found
+
+    width = len(raw.names)
+    show_conductor = "conductor" in wanted
+    keys, versions = [], []
+    for r in rows:
+        values = tuple(r.values())  # the columns read, then with_related's traits (a list) and allocation
+        keys.append((scope, r["id"]))
+        versions.append((values[:width], tuple(tuple(v) if type(v) is list else v for v in values[width:]),
+                         decisions(r), drivers.node_conductor(r, conductors) if show_conductor else None))
+    found = _NODES.get_many(keys, versions)
+    fresh = []
+    for i, fragment in enumerate(found):
+        if fragment is not None:
+            continue
+        node = raw.decode_mapping(rows[i])
+        unmasked = shows_stored_driver_info(node, check)
+        found[i] = fragments.dumps(redact(views.render_node(node, m, url, wanted, conductors=conductors,
+                                                            drivers=known_drivers, unmasked=unmasked),
+                                          node, ctx, check))
+        fresh.append((keys[i], versions[i], found[i]))
+    _NODES.put_many(fresh)
+    return found
+
+
+def _raw_columns(dialect, names: tuple[str, ...]) -> fragments.RawColumns:
+    return fragments.raw_columns(nodes, names, dialect)
 
 
 # Handlers are plain functions (FastAPI runs them in its thread pool): a
