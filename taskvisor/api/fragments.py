@@ -58,15 +58,10 @@ class RawColumns:
                 self.exprs.append(type_coerce(col, Text).label(col.name))
                 self._decoders.append((i, process))
 
-    def decode_mapping(self, row: dict) -> dict:
-        """A copy of ``row`` (these columns by name, and maybe more) decoded."""
-        out = dict(row)
-        names = self.names
-        for i, process in self._decoders:
-            value = out[names[i]]
-            if value is not None:
-                out[names[i]] = process(value)
-        return out
+    def conductor_inputs(self, raw) -> dict:
+        """What drivers.node_conductor reads of a node row (plain strings, not decoded)."""
+        index = self.index
+        return {name: raw[index[name]] for name in ("id", "reservation", "conductor_group", "driver")}
 
     def decode(self, raw) -> dict:
         values = list(raw)

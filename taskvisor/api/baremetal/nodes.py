@@ -9,7 +9,7 @@ import uuid
 import jsonpatch
 import jsonpointer
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
@@ -99,18 +99,29 @@ def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) 
 def with_related(conn, rows) -> list[dict]:
     """Node rows with their ``traits`` (node_traits) and ``allocation_uuid``."""
     rows = [dict(r) for r in rows]
-    ids = [r["id"] for r in rows]
-    traits: dict[str, list[str]] = {}
-    held: dict[str, str] = {}
-    if ids:
-        for node_id, trait in conn.execute(select(node_traits.c.node_id, node_traits.c.trait)
-                                           .where(node_traits.c.node_id.in_(ids)).order_by(node_traits.c.trait)):
-            traits.setdefault(node_id, []).append(trait)
-        held = dict(conn.execute(select(allocations.c.node_id, allocations.c.id)
-                                 .where(allocations.c.node_id.in_(ids))).all())
+    traits, held = related(conn, [r["id"] for r in rows])
     for row in rows:
         row.update(traits=traits.get(row["id"], []), allocation_uuid=held.get(row["id"]))
     return rows
+
+
+# built once: a list of 1,000 nodes asks them with 1,000 ids (building the IN
+# of literals afresh cost more than running it)
+_TRAITS_OF = (select(node_traits.c.node_id, node_traits.c.trait)
+              .where(node_traits.c.node_id.in_(bindparam("ids", expanding=True))).order_by(node_traits.c.trait))
+_ALLOCATION_OF = select(allocations.c.node_id, allocations.c.id).where(
+    allocations.c.node_id.in_(bindparam("ids", expanding=True)))
+
+
+def related(conn, ids: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The traits (sorted) and the allocation of each of these nodes that has any."""
+    traits: dict[str, list[str]] = {}
+    held: dict[str, str] = {}
+    if ids:
+        for node_id, trait in conn.execute(_TRAITS_OF, {"ids": ids}):
+            traits.setdefault(node_id, []).append(trait)
+        held = dict(conn.execute(_ALLOCATION_OF, {"ids": ids}).all())
+    return traits, held
 
 
 def authorize_node(ctx: RequestContext, rule: str, node: dict, ident: str | None = None) -> None:
@@ -340,24 +351,33 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
         query = query.limit(limit)
         result = conn.execute(query)
-        keys = tuple(result.keys())
-        rows = [dict(zip(keys, r)) for r in result.all()]
-        if {"traits", "allocation_uuid"} & set(wanted):
-            rows = with_related(conn, rows)
+        if raw is not None:  # rendered from the cache or the undecoded rows (_render_nodes)
+            rows = [tuple(r) for r in result.all()]
+            related_ = related(conn, [r[raw.index["id"]] for r in rows]) \
+                if {"traits", "allocation_uuid"} & set(wanted) else None
+        else:
+            keys = tuple(result.keys())
+            rows = [dict(zip(keys, r)) for r in result.all()]
     url, m = base_url(request), minor(ctx)
     conductors = live_conductors(request) if flt.conductor is not None or "conductor" in wanted else []
-    rows = node_filters.by_conductor(rows, flt, conductors)
+    if raw is None:
+        rows = node_filters.by_conductor(rows, flt, conductors)
+        ids = [r["id"] for r in rows]
+    else:
+        if flt.conductor is not None:
+            rows = [r for r in rows if drivers.node_conductor(raw.conductor_inputs(r), conductors) == flt.conductor]
+        ids = [r[raw.index["id"]] for r in rows]
     following = None
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
-        params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
+        params = f"?limit={limit}&marker={ids[-1]}" + (f"&fields={fields}" if fields else "")
         following = f"{url}/v1/{path}{params}"
     if brief:
         out = {"nodes": views.render_brief(rows, m, url)}
         if following:
             out["next"] = following
         return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
-    rendered = _render_nodes(ctx, m, url, wanted, raw, rows, conductors, recorded_drivers(request))
+    rendered = _render_nodes(ctx, m, url, wanted, raw, rows, related_, conductors, recorded_drivers(request))
     return fragments.JsonBytes(fragments.join("nodes", rendered, {"next": following} if following else None))
 
 
@@ -366,43 +386,44 @@ _DECISIONS = (*REDACTED.values(), "show_password")  # what redact() asks of a no
 
 
 def _render_nodes(ctx: RequestContext, m: int, url: str, wanted: list[str], raw: fragments.RawColumns,
-                  rows: list[dict], conductors: list[dict], known_drivers: dict) -> list[bytes]:
+                  rows: list[tuple], related_: tuple | None, conductors: list[dict],
+                  known_drivers: dict) -> list[bytes]:
     """Each node's JSON (views.render_node, then secrets.redact). A
     fragment's version is everything these read: the row as read (every
     column the fields need), its traits and allocation, this caller's
-    answers to the redaction rules for the node's (owner, lessee), and its
-    computed conductor; the microversion, base URL, field list and the
-    drivers' default interfaces are in the key."""
+    answers to the redaction rules for the node's (owner, lessee); the
+    microversion, base URL, field list, the drivers' default interfaces and
+    the live conductors (a node's ``conductor`` is computed from them and
+    its row) are in the key."""
     check = memo_allowed(ctx)
     interfaces = b""
     if any(f.endswith("_interface") for f in wanted):
         interfaces = fragments.dumps({name: (record or {}).get("interfaces")
                                       for name, record in sorted(known_drivers.items())})
-    scope = (m, url, tuple(wanted), interfaces)
+    live = ()
+    if "conductor" in wanted:  # what drivers.node_conductor reads of them
+        live = tuple((c["hostname"], c["alive"], c["conductor_group"], tuple(c["drivers"])) for c in conductors)
+    scope = (m, url, tuple(wanted), interfaces, live)
     decided: dict = {}  # (owner, lessee) -> the caller's answers
-
-    def decisions(r: dict) -> tuple:
-        key = (r.get("owner"), r.get("lessee"))
-        found = decided.get(key)
-        if found is None:
-            target = node_target(r)
-            found = decided[key] = tuple(check(rule, target) for rule in _DECISIONS)
-        return found
-
-    width = len(raw.names)
-    show_conductor = "conductor" in wanted
+    at_id, at_owner, at_lessee = raw.index["id"], raw.index["owner"], raw.index["lessee"]
+    traits, held = related_ if related_ is not None else ({}, {})
     keys, versions = [], []
     for r in rows:
-        values = tuple(r.values())  # the columns read, then with_related's traits (a list) and allocation
-        keys.append((scope, r["id"]))
-        versions.append((values[:width], tuple(tuple(v) if type(v) is list else v for v in values[width:]),
-                         decisions(r), drivers.node_conductor(r, conductors) if show_conductor else None))
+        node_id, owners = r[at_id], (r[at_owner], r[at_lessee])
+        answers = decided.get(owners)
+        if answers is None:
+            target = node_target({"owner": owners[0], "lessee": owners[1]})
+            answers = decided[owners] = tuple(check(rule, target) for rule in _DECISIONS)
+        keys.append((scope, node_id))
+        versions.append((r, tuple(traits.get(node_id, ())), held.get(node_id), answers))
     found = _NODES.get_many(keys, versions)
     fresh = []
     for i, fragment in enumerate(found):
         if fragment is not None:
             continue
-        node = raw.decode_mapping(rows[i])
+        node = raw.decode(rows[i])
+        if related_ is not None:  # as with_related puts them
+            node.update(traits=traits.get(node["id"], []), allocation_uuid=held.get(node["id"]))
         unmasked = shows_stored_driver_info(node, check)
         found[i] = fragments.dumps(redact(views.render_node(node, m, url, wanted, conductors=conductors,
                                                             drivers=known_drivers, unmasked=unmasked),
