@@ -28,9 +28,10 @@ import orjson
 from sqlalchemy import JSON, Text, cast, type_coerce
 from starlette.responses import JSONResponse
 
-# entries per cache: a list page is at most [api] max_limit (1,000) rows;
-# this holds a few pages at a few microversions or callers (about 3 KB each)
-CAPACITY = 4096
+# entries per cache (about 3 KB each with their versions: ≈ 6 MB full): a
+# list page is at most [api] max_limit (1,000) rows, so this holds a full page
+# at two microversions or for two kinds of caller
+CAPACITY = 2048
 
 
 class RawColumns:
