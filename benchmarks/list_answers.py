@@ -112,6 +112,9 @@ def requests(server_ids: list[str], node_ids: list[str]) -> list[tuple[str, str,
                     fields += ",lessee"
                 out.append((caller, f"/baremetal/v1/nodes?fields={fields}", hdr))
             out.append((caller, "/baremetal/v1/nodes?maintenance=true", hdr))
+            if minor >= 49:  # the computed conductor, as a filter too
+                out.append((caller, "/baremetal/v1/nodes/detail?conductor=localhost&limit=20", hdr))
+                out.append((caller, "/baremetal/v1/nodes?fields=uuid,conductor&conductor=conductor-x", hdr))
     return out
 
 
@@ -145,9 +148,10 @@ def main() -> None:
                     status, cold = await ask(app, path, headers)
                     _, warm = await ask(app, path, headers)
                     flag = "" if warm == cold else "  WARM-DIFFERS"
+                    given = dict(headers)
+                    version = given.get(b"openstack-api-version", given.get(b"x-openstack-ironic-api-version", b""))
                     print(f"{caller:<7} {status} {len(cold):>8} {hashlib.sha256(cold).hexdigest()[:16]} "
-                          f"{path} {dict(headers).get(b'openstack-api-version', dict(headers).get(b'x-openstack-ironic-api-version', b'')).decode()}{flag}",
-                          flush=True)
+                          f"{path} {version.decode()}{flag}", flush=True)
             asyncio.run(go())
         finally:
             node.stop(wait=1)
