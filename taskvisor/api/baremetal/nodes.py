@@ -9,14 +9,14 @@ import uuid
 import jsonpatch
 import jsonpointer
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from taskvisor.api.baremetal.paging import check_sort_dir, page_limit
-from taskvisor.api import gc_pause, openapi
+from taskvisor.api import fragments, gc_pause, openapi
 from taskvisor.api.baremetal import drivers, node_filters, node_interfaces, views
 from taskvisor.api.baremetal.node_filters import NodeFilters
-from taskvisor.api.baremetal.secrets import node_target, redact, shows_stored_driver_info
+from taskvisor.api.baremetal.secrets import REDACTED, node_target, redact, shows_stored_driver_info
 from taskvisor.api.baremetal import node_chassis
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import ApiError, BadRequest, Conflict, NotFound
@@ -99,18 +99,29 @@ def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) 
 def with_related(conn, rows) -> list[dict]:
     """Node rows with their ``traits`` (node_traits) and ``allocation_uuid``."""
     rows = [dict(r) for r in rows]
-    ids = [r["id"] for r in rows]
-    traits: dict[str, list[str]] = {}
-    held: dict[str, str] = {}
-    if ids:
-        for node_id, trait in conn.execute(select(node_traits.c.node_id, node_traits.c.trait)
-                                           .where(node_traits.c.node_id.in_(ids)).order_by(node_traits.c.trait)):
-            traits.setdefault(node_id, []).append(trait)
-        held = dict(conn.execute(select(allocations.c.node_id, allocations.c.id)
-                                 .where(allocations.c.node_id.in_(ids))).all())
+    traits, held = related(conn, [r["id"] for r in rows])
     for row in rows:
         row.update(traits=traits.get(row["id"], []), allocation_uuid=held.get(row["id"]))
     return rows
+
+
+# built once: a list of 1,000 nodes asks them with 1,000 ids (building the IN
+# of literals afresh cost more than running it)
+_TRAITS_OF = (select(node_traits.c.node_id, node_traits.c.trait)
+              .where(node_traits.c.node_id.in_(bindparam("ids", expanding=True))).order_by(node_traits.c.trait))
+_ALLOCATION_OF = select(allocations.c.node_id, allocations.c.id).where(
+    allocations.c.node_id.in_(bindparam("ids", expanding=True)))
+
+
+def related(conn, ids: list[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The traits (sorted) and the allocation of each of these nodes that has any."""
+    traits: dict[str, list[str]] = {}
+    held: dict[str, str] = {}
+    if ids:
+        for node_id, trait in conn.execute(_TRAITS_OF, {"ids": ids}):
+            traits.setdefault(node_id, []).append(trait)
+        held = dict(conn.execute(_ALLOCATION_OF, {"ids": ids}).all())
+    return traits, held
 
 
 def authorize_node(ctx: RequestContext, rule: str, node: dict, ident: str | None = None) -> None:
@@ -305,7 +316,10 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         columns = [*columns, *(c for c in (nodes.c.owner, nodes.c.lessee) if c not in columns)]
     if flt.conductor is not None:
         columns = [*columns, *(c for c in node_filters.CONDUCTOR_COLUMNS if c not in columns)]
-    query = node_filters.apply(select(*columns), flt, _bool)
+    brief = wanted == list(views.LIST_FIELDS)
+    db = request.app.state.tv.db
+    raw = None if brief else _raw_columns(db.reader.dialect, tuple(c.name for c in columns))
+    query = node_filters.apply(select(*(columns if raw is None else raw.exprs)), flt, _bool)
     if not allowed(ctx, "baremetal:node:list_all"):  # a project sees the nodes it owns or leases
         query = query.where((nodes.c.owner == ctx.project_id) | (nodes.c.lessee == ctx.project_id))
     if provision_state is not None:
@@ -324,7 +338,6 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
     check_sort_dir(sort_dir)
     order = (nodes.c.created_at, nodes.c.id)
     query = query.order_by(*(c.desc() if sort_dir == "desc" else c for c in order))
-    db = request.app.state.tv.db
     with db.read() as conn:
         query = node_chassis.filter_nodes(conn, request, query)
         if marker:
@@ -338,35 +351,90 @@ def _list(request: Request, ctx: RequestContext, detail: bool, fields: str | Non
         limit = page_limit(limit, request.app.state.tv.conf.api.max_limit)
         query = query.limit(limit)
         result = conn.execute(query)
-        keys = tuple(result.keys())
-        rows = [dict(zip(keys, r)) for r in result.all()]
-        if {"traits", "allocation_uuid"} & set(wanted):
-            rows = with_related(conn, rows)
+        if raw is not None:  # rendered from the cache or the undecoded rows (_render_nodes)
+            rows = [tuple(r) for r in result.all()]
+            related_ = related(conn, [r[raw.index["id"]] for r in rows]) \
+                if {"traits", "allocation_uuid"} & set(wanted) else None
+        else:
+            keys = tuple(result.keys())
+            rows = [dict(zip(keys, r)) for r in result.all()]
     url, m = base_url(request), minor(ctx)
     conductors = live_conductors(request) if flt.conductor is not None or "conductor" in wanted else []
-    rows = node_filters.by_conductor(rows, flt, conductors)
-    if wanted == list(views.LIST_FIELDS):
-        out = {"nodes": views.render_brief(rows, m, url)}
+    if raw is None:
+        rows = node_filters.by_conductor(rows, flt, conductors)
+        ids = [r["id"] for r in rows]
     else:
-        known_drivers, check = recorded_drivers(request), memo_allowed(ctx)
-        stored: dict = {}  # shows_stored_driver_info by (owner, lessee): the answer depends on nothing else
-
-        def unmasked(r: dict) -> bool:
-            if "content" in (r.get("driver_info") or {}):
-                return False
-            key = (r.get("owner"), r.get("lessee"))
-            found = stored.get(key)
-            if found is None:
-                found = stored[key] = shows_stored_driver_info(r, check)
-            return found
-        out = {"nodes": [redact(views.render_node(r, m, url, wanted, conductors=conductors, drivers=known_drivers,
-                                                  unmasked=unmasked(r)),
-                                r, ctx, check) for r in rows]}
+        if flt.conductor is not None:
+            rows = [r for r in rows if drivers.node_conductor(raw.conductor_inputs(r), conductors) == flt.conductor]
+        ids = [r[raw.index["id"]] for r in rows]
+    following = None
     if limit and len(rows) == limit:
         path = "nodes/detail" if detail else "nodes"
-        params = f"?limit={limit}&marker={rows[-1]['id']}" + (f"&fields={fields}" if fields else "")
-        out["next"] = f"{url}/v1/{path}{params}"
-    return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
+        params = f"?limit={limit}&marker={ids[-1]}" + (f"&fields={fields}" if fields else "")
+        following = f"{url}/v1/{path}{params}"
+    if brief:
+        out = {"nodes": views.render_brief(rows, m, url)}
+        if following:
+            out["next"] = following
+        return JsonResponse(out)  # rendered directly: FastAPI's encoder costs more than the query
+    rendered = _render_nodes(ctx, m, url, wanted, raw, rows, related_, conductors, recorded_drivers(request))
+    return fragments.JsonBytes(fragments.join("nodes", rendered, {"next": following} if following else None))
+
+
+_NODES = fragments.FragmentCache()  # (microversion, base URL, fields, drivers' interfaces, node id) -> its JSON
+_DECISIONS = (*REDACTED.values(), "show_password")  # what redact() asks of a node's (owner, lessee)
+
+
+def _render_nodes(ctx: RequestContext, m: int, url: str, wanted: list[str], raw: fragments.RawColumns,
+                  rows: list[tuple], related_: tuple | None, conductors: list[dict],
+                  known_drivers: dict) -> list[bytes]:
+    """Each node's JSON (views.render_node, then secrets.redact). A
+    fragment's version is everything these read: the row as read (every
+    column the fields need), its traits and allocation, this caller's
+    answers to the redaction rules for the node's (owner, lessee); the
+    microversion, base URL, field list, the drivers' default interfaces and
+    the live conductors (a node's ``conductor`` is computed from them and
+    its row) are in the key."""
+    check = memo_allowed(ctx)
+    interfaces = b""
+    if any(f.endswith("_interface") for f in wanted):
+        interfaces = fragments.dumps({name: (record or {}).get("interfaces")
+                                      for name, record in sorted(known_drivers.items())})
+    live = ()
+    if "conductor" in wanted:  # what drivers.node_conductor reads of them
+        live = tuple((c["hostname"], c["alive"], c["conductor_group"], tuple(c["drivers"])) for c in conductors)
+    scope = (m, url, tuple(wanted), interfaces, live)
+    decided: dict = {}  # (owner, lessee) -> the caller's answers
+    at_id, at_owner, at_lessee = raw.index["id"], raw.index["owner"], raw.index["lessee"]
+    traits, held = related_ if related_ is not None else ({}, {})
+    keys, versions = [], []
+    for r in rows:
+        node_id, owners = r[at_id], (r[at_owner], r[at_lessee])
+        answers = decided.get(owners)
+        if answers is None:
+            target = node_target({"owner": owners[0], "lessee": owners[1]})
+            answers = decided[owners] = tuple(check(rule, target) for rule in _DECISIONS)
+        keys.append((scope, node_id))
+        versions.append((r, tuple(traits.get(node_id, ())), held.get(node_id), answers))
+    found = _NODES.get_many(keys, versions)
+    fresh = []
+    for i, fragment in enumerate(found):
+        if fragment is not None:
+            continue
+        node = raw.decode(rows[i])
+        if related_ is not None:  # as with_related puts them
+            node.update(traits=traits.get(node["id"], []), allocation_uuid=held.get(node["id"]))
+        unmasked = shows_stored_driver_info(node, check)
+        found[i] = fragments.dumps(redact(views.render_node(node, m, url, wanted, conductors=conductors,
+                                                            drivers=known_drivers, unmasked=unmasked),
+                                          node, ctx, check))
+        fresh.append((keys[i], versions[i], found[i]))
+    _NODES.put_many(fresh)
+    return found
+
+
+def _raw_columns(dialect, names: tuple[str, ...]) -> fragments.RawColumns:
+    return fragments.raw_columns(nodes, names, dialect)
 
 
 # Handlers are plain functions (FastAPI runs them in its thread pool): a

@@ -4,7 +4,7 @@ delete one, delete all. Quick record changes: plain transactions on
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import bindparam, delete, exists, func, insert, select
 from sqlalchemy.engine import Connection
 
 from taskvisor.api import openapi
@@ -29,13 +29,17 @@ CHANGEABLE = (states.ACTIVE, states.PAUSED, states.SUSPENDED, states.STOPPED)
 P = "/servers/{server_id}/tags"
 
 
+# built once: a list of 1,000 servers asks it with 1,000 ids (building the IN
+# of literals afresh cost more than running it)
+_TAGS_OF = (select(server_tags.c.server_id, server_tags.c.tag)
+            .where(server_tags.c.server_id.in_(bindparam("ids", expanding=True))).order_by(server_tags.c.tag))
+
+
 def tags_of(conn: Connection, server_ids: list[str]) -> dict[str, list[str]]:
     """Each server's tags, in the order they sort (one query for a page)."""
     out: dict[str, list[str]] = {sid: [] for sid in server_ids}
     if server_ids:
-        rows = conn.execute(select(server_tags.c.server_id, server_tags.c.tag)
-                            .where(server_tags.c.server_id.in_(server_ids)).order_by(server_tags.c.tag))
-        for server_id, tag in rows:
+        for server_id, tag in conn.execute(_TAGS_OF, {"ids": server_ids}):
             out[server_id].append(tag)
     return out
 

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import bindparam, insert, select
 
-from taskvisor.api import gc_pause, openapi
+from taskvisor.api import fragments, gc_pause, openapi
 from taskvisor.api.compute import server_filters
 from taskvisor.api.compute.availability_zones import requested_zone
 from taskvisor.api.compute.server_metadata import METADATA as SERVER_METADATA, check_count
-from taskvisor.api.compute.server_tags import TAGS_SCHEMA, attach as attach_tags, list_filters as tag_filters
+from taskvisor.api.compute.server_tags import TAGS_SCHEMA, attach as attach_tags, list_filters as tag_filters, tags_of
 from taskvisor.api.compute.server_update import access_ip
 from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, check_unlocked, get_server, start_server_task,
                                          target_of, task_url, visible)
@@ -195,18 +195,21 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
 # What the list views read: not the resize flavors, image properties or
 # requested networks, which only the engine needs.
 _LIST_COLUMNS = [servers.c[name] for name in (
-    "id", "name", "project_id", "user_id", "vm_state", "task_state", "power_state", "host", "node", "flavor",
+    "id", "name", "vm_state", "task_state", "project_id", "user_id", "power_state", "host", "node", "flavor",
     "image_id", "metadata", "addresses", "system_metadata", "key_name", "availability_zone", "progress",
     "created_at", "updated_at", "launched_at", "terminated_at",
     "locked_by", "locked_reason", "access_ip_v4", "access_ip_v6")]
 _BRIEF_COLUMNS = [servers.c.id, servers.c.name, servers.c.vm_state, servers.c.task_state]  # states: ?status=
+_ID, _NAME, _VM_STATE, _TASK_STATE = range(4)  # where both lists' rows hold these
 _NEWEST_FIRST = (servers.c.created_at.desc(), servers.c.id)
 
 
 def _list(request: Request, ctx: RequestContext, detail: bool):
     """Newest first. ``limit`` and ``marker`` are applied in SQL (an index on
     project, deleted, created_at serves the order), except with the name or
-    status filters, which are evaluated here and so page here too."""
+    status filters, which are evaluated here and so page here too. The
+    detailed list reads its rows undecoded and answers each from its cached
+    JSON when the row is unchanged (see ``_render_details``)."""
     params = request.query_params
     db = request.app.state.tv.db
     authorize(ctx, "os_compute_api:servers:detail" if detail else "os_compute_api:servers:index")
@@ -220,7 +223,8 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
         visible.append(servers.c.host == params["host"])
     visible = server_filters.apply(request, ctx, visible)
     visible.extend(tag_filters(params, ctx))
-    query = select(*(_LIST_COLUMNS if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
+    raw = _raw_list_columns(db.reader.dialect) if detail else None
+    query = select(*(raw.exprs if detail else _BRIEF_COLUMNS)).where(*visible).order_by(*_NEWEST_FIRST)
     limit, marker = page_limit(params, request.app.state.tv.conf.api.max_limit), params.get("marker")
     page_here = bool(params.get("name") or params.get("status"))
     if params.get("name"):
@@ -235,16 +239,14 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
                                 | ((servers.c.created_at == mark.created_at) & (servers.c.id > mark.id)))
         if not page_here:
             query = query.limit(limit)
-        result = conn.execute(query)
-        keys = tuple(result.keys())
-        rows = [dict(zip(keys, r)) for r in result.all()]
+        rows = [tuple(r) for r in conn.execute(query).all()]  # both column lists start id, name, vm/task state
         if params.get("name"):
-            rows = [r for r in rows if pattern.search(r["name"])]
+            rows = [r for r in rows if pattern.search(r[_NAME])]
         if params.get("status"):
             wanted = {s.upper() for s in params.getlist("status")}
-            rows = [r for r in rows if states.status(r["vm_state"], r["task_state"]) in wanted]
+            rows = [r for r in rows if states.status(r[_VM_STATE], r[_TASK_STATE]) in wanted]
         if page_here and marker:
-            ids = [r["id"] for r in rows]
+            ids = [r[_ID] for r in rows]
             if marker not in ids:
                 raise BadRequest(f"marker [{marker[:64]}] not found")
             rows = rows[ids.index(marker) + 1:]
@@ -252,19 +254,59 @@ def _list(request: Request, ctx: RequestContext, detail: bool):
             rows = rows[:limit]
         base = base_url(request)
         if not detail:
-            out = {"servers": [server_brief(r, base) for r in rows]}
+            out = {"servers": [server_brief({"id": r[_ID], "name": r[_NAME]}, base) for r in rows]}
         else:
-            attach_tags(conn, rows)
-            check, versions = memo_allowed(ctx), detail_versions(ctx)
-            out = {"servers": [server_detail(r, ctx, base, last_fault(conn, r["id"], ctx.is_admin)
-                                             if r["vm_state"] == "error" else None, check, versions)
-                               for r in rows]}
+            fragments_ = _render_details(conn, ctx, base, raw, rows)
+    links = None
     if rows and len(rows) == limit:  # Nova: a full page links to the next one
         query_args = [(k, v) for k, v in params.multi_items() if k not in ("marker", "limit")]
-        query_args += [("limit", str(limit)), ("marker", rows[-1]["id"])]
+        query_args += [("limit", str(limit)), ("marker", rows[-1][_ID])]
         path = "servers/detail" if detail else "servers"
-        out["servers_links"] = [{"rel": "next", "href": f"{base}/compute/v2.1/{path}?{urlencode(query_args)}"}]
+        links = [{"rel": "next", "href": f"{base}/compute/v2.1/{path}?{urlencode(query_args)}"}]
+    if detail:
+        return fragments.JsonBytes(fragments.join("servers", fragments_, {"servers_links": links} if links else None))
+    if links:
+        out["servers_links"] = links
     return JsonResponse(out)
+
+
+_DETAILS = fragments.FragmentCache()  # (base URL, microversion flags, server id) -> the server's JSON
+_EXTENDED = "os_compute_api:os-extended-server-attributes"
+
+
+def _render_details(conn, ctx: RequestContext, base: str, raw: fragments.RawColumns, rows: list[tuple]) -> list[bytes]:
+    """Each server's JSON in Nova's detailed view. A fragment's version is
+    everything its view reads: the row as read (every listed column), its
+    tags, and whether this caller sees the extended attributes of its
+    (project, user); the request's microversion and base URL are in the
+    key. A server in ERROR shows its last fault (another table): it is
+    rendered afresh every time."""
+    tags = tags_of(conn, [r[_ID] for r in rows])
+    check, versions = memo_allowed(ctx), detail_versions(ctx)
+    scope = (base, versions)
+    project, user = raw.index["project_id"], raw.index["user_id"]
+    keys = [(scope, r[_ID]) for r in rows]
+    row_versions = [(r, tuple(tags[r[_ID]]), check(_EXTENDED, {"project_id": r[project], "user_id": r[user]}))
+                    for r in rows]
+    found = _DETAILS.get_many(keys, row_versions)
+    fresh = []
+    for i, fragment in enumerate(found):
+        if fragment is not None:
+            continue
+        server = raw.decode(rows[i])
+        server["tags"] = tags[server["id"]]
+        if server["vm_state"] == states.ERROR:
+            found[i] = fragments.dumps(server_detail(server, ctx, base, last_fault(conn, server["id"], ctx.is_admin),
+                                                     check, versions))
+            continue
+        found[i] = fragments.dumps(server_detail(server, ctx, base, None, check, versions))
+        fresh.append((keys[i], row_versions[i], found[i]))
+    _DETAILS.put_many(fresh)
+    return found
+
+
+def _raw_list_columns(dialect) -> fragments.RawColumns:
+    return fragments.raw_columns(servers, tuple(c.name for c in _LIST_COLUMNS), dialect)
 
 
 MAX_PATTERN = 255
