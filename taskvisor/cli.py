@@ -122,7 +122,10 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
         if reason and not args.single_process:
             LOG.info("one process: %s", reason)
         return _all_in_one_process(conf)
-    node = allinone.SplitAllInOne(conf, args.argv)
+    # The conductor+compute child is forked before this process starts any
+    # thread or opens any connection: the two share what was imported so far.
+    node = allinone.SplitAllInOne(conf, args.argv, engine_main=lambda link_pipe: allinone.run_engine(
+        conf, _wait_for_signal, _second_signal_ends_now, link_pipe))
     try:
         node.start()
         app = node.app()  # while the child starts

@@ -11,13 +11,14 @@ import time
 import httpx
 import psutil
 
+from taskvisor.allinone import ENGINE_NAME
 from tests.integration.allinone_boots import boot_servers, start_all_in_one, wait_all_succeeded
 from tests.procs import all_in_one, wait_for
 
 
 def engine_of(proc) -> psutil.Process:
     children = psutil.Process(proc.proc.pid).children()
-    assert len(children) == 1 and "--engine" in children[0].cmdline(), children
+    assert len(children) == 1 and children[0].name() == ENGINE_NAME, [(c, c.cmdline()) for c in children]
     return children[0]
 
 
