@@ -8,13 +8,24 @@ RSS counts every page a process maps, shared or not, so the RSS of two
 processes that share pages (a forked child) counts those pages twice. PSS
 divides each shared page among the processes that map it: the PSS sum is
 what the processes together take from the machine. USS is a process's
-private pages (what ending it would free).
+private pages (what ending it would free). PSS's file-backed part (the
+interpreter's and the extensions' code) is also divided among every other
+Python on the machine that maps the same files, so it moves with what else
+runs; its anonymous part (``Pss_Anon``, the heap: shared only between the
+all-in-one's own processes) does not, and is printed apart.
+
+"Resident, each page once" counts the distinct physical pages mapped by
+any of the all-in-one's processes (from /proc/<pid>/pagemap, which shows
+page frame numbers to root only): what the processes take together if
+nothing else on the machine shared their libraries; for one process it
+is its RSS. It is the figure to set against the RSS of `--single-process`.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import statistics
+import struct
 import sys
 import tempfile
 import time
@@ -42,24 +53,51 @@ def first_answer(url: str, proc, timeout: float = 120) -> float:
     raise SystemExit(f"no answer in {timeout} s")
 
 
+def pss_anon(pid: int) -> float:
+    """Pss_Anon of /proc/<pid>/smaps_rollup in MB (0 where Linux does not tell)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss_Anon:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def frames(pid: int) -> set[int]:
+    """The physical page frames a process has resident (empty unless root)."""
+    found = set()
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+        for line in maps:
+            if line.rstrip().endswith("[vsyscall]"):
+                continue
+            low, high = (int(x, 16) for x in line.split()[0].split("-"))
+            pagemap.seek(low // 4096 * 8)
+            for (entry,) in struct.iter_unpack("<Q", pagemap.read((high - low) // 4096 * 8)):
+                if entry >> 63 and entry & ((1 << 55) - 1):  # present, and the frame number is shown
+                    found.add(entry & ((1 << 55) - 1))
+    return found
+
+
 def measure(extra: list[str], settle: float) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
         node = all_in_one(data_dir, extra=extra)
-        started = time.monotonic()
         node.start(wait_http=False)
         try:
             took = first_answer(f"{node.base_url}/compute/v2.1/", node.proc)
-            del started
             time.sleep(settle)
             main = psutil.Process(node.proc.pid)
-            rows = []
+            rows, pages = [], set()
             for p in [main, *main.children(recursive=True)]:
+                pages |= frames(p.pid)
                 info = p.memory_full_info()
-                rows.append((p.pid, p.name(), info.rss / MB, info.pss / MB, info.uss / MB))
+                rows.append((p.pid, p.name(), info.rss / MB, info.pss / MB, info.uss / MB, pss_anon(p.pid)))
         finally:
             node.stop()
     return {"first_answer": took, "rows": rows, "rss": sum(r[2] for r in rows), "pss": sum(r[3] for r in rows),
-            "uss": sum(r[4] for r in rows)}
+            "uss": sum(r[4] for r in rows), "pss_anon": sum(r[5] for r in rows),
+            "once": len(pages) * 4096 / MB}
 
 
 def main() -> None:
@@ -73,11 +111,13 @@ def main() -> None:
         r = measure(args.extra, args.settle)
         results.append(r)
         print(f"run {i + 1}: first answer {r['first_answer']:.2f} s; "
-              f"RSS sum {r['rss']:.1f} MB, PSS sum {r['pss']:.1f} MB, USS sum {r['uss']:.1f} MB")
-        for pid, name, rss, pss, uss in r["rows"]:
-            print(f"    {pid:>7} {name:<16} RSS {rss:6.1f}  PSS {pss:6.1f}  USS {uss:6.1f} MB")
-    for key, label in (("first_answer", "first answer s"), ("rss", "RSS sum MB"), ("pss", "PSS sum MB"),
-                       ("uss", "USS sum MB")):
+              f"RSS sum {r['rss']:.1f} MB, PSS sum {r['pss']:.1f} MB (anonymous {r['pss_anon']:.1f}), "
+              f"USS sum {r['uss']:.1f} MB; resident, each page once: "
+              + (f"{r['once']:.1f} MB" if r["once"] else "(not shown: needs root)"))
+        for pid, name, rss, pss, uss, anon in r["rows"]:
+            print(f"    {pid:>7} {name:<16} RSS {rss:6.1f}  PSS {pss:6.1f} (anonymous {anon:5.1f})  USS {uss:6.1f} MB")
+    for key, label in (("first_answer", "first answer s"), ("rss", "RSS sum MB"), ("pss", "PSS sum MB"), ("pss_anon", "PSS anon MB"),
+                       ("uss", "USS sum MB"), ("once", "each page once")):
         values = [r[key] for r in results]
         print(f"{label:<15} median {statistics.median(values):.2f}  ({', '.join(f'{v:.2f}' for v in values)})")
 

@@ -221,8 +221,8 @@ class SplitAllInOne:
     """The API here; the conductor and compute in a supervised child process.
 
     The child is forked from this process before it starts any thread or
-    opens any connection (``_fork_engine``), so the two share what start-up
-    imported; should this process already run threads, it is started as
+    opens any connection or socket (``_fork_engine``), so the two share what
+    start-up imported; should this process already run threads, it is started as
     `taskvisor <argv> --engine` instead. It reads how to reach the bus (the
     hub's socket and authkey) from a pipe, and leaves at once when that
     pipe closes, i.e. when this process ended, even by SIGKILL. It has a
@@ -232,8 +232,10 @@ class SplitAllInOne:
     ``died`` is set and the all-in-one stops, loudly."""
 
     def __init__(self, conf: Config, argv: list[str], engine_main: Callable[[TextIO], int] | None = None):
+        """Start the child, and nothing else: call ``open()`` next."""
         self.conf, self.argv = conf, argv
         self.hub: Hub | None = None
+        self.api: AllInOne | None = None
         self._tmp: str | None = None
         self.link: dict = {}
         self.died = threading.Event()
@@ -245,6 +247,7 @@ class SplitAllInOne:
         # bus, i.e. until the schema is ready (it never migrates).
         self.forked = engine_main is not None and _threads() == 1
         if self.forked:
+            assert engine_main is not None
             self.pid, self._link_pipe = _fork_engine(engine_main)
             self._reap = lambda: os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         else:
@@ -256,27 +259,24 @@ class SplitAllInOne:
             assert proc.stdin is not None
             self.pid, self._link_pipe, self._reap = proc.pid, proc.stdin, proc.wait
         threading.Thread(target=self._supervise, name="supervise-engine", daemon=True).start()
-        try:
-            transport = None
-            if conf.DEFAULT.transport_url.startswith("inprocess"):  # else both use RabbitMQ
-                address, self._tmp = _bus_address(conf)
-                os.makedirs(conf.DEFAULT.data_dir, mode=0o700, exist_ok=True)
-                key = secrets.token_bytes(32)
-                self.hub = Hub(address, key)
-                self.link = {"address": address, "key": key.hex()}
-                transport = LocalTransport(address, key, name="the API")
-            self.api = AllInOne(conf, transport=transport, engine=False, upgrade_apart=True)
-        except BaseException:
-            self._stopping = True
-            self._kill()
-            self.ended.wait()
-            if self.hub:
-                self.hub.close()
-            raise
+
+    def open(self) -> "SplitAllInOne":
+        """The bus's hub, and the database brought to the newest schema."""
+        transport = None
+        if self.conf.DEFAULT.transport_url.startswith("inprocess"):  # else both use RabbitMQ
+            address, self._tmp = _bus_address(self.conf)
+            os.makedirs(self.conf.DEFAULT.data_dir, mode=0o700, exist_ok=True)
+            key = secrets.token_bytes(32)
+            self.hub = Hub(address, key)
+            self.link = {"address": address, "key": key.hex()}
+            transport = LocalTransport(address, key, name="the API")
+        self.api = AllInOne(self.conf, transport=transport, engine=False, upgrade_apart=True)
         rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
         rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
+        return self
 
     def app(self):
+        assert self.api is not None
         return self.api.app()
 
     def start(self) -> "SplitAllInOne":
@@ -323,7 +323,8 @@ class SplitAllInOne:
             LOG.warning("the conductor and compute process did not stop in %ss: killing it", wait + 15)
             self._kill()
             self.ended.wait()
-        self.api.stop()
+        if self.api:
+            self.api.stop()
         if self.hub:
             self.hub.close()
         if self._tmp:
