@@ -1,5 +1,5 @@
 """Memory and start-up time of an idle `taskvisor all-in-one`: the time to
-the first answer, then RSS, PSS and USS of each of its processes and their
+the first answer (and the CPU its processes used until then), then RSS, PSS and USS of each of its processes and their
 sums, some seconds after that answer.
 
     python benchmarks/allinone_memory.py [--runs 3] [--settle 5] [-- EXTRA ARGS, e.g. --single-process]
@@ -80,12 +80,25 @@ def frames(pid: int) -> set[int]:
     return found
 
 
+def tree_cpu(main: psutil.Process) -> float:
+    """CPU seconds of a process, its live children and its reaped ones."""
+    total = 0.0
+    for p in [main, *main.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def measure(extra: list[str], settle: float) -> dict:
     with tempfile.TemporaryDirectory() as data_dir:
         node = all_in_one(data_dir, extra=extra)
         node.start(wait_http=False)
         try:
             took = first_answer(f"{node.base_url}/compute/v2.1/", node.proc)
+            cpu = tree_cpu(psutil.Process(node.proc.pid))
             time.sleep(settle)
             main = psutil.Process(node.proc.pid)
             rows, pages = [], set()
@@ -95,7 +108,7 @@ def measure(extra: list[str], settle: float) -> dict:
                 rows.append((p.pid, p.name(), info.rss / MB, info.pss / MB, info.uss / MB, pss_anon(p.pid)))
         finally:
             node.stop()
-    return {"first_answer": took, "rows": rows, "rss": sum(r[2] for r in rows), "pss": sum(r[3] for r in rows),
+    return {"first_answer": took, "cpu": cpu, "rows": rows, "rss": sum(r[2] for r in rows), "pss": sum(r[3] for r in rows),
             "uss": sum(r[4] for r in rows), "pss_anon": sum(r[5] for r in rows),
             "once": len(pages) * 4096 / MB}
 
@@ -110,13 +123,13 @@ def main() -> None:
     for i in range(args.runs):
         r = measure(args.extra, args.settle)
         results.append(r)
-        print(f"run {i + 1}: first answer {r['first_answer']:.2f} s; "
+        print(f"run {i + 1}: first answer {r['first_answer']:.2f} s ({r['cpu']:.2f} s of CPU); "
               f"RSS sum {r['rss']:.1f} MB, PSS sum {r['pss']:.1f} MB (anonymous {r['pss_anon']:.1f}), "
               f"USS sum {r['uss']:.1f} MB; resident, each page once: "
               + (f"{r['once']:.1f} MB" if r["once"] else "(not shown: needs root)"))
         for pid, name, rss, pss, uss, anon in r["rows"]:
             print(f"    {pid:>7} {name:<16} RSS {rss:6.1f}  PSS {pss:6.1f} (anonymous {anon:5.1f})  USS {uss:6.1f} MB")
-    for key, label in (("first_answer", "first answer s"), ("rss", "RSS sum MB"), ("pss", "PSS sum MB"), ("pss_anon", "PSS anon MB"),
+    for key, label in (("first_answer", "first answer s"), ("cpu", "CPU to it s"), ("rss", "RSS sum MB"), ("pss", "PSS sum MB"), ("pss_anon", "PSS anon MB"),
                        ("uss", "USS sum MB"), ("once", "each page once")):
         values = [r[key] for r in results]
         print(f"{label:<15} median {statistics.median(values):.2f}  ({', '.join(f'{v:.2f}' for v in values)})")
