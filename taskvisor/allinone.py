@@ -3,9 +3,9 @@ functional tests start (with the same code).
 
 ``AllInOne`` is the services in one process (tests, ``--single-process``).
 ``SplitAllInOne`` is the default of the command: the API in this process,
-the conductor and compute in a child process started from the same command
-line, so the two use two cores (the API is most of the CPU an operation
-costs). They share the database (SQLite in WAL mode: one writer at a time,
+the conductor and compute in a child process forked from it (sharing what
+both imported), so the two use two cores (the API is most of the CPU an
+operation costs). They share the database (SQLite in WAL mode: one writer at a time,
 the other waits on the busy timeout) and the local bus (rpc/local.py).
 """
 from __future__ import annotations
