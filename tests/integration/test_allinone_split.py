@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
@@ -84,3 +85,26 @@ def test_ctrl_c_stops_both(tmp_path, procs):
     engine.wait(5)
     assert time.monotonic() - started < 20
     assert "SIGINT" in node.log() and "all-in-one stopped" in node.log()
+
+
+def test_a_process_already_running_threads_starts_its_child_anew(tmp_path):
+    """Forking a process that runs threads is not safe (a lock held by one
+    of them stays held in the child): the split then starts `taskvisor …
+    --engine` instead, as a new interpreter."""
+    from taskvisor.allinone import SplitAllInOne
+    from taskvisor.config import Config
+    conf = Config.load(None, {("DEFAULT", "data_dir"): str(tmp_path)})
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait)
+    busy.start()
+    try:
+        node = SplitAllInOne(conf, ["all-in-one", "--data-dir", str(tmp_path)], engine_main=lambda _pipe: 0)
+    finally:
+        release.set()
+        busy.join()
+    try:
+        assert not node.forked
+        assert "--engine" in psutil.Process(node.pid).cmdline()
+    finally:
+        node.stop(wait=0)  # it was still waiting for the bus: SIGTERM ends it
+    assert node.ended.is_set()
