@@ -108,8 +108,8 @@ def measure(extra: list[str], settle: float) -> dict:
                 rows.append((p.pid, p.name(), info.rss / MB, info.pss / MB, info.uss / MB, pss_anon(p.pid)))
         finally:
             node.stop()
-    return {"first_answer": took, "cpu": cpu, "rows": rows, "rss": sum(r[2] for r in rows), "pss": sum(r[3] for r in rows),
-            "uss": sum(r[4] for r in rows), "pss_anon": sum(r[5] for r in rows),
+    return {"first_answer": took, "cpu": cpu, "rows": rows, "rss": sum(r[2] for r in rows),
+            "pss": sum(r[3] for r in rows), "uss": sum(r[4] for r in rows), "pss_anon": sum(r[5] for r in rows),
             "once": len(pages) * 4096 / MB}
 
 
@@ -129,8 +129,9 @@ def main() -> None:
               + (f"{r['once']:.1f} MB" if r["once"] else "(not shown: needs root)"))
         for pid, name, rss, pss, uss, anon in r["rows"]:
             print(f"    {pid:>7} {name:<16} RSS {rss:6.1f}  PSS {pss:6.1f} (anonymous {anon:5.1f})  USS {uss:6.1f} MB")
-    for key, label in (("first_answer", "first answer s"), ("cpu", "CPU to it s"), ("rss", "RSS sum MB"), ("pss", "PSS sum MB"), ("pss_anon", "PSS anon MB"),
-                       ("uss", "USS sum MB"), ("once", "each page once")):
+    for key, label in (("first_answer", "first answer s"), ("cpu", "CPU to it s"), ("rss", "RSS sum MB"),
+                       ("pss", "PSS sum MB"), ("pss_anon", "PSS anon MB"), ("uss", "USS sum MB"),
+                       ("once", "each page once")):
         values = [r[key] for r in results]
         print(f"{label:<15} median {statistics.median(values):.2f}  ({', '.join(f'{v:.2f}' for v in values)})")
 
