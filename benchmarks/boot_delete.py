@@ -35,6 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.dbs import create_postgres_database, drop_postgres_database  # noqa: E402
 from tests.procs import Cluster, all_in_one  # noqa: E402
 from tests.services import RABBIT_URL  # noqa: E402
+from taskvisor.allinone import ENGINE_NAME  # noqa: E402
+from allinone_memory import frames  # noqa: E402
 
 COMPUTE = "/compute/v2.1"
 # Nova's default quotas (10 servers, 20 cores) would refuse the benchmark's boots, and the fake
@@ -95,6 +97,21 @@ def cpu_each(procs: list[psutil.Process]) -> list[float]:
     return out
 
 
+def memory(procs: list[psutil.Process]) -> str:
+    """RSS sum, PSS sum, and (as root) the resident pages counted once, of
+    the processes: RSS counts a page shared by two processes (a forked
+    child's) twice, PSS divides it between them (and between every other
+    program mapping the same library), the last counts it once
+    (benchmarks/allinone_memory.py says more)."""
+    infos = [p.memory_full_info() for p in procs]
+    rss, pss = sum(i.rss for i in infos) / 2**20, sum(i.pss for i in infos) / 2**20
+    if len(procs) == 1:
+        return f"{rss:.1f} MB"
+    pages = set().union(*(frames(p.pid) for p in procs))
+    once = f", each page once {len(pages) * 4096 / 2**20:.1f} MB" if pages else ""
+    return f"sum {rss:.1f} MB (PSS sum {pss:.1f} MB{once})"
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -130,8 +147,9 @@ def bench(args) -> dict:
         if not args.distributed:
             proc = all_in_one(data_dir, env={"TASKVISOR_FAKE__SPAWN_SECONDS": "0", **UNLIMITED}).start()
             try:
-                # split (the default): the API here, conductor+compute in a child (--engine)
-                engine = [c.pid for c in psutil.Process(proc.proc.pid).children() if "--engine" in c.cmdline()]
+                # split (the default): the API here, conductor+compute in a child (forked, or --engine)
+                engine = [c.pid for c in psutil.Process(proc.proc.pid).children()
+                          if c.name() == ENGINE_NAME or "--engine" in c.cmdline()]
                 if engine:
                     return run(proc.base_url, [proc.proc.pid, *engine], args, "all-in-one (2 processes)",
                                ["API", "conductor+compute"])
@@ -198,7 +216,7 @@ def run(base_url: str, pids: list[int], args, label: str, names: list[str] | Non
     image = api.get("/image/v2/images?name=cirros").json()["images"][0]["id"]
     procs = [psutil.Process(pid) for pid in pids]
     time.sleep(1)
-    rss_idle = sum(p.memory_info().rss for p in procs) / 2**20
+    mem_idle = memory(procs)
 
     def rel(url: str) -> str:
         return url.split(base_url, 1)[1]
@@ -234,7 +252,7 @@ def run(base_url: str, pids: list[int], args, label: str, names: list[str] | Non
     each_end = cpu_each(procs)
     each = [e - b - (li - bo) for e, b, li, bo in zip(each_end, each_before, each_list, each_boots)]
     cpu = sum(each)
-    rss_after = sum(p.memory_info().rss for p in procs) / 2**20
+    mem_after = memory(procs)
     boots, deletes = read_tasks(api, boot_urls), read_tasks(api, delete_urls)  # after the CPU figure
     tasks = boots + deletes
     failed = [t for t in tasks if t["status"] != "succeeded"]
@@ -253,8 +271,8 @@ def run(base_url: str, pids: list[int], args, label: str, names: list[str] | Non
         print("  CPU ms per task by   " + ", ".join(f"{n} {c * 1000 / len(tasks):.2f}" for n, c in zip(names, each)))
     for name, values in lat.items():
         print(f"  {name:<6} latency       p50 {statistics.median(values):.1f} ms   p95 {pct(values, 95):.1f} ms")
-    print(f"  RSS idle             {rss_idle:.1f} MB ({len(procs)} process{'es' if len(procs) > 1 else ''})")
-    print(f"  RSS after the run    {rss_after:.1f} MB")
+    print(f"  RSS idle             {mem_idle} ({len(procs)} process{'es' if len(procs) > 1 else ''})")
+    print(f"  RSS after the run    {mem_after}")
     print(f"  GET /servers/detail  p50 {statistics.median(detail):.1f} ms at {args.servers} servers")
     print(f"  one task alone       p50 {statistics.median(probe):.1f} ms   p95 {pct(probe, 95):.1f} ms "
           f"({len(probe)} boots and deletes, one at a time, beside {args.servers} ACTIVE servers)")

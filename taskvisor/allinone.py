@@ -3,9 +3,9 @@ functional tests start (with the same code).
 
 ``AllInOne`` is the services in one process (tests, ``--single-process``).
 ``SplitAllInOne`` is the default of the command: the API in this process,
-the conductor and compute in a child process started from the same command
-line, so the two use two cores (the API is most of the CPU an operation
-costs). They share the database (SQLite in WAL mode: one writer at a time,
+the conductor and compute in a child process forked from it (sharing what
+both imported), so the two use two cores (the API is most of the CPU an
+operation costs). They share the database (SQLite in WAL mode: one writer at a time,
 the other waits on the busy timeout) and the local bus (rpc/local.py).
 """
 from __future__ import annotations
@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from taskvisor.config import Config
 from taskvisor.db.session import Database, PoolOptions, sqlite_file
@@ -167,59 +168,124 @@ class _CallsOfBothProcesses:
         yield merged
 
 
+ENGINE_NAME = "tv-engine"  # the forked child's process name (ps, top; psutil's name())
+
+
+def _threads() -> int:
+    """OS threads of this process (C libraries' too), where Linux tells."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _fork_engine(engine_main: Callable[[TextIO], int]) -> tuple[int, BinaryIO]:
+    """Fork the conductor+compute child; its pid, and the pipe its link is
+    written to. Only while this process runs a single thread and holds no
+    connection or socket: the child gets a copy of a quiet process, and
+    shares with it, copy-on-write, every page start-up filled (SQLAlchemy,
+    the models, the flows: most of a process's memory). ``gc.freeze()``
+    first: the child's collections then never write into (and so copy) the
+    parent's objects; their reference counts still do, where touched."""
+    read_end, write_end = os.pipe()
+    gc.collect()
+    gc.freeze()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        os.close(read_end)
+        return pid, os.fdopen(write_end, "wb")
+    code = 1
+    try:  # the child: never returns into its parent's stack
+        os.setsid()  # as start_new_session: a Ctrl-C in the terminal reaches the main process only
+        os.close(write_end)
+        try:
+            with open("/proc/self/comm", "w") as comm:
+                comm.write(ENGINE_NAME)
+        except OSError:
+            pass
+        code = engine_main(os.fdopen(read_end, "r"))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        LOG.exception("the conductor and compute process failed")
+    finally:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 class SplitAllInOne:
     """The API here; the conductor and compute in a supervised child process.
 
-    The child is `taskvisor <argv> --engine`: it reads how to reach the bus
-    (the hub's socket and authkey) from its stdin, and leaves at once when
-    that pipe closes, i.e. when this process ended, even by SIGKILL. It has
-    a session of its own, so a Ctrl-C in the terminal reaches this process
+    The child is forked from this process before it starts any thread or
+    opens any connection or socket (``_fork_engine``), so the two share what
+    start-up imported; should this process already run threads, it is started as
+    `taskvisor <argv> --engine` instead. It reads how to reach the bus (the
+    hub's socket and authkey) from a pipe, and leaves at once when that
+    pipe closes, i.e. when this process ended, even by SIGKILL. It has a
+    session of its own, so a Ctrl-C in the terminal reaches this process
     only, which stops the API and then the child (one SIGTERM: graceful).
     Its logs go to the same output. If it ends while the API serves,
     ``died`` is set and the all-in-one stops, loudly."""
 
-    def __init__(self, conf: Config, argv: list[str]):
+    def __init__(self, conf: Config, argv: list[str], engine_main: Callable[[TextIO], int] | None = None):
+        """Start the child, and nothing else: call ``open()`` next."""
         self.conf, self.argv = conf, argv
         self.hub: Hub | None = None
+        self.api: AllInOne | None = None
         self._tmp: str | None = None
         self.link: dict = {}
+        self.died = threading.Event()
+        self.ended = threading.Event()  # the child has ended and was reaped
+        self.exit_code: int | None = None
+        self._stopping = False
+        # The child starts first, and runs its own imports while this process
+        # brings the schema up to date; it waits for start() to tell it the
+        # bus, i.e. until the schema is ready (it never migrates).
+        self.forked = engine_main is not None and _threads() == 1
+        if self.forked:
+            assert engine_main is not None
+            self.pid, self._link_pipe = _fork_engine(engine_main)
+            self._reap = lambda: os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        else:
+            if engine_main is not None:
+                LOG.warning("this process runs %d threads: starting the conductor and compute process anew "
+                            "rather than forking it", _threads())
+            proc = subprocess.Popen([sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"],
+                                    stdin=subprocess.PIPE, start_new_session=True)
+            assert proc.stdin is not None
+            self.pid, self._link_pipe, self._reap = proc.pid, proc.stdin, proc.wait
+        threading.Thread(target=self._supervise, name="supervise-engine", daemon=True).start()
+
+    def open(self) -> "SplitAllInOne":
+        """The bus's hub, and the database brought to the newest schema."""
         transport = None
-        if conf.DEFAULT.transport_url.startswith("inprocess"):  # else both use RabbitMQ
-            address, self._tmp = _bus_address(conf)
-            os.makedirs(conf.DEFAULT.data_dir, mode=0o700, exist_ok=True)
+        if self.conf.DEFAULT.transport_url.startswith("inprocess"):  # else both use RabbitMQ
+            address, self._tmp = _bus_address(self.conf)
+            os.makedirs(self.conf.DEFAULT.data_dir, mode=0o700, exist_ok=True)
             key = secrets.token_bytes(32)
             self.hub = Hub(address, key)
             self.link = {"address": address, "key": key.hex()}
             transport = LocalTransport(address, key, name="the API")
-        self.died = threading.Event()
-        self._stopping = False
-        # The child starts now, and imports while this process brings the
-        # schema up to date; it waits for start() to tell it the bus, i.e.
-        # until the schema is ready (it never migrates).
-        self.proc: subprocess.Popen | None = subprocess.Popen(
-            [sys.executable, "-m", "taskvisor.cli", *self.argv, "--engine"], stdin=subprocess.PIPE,
-            start_new_session=True)
-        try:
-            self.api = AllInOne(conf, transport=transport, engine=False, upgrade_apart=True)
-        except BaseException:
-            self.proc.kill()
-            self.proc.wait()
-            raise
+        self.api = AllInOne(self.conf, transport=transport, engine=False, upgrade_apart=True)
         rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
         rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
+        return self
 
     def app(self):
+        assert self.api is not None
         return self.api.app()
 
     def start(self) -> "SplitAllInOne":
-        assert self.proc is not None and self.proc.stdin is not None
         try:
-            self.proc.stdin.write((json.dumps(self.link) + "\n").encode())
-            self.proc.stdin.flush()  # kept open: its end tells the child that we ended
+            self._link_pipe.write((json.dumps(self.link) + "\n").encode())
+            self._link_pipe.flush()  # kept open: its end tells the child that we ended
         except BrokenPipeError:  # it has ended already: _supervise reports it
             pass
-        LOG.info("conductor and compute: process %d", self.proc.pid)
-        threading.Thread(target=self._supervise, name="supervise-engine", daemon=True).start()
+        LOG.info("conductor and compute: process %d%s", self.pid, " (forked)" if self.forked else "")
         return self
 
     def wait_ready(self, timeout: float = 120.0) -> bool:
@@ -230,45 +296,55 @@ class SplitAllInOne:
         return self.hub.wait_served(topics, timeout, alive=lambda: not self.died.is_set())
 
     def _supervise(self) -> None:
-        assert self.proc is not None
-        code = self.proc.wait()
+        """The only reaper of the child."""
+        self.exit_code = self._reap()
+        self.ended.set()
         if not self._stopping:
             LOG.error("the conductor and compute process (%d) ended (exit status %s): stopping the all-in-one",
-                      self.proc.pid, code)
+                      self.pid, self.exit_code)
             self.died.set()
+
+    def _signal(self, sig: int) -> None:
+        if not self.ended.is_set():
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:  # ended, not reaped yet
+                pass
+
+    def _kill(self) -> None:
+        self._signal(signal.SIGKILL)
 
     def stop(self, wait: float) -> int:
         """SIGTERM the child (graceful: running steps reach their checkpoints,
         up to ``wait``), then close the API side; the child's exit status."""
         self._stopping = True
-        code = 0
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                code = self.proc.wait(wait + 15)
-            except subprocess.TimeoutExpired:
-                LOG.warning("the conductor and compute process did not stop in %ss: killing it", wait + 15)
-                self.proc.kill()
-                code = self.proc.wait()
-        self.api.stop()
+        self._signal(signal.SIGTERM)
+        if not self.ended.wait(wait + 15):
+            LOG.warning("the conductor and compute process did not stop in %ss: killing it", wait + 15)
+            self._kill()
+            self.ended.wait()
+        if self.api:
+            self.api.stop()
         if self.hub:
             self.hub.close()
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        return code
+        return self.exit_code or 0
 
 
-def run_engine(conf: Config, wait_for_signal, second_signal_ends_now) -> int:
-    """The child of a split all-in-one: conductor + compute until SIGTERM."""
-    line = sys.stdin.readline()
+def run_engine(conf: Config, wait_for_signal, second_signal_ends_now, link_pipe: TextIO | None = None) -> int:
+    """The child of a split all-in-one: conductor + compute until SIGTERM.
+    ``link_pipe`` (stdin by default) brings the bus's address, then closes
+    when the main process ends."""
+    pipe = link_pipe or sys.stdin
+    line = pipe.readline()
     if not line:  # the main process ended before the schema was ready
         LOG.error("the all-in-one's main process is gone: leaving now")
         return 1
     link = json.loads(line)
 
     def exit_with_parent() -> None:
-        sys.stdin.read()  # returns at EOF: the all-in-one's main process ended
+        pipe.read()  # returns at EOF: the all-in-one's main process ended
         if not stopping.is_set():
             LOG.error("the all-in-one's main process is gone: leaving now")
         logging.shutdown()

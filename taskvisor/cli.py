@@ -116,15 +116,25 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
     conf = _load(args)
     if args.engine:  # the conductor+compute child of a split all-in-one
         return allinone.run_engine(conf, _wait_for_signal, _second_signal_ends_now)
-    _check_listen(conf, args)
     reason = allinone.cannot_split(conf)
     if args.single_process or reason:
+        _check_listen(conf, args)
         if reason and not args.single_process:
             LOG.info("one process: %s", reason)
         return _all_in_one_process(conf)
-    node = allinone.SplitAllInOne(conf, args.argv)
+    # The conductor+compute child is forked first: before this process starts
+    # any thread or opens any connection, and before it imports the API's
+    # modules (which the child does not need), so that the two share what
+    # both use and little else.
+    node = allinone.SplitAllInOne(conf, args.argv, engine_main=lambda link_pipe: allinone.run_engine(
+        conf, _wait_for_signal, _second_signal_ends_now, link_pipe))
     try:
-        node.start()
+        _check_listen(conf, args)
+    except BaseException:  # refused: the child, still waiting for the bus, just goes
+        node.stop(wait=0)
+        raise
+    try:
+        node.open().start()
         app = node.app()  # while the child starts
         if not node.wait_ready():
             raise SystemExit("taskvisor: the conductor and compute process did not start; see its log above")

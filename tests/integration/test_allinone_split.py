@@ -6,18 +6,20 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import httpx
 import psutil
 
+from taskvisor.allinone import ENGINE_NAME
 from tests.integration.allinone_boots import boot_servers, start_all_in_one, wait_all_succeeded
 from tests.procs import all_in_one, wait_for
 
 
 def engine_of(proc) -> psutil.Process:
     children = psutil.Process(proc.proc.pid).children()
-    assert len(children) == 1 and "--engine" in children[0].cmdline(), children
+    assert len(children) == 1 and children[0].name() == ENGINE_NAME, [(c, c.cmdline()) for c in children]
     return children[0]
 
 
@@ -83,3 +85,26 @@ def test_ctrl_c_stops_both(tmp_path, procs):
     engine.wait(5)
     assert time.monotonic() - started < 20
     assert "SIGINT" in node.log() and "all-in-one stopped" in node.log()
+
+
+def test_a_process_already_running_threads_starts_its_child_anew(tmp_path):
+    """Forking a process that runs threads is not safe (a lock held by one
+    of them stays held in the child): the split then starts `taskvisor …
+    --engine` instead, as a new interpreter."""
+    from taskvisor.allinone import SplitAllInOne
+    from taskvisor.config import Config
+    conf = Config.load(None, {("DEFAULT", "data_dir"): str(tmp_path)})
+    release = threading.Event()
+    busy = threading.Thread(target=release.wait)
+    busy.start()
+    try:
+        node = SplitAllInOne(conf, ["all-in-one", "--data-dir", str(tmp_path)], engine_main=lambda _pipe: 0)
+    finally:
+        release.set()
+        busy.join()
+    try:
+        assert not node.forked
+        assert "--engine" in psutil.Process(node.pid).cmdline()
+    finally:
+        node.stop(wait=0)  # it was still waiting for the bus: SIGTERM ends it
+    assert node.ended.is_set()
