@@ -237,6 +237,7 @@ class SplitAllInOne:
         self.hub: Hub | None = None
         self.api: AllInOne | None = None
         self._tmp: str | None = None
+        self._calls: _CallsOfBothProcesses | None = None
         self.link: dict = {}
         self.died = threading.Event()
         self.ended = threading.Event()  # the child has ended and was reaped
@@ -271,8 +272,11 @@ class SplitAllInOne:
             self.link = {"address": address, "key": key.hex()}
             transport = LocalTransport(address, key, name="the API")
         self.api = AllInOne(self.conf, transport=transport, engine=False, upgrade_apart=True)
+        # /metrics shows both processes' calls; stop() puts the plain histogram back, so
+        # another all-in-one in this process (tests) finds the registry as it was
+        self._calls = _CallsOfBothProcesses(self.api.transport)
         rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)
-        rpc_metrics.REGISTRY.register(_CallsOfBothProcesses(self.api.transport))
+        rpc_metrics.REGISTRY.register(self._calls)
         return self
 
     def app(self):
@@ -325,6 +329,10 @@ class SplitAllInOne:
             self.ended.wait()
         if self.api:
             self.api.stop()
+        if self._calls is not None:
+            rpc_metrics.REGISTRY.unregister(self._calls)
+            rpc_metrics.REGISTRY.register(rpc_metrics.CALLS)
+            self._calls = None
         if self.hub:
             self.hub.close()
         if self._tmp:

@@ -108,3 +108,22 @@ def test_a_process_already_running_threads_starts_its_child_anew(tmp_path):
     finally:
         node.stop(wait=0)  # it was still waiting for the bus: SIGTERM ends it
     assert node.ended.is_set()
+
+
+def test_one_split_after_another_in_one_process(tmp_path):
+    """The split swaps the RPC histogram in the metrics registry for one that
+    adds the child's figures; stop() puts it back, so a second split in the
+    same process (tests do this) opens as the first did."""
+    from taskvisor.allinone import SplitAllInOne
+    from taskvisor.config import Config
+    from taskvisor.rpc import metrics as rpc_metrics
+    for n in range(2):
+        data = tmp_path / str(n)
+        conf = Config.load(None, {("DEFAULT", "data_dir"): str(data)})
+        node = SplitAllInOne(conf, ["all-in-one", "--data-dir", str(data)], engine_main=lambda _pipe: 0)
+        try:
+            node.open()
+        finally:
+            node.stop(wait=0)
+    rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)  # registered: no KeyError
+    rpc_metrics.REGISTRY.register(rpc_metrics.CALLS)
