@@ -88,7 +88,8 @@ def run_taskvisor(args) -> dict:
     try:
         proc = all_in_one(data).start()
         side = Side("taskvisor", f"{proc.base_url}/baremetal", lambda: [proc.proc.pid] if proc.running else [],
-                    {}, TASKVISOR_STEPS, "deploy.erase_devices", version="all-in-one")
+                    {}, TASKVISOR_STEPS, "deploy.erase_devices", version="all-in-one",
+                    cpu_names=("API", "engine"))
         print(f"taskvisor all-in-one on {proc.base_url} (pid {proc.proc.pid}), load {loadavg()}", flush=True)
         return measure(side, args)
     except BaseException:
