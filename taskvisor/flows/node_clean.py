@@ -18,7 +18,7 @@ import time
 
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
 from taskvisor.baremetal.steps import step_id, without_plan
-from taskvisor.flows.node_common import hardware, keep_internal, release, show
+from taskvisor.flows.node_common import hardware, keep_internal, release, show, show_at_checkpoint
 from taskvisor.flows.node_records import cache_bios_settings
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow, Step, StepFailed
@@ -45,12 +45,13 @@ flow.expand(clean_steps)
 def prepare(ctx):
     if ctx.store.get("held") is not None:
         return {"skipped": True}
-    show(ctx, reservation=ctx.host, provision_state=states.CLEANING)
     driver, hw = hardware(ctx)
     try:
-        driver.power.validate(hw)
+        driver.power.validate(hw)  # local: driver_info only, no call to the hardware
     except HardwareError as exc:
         raise StepFailed(f"Validation of node {ctx.node['id']} for cleaning failed: {exc}", 400) from None
+    # with the checkpoint that also starts the first clean step: one commit, not two
+    show_at_checkpoint(ctx, reservation=ctx.host, provision_state=states.CLEANING)
     return {"steps": len(ctx.params.get("steps") or []), "start": int(ctx.params.get("start") or 0)}
 
 
@@ -88,7 +89,7 @@ def _clean_step(index: int):
         if step.get("interface") == "bios":  # Ironic re-reads the settings after a BIOS step
             cache_bios_settings(ctx, driver.bios.get_settings(hw))
         if state == states.CLEANWAIT:  # the ramdisk called back: clean wait --resume--> cleaning
-            show(ctx, provision_state=states.CLEANING)
+            show_at_checkpoint(ctx, provision_state=states.CLEANING)
         return {"seconds": round(time.monotonic() - started, 3)}
     return run
 

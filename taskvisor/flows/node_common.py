@@ -38,6 +38,14 @@ def show(ctx: Any, **fields: Any) -> None:
     ctx.write_now(**_bound(ctx, fields))
 
 
+def show_at_checkpoint(ctx: Any, **fields: Any) -> None:
+    """As ``show``, but written with this step's checkpoint rather than in a
+    transaction of its own: for what the node shows once the step's work is
+    done (the checkpoint commits moments later; a step that fails or dies
+    before it runs again, and shows it again)."""
+    ctx.update(**_bound(ctx, fields))
+
+
 def reserve(ctx: Any) -> None:
     """Every node step starts here: the node shows who runs it."""
     show(ctx, reservation=ctx.host)

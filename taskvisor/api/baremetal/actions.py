@@ -98,10 +98,12 @@ def _provision_values(node: dict, event: str, target_override: str | None = None
     return values
 
 
-def _automated_plan(request: Request, node: dict) -> list[dict]:
-    """Steps automated cleaning runs for this node ([] when it is off)."""
-    with request.app.state.tv.db.read() as conn:
-        known = clean_steps_of(conn, node["driver"], node)
+def _automated_plan(request: Request, node: dict, known: list[dict] | None = None) -> list[dict]:
+    """Steps automated cleaning runs for this node ([] when it is off);
+    ``known``: the node's driver steps, when the caller read them already."""
+    if known is None:
+        with request.app.state.tv.db.read() as conn:
+            known = clean_steps_of(conn, node["driver"], node)
     try:
         return clean_steps.automated_plan(known, node, request.app.state.tv.conf)
     except ValueError as exc:
@@ -127,6 +129,9 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
         authorize_node(ctx, "baremetal:node:set_provision_state", node, ident)
+        # the driver's clean steps, read with the node (one read transaction, not two): a clean's
+        # and a provide's plan are made of them
+        known = clean_steps_of(conn, node["driver"], node) if target in ("clean", "provide") else None
     if target in ("deleted", "undeploy", "rebuild") and node["protected"]:
         raise protected_error(node)
     if target == "rebuild":
@@ -154,15 +159,13 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         if not user_steps:
             raise BadRequest('"clean_steps" is required when setting target provision state to clean')
         try:
-            with request.app.state.tv.db.read() as conn:
-                known = clean_steps_of(conn, node["driver"], node)
             planned = clean_steps.validate_user_steps(known, user_steps)
         except clean_steps.InvalidSteps as exc:
             raise BadRequest(str(exc)) from None
         return _clean(request, ctx, node, "clean", planned, states.MANAGEABLE, manual=True,
                       runbook=runbook and runbook["uuid"])
     if event == "provide":
-        return _clean(request, ctx, node, "provide", _automated_plan(request, node), states.AVAILABLE,
+        return _clean(request, ctx, node, "provide", _automated_plan(request, node, known), states.AVAILABLE,
                       manual=False)
     if event == "unhold":
         internal = node["driver_internal_info"] or {}
