@@ -35,7 +35,11 @@ def _bound(ctx: Any, fields: dict) -> dict:
 
 
 def show(ctx: Any, **fields: Any) -> None:
-    ctx.write_now(**_bound(ctx, fields))
+    """Write the fields that differ from the node's now (none: no write);
+    provision_updated_at is stamped when provision_state changes."""
+    fields = {k: v for k, v in fields.items() if ctx.node.get(k) != v}
+    if fields:
+        ctx.write_now(**_bound(ctx, fields))
 
 
 def show_at_checkpoint(ctx: Any, **fields: Any) -> None:
@@ -43,7 +47,9 @@ def show_at_checkpoint(ctx: Any, **fields: Any) -> None:
     transaction of its own: for what the node shows once the step's work is
     done (the checkpoint commits moments later; a step that fails or dies
     before it runs again, and shows it again)."""
-    ctx.update(**_bound(ctx, fields))
+    fields = {k: v for k, v in fields.items() if ctx.node.get(k) != v}
+    if fields:
+        ctx.update(**_bound(ctx, fields))
 
 
 def reserve(ctx: Any) -> None:
