@@ -414,8 +414,9 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     conductors = live_conductors(request) if "conductor" in shown else None
     # the drivers' record (every conductor's capabilities, decoded) only shows in the *_interface fields
     known = recorded_drivers(request) if any(f.endswith("_interface") for f in shown) else {}
-    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
-                                    drivers=known), node, ctx)
+    # rendered directly, as the lists are: the clients' polls come here
+    return JsonResponse(redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
+                                                 drivers=known), node, ctx))
 
 
 @router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))
