@@ -9,9 +9,10 @@ in ``X-Taskvisor-Task``.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import deploy_templates, runbooks, views
@@ -48,17 +49,26 @@ def invalid_state(action: str, node_id: str, state) -> BadRequest:
                       f'in state "{state}".')
 
 
+@lru_cache(maxsize=128)
+def _cas_statement(sources: tuple[str, ...] | None, exclude: tuple[str, ...], columns: frozenset):
+    """start_node_task's compare-and-swap, built once per shape (states and
+    columns): SQLAlchemy then reuses its compiled form."""
+    query = update(nodes).where(nodes.c.id == bindparam("p_id"), nodes.c.task_id.is_(None))
+    if sources is not None:
+        query = query.where(nodes.c.provision_state.in_(sources))
+    if exclude:
+        query = query.where(nodes.c.provision_state.not_in(exclude))
+    return query.values({c: bindparam(f"v_{c}", type_=nodes.c[c].type) for c in sorted(columns)})
+
+
 def start_node_task(request: Request, ctx: RequestContext, node: dict, *, action: str, flow: str,
                     sources: tuple[str, ...] | None, values: dict, params: dict | None = None,
                     exclude: tuple[str, ...] = ()) -> Response:
     """Hand the node to a new task (CAS) and answer 202 with its URL."""
     def cas(task_id: str):
-        query = update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))
-        if sources is not None:
-            query = query.where(nodes.c.provision_state.in_(sources))
-        if exclude:
-            query = query.where(nodes.c.provision_state.not_in(exclude))
-        return query.values(task_id=task_id, updated_at=utcnow(), **values)
+        fields = {"task_id": task_id, "updated_at": utcnow(), **values}
+        return (_cas_statement(sources, tuple(exclude), frozenset(fields)),
+                {"p_id": node["id"], **{f"v_{k}": v for k, v in fields.items()}})
 
     held = []
 
