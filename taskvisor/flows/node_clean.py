@@ -45,6 +45,10 @@ flow.expand(clean_steps)
 def prepare(ctx):
     if ctx.store.get("held") is not None:
         return {"skipped": True}
+    if ctx.node.get("provision_state") not in states.CLEANING_STATES:
+        # an undeploy's clean (the node is deleting): cleaning starts now, so that a failed
+        # validation finds the node cleaning (clean failed, not error)
+        show(ctx, reservation=ctx.host, provision_state=states.CLEANING)
     driver, hw = hardware(ctx)
     try:
         driver.power.validate(hw)
