@@ -41,7 +41,9 @@ request itself took. Throughput is nodes done over the phase's wall time. A
 connection when the request did not land. Then GET /v1/nodes and
 /v1/nodes/detail at N nodes (sequential), RSS of the server processes (Ironic:
 every process of its launcher) idle and after the run, and the CPU seconds the
-servers used for the workload.
+servers used for the workload. Each phase also shows the servers' CPU per
+node (polls included), split between the root process and its children
+(taskvisor: the API and the engine): steadier than nodes/s on a busy machine.
 
 A benchmark: it prints figures and asserts nothing about speed. The machine's
 load average is printed with them: other work on the machine moves them.
