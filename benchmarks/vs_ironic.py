@@ -41,7 +41,9 @@ request itself took. Throughput is nodes done over the phase's wall time. A
 connection when the request did not land. Then GET /v1/nodes and
 /v1/nodes/detail at N nodes (sequential), RSS of the server processes (Ironic:
 every process of its launcher) idle and after the run, and the CPU seconds the
-servers used for the workload.
+servers used for the workload. Each phase also shows the servers' CPU per
+node (polls included), split between the root process and its children
+(taskvisor: the API and the engine): steadier than nodes/s on a busy machine.
 
 A benchmark: it prints figures and asserts nothing about speed. The machine's
 load average is printed with them: other work on the machine moves them.
@@ -88,7 +90,8 @@ def run_taskvisor(args) -> dict:
     try:
         proc = all_in_one(data).start()
         side = Side("taskvisor", f"{proc.base_url}/baremetal", lambda: [proc.proc.pid] if proc.running else [],
-                    {}, TASKVISOR_STEPS, "deploy.erase_devices", version="all-in-one")
+                    {}, TASKVISOR_STEPS, "deploy.erase_devices", version="all-in-one",
+                    cpu_names=("API", "engine"))
         print(f"taskvisor all-in-one on {proc.base_url} (pid {proc.proc.pid}), load {loadavg()}", flush=True)
         return measure(side, args)
     except BaseException:

@@ -7,6 +7,11 @@ import os
 from ironic_bench.workload import API_VERSION, pct
 
 
+def cpu_per_node(phase) -> float | None:
+    """The servers' CPU over the phase (polls included) per node done: steadier than nodes/s on a loaded machine."""
+    return 1000 * phase.cpu_s / len(phase.latencies) if phase.latencies else None
+
+
 def report(results: dict[str, dict], args) -> None:
     tv, ir = results.get("taskvisor"), results.get("ironic")
     rows: list[tuple[str, float | None, float | None, str, str]] = []  # label, tv, ir, unit, better
@@ -24,6 +29,7 @@ def report(results: dict[str, dict], args) -> None:
             add(f"{label} p50 by server stamp", lambda r, k=key: ms(pct(r["phases"][k].stamped, 50)), "ms")
             add(f"{label} p50 of the 202 answer", lambda r, k=key: ms(pct(r["phases"][k].accepted, 50)), "ms")
         add(f"{label} throughput", lambda r, k=key: r["phases"][k].rate, "nodes/s", "higher")
+        add(f"{label} server CPU per node", lambda r, k=key: cpu_per_node(r["phases"][k]), "ms")
     add(f"GET /v1/nodes p50 ({args.nodes} nodes)", lambda r: ms(r["list"]["p50"]), "ms")
     add(f"GET /v1/nodes p95", lambda r: ms(r["list"]["p95"]), "ms")
     add(f"GET /v1/nodes/detail p50", lambda r: ms(r["detail"]["p50"]), "ms")
@@ -85,6 +91,8 @@ def to_json(results: dict) -> dict:
                                          "accepted_p50_ms": ms(pct(p.accepted, 50)),
                                          "retries_409": p.retries_409, "polls": p.polls,
                                          "transport_errors": p.transport_errors,
+                                         "cpu_ms_per_node": cpu_per_node(p),
+                                         "cpu_root_s": p.cpu_root_s, "cpu_children_s": p.cpu_children_s,
                                          "failures": p.failures[:20]}
                                      for k, p in r["phases"].items()}}
     return out

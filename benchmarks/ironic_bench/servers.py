@@ -43,6 +43,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def cpu_split(pids: list[int]) -> tuple[float, float]:
+    """CPU seconds of the given (root) processes and of their children,
+    apart: taskvisor's all-in-one serves the API in its root process and
+    runs the engine (conductor, compute) in a child."""
+    root = children = 0.0
+    for pid in pids:
+        for i, p in enumerate(tree(pid)):
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            if i == 0:
+                root += t.user + t.system
+            else:
+                children += t.user + t.system
+    return root, children
+
+
 def loadavg() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ironic_bench.servers import cpu_seconds, loadavg, rss_mb
+from ironic_bench.servers import cpu_seconds, cpu_split, loadavg, rss_mb
 
 IRONIC_VERSION = "39.0.0"
 API_VERSION = "1.86"  # firmware_interface (Ironic needs it set for firmware.update); taskvisor's max is 1.115
@@ -33,6 +33,7 @@ class Side:
     clean_steps: list
     automated_step: str
     version: str = ""
+    cpu_names: tuple = ("root", "children")  # what the root process and its children are
 
 
 IRONIC_STEPS = [
@@ -75,6 +76,8 @@ class Phase:
     wall: float = 0.0
     skipped: int = 0
     cpu_s: float = 0.0  # the servers' CPU over the phase (polling included)
+    cpu_root_s: float = 0.0  # of it, the root process's (taskvisor: the API) ...
+    cpu_children_s: float = 0.0  # ... and its children's (taskvisor: the engine)
 
     @property
     def rate(self) -> float:
@@ -161,7 +164,7 @@ class Runner:
         ph = Phase(name)
         deadline = time.monotonic() + self.args.phase_timeout
         pids = self.side.pids()
-        cpu0 = cpu_seconds(pids)
+        cpu0, split0 = cpu_seconds(pids), cpu_split(pids)
         start = time.perf_counter()
 
         def one(i: int) -> None:
@@ -185,6 +188,8 @@ class Runner:
             list(pool.map(one, range(self.args.nodes)))
         ph.wall = time.perf_counter() - start
         ph.cpu_s = cpu_seconds(pids) - cpu0
+        split = cpu_split(pids)
+        ph.cpu_root_s, ph.cpu_children_s = split[0] - split0[0], split[1] - split0[1]
         return ph
 
     def create(self, i: int, ph: Phase, deadline: float) -> float:
@@ -289,7 +294,9 @@ class Runner:
                   f"p50 {fmt_ms(pct(ph.latencies, 50))} p95 {fmt_ms(pct(ph.latencies, 95))} "
                   f"(stamp {fmt_ms(pct(ph.stamped, 50))}, answer {fmt_ms(pct(ph.accepted, 50))}) ms  "
                   f"409s {ph.retries_409} dropped {ph.transport_errors}  "
-                  f"CPU {1000 * ph.cpu_s / max(1, len(ph.latencies)):.1f} ms/node  "
+                  f"CPU {1000 * ph.cpu_s / max(1, len(ph.latencies)):.1f} ms/node "
+                  f"({side.cpu_names[0]} {1000 * ph.cpu_root_s / max(1, len(ph.latencies)):.1f} + "
+                  f"{side.cpu_names[1]} {1000 * ph.cpu_children_s / max(1, len(ph.latencies)):.1f})  "
                   f"polls {ph.polls / max(1, len(ph.latencies)):.1f}/node  load {loadavg()}", flush=True)
             for failure in ph.failures[:3]:
                 print(f"    {failure}", flush=True)

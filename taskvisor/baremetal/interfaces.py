@@ -13,6 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 
+# driver_internal_info's keys of a running clean (baremetal.steps.CLEANING_KEYS) and its kind
+_PLAN_KEYS = frozenset(("clean_steps", "clean_step_index", "manual_cleaning"))
+
 POWER_ON, POWER_OFF, REBOOT = "power on", "power off", "rebooting"
 SOFT_POWER_OFF, SOFT_REBOOT = "soft power off", "soft rebooting"
 POWER_TARGETS = (POWER_ON, POWER_OFF, REBOOT, SOFT_REBOOT, SOFT_POWER_OFF)
@@ -38,8 +41,11 @@ class HardwareTask:
         # What the running step declared: a driver's wait cannot abort a step
         # that is not abortable, whatever it passes.
         self.abortable = abortable
-        # a private copy: the flow saves it only if the driver changed it
-        self.internal: dict = copy.deepcopy(node.get("driver_internal_info") or {})
+        # a private copy: the flow saves it only if the driver changed it. The
+        # plan of the clean that runs (most of the document) is shared, not
+        # copied: drivers read it and never change it
+        self.internal: dict = {k: v if k in _PLAN_KEYS else copy.deepcopy(v)
+                               for k, v in (node.get("driver_internal_info") or {}).items()}
 
     @property
     def driver_info(self) -> dict:

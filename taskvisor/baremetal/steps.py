@@ -13,6 +13,7 @@ User steps add ``args``. Reserved steps (``hold``, ``wait``, ``power_on``,
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from typing import Any
 
 # Ties in priority go to the interface with the higher weight (Ironic's order).
@@ -117,6 +118,11 @@ def driver_steps(driver: Any) -> list[dict]:
     return steps
 
 
+@lru_cache(maxsize=8)
+def _parse_overrides(text: str) -> tuple[tuple[str, int], ...]:
+    return tuple(parse_overrides(text).items())
+
+
 def parse_overrides(text: str) -> dict[str, int]:
     """``[conductor] clean_step_priority_override``: "interface.step:priority,…"."""
     overrides: dict[str, int] = {}
@@ -136,11 +142,12 @@ def automated_steps(known: list[dict], overrides: dict[str, int] | None = None) 
     """Steps automated cleaning runs, of a driver's ``known`` steps
     (``driver_steps``): priority > 0 after overrides, highest priority first,
     ties broken by interface weight."""
-    steps = copy.deepcopy(known)
-    for step in steps:
-        if step_id(step) in (overrides or {}):
-            step["priority"] = overrides[step_id(step)]
-    steps = [s for s in steps if s["priority"] > 0]
+    overrides = overrides or {}
+    steps = []
+    for known_step in known:  # only the steps that run are copied (a driver knows many, each with argsinfo)
+        priority = overrides.get(step_id(known_step), known_step["priority"])
+        if priority > 0:
+            steps.append({**copy.deepcopy(known_step), "priority": priority})
     return sorted(steps, key=lambda s: (s["priority"], INTERFACE_PRIORITY[s["interface"]]), reverse=True)
 
 
@@ -151,7 +158,8 @@ def automated_plan(known: list[dict], node: dict, conf: Any) -> list[dict]:
     enabled = node["automated_clean"] if node["automated_clean"] is not None else conf.conductor.automated_clean
     if not enabled:
         return []
-    return automated_steps(known, parse_overrides(conf.conductor.clean_step_priority_override))
+    # parsed once per text: a provide asks for it on every request
+    return automated_steps(known, dict(_parse_overrides(conf.conductor.clean_step_priority_override or "")))
 
 
 CLEANING_KEYS = ("clean_steps", "clean_step_index")  # driver_internal_info of a running clean
@@ -171,11 +179,9 @@ def validate_user_steps(known: list[dict], user_steps: Any) -> list[dict]:
     """Check a manual clean request against the node driver's ``known`` steps; returns the
     steps to run, in the user's order, completed with the driver's data.
     Raises ``InvalidSteps`` listing every problem."""
-    import jsonschema  # here: a conductor validates steps only for a manual clean (~3 MB of modules)
-    try:
-        jsonschema.validate(user_steps, USER_STEPS_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        raise InvalidSteps(f"Invalid clean_steps: {exc.message}") from None
+    error = _best_error(_steps_validator().iter_errors(user_steps))
+    if error is not None:
+        raise InvalidSteps(f"Invalid clean_steps: {error.message}") from None
     known_by_id = {step_id(s): s for s in known}
     errors, result = [], []
     for user_step in user_steps:
@@ -197,8 +203,29 @@ def validate_user_steps(known: list[dict], user_steps: Any) -> list[dict]:
     return result
 
 
+@lru_cache(maxsize=1)
+def _steps_validator():
+    """USER_STEPS_SCHEMA's validator, built (and the schema checked) once:
+    ``jsonschema.validate`` does both on every call, most of a manual clean
+    request's CPU. Imported here: a conductor validates steps only for a
+    manual clean (~3 MB of modules)."""
+    import jsonschema
+    jsonschema.Draft202012Validator.check_schema(USER_STEPS_SCHEMA)
+    return jsonschema.Draft202012Validator(USER_STEPS_SCHEMA)
+
+
+def _best_error(errors):
+    """The error ``jsonschema.validate`` would raise (None: valid)."""
+    from jsonschema.exceptions import best_match
+    return best_match(errors)
+
+
+def _is_type(value: Any, kind: str) -> bool:
+    """JSON schema's ``{"type": kind}`` check, without building a validator per argument."""
+    return _steps_validator().TYPE_CHECKER.is_type(value, kind)
+
+
 def _check_args(user_step: dict, driver_step: dict) -> list[str]:
-    import jsonschema  # as in validate_user_steps
     argsinfo = driver_step.get("argsinfo") or {}
     args = user_step.get("args") or {}
     errors = []
@@ -211,7 +238,7 @@ def _check_args(user_step: dict, driver_step: dict) -> list[str]:
         errors.append(f"clean step {_show(user_step)} is missing these required arguments: {', '.join(missing)}")
     for name, value in args.items():
         kind = argsinfo.get(name, {}).get("type")
-        if kind and not jsonschema.Draft202012Validator({"type": kind}).is_valid(value):
+        if kind and not _is_type(value, kind):
             errors.append(f"clean step {_show(user_step)} argument {name} must be of type {kind}, "
                           f"not {type(value).__name__}")
     return errors

@@ -18,7 +18,7 @@ import time
 
 from taskvisor.baremetal.interfaces import POWER_OFF, POWER_ON, REBOOT, Aborted, HardwareError
 from taskvisor.baremetal.steps import step_id, without_plan
-from taskvisor.flows.node_common import hardware, keep_internal, release, show
+from taskvisor.flows.node_common import hardware, keep_internal, release, show, show_at_checkpoint
 from taskvisor.flows.node_records import cache_bios_settings
 from taskvisor.states import node as states
 from taskvisor.tasks.flow import Flow, Step, StepFailed
@@ -45,13 +45,40 @@ flow.expand(clean_steps)
 def prepare(ctx):
     if ctx.store.get("held") is not None:
         return {"skipped": True}
-    show(ctx, reservation=ctx.host, provision_state=states.CLEANING)
+    if ctx.node.get("provision_state") not in states.CLEANING_STATES:
+        # an undeploy's clean (the node is deleting): cleaning starts now, so that a failed
+        # validation finds the node cleaning (clean failed, not error)
+        show(ctx, reservation=ctx.host, provision_state=states.CLEANING)
     driver, hw = hardware(ctx)
     try:
         driver.power.validate(hw)
     except HardwareError as exc:
         raise StepFailed(f"Validation of node {ctx.node['id']} for cleaning failed: {exc}", 400) from None
+    # with the checkpoint that also starts the first clean step (one commit, not two), and
+    # what the node shows while that step runs
+    show_at_checkpoint(ctx, reservation=ctx.host, provision_state=states.CLEANING)
+    _show_next(ctx, int(ctx.params.get("start") or 0))
     return {"steps": len(ctx.params.get("steps") or []), "start": int(ctx.params.get("start") or 0)}
+
+
+def _showing(ctx, index: int) -> dict:
+    """What the node shows while clean step ``index`` runs."""
+    step = ctx.params["steps"][index]
+    name = step["step"]
+    state = (states.CLEANHOLD if name == "hold" else
+             states.CLEANWAIT if name == "wait" or step.get("requires_ramdisk") else states.CLEANING)
+    internal = {**(ctx.node.get("driver_internal_info") or {}), "clean_step_index": index}
+    return {"reservation": ctx.host, "clean_step": step, "provision_state": state,
+            "driver_internal_info": internal}
+
+
+def _show_next(ctx, index: int) -> None:
+    """The node shows clean step ``index`` from the checkpoint that starts it
+    (this step's): a step's start is then one commit, not two. The step
+    shows itself again as it starts, which writes nothing unless that
+    checkpoint did not (a resumed task)."""
+    if index < len(ctx.params.get("steps") or []):
+        show_at_checkpoint(ctx, **_showing(ctx, index))
 
 
 def _clean_step(index: int):
@@ -60,12 +87,13 @@ def _clean_step(index: int):
             return {"skipped": True}
         step = ctx.params["steps"][index]
         if ctx.cancel_requested():
-            _abort(ctx, ctx.node.get("clean_step"))
-        name = step["step"]
-        state = (states.CLEANHOLD if name == "hold" else
-                 states.CLEANWAIT if name == "wait" or step.get("requires_ramdisk") else states.CLEANING)
-        internal = {**(ctx.node.get("driver_internal_info") or {}), "clean_step_index": index}
-        show(ctx, reservation=ctx.host, clean_step=step, provision_state=state, driver_internal_info=internal)
+            # the step before this one: the node already shows this one (its checkpoint started it),
+            # which has not run, unless this is a step run again after its conductor died
+            before = ctx.params["steps"][index - 1] if index > 0 else None
+            _abort(ctx, ctx.node.get("clean_step") if ctx.attempt > 1 else before)
+        shown = _showing(ctx, index)
+        show(ctx, **shown)
+        name, state = step["step"], shown["provision_state"]
         if name == "hold":
             ctx.store["held"] = index
             return {"hold": True}
@@ -88,7 +116,8 @@ def _clean_step(index: int):
         if step.get("interface") == "bios":  # Ironic re-reads the settings after a BIOS step
             cache_bios_settings(ctx, driver.bios.get_settings(hw))
         if state == states.CLEANWAIT:  # the ramdisk called back: clean wait --resume--> cleaning
-            show(ctx, provision_state=states.CLEANING)
+            show_at_checkpoint(ctx, provision_state=states.CLEANING)
+        _show_next(ctx, index + 1)
         return {"seconds": round(time.monotonic() - started, 3)}
     return run
 

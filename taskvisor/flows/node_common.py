@@ -7,7 +7,8 @@ is the node's lock, and ``reservation`` names the conductor running it.
 ``show`` writes what the node is doing *now* (reservation, clean_step,
 provision_state) at the start of a step, fenced like a checkpoint
 (``StepContext.write_now``): only while this conductor holds the task's
-lease and the task owns the node.
+lease and the task owns the node. ``show_at_checkpoint`` writes with the
+step's checkpoint instead, which saves a commit when nothing waits between.
 """
 from __future__ import annotations
 
@@ -35,7 +36,22 @@ def _bound(ctx: Any, fields: dict) -> dict:
 
 
 def show(ctx: Any, **fields: Any) -> None:
-    ctx.write_now(**_bound(ctx, fields))
+    """Write the fields that differ from the node's now (none: no write);
+    provision_updated_at is stamped when provision_state changes."""
+    fields = {k: v for k, v in fields.items() if ctx.node.get(k) != v}
+    if fields:
+        ctx.write_now(**_bound(ctx, fields))
+
+
+def show_at_checkpoint(ctx: Any, **fields: Any) -> None:
+    """As ``show``, but written with this step's checkpoint (moments later,
+    in the commit that also starts the next step) rather than in a
+    transaction of its own: for what the node shows once the step's work is
+    done. A step that fails, or whose conductor dies, before its checkpoint
+    writes none of it; run again, it writes it again."""
+    fields = {k: v for k, v in fields.items() if ctx.node.get(k) != v}
+    if fields:
+        ctx.update(**_bound(ctx, fields))
 
 
 def reserve(ctx: Any) -> None:

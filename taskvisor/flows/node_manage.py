@@ -12,9 +12,11 @@ flow = Flow("node_manage", version=1, action="manage", resource_type="node")
 
 @flow.step
 def verify(ctx):
-    reserve(ctx)
     if ctx.params.get("source") != states.ENROLL:
+        # nothing to check (available, clean failed): no write to show a
+        # reservation that this step's checkpoint, the task's end, clears
         return {"skipped": True}
+    reserve(ctx)
     driver, hw = hardware(ctx)
     try:
         driver.power.validate(hw)

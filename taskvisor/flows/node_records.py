@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import bindparam, delete, insert
 
 from taskvisor.db.models import bios_settings, node_history
 from taskvisor.db.session import utcnow
@@ -27,12 +27,17 @@ def record_error(ctx: Any, message: str, fields: dict) -> None:
             target_provision_state=fields.get("target_provision_state", node.get("target_provision_state"))))
 
 
+# constant statements (a BIOS clean step writes these): compiled once
+_DELETE_SETTINGS = delete(bios_settings).where(bios_settings.c.node_id == bindparam("p_node"))
+_INSERT_SETTING = insert(bios_settings)
+
+
 def cache_bios_settings(ctx: Any, settings: list[dict]) -> None:
     """Replace the node's cached settings with what the hardware reports."""
     now = utcnow()
+    rows = [{"node_id": ctx.node["id"], "name": setting["name"], "created_at": now, "updated_at": None,
+             **{k: setting.get(k) for k in _SETTING_FIELDS}} for setting in settings]
     with ctx.fenced() as conn:
-        conn.execute(delete(bios_settings).where(bios_settings.c.node_id == ctx.node["id"]))
-        for setting in settings:
-            conn.execute(insert(bios_settings).values(
-                node_id=ctx.node["id"], name=setting["name"], created_at=now, updated_at=None,
-                **{k: setting.get(k) for k in _SETTING_FIELDS}))
+        conn.execute(_DELETE_SETTINGS, {"p_node": ctx.node["id"]})
+        if rows:
+            conn.execute(_INSERT_SETTING, rows)

@@ -2,9 +2,13 @@
 unhold / wait / abort, failure → clean failed."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from taskvisor.baremetal import fake
 from tests.functional.baremetal import Baremetal, fault
+from tests.procs import poll_until
 
 FACTORY_RESET = {"interface": "bios", "step": "factory_reset"}
 DELETE_RAID = {"interface": "raid", "step": "delete_configuration"}
@@ -101,6 +105,30 @@ def test_automated_order_ties_and_overrides(cloud_factory, tmp_path):
     node = bm2.manageable("o2")
     assert names(bm2.act(node["uuid"], "provide")) == ["prepare_cleaning", "raid.delete_configuration",
                                                         "vendor.log_passthrough", "finish_cleaning"]
+
+
+def test_the_commit_that_starts_a_clean_step_shows_it_on_the_node(bm):
+    """The task's step row turns running in the same commit that makes the
+    node show the step: whoever sees one sees the other."""
+    node = bm.manageable("s")
+    release = threading.Event()
+    fake.hold(node["uuid"], release)  # factory_reset's driver call waits
+    try:
+        resp = bm.provision(node["uuid"], "clean", clean_steps=[FACTORY_RESET, DELETE_RAID])
+        assert resp.status_code == 202, resp.text
+        url = resp.headers["X-Taskvisor-Task"]
+        poll_until(lambda: bm.task(url), lambda t: t["steps"][1]["status"] == "running", 60,
+                   lambda t: f"factory_reset never started: {t}")
+        shown = bm.node(node["uuid"])
+        assert shown["clean_step"]["step"] == "factory_reset" and shown["provision_state"] == "cleaning"
+        assert shown["driver_internal_info"]["clean_step_index"] == 0 and shown["reservation"]
+    finally:
+        release.set()
+    assert bm.wait_task(url)["status"] == "succeeded"
+    done = bm.node(node["uuid"])
+    assert done["provision_state"] == "manageable" and done["clean_step"] == {} and done["reservation"] is None
+    assert done["driver_internal_info"]["fake_step_runs"] == {"bios.factory_reset": 1, "raid.delete_configuration": 1}
+    assert "clean_step_index" not in done["driver_internal_info"]
 
 
 def test_hold_then_unhold_continues_at_the_next_step(bm):

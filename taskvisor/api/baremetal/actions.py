@@ -9,9 +9,10 @@ in ``X-Taskvisor-Task``.
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from taskvisor.api import openapi
 from taskvisor.api.baremetal import deploy_templates, runbooks, views
@@ -48,17 +49,26 @@ def invalid_state(action: str, node_id: str, state) -> BadRequest:
                       f'in state "{state}".')
 
 
+@lru_cache(maxsize=128)
+def _cas_statement(sources: tuple[str, ...] | None, exclude: tuple[str, ...], columns: frozenset):
+    """start_node_task's compare-and-swap, built once per shape (states and
+    columns): SQLAlchemy then reuses its compiled form."""
+    query = update(nodes).where(nodes.c.id == bindparam("p_id"), nodes.c.task_id.is_(None))
+    if sources is not None:
+        query = query.where(nodes.c.provision_state.in_(sources))
+    if exclude:
+        query = query.where(nodes.c.provision_state.not_in(exclude))
+    return query.values({c: bindparam(f"v_{c}", type_=nodes.c[c].type) for c in sorted(columns)})
+
+
 def start_node_task(request: Request, ctx: RequestContext, node: dict, *, action: str, flow: str,
                     sources: tuple[str, ...] | None, values: dict, params: dict | None = None,
                     exclude: tuple[str, ...] = ()) -> Response:
     """Hand the node to a new task (CAS) and answer 202 with its URL."""
     def cas(task_id: str):
-        query = update(nodes).where(nodes.c.id == node["id"], nodes.c.task_id.is_(None))
-        if sources is not None:
-            query = query.where(nodes.c.provision_state.in_(sources))
-        if exclude:
-            query = query.where(nodes.c.provision_state.not_in(exclude))
-        return query.values(task_id=task_id, updated_at=utcnow(), **values)
+        fields = {"task_id": task_id, "updated_at": utcnow(), **values}
+        return (_cas_statement(sources, tuple(exclude), frozenset(fields)),
+                {"p_id": node["id"], **{f"v_{k}": v for k, v in fields.items()}})
 
     held = []
 
@@ -98,10 +108,12 @@ def _provision_values(node: dict, event: str, target_override: str | None = None
     return values
 
 
-def _automated_plan(request: Request, node: dict) -> list[dict]:
-    """Steps automated cleaning runs for this node ([] when it is off)."""
-    with request.app.state.tv.db.read() as conn:
-        known = clean_steps_of(conn, node["driver"], node)
+def _automated_plan(request: Request, node: dict, known: list[dict] | None = None) -> list[dict]:
+    """Steps automated cleaning runs for this node ([] when it is off);
+    ``known``: the node's driver steps, when the caller read them already."""
+    if known is None:
+        with request.app.state.tv.db.read() as conn:
+            known = clean_steps_of(conn, node["driver"], node)
     try:
         return clean_steps.automated_plan(known, node, request.app.state.tv.conf)
     except ValueError as exc:
@@ -127,6 +139,9 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
     with request.app.state.tv.db.read() as conn:
         node = load_node(conn, ident, ctx)
         authorize_node(ctx, "baremetal:node:set_provision_state", node, ident)
+        # the driver's clean steps, read with the node (one read transaction, not two): a clean's
+        # and a provide's plan are made of them
+        known = clean_steps_of(conn, node["driver"], node) if target in ("clean", "provide") else None
     if target in ("deleted", "undeploy", "rebuild") and node["protected"]:
         raise protected_error(node)
     if target == "rebuild":
@@ -154,15 +169,13 @@ def set_provision_state(ident: str, request: Request, ctx: RequestContext = Depe
         if not user_steps:
             raise BadRequest('"clean_steps" is required when setting target provision state to clean')
         try:
-            with request.app.state.tv.db.read() as conn:
-                known = clean_steps_of(conn, node["driver"], node)
             planned = clean_steps.validate_user_steps(known, user_steps)
         except clean_steps.InvalidSteps as exc:
             raise BadRequest(str(exc)) from None
         return _clean(request, ctx, node, "clean", planned, states.MANAGEABLE, manual=True,
                       runbook=runbook and runbook["uuid"])
     if event == "provide":
-        return _clean(request, ctx, node, "provide", _automated_plan(request, node), states.AVAILABLE,
+        return _clean(request, ctx, node, "provide", _automated_plan(request, node, known), states.AVAILABLE,
                       manual=False)
     if event == "unhold":
         internal = node["driver_internal_info"] or {}

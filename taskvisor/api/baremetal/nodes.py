@@ -83,14 +83,19 @@ def is_uuid(text: str) -> bool:
     return bool(_UUID.match(text))
 
 
+# constant statements: SQLAlchemy reuses their compiled form (every node request and poll loads one)
+_NODE_BY_ID = select(nodes).where(nodes.c.id == bindparam("ident"))
+_NODE_BY_NAME = select(nodes).where(nodes.c.name == bindparam("ident"))
+
+
 def load_node(conn, ident: str, ctx: RequestContext, any_version: bool = False) -> dict:
     """By UUID, or by name from 1.5 on (``any_version``: taskvisor's own
     routes, which have no older behaviour to keep, take names always)."""
-    column = nodes.c.id if is_uuid(ident) else nodes.c.name
-    if column is nodes.c.name and minor(ctx) < 5 and not any_version:
+    by_id = is_uuid(ident)
+    if not by_id and minor(ctx) < 5 and not any_version:
         raise BadRequest(f"Expected a UUID but received {ident}.")
-    row = conn.execute(select(nodes).where(column == (str(uuid.UUID(ident)) if is_uuid(ident) else ident))
-                       ).mappings().first()
+    row = conn.execute(_NODE_BY_ID if by_id else _NODE_BY_NAME,
+                       {"ident": str(uuid.UUID(ident)) if by_id else ident}).mappings().first()
     if row is None:
         raise NotFound(f"Node {ident[:64]} could not be found.")
     return dict(row)
@@ -477,8 +482,9 @@ def show_node(ident: str, request: Request, ctx: RequestContext = Depends(get_co
     conductors = live_conductors(request) if "conductor" in shown else None
     # the drivers' record (every conductor's capabilities, decoded) only shows in the *_interface fields
     known = recorded_drivers(request) if any(f.endswith("_interface") for f in shown) else {}
-    return redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
-                                    drivers=known), node, ctx)
+    # rendered directly, as the lists are: the clients' polls come here
+    return JsonResponse(redact(views.render_node(node, minor(ctx), base_url(request), wanted, conductors=conductors,
+                                                 drivers=known), node, ctx))
 
 
 @router.patch("/v1/nodes/{ident}", openapi_extra=openapi.body(PATCH_BODY))
