@@ -23,6 +23,7 @@ from taskvisor.api.context import RequestContext, context_of, get_context
 from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
+from taskvisor.api.short_reads import short_read
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
 from taskvisor.api.validation import NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
@@ -299,7 +300,11 @@ def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_cont
 
 
 @router.get("/servers/{server_id}")
-def show_server(server_id: str, request: Request):
+async def show_server(server_id: str, request: Request):
+    return await short_read(request, _show_server, server_id, request)
+
+
+def _show_server(server_id: str, request: Request):
     ctx = context_of(request)
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
@@ -382,7 +387,11 @@ def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = De
 
 
 @router.get("/servers/{server_id}/tasks/{task_id}")
-def show_server_task(server_id: str, task_id: str, request: Request):
+async def show_server_task(server_id: str, task_id: str, request: Request):
+    return await short_read(request, _show_server_task, server_id, task_id, request)
+
+
+def _show_server_task(server_id: str, task_id: str, request: Request):
     ctx = context_of(request)
     with request.app.state.tv.db.read() as conn:
         _server_tasks_visible(conn, ctx, server_id, "taskvisor:server:tasks:show")
@@ -396,8 +405,12 @@ def show_server_task(server_id: str, task_id: str, request: Request):
 
 
 @router.get("/tasks/{task_id}")
-def show_task(task_id: str, request: Request):
+async def show_task(task_id: str, request: Request):
     """Any task by id (a server's or a node's), for whoever may see it."""
+    return await short_read(request, _show_task, task_id, request)
+
+
+def _show_task(task_id: str, request: Request):
     ctx = context_of(request)
     with request.app.state.tv.db.read() as conn:
         task = load_visible_task(conn, ctx, task_id)
