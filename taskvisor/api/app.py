@@ -3,6 +3,7 @@ Bare Metal v1 under /baremetal, and the task API beside each resource."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy.exc
@@ -30,18 +31,33 @@ class ApiState:
     flows: Flows  # what each new task's flow name and version come from
 
     def __post_init__(self) -> None:
+        self._wake_lock, self._wake_sending, self._wake_queued = threading.Lock(), threading.Lock(), False
         # [upgrade_levels] compute, for the calls the API makes itself (console output)
         self.compute_versions = ComputeVersions(
             self.conf.upgrade_levels.compute, lambda host: servicegroup.service_version(self.db, host),
             lambda: servicegroup.running_compute_versions(self.db, self.conf))
 
     def wake_conductors(self) -> None:
-        """Tell conductors a task is queued. Losing this is harmless: they
-        also look every [conductor] poll_interval."""
-        try:
-            self.transport.notify("conductor.wake", {})
-        except Exception:
-            LOG.warning("could not wake conductors; they will find the task on their next look")
+        """Tell conductors a task is queued (called after its commit). Losing
+        this is harmless: they also look every [conductor] poll_interval.
+
+        Concurrent callers share one wake: a caller that finds a wake queued
+        (its sender waits for the send lock and has not sent yet) returns,
+        since that wake is sent after this caller's commit. Under load most
+        requests' wakes were sent while another was on the wire (the send,
+        the bus hub's routing and the conductor's wake-up, about a tenth of
+        the API's CPU in a boot-and-delete run)."""
+        with self._wake_lock:
+            if self._wake_queued:
+                return
+            self._wake_queued = True
+        with self._wake_sending:
+            with self._wake_lock:
+                self._wake_queued = False
+            try:
+                self.transport.notify("conductor.wake", {})
+            except Exception:
+                LOG.warning("could not wake conductors; they will find the task on their next look")
 
 
 MAX_MESSAGE = 300  # an error echoes at most this much of what was sent

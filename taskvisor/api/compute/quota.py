@@ -53,7 +53,9 @@ def lock_project(conn, project_id: str) -> None:
 _CLASS_ROWS = select(quota_classes.c.resource, quota_classes.c.hard_limit).where(
     quota_classes.c.class_name == bindparam("class_name"))
 _QUOTA_ROWS = select(quotas.c.user_id, quotas.c.resource, quotas.c.hard_limit).where(
-    quotas.c.project_id == bindparam("project_id"), quotas.c.user_id.in_(bindparam("users", expanding=True)))
+    # the project's rows (user_id '') and the user's: two fixed binds, not an expanding IN (re-rendered per call)
+    quotas.c.project_id == bindparam("project_id"), quotas.c.user_id.in_([bindparam("project_row"),
+                                                                          bindparam("user_id")]))
 _PROJECT_SERVERS = select(func.count(), func.sum(servers.c.vcpus), func.sum(servers.c.ram)).where(
     servers.c.project_id == bindparam("project_id"), servers.c.deleted == False)  # noqa: E712
 _USER_SERVERS = _PROJECT_SERVERS.where(servers.c.user_id == bindparam("user_id"))
@@ -72,7 +74,7 @@ def limits_of(conn, conf, project_id: str, user_id: str | None = None) -> tuple[
     """The project's limits, and its user's (the project's with the user's
     own rows on top), read in two queries."""
     project = class_limits(conn, conf)
-    rows = conn.execute(_QUOTA_ROWS, {"project_id": project_id, "users": ["", user_id or ""]}).all()
+    rows = conn.execute(_QUOTA_ROWS, {"project_id": project_id, "project_row": "", "user_id": user_id or ""}).all()
     for row_user, resource, limit in rows:
         if row_user == "" and resource in project:
             project[resource] = limit

@@ -19,10 +19,11 @@ from taskvisor.api.compute.submit import (TASK_HEADER, AlreadyInFlight, check_un
 from taskvisor.api.compute import keypairs, quota, server_groups
 from taskvisor.api.compute.flavors import visible_flavor
 from taskvisor.api.compute.views import detail_versions, flavor_snapshot, last_fault, server_brief, server_detail
-from taskvisor.api.context import RequestContext, get_context
+from taskvisor.api.context import RequestContext, context_of, get_context
 from taskvisor.api.policy import allowed, authorize, memo_allowed
 from taskvisor.api.errors import BadRequest, NotFound
 from taskvisor.api.responses import JsonResponse
+from taskvisor.api.short_reads import short_read
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
 from taskvisor.api.validation import NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
@@ -92,10 +93,12 @@ def _ref_id(ref) -> str:
 
 
 _IMAGE = select(images).where(images.c.id == bindparam("image_id"))  # built once: every create reads it
+_INSERT_SERVER = insert(servers)  # and writes it (a new insert() per request made a new cache key)
 
 
 @router.post("/servers", status_code=202, openapi_extra=openapi.body(CREATE_SCHEMA))
-def create_server(request: Request, body=Depends(json_body), ctx: RequestContext = Depends(get_context)):
+def create_server(request: Request, body=Depends(json_body)):
+    ctx = context_of(request)
     authorize(ctx, "os_compute_api:servers:create")
     spec = validate(body, CREATE_SCHEMA)["server"]
     if spec.get("host") or spec.get("hypervisor_hostname"):
@@ -157,7 +160,7 @@ def create_server(request: Request, body=Depends(json_body), ctx: RequestContext
             task = new_task_row(resource_type="server", resource_id=server_id, action="create", flow=flow.name,
                                 flow_version=flow.version, request_id=ctx.request_id, user_id=ctx.user_id,
                                 project_id=ctx.project_id)
-            conn.execute(insert(servers), {
+            conn.execute(_INSERT_SERVER, {
                 "id": server_id, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
                 "vm_state": states.BUILDING, "task_state": "scheduling", "task_id": task["id"],
                 "power_state": power.NOSTATE, "flavor": snapshot, "vcpus": snapshot["vcpus"], "ram": snapshot["ram"],
@@ -340,7 +343,12 @@ def list_servers_detail(request: Request, ctx: RequestContext = Depends(get_cont
 
 
 @router.get("/servers/{server_id}")
-def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+async def show_server(server_id: str, request: Request):
+    return await short_read(request, _show_server, server_id, request)
+
+
+def _show_server(server_id: str, request: Request):
+    ctx = context_of(request)
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
         authorize(ctx, "os_compute_api:servers:show", target_of(server))
@@ -355,7 +363,8 @@ def show_server(server_id: str, request: Request, ctx: RequestContext = Depends(
 
 @router.delete("/servers/{server_id}", status_code=204,
                openapi_extra=openapi.query(("force", {"type": "boolean"})))
-def delete_server(server_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+def delete_server(server_id: str, request: Request):
+    ctx = context_of(request)
     force = _force_query(request, ctx)
     with request.app.state.tv.db.read() as conn:
         server = get_server(conn, ctx, server_id)
@@ -421,7 +430,12 @@ def list_server_tasks(server_id: str, request: Request, ctx: RequestContext = De
 
 
 @router.get("/servers/{server_id}/tasks/{task_id}")
-def show_server_task(server_id: str, task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+async def show_server_task(server_id: str, task_id: str, request: Request):
+    return await short_read(request, _show_server_task, server_id, task_id, request)
+
+
+def _show_server_task(server_id: str, task_id: str, request: Request):
+    ctx = context_of(request)
     with request.app.state.tv.db.read() as conn:
         _server_tasks_visible(conn, ctx, server_id, "taskvisor:server:tasks:show")
         task = load_task(conn, server_id, task_id)
@@ -434,8 +448,13 @@ def show_server_task(server_id: str, task_id: str, request: Request, ctx: Reques
 
 
 @router.get("/tasks/{task_id}")
-def show_task(task_id: str, request: Request, ctx: RequestContext = Depends(get_context)):
+async def show_task(task_id: str, request: Request):
     """Any task by id (a server's or a node's), for whoever may see it."""
+    return await short_read(request, _show_task, task_id, request)
+
+
+def _show_task(task_id: str, request: Request):
+    ctx = context_of(request)
     with request.app.state.tv.db.read() as conn:
         task = load_visible_task(conn, ctx, task_id)
         if task is None:

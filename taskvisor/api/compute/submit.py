@@ -3,12 +3,14 @@
 conflicting requests racing on one server: exactly one wins, the other 409s."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.dml import Update
 
 from taskvisor.api.context import RequestContext
 from taskvisor.api.errors import Conflict, NotFound
@@ -65,6 +67,30 @@ def task_url(request: Request, server_id: str, task_id: str) -> str:
     return f"{str(request.base_url).rstrip('/')}/compute/v2.1/servers/{server_id}/tasks/{task_id}"
 
 
+_NO_INTENT = object()
+
+
+@functools.lru_cache(maxsize=256)
+def _cas(admin: bool, vm_states: tuple[str, ...] | None, any_task_state: bool, unlocked: bool, intent) -> Update:
+    """The guarded UPDATE of ``start_server_task``, built once per shape
+    (building it per request cost about a fifth of a DELETE's CPU). The SET
+    clause comes from the parameters' keys (the new task_state, task_id,
+    updated_at and the caller's updates); the server and project are bound
+    as ``cas_server_id`` and ``cas_project_id``."""
+    cas = update(servers).where(servers.c.id == bindparam("cas_server_id"), servers.c.deleted.is_(False))
+    if not admin:
+        cas = cas.where(servers.c.project_id == bindparam("cas_project_id"))
+    if vm_states is not None:
+        cas = cas.where(servers.c.vm_state.in_(list(vm_states)))
+    if not any_task_state:
+        cas = cas.where(servers.c.task_state.is_(None))
+    if unlocked:
+        cas = cas.where(servers.c.locked_by.is_(None))
+    if intent is not _NO_INTENT:  # same_intent: not a server already in this task_state
+        cas = cas.where(or_(servers.c.task_state.is_(None), servers.c.task_state != intent))
+    return cas
+
+
 def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, action: str, flow: str,
                       task_state: str | None, params: dict | None = None,
                       vm_states: Iterable[str] | None = None, any_task_state: bool = False,
@@ -78,15 +104,10 @@ def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, 
     requests make one task on PostgreSQL too (the losers' UPDATE re-reads the
     committed row and no longer matches). ``unlocked``: the server must not
     be locked (Nova's lock guard; admins pass False)."""
-    cas = visible(update(servers).where(servers.c.id == server_id, servers.c.deleted.is_(False)), ctx)
-    if vm_states is not None:
-        cas = cas.where(servers.c.vm_state.in_(list(vm_states)))
-    if not any_task_state:
-        cas = cas.where(servers.c.task_state.is_(None))
-    if unlocked:
-        cas = cas.where(servers.c.locked_by.is_(None))
-    if same_intent:
-        cas = cas.where(or_(servers.c.task_state.is_(None), servers.c.task_state != task_state))
+    cas = _cas(ctx.is_admin, None if vm_states is None else tuple(vm_states), any_task_state, unlocked,
+               task_state if same_intent else _NO_INTENT)
+    where = {"cas_server_id": server_id} if ctx.is_admin else {"cas_server_id": server_id,
+                                                                "cas_project_id": ctx.project_id}
 
     def conflict(conn: Connection):
         server = get_server(conn, ctx, server_id)
@@ -102,6 +123,6 @@ def start_server_task(request: Request, ctx: RequestContext, server_id: str, *, 
 
     task = start_task(request, ctx, resource_type="server", resource_id=server_id, action=action, flow=flow,
                       params=params, on_conflict=conflict,
-                      cas=lambda task_id: cas.values(task_state=task_state, task_id=task_id, updated_at=utcnow(),
-                                                     **(updates or {})))
+                      cas=lambda task_id: (cas, {**where, "task_state": task_state, "task_id": task_id,
+                                                 "updated_at": utcnow(), **(updates or {})}))
     return task, task_url(request, server_id, task["id"])
