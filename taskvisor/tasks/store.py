@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
+from taskvisor.db import direct
 from taskvisor.db.models import RESOURCE_TABLES, task_steps, tasks
 from taskvisor.db.session import Database, utcnow
 from taskvisor.tasks.flow import Fenced, Superseded
@@ -91,7 +92,9 @@ _CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation
     status=case((tasks.c.status == "queued", "running"), else_=tasks.c.status),
     started_at=func.coalesce(tasks.c.started_at, bindparam("p_now"))).returning(*tasks.c)
 _INSERT_TASK = insert(tasks)
-_INSERT_STEP = insert(task_steps)
+_INSERT_STEP = insert(task_steps).values(
+    task_id=bindparam("p_task"), idx=bindparam("p_idx"), name=bindparam("p_name"), status=bindparam("p_status"),
+    host=bindparam("p_host"), attempt=1, details={}, started_at=bindparam("p_started"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -251,8 +254,8 @@ class TaskStore:
     def _fence(self, conn: Connection, claim: Claim, **values: Any) -> None:
         values.setdefault("updated_at", utcnow())
         params = {f"v_{k}": v for k, v in values.items()}
-        result = conn.execute(_fenced_update(frozenset(values)), {**params, **self._owned(claim)})
-        self._check_fence(result.rowcount, claim)
+        self._check_fence(direct.rowcount(conn, _fenced_update(frozenset(values)), {**params, **self._owned(claim)}),
+                          claim)
 
     @contextmanager
     def fenced(self, claim: Claim) -> Iterator[Connection]:
@@ -279,7 +282,7 @@ class TaskStore:
             return True
         kind = claim.task["resource_type"]
         columns, params = self._resource_params(claim, updates)
-        if conn.execute(_resource_update(kind, columns), params).rowcount == 1:
+        if direct.rowcount(conn, _resource_update(kind, columns), params) == 1:
             return True
         if required:
             raise Superseded(f"{kind} {claim.task['resource_id']} is no longer owned by task {claim.task['id']}")
@@ -335,8 +338,8 @@ class TaskStore:
     def _start(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
                resource_updates: dict | None, check_owner: bool,
                previous_attempt: int | None) -> tuple[int, dict] | None:
-        self._check_fence(conn.execute(_FENCE_STEP_START, {**self._owned(claim), "p_step": name,
-                                                           "p_now": utcnow()}).rowcount, claim)
+        self._check_fence(direct.rowcount(conn, _FENCE_STEP_START, {**self._owned(claim), "p_step": name,
+                                                                     "p_now": utcnow()}), claim)
         return self._begin(conn, claim, idx, name, host, status, resource_updates if check_owner else None,
                            check_owner, previous_attempt)
 
@@ -352,16 +355,16 @@ class TaskStore:
         now = utcnow()
         key = {"p_task": claim.task["id"], "p_idx": idx}
         if previous_attempt is None:
-            previous_attempt = conn.execute(_STEP_ATTEMPT, key).scalar() or 0
+            row = direct.first(conn, _STEP_ATTEMPT, key)
+            previous_attempt = (row[0] if row else 0) or 0
         if previous_attempt == 0:
             attempt = 1
-            conn.execute(_INSERT_STEP, {
-                "task_id": claim.task["id"], "idx": idx, "name": name, "status": status, "host": host,
-                "attempt": 1, "details": {}, "started_at": now})
+            direct.rowcount(conn, _INSERT_STEP, {**key, "p_name": name, "p_status": status, "p_host": host,
+                                                 "p_started": now})
         else:
             attempt = previous_attempt + (1 if status == "running" else 0)
-            conn.execute(_STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
-                                         "p_started": now})
+            direct.rowcount(conn, _STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
+                                                  "p_started": now})
         return attempt, resource or {}
 
     def end_step(self, claim: Claim, idx: int, status: str, *, host: str, details: dict | None = None,
@@ -395,12 +398,12 @@ class TaskStore:
                 fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
                 statement, params = ((_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
                                      if start_next is not None else (_FENCE_CHECKPOINT, fence))
-                owned = conn.execute(statement, params).first()
+                owned = direct.first(conn, statement, params)
                 self._check_fence(0 if owned is None else 1, claim)
                 cancel_seen = bool(owned[0])
-            conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
-                                     "p_now": now, "p_details": details, "p_error": error_text,
-                                     "p_traceback": traceback_text})
+            direct.rowcount(conn, _STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status,
+                                              "p_host": host, "p_now": now, "p_details": details,
+                                              "p_error": error_text, "p_traceback": traceback_text})
             if start_next is not None:
                 # the step's changes and the next step's in one statement that also reads the resource back
                 started = self._begin(conn, claim, status="running", check_owner=True, **{
