@@ -6,11 +6,16 @@ process guests: ``guest_shutdown_seconds`` and ``guest_on_shutdown``
 (clean, ignore, second-request, crash). Counters of spawns and destroys per
 server let tests prove that no side effect ran twice. With a state file the
 guests survive a restart of the process, like real guests survive a restart
-of their compute: each change is written, before the call returns, to the
-guest's own small file in ``<state file>.d/`` (the cost of a change does
-not grow with the number of guests); the state file itself
-(``{"guests": ..., "counts": ...}``, what tests and operators read) is a
-view rewritten by a background thread moments after changes.
+of their compute: each change is appended, before the call returns, to a
+journal, ``<state file>.journal``: one line per change holding that guest
+(and its counters), written with one ``write`` (a kill cannot tear it), the
+last line of a guest winning. An append costs the same however many guests
+there are, and far less than a file created and renamed per change (that
+was most of a fake compute's CPU, in the kernel); the journal is rewritten
+from the live guests once it holds several times their number of lines.
+The state file itself (``{"guests": ..., "counts": ...}``, what tests and
+operators read) is a view rewritten by a background thread moments after
+changes.
 
 Tests inject trouble at any method: ``driver.inject("spawn", fail="boom")``
 or ``delay=2.0``, for ``times`` calls (default 1; 0 = every call). A test
@@ -23,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 
@@ -31,6 +37,9 @@ from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
 VIEW_DUTY = 0.1  # the view's rewrites use at most about this share of the time
 _VIEW_LOCK = threading.Lock()  # drivers of one process sharing a file (tests) take turns
+_JOURNAL_LOCK = threading.Lock()  # the same for the journal's appends and rewrites
+COMPACT_AT = 1000  # lines a journal may hold beyond COMPACT_RATIO times its guests before a rewrite
+COMPACT_RATIO = 4
 
 
 # the driver methods that call _trouble() (directly or through _set_power): what a test can make fail or wait
@@ -49,7 +58,9 @@ class FakeDriver(ComputeDriver):
         self._lock = threading.RLock()
         self._view_due = threading.Event()
         if state_path:
-            self.guest_dir = f"{state_path}.d"
+            self.guest_dir = f"{state_path}.d"  # per-guest files, from before the journal
+            self.journal = f"{state_path}.journal"
+            self._journal_lines = 0
             self._load()
             self._write_view()
             threading.Thread(target=self._write_views, name="fake-state-view", daemon=True).start()
@@ -92,34 +103,68 @@ class FakeDriver(ComputeDriver):
 
     # -- persistence --------------------------------------------------------------
     def _load(self) -> None:
-        if os.path.isdir(self.guest_dir):
+        if os.path.isdir(self.guest_dir):  # per-guest files, from before the journal
             for name in os.listdir(self.guest_dir):
                 if not name.endswith(".json"):
                     continue  # a .tmp left by a kill: its rename never happened
                 with open(os.path.join(self.guest_dir, name)) as f:
-                    saved = json.load(f)
-                server_id = name[:-5]
-                if saved["guest"] is not None:
-                    self.guests[server_id] = saved["guest"]
-                self.counts[server_id] = saved["counts"]
-        elif os.path.exists(self.state_path):  # a data dir from before per-guest files
+                    self._apply(name[:-5], json.load(f))
+        elif os.path.exists(self.state_path) and not os.path.exists(self.journal):  # from before either
             with open(self.state_path) as f:
                 saved = json.load(f)
             self.guests, self.counts = saved["guests"], saved["counts"]
-            os.makedirs(self.guest_dir, exist_ok=True)
-            for server_id in set(self.guests) | set(self.counts):
-                self._save(server_id)
-        os.makedirs(self.guest_dir, exist_ok=True)
+        if os.path.exists(self.journal):
+            with open(self.journal, "rb") as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue  # a line cut short by a full disk; every line a kill left is whole
+                    self._apply(entry["id"], entry)
+                    self._journal_lines += 1
+        if os.path.isdir(self.guest_dir) or not os.path.exists(self.journal):
+            with self._lock, _JOURNAL_LOCK:
+                self._compact()
+            if os.path.isdir(self.guest_dir):
+                shutil.rmtree(self.guest_dir)
+
+    def _apply(self, server_id: str, saved: dict) -> None:
+        if saved["guest"] is not None:
+            self.guests[server_id] = saved["guest"]
+        else:
+            self.guests.pop(server_id, None)
+        self.counts[server_id] = saved["counts"]
+
+    @staticmethod
+    def _line(server_id: str, guest: dict | None, counts: dict) -> bytes:
+        return json.dumps({"id": server_id, "guest": guest, "counts": counts}).encode() + b"\n"
 
     def _save(self, server_id: str) -> None:
         """Persist one guest (and its counters) before the change is reported."""
         if not self.state_path:
             return
-        path = os.path.join(self.guest_dir, f"{server_id}.json")
-        with open(f"{path}.tmp", "w") as f:
-            f.write(json.dumps({"guest": self.guests.get(server_id), "counts": self.counts.get(server_id, {})}))
-        os.replace(f"{path}.tmp", path)
+        line = self._line(server_id, self.guests.get(server_id), self.counts.get(server_id, {}))
+        with self._lock, _JOURNAL_LOCK:  # this driver's lock first, as _load's rewrite takes them
+            fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+            self._journal_lines += 1
+            if self._journal_lines > COMPACT_AT + COMPACT_RATIO * len(self.counts):
+                self._compact()
         self._view_due.set()
+
+    def _compact(self) -> None:
+        """Rewrite the journal as one line per guest (journal lock held)."""
+        with self._lock:
+            lines = [self._line(sid, self.guests.get(sid), counts) for sid, counts in self.counts.items()]
+            lines += [self._line(sid, guest, {}) for sid, guest in self.guests.items() if sid not in self.counts]
+        tmp = f"{self.journal}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.writelines(lines)
+        os.replace(tmp, self.journal)
+        self._journal_lines = len(lines)
 
     def _write_views(self) -> None:
         """Rewrite the whole-state view after changes, coalescing those that
