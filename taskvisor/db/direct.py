@@ -29,8 +29,9 @@ _PLANS: dict[int, tuple[Any, tuple | None]] = {}
 
 
 def _plan(conn: Connection, statement: Any) -> tuple | None:
-    """(sql, [(name, processor, default)]) for a positional SQLite statement;
-    None when it needs what only SQLAlchemy's execution does."""
+    """(sql, [(name, processor, default)], [(column key, result processor)])
+    for a positional SQLite statement; None when it needs what only
+    SQLAlchemy's execution does."""
     compiled = statement.compile(dialect=conn.dialect)
     if not compiled.positional or compiled.escaped_bind_names or compiled.literal_execute_params \
             or compiled.post_compile_params:
@@ -42,10 +43,12 @@ def _plan(conn: Connection, statement: Any) -> tuple | None:
         if bind.callable is not None:
             return None
         binds.append((name, processors.get(name), _MISSING if bind.required else bind.effective_value))
-    return compiled.string, binds
+    columns = [(column.keyname, column.type._cached_result_processor(conn.dialect, None))
+               for column in compiled._result_columns]
+    return compiled.string, binds, columns
 
 
-def _run(conn: Connection, statement: Any, params: dict) -> sqlite3.Cursor | None:
+def _run(conn: Connection, statement: Any, params: dict) -> tuple[sqlite3.Cursor, list] | None:
     if conn.dialect.name != "sqlite":
         return None
     entry = _PLANS.get(id(statement))
@@ -54,7 +57,7 @@ def _run(conn: Connection, statement: Any, params: dict) -> sqlite3.Cursor | Non
     plan = entry[1]
     if plan is None:
         return None
-    sql, binds = plan
+    sql, binds, columns = plan
     args = []
     for name, processor, default in binds:
         value = params.get(name, default)
@@ -62,31 +65,47 @@ def _run(conn: Connection, statement: Any, params: dict) -> sqlite3.Cursor | Non
             raise KeyError(f"statement parameter {name!r} not given")
         args.append(value if processor is None else processor(value))
     try:
-        return conn.connection.driver_connection.execute(sql, args)
+        return conn.connection.driver_connection.execute(sql, args), columns
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, args, error, sqlite3.Error) from error
 
 
 def rowcount(conn: Connection, statement: Any, params: dict) -> int:
     """Run a statement; the number of rows it changed."""
-    cursor = _run(conn, statement, params)
-    if cursor is None:
+    ran = _run(conn, statement, params)
+    if ran is None:
         return conn.execute(statement, params).rowcount
+    cursor = ran[0]
     try:
         return cursor.rowcount
     finally:
         cursor.close()
 
 
-def first(conn: Connection, statement: Any, params: dict) -> tuple | None:
-    """Run a statement; its first row as a tuple (raw driver values: a
-    boolean is 0 or 1 on SQLite), or None."""
-    cursor = _run(conn, statement, params)
-    if cursor is None:
-        row = conn.execute(statement, params).first()
-        return None if row is None else tuple(row)
+def _fetch(cursor: sqlite3.Cursor) -> list[tuple]:
     try:
-        rows = cursor.fetchall()  # to the end: the statement is done before the commit
+        return cursor.fetchall()  # to the end: the statement is done before the commit
     finally:
         cursor.close()
+
+
+def first(conn: Connection, statement: Any, params: dict) -> tuple | None:
+    """Run a statement; its first row as a tuple of the driver's values (a
+    boolean is 0 or 1 on SQLite: no result processing), or None."""
+    ran = _run(conn, statement, params)
+    if ran is None:
+        row = conn.execute(statement, params).first()
+        return None if row is None else tuple(row)
+    rows = _fetch(ran[0])
     return rows[0] if rows else None
+
+
+def mappings(conn: Connection, statement: Any, params: dict) -> list[dict]:
+    """Run a statement; its rows as dicts, each value as SQLAlchemy reads it
+    (JSON decoded, datetimes parsed, booleans)."""
+    ran = _run(conn, statement, params)
+    if ran is None:
+        return [dict(row) for row in conn.execute(statement, params).mappings()]
+    cursor, columns = ran
+    return [{key: value if processor is None else processor(value)
+             for (key, processor), value in zip(columns, row)} for row in _fetch(cursor)]

@@ -181,18 +181,19 @@ class TaskStore:
         look = {"p_now": time.time(), "p_owner": self.owner, "p_inst": self.instance, "p_limit": limit}
         if self.db.is_sqlite:
             with self.db.read() as conn:
-                if conn.execute(_RUNNABLE, look).first() is None:
+                if direct.first(conn, _RUNNABLE, look) is None:
                     return []
         claims = []
         with self.db.write() as conn:
             now = utcnow()
-            for task_id, generation in conn.execute(_RUNNABLE_FOR_UPDATE if not self.db.is_sqlite
-                                                    else _RUNNABLE, look).all():
-                row = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
-                                            "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
-                                            "p_now": now}).mappings().first()
-                if row is not None:  # else another conductor took it between the look and the update
-                    claims.append(Claim(dict(row), generation + 1))
+            runnable = [(r["id"], r["generation"]) for r in direct.mappings(
+                conn, _RUNNABLE_FOR_UPDATE if not self.db.is_sqlite else _RUNNABLE, look)]
+            for task_id, generation in runnable:
+                rows = direct.mappings(conn, _CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
+                                                      "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
+                                                      "p_now": now})
+                if rows:  # else another conductor took it between the look and the update
+                    claims.append(Claim(rows[0], generation + 1))
             for claim in claims:
                 # a task cancelled while queued starts nothing: it is undone at once
                 if (first_step is not None and claim.fresh and claim.task["status"] == "running"
@@ -273,7 +274,8 @@ class TaskStore:
 
     def cancel_requested(self, task_id: str) -> bool:
         with self.db.read() as conn:
-            return bool(conn.execute(_CANCEL_REQUESTED, {"p_id": task_id}).scalar())
+            row = direct.first(conn, _CANCEL_REQUESTED, {"p_id": task_id})
+            return bool(row and row[0])
 
     def _update_resource(self, conn: Connection, claim: Claim, updates: dict, required: bool = True) -> bool:
         """Write the resource only while this task owns it; ``required`` makes
@@ -305,21 +307,20 @@ class TaskStore:
         own it (with ``updates``, owning it is always required)."""
         if updates:
             columns, params = self._resource_params(claim, updates)
-            row = conn.execute(_resource_update_returning(claim.task["resource_type"], columns),
-                               params).mappings().first()
-            return dict(row) if row else None
+            rows = direct.mappings(conn, _resource_update_returning(claim.task["resource_type"], columns), params)
+            return rows[0] if rows else None
         resource = self.load_resource(conn, claim)
         if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
             return None
         return resource
 
     def load_resource(self, conn: Connection, claim: Claim) -> dict | None:
-        row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
-        return dict(row) if row else None
+        rows = direct.mappings(conn, _LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]})
+        return rows[0] if rows else None
 
     def steps(self, task_id: str) -> dict[int, dict]:
         with self.db.read() as conn:
-            return {r["idx"]: dict(r) for r in conn.execute(_STEPS, {"p_task": task_id}).mappings()}
+            return {r["idx"]: r for r in direct.mappings(conn, _STEPS, {"p_task": task_id})}
 
     def begin_step(self, claim: Claim, idx: int, name: str, host: str, status: str = "running",
                    resource_updates: dict | None = None, check_owner: bool = True,
