@@ -32,6 +32,8 @@ import shutil
 import threading
 import time
 
+import orjson
+
 from taskvisor.states import power
 from taskvisor.virt.driver import ComputeDriver, DriverError, GuestNotFound
 
@@ -40,6 +42,7 @@ _VIEW_LOCK = threading.Lock()  # drivers of one process sharing a file (tests) t
 _JOURNAL_LOCK = threading.Lock()  # the same for the journal's appends and rewrites
 COMPACT_AT = 1000  # lines a journal may hold beyond COMPACT_RATIO times its guests before a rewrite
 COMPACT_RATIO = 4
+_OPTIONS = orjson.OPT_NON_STR_KEYS  # what json.dumps accepted
 
 
 # the driver methods that call _trouble() (directly or through _set_power): what a test can make fail or wait
@@ -137,7 +140,7 @@ class FakeDriver(ComputeDriver):
 
     @staticmethod
     def _line(server_id: str, guest: dict | None, counts: dict) -> bytes:
-        return json.dumps({"id": server_id, "guest": guest, "counts": counts}).encode() + b"\n"
+        return orjson.dumps({"id": server_id, "guest": guest, "counts": counts}, option=_OPTIONS) + b"\n"
 
     def _save(self, server_id: str) -> None:
         """Persist one guest (and its counters) before the change is reported."""
@@ -179,10 +182,10 @@ class FakeDriver(ComputeDriver):
 
     def _write_view(self) -> None:
         with self._lock:
-            data = json.dumps({"guests": self.guests, "counts": self.counts})
+            data = orjson.dumps({"guests": self.guests, "counts": self.counts}, option=_OPTIONS)
         tmp = f"{self.state_path}.{os.getpid()}.tmp"
         with _VIEW_LOCK:
-            with open(tmp, "w") as f:
+            with open(tmp, "wb") as f:
                 f.write(data)
             os.replace(tmp, self.state_path)
 
