@@ -75,13 +75,15 @@ _older = tasks.alias("older")
 # Literal, not bound: the planners use the partial index ix_tasks_active only
 # when they can see that the query's condition is the index's.
 IS_ACTIVE = text("tasks.status IN ('queued', 'running', 'reverting')")
+# (also: a bound IN list is expanded at each execution, which db/direct does not do)
+OLDER_IS_ACTIVE = text("older.status IN ('queued', 'running', 'reverting')")
 _RUNNABLE = (
     select(tasks.c.id, tasks.c.generation)
     .where(IS_ACTIVE,
            or_(tasks.c.owner.is_(None), tasks.c.lease_expires < bindparam("p_now"),
                and_(tasks.c.owner == bindparam("p_owner"), tasks.c.owner_instance != bindparam("p_inst"))),
            ~exists().where(_older.c.resource_id == tasks.c.resource_id,
-                           _older.c.created_ts < tasks.c.created_ts, _older.c.status.in_(ACTIVE)))
+                           _older.c.created_ts < tasks.c.created_ts, OLDER_IS_ACTIVE))
     .order_by(tasks.c.created_ts).limit(bindparam("p_limit")))
 _RUNNABLE_FOR_UPDATE = _RUNNABLE.with_for_update(skip_locked=True, of=tasks)
 _CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation == bindparam("p_gen")).values(
