@@ -77,3 +77,15 @@ def test_the_journal_is_rewritten_once_it_outgrows_the_guests(tmp_path, monkeypa
     again = FakeDriver(state_path=path)
     assert sorted(again.guests) == ["a"]
     assert again.counts == {"a": {"spawn": 51, "destroy": 50}, "b": {"spawn": 50, "destroy": 50}}
+
+
+def test_drivers_sharing_a_file_keep_each_others_guests_through_a_rewrite(tmp_path, monkeypatch):
+    monkeypatch.setattr("taskvisor.virt.fake.COMPACT_AT", 5)
+    path = str(tmp_path / "fake-guests-h.json")
+    one, two = FakeDriver(state_path=path), FakeDriver(state_path=path)
+    two.spawn({"id": "two's"}, {"id": "img"}, FLAVOR)
+    for _ in range(10):  # enough for one to rewrite the journal
+        one.spawn({"id": "one's"}, {"id": "img"}, FLAVOR)
+        one.destroy("one's")
+    again = FakeDriver(state_path=path)
+    assert sorted(again.guests) == ["two's"] and again.counts["one's"] == {"spawn": 10, "destroy": 10}
