@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import orjson
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 STALE_AFTER = 5.0        # seconds idle in the pool after which a connection is pinged before use
 RECYCLE_AFTER = 1800     # seconds after which a connection is replaced whatever its use
@@ -83,11 +83,12 @@ def _json_dumps(value) -> str:
 JSON_CODEC = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
 
 
-def _sqlite_engine(url: str, immediate: bool, pool: PoolOptions) -> Engine:
+def _sqlite_engine(url: str, immediate: bool, pool: PoolOptions | None) -> Engine:
+    """``pool`` None: one connection (the writers', who take turns)."""
     _private_file(sqlite_file(url))
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                           pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout,
-                           **JSON_CODEC)
+    pooling = ({"poolclass": StaticPool} if pool is None else
+               {"pool_size": pool.size, "max_overflow": pool.overflow, "pool_timeout": pool.timeout})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **pooling, **JSON_CODEC)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -173,11 +174,16 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         pool = pool or PoolOptions()
+        # SQLite's writers take turns (the writer lock), so one connection
+        # serves them all, kept open between transactions: a pool checkout and
+        # a new Connection per transaction cost SQLAlchemy more than SQLite's
+        # BEGIN IMMEDIATE and COMMIT together.
+        self._write_conn: Connection | None = None
         if self.is_sqlite:
             if sqlite_file(url) is None:  # each engine (and process) would get a database of its own
                 raise ValueError(f"an in-memory SQLite database cannot be shared by the API and the conductor; "
                                  f"name a file: sqlite:////path/to/taskvisor.db (not {url!r})")
-            self.writer = _sqlite_engine(url, immediate=True, pool=pool)
+            self.writer = _sqlite_engine(url, immediate=True, pool=None)
             self.reader = _sqlite_engine(url, immediate=False, pool=pool)
             self._write_lock: _WriterLock | None = _WriterLock(sqlite_file(url))
         else:
@@ -191,8 +197,15 @@ class Database:
             with self.writer.begin() as conn:
                 yield conn
             return
-        with self._write_lock, self.writer.begin() as conn:
-            yield conn
+        with self._write_lock:
+            conn, self._write_conn = self._write_conn or self.writer.connect(), None
+            try:
+                with conn.begin():
+                    yield conn
+            except BaseException:
+                conn.close()  # a failed transaction's Connection is not reused: the next one is fresh
+                raise
+            self._write_conn = conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
@@ -200,6 +213,11 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        if self._write_lock is not None:
+            with self._write_lock:
+                if self._write_conn is not None:
+                    self._write_conn.close()
+                    self._write_conn = None
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 
+from taskvisor.db import direct
 from taskvisor.db.models import RESOURCE_TABLES, task_steps, tasks
 from taskvisor.db.session import Database, utcnow
 from taskvisor.tasks.flow import Fenced, Superseded
@@ -74,13 +75,15 @@ _older = tasks.alias("older")
 # Literal, not bound: the planners use the partial index ix_tasks_active only
 # when they can see that the query's condition is the index's.
 IS_ACTIVE = text("tasks.status IN ('queued', 'running', 'reverting')")
+# (also: a bound IN list is expanded at each execution, which db/direct does not do)
+OLDER_IS_ACTIVE = text("older.status IN ('queued', 'running', 'reverting')")
 _RUNNABLE = (
     select(tasks.c.id, tasks.c.generation)
     .where(IS_ACTIVE,
            or_(tasks.c.owner.is_(None), tasks.c.lease_expires < bindparam("p_now"),
                and_(tasks.c.owner == bindparam("p_owner"), tasks.c.owner_instance != bindparam("p_inst"))),
            ~exists().where(_older.c.resource_id == tasks.c.resource_id,
-                           _older.c.created_ts < tasks.c.created_ts, _older.c.status.in_(ACTIVE)))
+                           _older.c.created_ts < tasks.c.created_ts, OLDER_IS_ACTIVE))
     .order_by(tasks.c.created_ts).limit(bindparam("p_limit")))
 _RUNNABLE_FOR_UPDATE = _RUNNABLE.with_for_update(skip_locked=True, of=tasks)
 _CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation == bindparam("p_gen")).values(
@@ -91,7 +94,9 @@ _CLAIM = update(tasks).where(tasks.c.id == bindparam("p_id"), tasks.c.generation
     status=case((tasks.c.status == "queued", "running"), else_=tasks.c.status),
     started_at=func.coalesce(tasks.c.started_at, bindparam("p_now"))).returning(*tasks.c)
 _INSERT_TASK = insert(tasks)
-_INSERT_STEP = insert(task_steps)
+_INSERT_STEP = insert(task_steps).values(
+    task_id=bindparam("p_task"), idx=bindparam("p_idx"), name=bindparam("p_name"), status=bindparam("p_status"),
+    host=bindparam("p_host"), attempt=1, details={}, started_at=bindparam("p_started"))
 
 
 @functools.lru_cache(maxsize=64)
@@ -178,18 +183,19 @@ class TaskStore:
         look = {"p_now": time.time(), "p_owner": self.owner, "p_inst": self.instance, "p_limit": limit}
         if self.db.is_sqlite:
             with self.db.read() as conn:
-                if conn.execute(_RUNNABLE, look).first() is None:
+                if direct.first(conn, _RUNNABLE, look) is None:
                     return []
         claims = []
         with self.db.write() as conn:
             now = utcnow()
-            for task_id, generation in conn.execute(_RUNNABLE_FOR_UPDATE if not self.db.is_sqlite
-                                                    else _RUNNABLE, look).all():
-                row = conn.execute(_CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
-                                            "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
-                                            "p_now": now}).mappings().first()
-                if row is not None:  # else another conductor took it between the look and the update
-                    claims.append(Claim(dict(row), generation + 1))
+            runnable = [(r["id"], r["generation"]) for r in direct.mappings(
+                conn, _RUNNABLE_FOR_UPDATE if not self.db.is_sqlite else _RUNNABLE, look)]
+            for task_id, generation in runnable:
+                rows = direct.mappings(conn, _CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
+                                                      "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,
+                                                      "p_now": now})
+                if rows:  # else another conductor took it between the look and the update
+                    claims.append(Claim(rows[0], generation + 1))
             for claim in claims:
                 # a task cancelled while queued starts nothing: it is undone at once
                 if (first_step is not None and claim.fresh and claim.task["status"] == "running"
@@ -251,8 +257,8 @@ class TaskStore:
     def _fence(self, conn: Connection, claim: Claim, **values: Any) -> None:
         values.setdefault("updated_at", utcnow())
         params = {f"v_{k}": v for k, v in values.items()}
-        result = conn.execute(_fenced_update(frozenset(values)), {**params, **self._owned(claim)})
-        self._check_fence(result.rowcount, claim)
+        self._check_fence(direct.rowcount(conn, _fenced_update(frozenset(values)), {**params, **self._owned(claim)}),
+                          claim)
 
     @contextmanager
     def fenced(self, claim: Claim) -> Iterator[Connection]:
@@ -270,7 +276,8 @@ class TaskStore:
 
     def cancel_requested(self, task_id: str) -> bool:
         with self.db.read() as conn:
-            return bool(conn.execute(_CANCEL_REQUESTED, {"p_id": task_id}).scalar())
+            row = direct.first(conn, _CANCEL_REQUESTED, {"p_id": task_id})
+            return bool(row and row[0])
 
     def _update_resource(self, conn: Connection, claim: Claim, updates: dict, required: bool = True) -> bool:
         """Write the resource only while this task owns it; ``required`` makes
@@ -279,7 +286,7 @@ class TaskStore:
             return True
         kind = claim.task["resource_type"]
         columns, params = self._resource_params(claim, updates)
-        if conn.execute(_resource_update(kind, columns), params).rowcount == 1:
+        if direct.rowcount(conn, _resource_update(kind, columns), params) == 1:
             return True
         if required:
             raise Superseded(f"{kind} {claim.task['resource_id']} is no longer owned by task {claim.task['id']}")
@@ -302,21 +309,20 @@ class TaskStore:
         own it (with ``updates``, owning it is always required)."""
         if updates:
             columns, params = self._resource_params(claim, updates)
-            row = conn.execute(_resource_update_returning(claim.task["resource_type"], columns),
-                               params).mappings().first()
-            return dict(row) if row else None
+            rows = direct.mappings(conn, _resource_update_returning(claim.task["resource_type"], columns), params)
+            return rows[0] if rows else None
         resource = self.load_resource(conn, claim)
         if check_owner and (resource is None or resource.get("task_id") != claim.task["id"]):
             return None
         return resource
 
     def load_resource(self, conn: Connection, claim: Claim) -> dict | None:
-        row = conn.execute(_LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]}).mappings().first()
-        return dict(row) if row else None
+        rows = direct.mappings(conn, _LOAD[claim.task["resource_type"]], {"p_id": claim.task["resource_id"]})
+        return rows[0] if rows else None
 
     def steps(self, task_id: str) -> dict[int, dict]:
         with self.db.read() as conn:
-            return {r["idx"]: dict(r) for r in conn.execute(_STEPS, {"p_task": task_id}).mappings()}
+            return {r["idx"]: r for r in direct.mappings(conn, _STEPS, {"p_task": task_id})}
 
     def begin_step(self, claim: Claim, idx: int, name: str, host: str, status: str = "running",
                    resource_updates: dict | None = None, check_owner: bool = True,
@@ -335,8 +341,8 @@ class TaskStore:
     def _start(self, conn: Connection, claim: Claim, idx: int, name: str, host: str, status: str,
                resource_updates: dict | None, check_owner: bool,
                previous_attempt: int | None) -> tuple[int, dict] | None:
-        self._check_fence(conn.execute(_FENCE_STEP_START, {**self._owned(claim), "p_step": name,
-                                                           "p_now": utcnow()}).rowcount, claim)
+        self._check_fence(direct.rowcount(conn, _FENCE_STEP_START, {**self._owned(claim), "p_step": name,
+                                                                     "p_now": utcnow()}), claim)
         return self._begin(conn, claim, idx, name, host, status, resource_updates if check_owner else None,
                            check_owner, previous_attempt)
 
@@ -352,16 +358,16 @@ class TaskStore:
         now = utcnow()
         key = {"p_task": claim.task["id"], "p_idx": idx}
         if previous_attempt is None:
-            previous_attempt = conn.execute(_STEP_ATTEMPT, key).scalar() or 0
+            row = direct.first(conn, _STEP_ATTEMPT, key)
+            previous_attempt = (row[0] if row else 0) or 0
         if previous_attempt == 0:
             attempt = 1
-            conn.execute(_INSERT_STEP, {
-                "task_id": claim.task["id"], "idx": idx, "name": name, "status": status, "host": host,
-                "attempt": 1, "details": {}, "started_at": now})
+            direct.rowcount(conn, _INSERT_STEP, {**key, "p_name": name, "p_status": status, "p_host": host,
+                                                 "p_started": now})
         else:
             attempt = previous_attempt + (1 if status == "running" else 0)
-            conn.execute(_STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
-                                         "p_started": now})
+            direct.rowcount(conn, _STEP_RESTART, {**key, "p_status": status, "p_host": host, "p_attempt": attempt,
+                                                  "p_started": now})
         return attempt, resource or {}
 
     def end_step(self, claim: Claim, idx: int, status: str, *, host: str, details: dict | None = None,
@@ -395,12 +401,12 @@ class TaskStore:
                 fence = {**self._owned(claim), "p_store": store, "p_progress": progress, "p_now": now}
                 statement, params = ((_FENCE_CHECKPOINT_NEXT, {**fence, "p_step": start_next["name"]})
                                      if start_next is not None else (_FENCE_CHECKPOINT, fence))
-                owned = conn.execute(statement, params).first()
+                owned = direct.first(conn, statement, params)
                 self._check_fence(0 if owned is None else 1, claim)
                 cancel_seen = bool(owned[0])
-            conn.execute(_STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status, "p_host": host,
-                                     "p_now": now, "p_details": details, "p_error": error_text,
-                                     "p_traceback": traceback_text})
+            direct.rowcount(conn, _STEP_END, {"p_task": claim.task["id"], "p_idx": idx, "p_status": status,
+                                              "p_host": host, "p_now": now, "p_details": details,
+                                              "p_error": error_text, "p_traceback": traceback_text})
             if start_next is not None:
                 # the step's changes and the next step's in one statement that also reads the resource back
                 started = self._begin(conn, claim, status="running", check_owner=True, **{

@@ -1,0 +1,74 @@
+"""db/direct runs the engine's statements on SQLite's driver: what it writes
+and reads must be exactly what SQLAlchemy's own execution writes and reads."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from taskvisor.db import direct, migrate
+from taskvisor.db.models import task_steps, tasks
+from taskvisor.db.session import Database, utcnow
+from taskvisor.tasks import store
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database(f"sqlite:///{tmp_path}/direct.sqlite")
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def _task(db: Database) -> dict:
+    row = store.new_task_row(resource_type="server", resource_id="s1", action="create", flow="boot",
+                             flow_version=1, params={"nested": {"list": [1, 2.5, None]}, "text": "é"})
+    with db.write() as conn:
+        store.insert_task(conn, row)
+    return row
+
+
+def test_rows_read_directly_equal_sqlalchemys_types_included(db):
+    _task(db)
+    with db.read() as conn:
+        expected = [dict(r) for r in conn.execute(select(tasks)).mappings()]
+        got = direct.mappings(conn, select(tasks), {})
+    assert got == expected
+    assert [{k: type(v) for k, v in r.items()} for r in got] == [{k: type(v) for k, v in r.items()} for r in expected]
+
+
+def test_a_write_made_directly_reads_back_as_sqlalchemys_would(db):
+    row = _task(db)
+    now = utcnow()
+    with db.write() as conn:
+        owned = direct.first(conn, store._FENCE_CHECKPOINT, {
+            "p_id": row["id"], "p_gen": 0, "p_inst": None, "p_store": {"asked": {"h": 1}}, "p_progress": None,
+            "p_now": now})
+        # p_inst None matches no row (owner_instance = NULL is never true): nothing written, no row back
+        assert owned is None
+        assert direct.rowcount(conn, store._fenced_update(frozenset({"store", "updated_at"})), {
+            "p_id": row["id"], "p_gen": 0, "p_inst": None, "v_store": {}, "v_updated_at": now}) == 0
+        conn.execute(tasks.update().where(tasks.c.id == row["id"]).values(owner_instance="me"))
+        owned = direct.first(conn, store._FENCE_CHECKPOINT, {
+            "p_id": row["id"], "p_gen": 0, "p_inst": "me", "p_store": {"asked": {"h": 1}}, "p_progress": None,
+            "p_now": now})
+        assert owned is not None and not owned[0]
+        direct.rowcount(conn, store._INSERT_STEP, {"p_task": row["id"], "p_idx": 0, "p_name": "schedule",
+                                                   "p_status": "running", "p_host": "h", "p_started": now})
+    with db.read() as conn:
+        task = conn.execute(select(tasks).where(tasks.c.id == row["id"])).mappings().one()
+        step = conn.execute(select(task_steps)).mappings().one()
+    assert task["store"] == {"asked": {"h": 1}} and task["updated_at"] == now and task["progress"] == 0
+    assert step["details"] == {} and step["attempt"] == 1 and step["started_at"] == now
+
+
+def test_driver_errors_are_sqlalchemys(db):
+    row = _task(db)
+    params = {"p_task": row["id"], "p_idx": 0, "p_name": "schedule", "p_status": "running", "p_host": "h",
+              "p_started": utcnow()}
+    with pytest.raises(IntegrityError):
+        with db.write() as conn:
+            direct.rowcount(conn, store._INSERT_STEP, params)
+            direct.rowcount(conn, store._INSERT_STEP, params)  # the same primary key
+    with db.read() as conn:  # the transaction rolled back as a whole
+        assert conn.execute(select(task_steps)).first() is None
