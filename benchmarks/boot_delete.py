@@ -13,9 +13,13 @@ divided by the tasks: on a shared machine it is steadier than tasks/s.
 
 Latency is the task's own created_at → finished_at (queueing included);
 throughput is all tasks over the wall time from the first request to the
-last task finished. Targets: ≥ 100 tasks/s and ≤ 150 MB RSS idle all-in-one; ≥ 50 tasks/s
-distributed. The takeover figure is the time from SIGKILL of a conductor
-holding N running tasks until another conductor holds all of them.
+last task finished. Issue 15's targets: ≤ 3 ms of CPU per task and ≥ 300
+tasks/s all-in-one, flat (within 20 %) from 100 to 10,000 servers, ≤ 100 MB
+idle; ≥ 150 tasks/s distributed. RSS counts a page the two processes of the
+split share in each; PSS divides it; "each page once" (as root) is what the
+pair takes on a machine of its own. The takeover figure is the time from
+SIGKILL of a conductor holding N running tasks until another conductor holds
+all of them.
 """
 from __future__ import annotations
 
