@@ -180,7 +180,7 @@ def takeover(n: int) -> None:
         cluster = Cluster(data_dir, url, RABBIT_URL, env={
             "TASKVISOR_CONDUCTOR__WORKERS": str(n + 8), "TASKVISOR_COMPUTE__WORKERS": str(n + 8),
             "TASKVISOR_FAKE__SPAWN_SECONDS": "60", "TASKVISOR_DEFAULT__RPC_RESPONSE_TIMEOUT": "90",
-            "TASKVISOR_CONDUCTOR__LEASE_SECONDS": "4"}).start(conductors=1, computes=1)
+            "TASKVISOR_CONDUCTOR__LEASE_SECONDS": "4", **UNLIMITED}).start(conductors=1, computes=1)
         engine = create_engine(url)
 
         def held_by(owner: str) -> int:
