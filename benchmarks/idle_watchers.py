@@ -32,14 +32,13 @@ def cpu_percent(proc: psutil.Process, seconds: float) -> float:
     return 100 * ((after.user - before.user) + (after.system - before.system)) / seconds
 
 
-async def hold(url: str, opened: list, stop: asyncio.Event) -> None:
+async def hold(url: str, opened: list) -> None:
     async with httpx.AsyncClient(timeout=None) as client:
         async with client.stream("GET", url, headers={"Accept": "text/event-stream"}) as resp:
             assert resp.status_code == 200
             opened.append(1)
             async for _ in resp.aiter_lines():
-                if stop.is_set():
-                    return
+                pass
 
 
 def main() -> None:
@@ -63,10 +62,14 @@ def main() -> None:
         url = f"{api.base_url}/compute/v2.1/tasks?watch=true&all_tenants=1"
         opened: list = []
         loop = asyncio.new_event_loop()
-        stop = asyncio.Event()
+        holders: list[asyncio.Future] = []
 
         async def run_all():
-            await asyncio.gather(*(hold(url, opened, stop) for _ in range(args.watchers)))
+            holders.append(asyncio.gather(*(hold(url, opened) for _ in range(args.watchers))))
+            try:
+                await holders[0]
+            except asyncio.CancelledError:
+                pass  # the end of the measurement: the streams close
 
         import threading
         thread = threading.Thread(target=lambda: loop.run_until_complete(run_all()), daemon=True)
@@ -80,7 +83,9 @@ def main() -> None:
         print(f"{args.watchers} watchers:    {watched:5.2f} % of one core over {args.seconds:.0f} s "
               f"(+{watched - idle:.2f} points)")
         print(f"API RSS: {proc.memory_info().rss / 2**20:.0f} MB")
-        loop.call_soon_threadsafe(stop.set)
+        # the watchers are cancelled (their streams closed) before the API stops
+        loop.call_soon_threadsafe(holders[0].cancel)
+        thread.join(timeout=30)
     finally:
         api.stop()
 
