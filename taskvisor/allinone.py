@@ -116,6 +116,16 @@ def cannot_split(conf: Config) -> str | None:
     return None
 
 
+def split_does_not_pay() -> str | None:
+    """Why two processes would not be worth it here, if they would not: the
+    split buys throughput with a second core (≈ 1.7×, docs/performance.md)
+    at ≈ 20 MB more memory, so with one usable CPU it only costs."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if cpus < 2:
+        return "one usable CPU: a second process would add memory, not throughput"
+    return None
+
+
 def _bus_address(conf: Config) -> tuple[str, str | None]:
     """The hub's socket: in the data directory, unless that path is too long
     for a Unix socket (108 bytes); then in a private temporary directory."""

@@ -116,7 +116,7 @@ def cmd_all_in_one(args: argparse.Namespace) -> int:
     conf = _load(args)
     if args.engine:  # the conductor+compute child of a split all-in-one
         return allinone.run_engine(conf, _wait_for_signal, _second_signal_ends_now)
-    reason = allinone.cannot_split(conf)
+    reason = allinone.cannot_split(conf) or (None if args.split else allinone.split_does_not_pay())
     if args.single_process or reason:
         _check_listen(conf, args)
         if reason and not args.single_process:
@@ -281,8 +281,12 @@ def main(argv: list[str] | None = None) -> int:
     _host(p, "this host's name in service records and task steps (default localhost)")
     p.add_argument("--driver", choices=["fake", "process", "libvirt", "baremetal"], help="virt driver (default fake)")
     _noauth_flag(p)
-    p.add_argument("--single-process", action="store_true",
-                   help="run the API, conductor and compute in one process (one core, in-process bus)")
+    layout = p.add_mutually_exclusive_group()
+    layout.add_argument("--single-process", action="store_true",
+                        help="run the API, conductor and compute in one process (one core, in-process bus); "
+                             "the default where only one CPU is usable")
+    layout.add_argument("--split", action="store_true",
+                        help="two processes even where only one CPU is usable")
     p.add_argument("--engine", action="store_true", help=argparse.SUPPRESS)  # the child of the split
     p.set_defaults(func=cmd_all_in_one)
 

@@ -14,9 +14,10 @@ COMPUTE = "/compute/v2.1"
 ENV = {"TASKVISOR_FAKE__SPAWN_SECONDS": "2", "TASKVISOR_CONDUCTOR__LEASE_SECONDS": "3"}
 
 
-def start_all_in_one(data_dir: str, procs: list, port: int | None = None) -> TaskvisorProcess:
+def start_all_in_one(data_dir: str, procs: list, port: int | None = None,
+                     extra: list[str] | None = None) -> TaskvisorProcess:
     """A started all-in-one on data_dir (again on `port` for a restart), stopped by the `procs` fixture."""
-    proc = all_in_one(data_dir, port=port, env=ENV).start()
+    proc = all_in_one(data_dir, port=port, env=ENV, extra=extra).start()
     procs.append(proc)
     return proc
 

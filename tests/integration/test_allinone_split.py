@@ -3,6 +3,7 @@ process, the conductor and compute in a supervised child, on one SQLite
 file and the local bus. Each dies with the other; --single-process is one."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,7 +15,11 @@ import psutil
 
 from taskvisor.allinone import ENGINE_NAME
 from tests.integration.allinone_boots import boot_servers, start_all_in_one, wait_all_succeeded
-from tests.procs import all_in_one, wait_for
+from tests.procs import all_in_one, wait_for, wait_serving
+
+
+# two processes even on a machine with one usable CPU (where one is the default)
+SPLIT = ["--split"]
 
 
 def engine_of(proc) -> psutil.Process:
@@ -24,7 +29,7 @@ def engine_of(proc) -> psutil.Process:
 
 
 def test_two_processes_boot_servers_together(tmp_path, procs):
-    node = start_all_in_one(str(tmp_path), procs)
+    node = start_all_in_one(str(tmp_path), procs, extra=SPLIT)
     engine_of(node)
     api = httpx.Client(base_url=node.base_url, timeout=10)
     _ids, task_urls = boot_servers(api, node.base_url, 3, "split")
@@ -39,19 +44,19 @@ def test_two_processes_boot_servers_together(tmp_path, procs):
 
 
 def test_the_all_in_one_stops_loudly_when_its_conductor_and_compute_die(tmp_path, procs):
-    node = start_all_in_one(str(tmp_path), procs)
+    node = start_all_in_one(str(tmp_path), procs, extra=SPLIT)
     engine_of(node).kill()
     assert node.proc.wait(30) == 1
     assert "the conductor and compute process" in node.log() and "stopping the all-in-one" in node.log()
 
 
 def test_the_conductor_and_compute_leave_when_the_main_process_is_killed(tmp_path, procs):
-    node = start_all_in_one(str(tmp_path), procs)
+    node = start_all_in_one(str(tmp_path), procs, extra=SPLIT)
     engine = engine_of(node)
     node.kill()
     engine.wait(10)  # raises psutil.TimeoutExpired if it lingers
     # and a restart on the same data directory serves again
-    again = start_all_in_one(str(tmp_path), procs, port=node.port)
+    again = start_all_in_one(str(tmp_path), procs, port=node.port, extra=SPLIT)
     assert httpx.get(f"{again.base_url}/compute/v2.1/", timeout=5).status_code == 200
 
 
@@ -77,7 +82,7 @@ def test_single_process_runs_everything_in_one(tmp_path, procs):
 
 
 def test_ctrl_c_stops_both(tmp_path, procs):
-    node = start_all_in_one(str(tmp_path), procs)
+    node = start_all_in_one(str(tmp_path), procs, extra=SPLIT)
     engine = engine_of(node)
     started = time.monotonic()
     node.signal(signal.SIGINT)
@@ -127,3 +132,25 @@ def test_one_split_after_another_in_one_process(tmp_path):
             node.stop(wait=0)
     rpc_metrics.REGISTRY.unregister(rpc_metrics.CALLS)  # registered: no KeyError
     rpc_metrics.REGISTRY.register(rpc_metrics.CALLS)
+
+
+def test_one_usable_cpu_runs_one_process_unless_split_is_asked(tmp_path, procs):
+    """With one usable CPU the split buys no throughput and costs memory:
+    one process then, and the log says why; --split still splits."""
+    cpus = os.sched_getaffinity(0)
+    for extra, children in (([], []), (SPLIT, [ENGINE_NAME])):
+        data = tmp_path / ("split" if extra else "default")
+        data.mkdir()
+        node = all_in_one(str(data), extra=extra)
+        procs.append(node)
+        # sched_setaffinity(0) sets this thread's CPUs only; the child started from it inherits them
+        os.sched_setaffinity(0, {min(cpus)})
+        try:
+            node.start(wait_http=False)
+        finally:
+            os.sched_setaffinity(0, cpus)
+        wait_serving(node.proc, f"{node.base_url}/compute/v2.1/", "all-in-one", node.log, 60)
+        assert [c.name() for c in psutil.Process(node.proc.pid).children()] == children, node.log()
+        assert ("one process: one usable CPU" in node.log()) == (not extra), node.log()
+        node.signal(signal.SIGTERM)
+        assert node.proc.wait(30) == 0, node.log()
