@@ -62,17 +62,14 @@ def main() -> None:
         url = f"{api.base_url}/compute/v2.1/tasks?watch=true&all_tenants=1"
         opened: list = []
         loop = asyncio.new_event_loop()
-        holders: list[asyncio.Future] = []
 
         async def run_all():
-            holders.append(asyncio.gather(*(hold(url, opened) for _ in range(args.watchers))))
-            try:
-                await holders[0]
-            except asyncio.CancelledError:
-                pass  # the end of the measurement: the streams close
+            await asyncio.gather(*(hold(url, opened) for _ in range(args.watchers)))
 
+        watchers = loop.create_task(run_all())
         import threading
-        thread = threading.Thread(target=lambda: loop.run_until_complete(run_all()), daemon=True)
+        # asyncio.wait: the end of the measurement cancels the watchers, which is no error
+        thread = threading.Thread(target=lambda: loop.run_until_complete(asyncio.wait([watchers])), daemon=True)
         thread.start()
         deadline = time.monotonic() + 60
         while len(opened) < args.watchers and time.monotonic() < deadline:
@@ -84,7 +81,7 @@ def main() -> None:
               f"(+{watched - idle:.2f} points)")
         print(f"API RSS: {proc.memory_info().rss / 2**20:.0f} MB")
         # the watchers are cancelled (their streams closed) before the API stops
-        loop.call_soon_threadsafe(holders[0].cancel)
+        loop.call_soon_threadsafe(watchers.cancel)
         thread.join(timeout=30)
     finally:
         api.stop()

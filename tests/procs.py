@@ -11,6 +11,7 @@ import sys
 import time
 
 import httpx
+import psutil
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
@@ -23,6 +24,37 @@ def wait_for(predicate, timeout: float, what: str, interval: float = 0.05):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(interval)
+
+
+def run_stopping_it(cmd: list[str], timeout: float, stop: int = signal.SIGTERM,
+                    **popen) -> subprocess.CompletedProcess:
+    """Run ``cmd`` to its end (stdout captured; pass ``stderr``, ``env``,
+    ``cwd`` as to Popen). However the caller ends (this timeout,
+    pytest-timeout's, Ctrl-C), a command still running gets ``stop``, on
+    which it stops what it started, then SIGKILL if it lingers 60 s; its
+    processes that outlive it are killed. (subprocess.run's own clean-up is
+    one SIGKILL, which leaves the command's children running.)"""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, **popen)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            try:
+                started = psutil.Process(proc.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                started = []
+            proc.send_signal(stop)
+            try:
+                proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+            for child in started:
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
 
 
 def settled_in(server: dict, status: str) -> bool:

@@ -213,18 +213,14 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
-        if self._write_lock is not None:
-            # Under the writers' lock: on SQLite every writer shares the one
-            # DBAPI connection of the writer's StaticPool, and closing it while
-            # a straggler (a stopping service's last report) runs a statement
-            # on it crashes the interpreter in sqlite3. A writer after this
-            # opens a new one.
-            with self._write_lock:
-                if self._write_conn is not None:
-                    self._write_conn.close()
-                    self._write_conn = None
-                self.writer.dispose()
-        else:
+        # Under the writers' lock (SQLite): every writer shares the one DBAPI
+        # connection of the writer's StaticPool, and closing it while a
+        # straggler (a stopping service's last report) runs a statement on it
+        # crashes the interpreter in sqlite3. A writer after this opens a new one.
+        with self._write_lock or contextlib.nullcontext():
+            if self._write_conn is not None:
+                self._write_conn.close()
+                self._write_conn = None
             self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conformance.runner import REPO, line_regex, subset_lines
+from tests.procs import run_stopping_it
 from tests.services import unavailable
 
 pytestmark = pytest.mark.slow
@@ -40,25 +41,6 @@ def _venvs_ready() -> None:
             unavailable(f"could not build the {script} virtual environment: {exc}")
 
 
-def _run_runner(cmd: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
-    """Run the runner; however this test ends (its own timeout, pytest-timeout's, Ctrl-C), the
-    runner gets SIGTERM, on which it stops Keystone, the all-in-one and Tempest, and only then,
-    if it lingers, SIGKILL. (subprocess.run's own clean-up is a SIGKILL, which would leave those
-    grandchildren running.)"""
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.communicate()
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
-
-
 # 414 Tempest tests take 2½–5 minutes with the machine loaded: past the suite's 300 s default
 @pytest.mark.timeout(1200)
 def test_tempest_ci_subset_passes():
@@ -66,8 +48,10 @@ def test_tempest_ci_subset_passes():
     lines = subset_lines()
     assert lines, "the CI subset is empty"
     keep = Path(tempfile.mkdtemp(prefix="taskvisor-tempest-ci-"))
-    run = _run_runner([str(REPO / "scripts" / "tempest"), "--subset", "ci", "--keep", str(keep)],
-                      env={**os.environ, "TASKVISOR_PYTHON": sys.executable}, timeout=1100)
+    # the runner stops Keystone, the all-in-one and Tempest on SIGTERM, however this test ends
+    run = run_stopping_it([str(REPO / "scripts" / "tempest"), "--subset", "ci", "--keep", str(keep)],
+                          timeout=1100, stderr=subprocess.PIPE,
+                          env={**os.environ, "TASKVISOR_PYTHON": sys.executable})
     report = f"{run.stdout[-6000:]}\n{run.stderr[-3000:]}\n(logs in {keep})"
     results = keep / "results.json"
     assert results.is_file(), report

@@ -11,41 +11,21 @@ import signal
 import subprocess
 import sys
 
-import psutil
+from tests.procs import run_stopping_it
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NUMBER = r"([0-9]+(?:\.[0-9]+)?)"  # one figure, as the scripts print them
 
 
 def run_benchmark(script: str, *args: str, timeout: float = 600) -> str:
     """Run ``benchmarks/<script>`` with this interpreter from the repository's
-    root; its output, once it exited 0. A script past ``timeout`` gets
-    SIGINT (its ``finally`` blocks stop what it started), then whatever is
-    left of it and its processes is killed."""
-    env = {**os.environ, "PYTHONPATH": REPO}
-    proc = subprocess.Popen([sys.executable, os.path.join("benchmarks", script), *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise
-    assert proc.returncode == 0, f"{script} {' '.join(args)} exited {proc.returncode}:\n{out[-4000:]}"
-    return out
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    started = psutil.Process(proc.pid).children(recursive=True)
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-    for child in started:
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
+    root; its output, once it exited 0. A script still running when the test
+    ends gets SIGINT, on which its ``finally`` blocks stop what it started."""
+    done = run_stopping_it([sys.executable, os.path.join("benchmarks", script), *args], timeout=timeout,
+                           stop=signal.SIGINT, stderr=subprocess.STDOUT, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": REPO})
+    assert done.returncode == 0, f"{script} {' '.join(args)} exited {done.returncode}:\n{done.stdout[-4000:]}"
+    return done.stdout
 
 
 def figure(output: str, pattern: str) -> float:

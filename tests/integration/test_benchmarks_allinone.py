@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.integration.benchmark_runs import figure, run_benchmark
-
-NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
+from tests.integration.benchmark_runs import NUMBER, figure, run_benchmark
 
 
 def test_boot_delete_every_task_succeeds_and_cpu_per_task_is_printed():

@@ -6,10 +6,8 @@ import re
 
 import pytest
 
-from tests.integration.benchmark_runs import figure, run_benchmark
+from tests.integration.benchmark_runs import NUMBER, figure, run_benchmark
 from tests.services import require_postgres, require_rabbitmq
-
-NUMBER = r"([0-9]+(?:\.[0-9]+)?)"
 
 
 @pytest.fixture(autouse=True)
