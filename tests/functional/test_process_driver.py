@@ -103,7 +103,10 @@ def test_a_guest_that_ignores_the_request_is_forced_after_the_timeout(driver):
     assert result["shutdown"] == "forced" and result["reason"] == "timeout"
     assert result["seconds"] >= 1.5 and result["retries"] >= 2
     assert driver.power_state(server_id) == power.SHUTDOWN  # forced off is not a crash
-    assert signals(driver, server_id) == ["SIGTERM"] * (result["retries"] + 1)
+    # Every request is a SIGTERM the guest logged, except that the kill may overtake the
+    # last one on a loaded machine (sent moments before the timeout, not yet handled).
+    logged = signals(driver, server_id)
+    assert set(logged) == {"SIGTERM"} and result["retries"] <= len(logged) <= result["retries"] + 1
 
 
 def test_force_kills_at_once_without_a_request(driver):
