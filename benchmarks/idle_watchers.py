@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import httpx
@@ -47,7 +49,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="tv-watch-")
-    import subprocess
     subprocess.run([sys.executable, "-m", "taskvisor.cli", "db", "upgrade", "--data-dir", data], check=True,
                    capture_output=True)
     port = free_port()
@@ -67,7 +68,6 @@ def main() -> None:
             await asyncio.gather(*(hold(url, opened) for _ in range(args.watchers)))
 
         watchers = loop.create_task(run_all())
-        import threading
         # asyncio.wait: the end of the measurement cancels the watchers, which is no error
         thread = threading.Thread(target=lambda: loop.run_until_complete(asyncio.wait([watchers])), daemon=True)
         thread.start()
