@@ -94,11 +94,14 @@ def explain(label: str, db: Database, rows: int) -> None:
     print(f"\n### {label} ({rows} servers, {rows} finished tasks, {3 * rows} steps, 200 queued tasks)\n")
     for name, build in STATEMENTS:
         stmt, params = build()
-        if db.is_sqlite and stmt is store._RUNNABLE:
-            stmt = store._RUNNABLE_SQLITE  # what the claim runs on SQLite
+        look = stmt is store._RUNNABLE
+        if look:  # what the claim runs: pinned on SQLite; on PostgreSQL locking, with sorting off
+            stmt = store._RUNNABLE_SQLITE if db.is_sqlite else store._RUNNABLE_FOR_UPDATE
         with db.writer.connect() as conn:
-            event.listen(conn, "before_cursor_execute", as_explain, retval=True)
             trans = conn.begin()
+            if look and not db.is_sqlite:
+                conn.execute(store._NO_SORT)
+            event.listen(conn, "before_cursor_execute", as_explain, retval=True)
             result = conn.execute(stmt, params)
             plans = [" | ".join(str(v) for v in (r[-1:] if db.is_sqlite else r)) for r in result.cursor.fetchall()]
             trans.rollback()

@@ -8,6 +8,9 @@ from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, 
                         Table, Text, UniqueConstraint, text)
 
 ACTIVE_TASKS = "status IN ('queued', 'running', 'reverting')"
+# The same set spelled as "not finished": a query naming it can be answered by
+# ix_tasks_unfinished_resource and not by ix_tasks_active (tasks/store.py, the claim's look).
+UNFINISHED_TASKS = "status NOT IN ('succeeded', 'failed', 'reverted', 'cancelled')"
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -131,6 +134,9 @@ tasks = Table(
     Index("ix_tasks_status_reason", "status", "failure_reason"),
     # only the unfinished tasks: what the claim reads, small however long the history (migration 0002)
     Index("ix_tasks_active", "created_ts", sqlite_where=text(ACTIVE_TASKS), postgresql_where=text(ACTIVE_TASKS)),
+    # the claim's "an older unfinished task of this resource" probe, small however long the history (0016)
+    Index("ix_tasks_unfinished_resource", "resource_id", "created_ts",
+          sqlite_where=text(UNFINISHED_TASKS), postgresql_where=text(UNFINISHED_TASKS)),
     Index("ix_tasks_updated_at", "updated_at"),   # the task event stream's cursor
     Index("ix_tasks_created_ts", "created_ts"),   # the global task list's order
 )

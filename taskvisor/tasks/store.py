@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Select, TextualSelect, and_, bindparam, case, exists, func, insert, or_, select, text, update
+from sqlalchemy import (JSON, Select, TextualSelect, and_, bindparam, case, exists, func, insert, literal_column, or_,
+                        select, text, update)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
@@ -69,24 +70,47 @@ def _resource_update(kind: str, columns: frozenset) -> Any:
 
 
 # The claim's look: the oldest runnable tasks. It reads the partial index of
-# unfinished tasks (ix_tasks_active) and the resource index for "an older
-# unfinished task of the same resource", so it costs the same however many
-# finished tasks the table holds.
+# unfinished tasks (ix_tasks_active) in order and, for each candidate, the
+# partial index of unfinished tasks by resource (ix_tasks_unfinished_resource)
+# for "an older unfinished task of the same resource", so it costs the same
+# however many tasks the table holds or the queue has.
 _older = tasks.alias("older")
-# Literal, not bound: the planners use the partial index ix_tasks_active only
-# when they can see that the query's condition is the index's.
+# Literal, not bound: the planners use a partial index only when they can see
+# that the query's condition is the index's (a bound IN list is also expanded
+# at each execution, which db/direct does not do).
 IS_ACTIVE = text("tasks.status IN ('queued', 'running', 'reverting')")
-# (also: a bound IN list is expanded at each execution, which db/direct does not do)
-OLDER_IS_ACTIVE = text("older.status IN ('queued', 'running', 'reverting')")
-_RUNNABLE = (
-    select(tasks.c.id, tasks.c.generation)
-    .where(IS_ACTIVE,
-           or_(tasks.c.owner.is_(None), tasks.c.lease_expires < bindparam("p_now"),
-               and_(tasks.c.owner == bindparam("p_owner"), tasks.c.owner_instance != bindparam("p_inst"))),
-           ~exists().where(_older.c.resource_id == tasks.c.resource_id,
-                           _older.c.created_ts < tasks.c.created_ts, OLDER_IS_ACTIVE))
-    .order_by(tasks.c.created_ts).limit(bindparam("p_limit")))
-_RUNNABLE_FOR_UPDATE = _RUNNABLE.with_for_update(skip_locked=True, of=tasks)
+# The same set, spelled as "not finished" as ix_tasks_unfinished_resource is:
+# were it spelled as IS_ACTIVE, ix_tasks_active would answer the probe too,
+# and a planner that thinks both empty (statistics taken with no task
+# running) may take it, reading every older unfinished task per candidate.
+OLDER_IS_UNFINISHED = text("older.status NOT IN ('succeeded', 'failed', 'reverted', 'cancelled')")
+_OLDER_UNFINISHED = select(literal_column("1")).select_from(_older).where(
+    _older.c.resource_id == tasks.c.resource_id, _older.c.created_ts < tasks.c.created_ts, OLDER_IS_UNFINISHED)
+
+
+def _runnable(older_unfinished: Select) -> Select:
+    return (select(tasks.c.id, tasks.c.generation)
+            .where(IS_ACTIVE,
+                   or_(tasks.c.owner.is_(None), tasks.c.lease_expires < bindparam("p_now"),
+                       and_(tasks.c.owner == bindparam("p_owner"), tasks.c.owner_instance != bindparam("p_inst"))),
+                   ~older_unfinished.exists())
+            .order_by(tasks.c.created_ts).limit(bindparam("p_limit")))
+
+
+_RUNNABLE = _runnable(_OLDER_UNFINISHED)
+# PostgreSQL's look. A queue's statistics are always stale (autovacuum
+# analyzes a minute apart at best; a burst queues thousands of tasks in
+# seconds), and planned from them the plain statement read every unfinished
+# task, sorted them, and for each scanned them all again for the older-task
+# test: 18.8 ms and 5,371 buffers a look with 600 queued. Two things fix the
+# plan whatever the statistics say: the OFFSET keeps the older-task test a
+# correlated probe of ix_tasks_unfinished_resource (PostgreSQL never turns a
+# subquery with an OFFSET into a join), and the claim's transaction turns
+# sorting off (_NO_SORT) so that the look reads ix_tasks_active in order and
+# stops at the limit: 0.5 ms and 52 buffers (docs/performance.md, "The
+# claim on PostgreSQL").
+_RUNNABLE_FOR_UPDATE = _runnable(_OLDER_UNFINISHED.offset(0)).with_for_update(skip_locked=True, of=tasks)
+_NO_SORT = text("SET LOCAL enable_sort = off")
 
 
 def _pinned_to(index: str, statement: Select) -> TextualSelect:
@@ -206,6 +230,8 @@ class TaskStore:
                     return []
         claims = []
         with self.db.write() as conn:
+            if not self.db.is_sqlite:
+                conn.execute(_NO_SORT)
             now = utcnow()
             runnable = [(r["id"], r["generation"]) for r in direct.mappings(
                 conn, _RUNNABLE_FOR_UPDATE if not self.db.is_sqlite else _RUNNABLE_SQLITE, look)]
