@@ -1,73 +1,86 @@
-"""The engine's hottest statements, run on SQLite's driver directly.
+"""The engine's hottest statements, run on the database driver directly.
 
 A checkpoint's statements are tiny: SQLite runs one in a few microseconds,
 while SQLAlchemy's per-execution set-up (the compiled cache's look-up, the
 execution context, its events, the result object) costs ten times that
-(docs/performance.md, "Issue 15, fourth pass: the engine"). Here a Core
-statement is compiled once, and each run binds its parameters through the
-same type processors SQLAlchemy would use (JSON through the engine's
+(docs/performance.md, "Issue 15, fourth pass: the engine"); on PostgreSQL
+that set-up was 17 % of a distributed conductor's CPU (sixth pass). Here a
+Core statement is compiled once, and each run binds its parameters through
+the same type processors SQLAlchemy would use (JSON through the engine's
 serializer, datetimes as SQLite stores them) and executes on the DBAPI
 connection under the caller's SQLAlchemy transaction, which still begins,
-commits and rolls back as before. Driver errors are raised as SQLAlchemy's.
+commits and rolls back as before. Driver errors are raised as SQLAlchemy's,
+and a connection the driver lost is invalidated as SQLAlchemy would (the
+pool replaces it).
 
-Only SQLite: elsewhere (PostgreSQL) the statement goes through
-``conn.execute`` as usual, where SQLAlchemy also handles a lost
-connection. Only statements whose parameters are all given by the caller or
-fixed in the statement (no Python-side column defaults run at execution).
+Drivers: sqlite3 (positional parameters) and psycopg (named ones); any
+other goes through ``conn.execute``. Only statements whose parameters are
+all given by the caller or fixed in the statement (no Python-side column
+defaults run at execution).
 """
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 _MISSING = object()
-# id(statement) -> (statement, plan); the statement is kept so its id stays its own
-_PLANS: dict[int, tuple[Any, tuple | None]] = {}
+# the drivers run here, and whether each takes its parameters by position
+_DRIVERS = {("sqlite", "pysqlite"): True, ("postgresql", "psycopg"): False}
+# (id(statement), dialect) -> (statement, plan); the statement is kept so its id stays its own
+_PLANS: dict[tuple[int, str], tuple[Any, tuple | None]] = {}
 
 
-def _plan(conn: Connection, statement: Any) -> tuple | None:
-    """(sql, [(name, processor, default)], [(column key, result processor)])
-    for a positional SQLite statement; None when it needs what only
-    SQLAlchemy's execution does."""
+def _plan(conn: Connection, statement: Any) -> list | None:
+    """[sql, positional, [(name, processor, default)], [(column key, type)],
+    None] for a statement of a driver run here (the last item becomes the
+    result processors once a result's column types are seen); None when it
+    needs what only SQLAlchemy's execution does."""
+    positional = _DRIVERS.get((conn.dialect.name, conn.dialect.driver))
+    if positional is None:
+        return None
     compiled = statement.compile(dialect=conn.dialect)
-    if not compiled.positional or compiled.escaped_bind_names or compiled.literal_execute_params \
+    if compiled.positional != positional or compiled.escaped_bind_names or compiled.literal_execute_params \
             or compiled.post_compile_params:
         return None
     processors = compiled._bind_processors
     binds = []
-    for name in compiled.positiontup:
+    for name in (compiled.positiontup if positional else compiled.bind_names.values()):
         bind = compiled.binds[name]
         if bind.callable is not None:
             return None
         binds.append((name, processors.get(name), _MISSING if bind.required else bind.effective_value))
-    columns = [(column.keyname, column.type._cached_result_processor(conn.dialect, None))
-               for column in compiled._result_columns]
-    return compiled.string, binds, columns
+    columns = [(column.keyname, column.type) for column in compiled._result_columns]
+    return [compiled.string, positional, binds, columns, None]
 
 
-def _run(conn: Connection, statement: Any, params: dict) -> tuple[sqlite3.Cursor, list] | None:
-    if conn.dialect.name != "sqlite":
-        return None
-    entry = _PLANS.get(id(statement))
+def _run(conn: Connection, statement: Any, params: dict) -> tuple[Any, list] | None:
+    key = (id(statement), conn.dialect.name)
+    entry = _PLANS.get(key)
     if entry is None or entry[0] is not statement:
-        entry = _PLANS[id(statement)] = (statement, _plan(conn, statement))
+        entry = _PLANS[key] = (statement, _plan(conn, statement))
     plan = entry[1]
     if plan is None:
         return None
-    sql, binds, columns = plan
-    args = []
+    sql, positional, binds = plan[:3]
+    values = []
     for name, processor, default in binds:
         value = params.get(name, default)
         if value is _MISSING:
             raise KeyError(f"statement parameter {name!r} not given")
-        args.append(value if processor is None else processor(value))
+        values.append(value if processor is None else processor(value))
+    args = values if positional else dict(zip((name for name, _, _ in binds), values))
+    driver = conn.connection.driver_connection
     try:
-        return conn.connection.driver_connection.execute(sql, args), columns
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(sql, args, error, sqlite3.Error) from error
+        return driver.execute(sql, args), plan
+    except conn.dialect.loaded_dbapi.Error as error:
+        # as SQLAlchemy's own execution does: a lost connection is not given back to the pool
+        lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
+        if lost:
+            conn.invalidate(error)
+        raise DBAPIError.instance(sql, args, error, conn.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost) from error
 
 
 def rowcount(conn: Connection, statement: Any, params: dict) -> int:
@@ -82,9 +95,9 @@ def rowcount(conn: Connection, statement: Any, params: dict) -> int:
         cursor.close()
 
 
-def _fetch(cursor: sqlite3.Cursor) -> list[tuple]:
+def _fetch(cursor: Any) -> list[tuple]:
     try:
-        return cursor.fetchall()  # to the end: the statement is done before the commit
+        return cursor.fetchall() if cursor.description else []  # to the end: done before the commit
     finally:
         cursor.close()
 
@@ -106,6 +119,10 @@ def mappings(conn: Connection, statement: Any, params: dict) -> list[dict]:
     ran = _run(conn, statement, params)
     if ran is None:
         return [dict(row) for row in conn.execute(statement, params).mappings()]
-    cursor, columns = ran
+    cursor, plan = ran
+    if plan[4] is None:  # a result processor may depend on the column's type as the driver reports it
+        plan[4] = [(key, type_._cached_result_processor(conn.dialect, column[1]))
+                   for (key, type_), column in zip(plan[3], cursor.description)]
+    columns = plan[4]
     return [{key: value if processor is None else processor(value)
              for (key, processor), value in zip(columns, row)} for row in _fetch(cursor)]

@@ -1,23 +1,23 @@
-"""db/direct runs the engine's statements on SQLite's driver: what it writes
-and reads must be exactly what SQLAlchemy's own execution writes and reads."""
+"""db/direct runs the engine's statements on the driver (sqlite3, psycopg):
+what it writes and reads must be exactly what SQLAlchemy's own execution
+writes and reads, its errors SQLAlchemy's, and a connection PostgreSQL lost
+must not go back to the pool."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from taskvisor.db import direct, migrate
 from taskvisor.db.models import task_steps, tasks
 from taskvisor.db.session import Database, utcnow
 from taskvisor.tasks import store
+from tests.dbs import create_postgres_database, database, drop_postgres_database  # noqa: F401  (database: a fixture)
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/direct.sqlite")
-    migrate.upgrade(database)
-    yield database
-    database.dispose()
+def db(database):
+    return database
 
 
 def _task(db: Database) -> dict:
@@ -72,3 +72,41 @@ def test_driver_errors_are_sqlalchemys(db):
             direct.rowcount(conn, store._INSERT_STEP, params)  # the same primary key
     with db.read() as conn:  # the transaction rolled back as a whole
         assert conn.execute(select(task_steps)).first() is None
+
+
+def test_the_plan_runs_on_the_driver_not_through_sqlalchemy(db):
+    """Else the rest of this file compares SQLAlchemy with itself."""
+    with db.read() as conn:
+        assert direct._plan(conn, store._FENCE_CHECKPOINT) is not None
+        assert direct._plan(conn, store._INSERT_STEP) is not None
+
+
+@pytest.fixture
+def postgres():
+    url = create_postgres_database()
+    database = Database(url)
+    try:
+        migrate.upgrade(database)
+        yield database
+    finally:
+        database.dispose()
+        drop_postgres_database(url)
+
+
+def test_a_connection_postgresql_lost_is_invalidated_not_pooled(postgres):
+    db = postgres
+    row = _task(db)
+    with db.write() as conn:
+        backend = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+    killer = create_engine(db.url)  # not the pool's: it would hand out the very connection to kill
+    with killer.begin() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+    killer.dispose()
+    with pytest.raises(DBAPIError) as raised:
+        with db.write() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == backend  # the pool's same one
+            direct.first(conn, select(tasks.c.id).where(tasks.c.id == row["id"]), {})
+    assert raised.value.connection_invalidated
+    with db.write() as conn:  # a new connection, not the dead one
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != backend
+        assert direct.first(conn, select(tasks.c.id).where(tasks.c.id == row["id"]), {}) == (row["id"],)
