@@ -103,9 +103,9 @@ def test_a_connection_postgresql_lost_is_invalidated_not_pooled(postgres):
         conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
     killer.dispose()
     with pytest.raises(DBAPIError) as raised:
-        with db.write() as conn:
-            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == backend  # the pool's same one
+        with db.write() as conn:  # the pool's one connection, whose backend is gone: direct meets it first
             direct.first(conn, select(tasks.c.id).where(tasks.c.id == row["id"]), {})
+    assert raised.value.statement.startswith("SELECT tasks.id"), raised.value  # raised by direct, not later
     assert raised.value.connection_invalidated
     with db.write() as conn:  # a new connection, not the dead one
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar() != backend
