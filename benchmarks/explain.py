@@ -94,13 +94,10 @@ def explain(label: str, db: Database, rows: int) -> None:
     print(f"\n### {label} ({rows} servers, {rows} finished tasks, {3 * rows} steps, 200 queued tasks)\n")
     for name, build in STATEMENTS:
         stmt, params = build()
-        look = stmt is store._RUNNABLE
-        if look:  # what the claim runs: pinned on SQLite; on PostgreSQL locking, with sorting off
-            stmt = store._RUNNABLE_SQLITE if db.is_sqlite else store._RUNNABLE_FOR_UPDATE
         with db.writer.connect() as conn:
             trans = conn.begin()
-            if look and not db.is_sqlite:
-                conn.execute(store._NO_SORT)
+            if stmt is store._RUNNABLE:  # the look as the claim runs it
+                stmt = store._claim_look(conn, db.is_sqlite)
             event.listen(conn, "before_cursor_execute", as_explain, retval=True)
             result = conn.execute(stmt, params)
             plans = [" | ".join(str(v) for v in (r[-1:] if db.is_sqlite else r)) for r in result.cursor.fetchall()]

@@ -3,7 +3,9 @@ database created for the test and dropped after it; and a queued server task
 in one."""
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, insert, text
@@ -37,14 +39,9 @@ def drop_postgres_database(url: str) -> None:
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/engine.sqlite")
-        migrate.upgrade(db)
-        yield db
-        db.dispose()
-        return
+@contextlib.contextmanager
+def postgres_database() -> Iterator[Database]:
+    """A migrated Database on a new PostgreSQL database, dropped afterwards."""
     url = create_postgres_database()
     db = Database(url)
     try:
@@ -53,6 +50,18 @@ def database(request, tmp_path):
     finally:
         db.dispose()
         drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path}/engine.sqlite")
+        migrate.upgrade(db)
+        yield db
+        db.dispose()
+        return
+    with postgres_database() as db:
+        yield db
 
 
 def queue_server_task(db: Database, flow: str, flow_version: int, params: dict | None = None) -> dict:

@@ -20,6 +20,7 @@ defaults run at execution).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -28,15 +29,35 @@ from sqlalchemy.exc import DBAPIError
 _MISSING = object()
 # the drivers run here, and whether each takes its parameters by position
 _DRIVERS = {("sqlite", "pysqlite"): True, ("postgresql", "psycopg"): False}
+
+
+@dataclass(slots=True)
+class _Plan:
+    sql: str
+    positional: bool
+    binds: list[tuple[str, Any, Any]]        # (name, bind processor, default or _MISSING)
+    columns: list[tuple[str, Any]]           # (result key, column type)
+    # (key, result processor) per column, made from the first result: a
+    # processor may depend on the column's type as the driver reports it
+    processors: list[tuple[str, Any]] | None = None
+
+    def args(self, params: dict) -> list | dict:
+        values = []
+        for name, processor, default in self.binds:
+            value = params.get(name, default)
+            if value is _MISSING:
+                raise KeyError(f"statement parameter {name!r} not given")
+            values.append(value if processor is None else processor(value))
+        return values if self.positional else {name: value for (name, _, _), value in zip(self.binds, values)}
+
+
 # (id(statement), dialect) -> (statement, plan); the statement is kept so its id stays its own
-_PLANS: dict[tuple[int, str], tuple[Any, tuple | None]] = {}
+_PLANS: dict[tuple[int, str], tuple[Any, _Plan | None]] = {}
 
 
-def _plan(conn: Connection, statement: Any) -> list | None:
-    """[sql, positional, [(name, processor, default)], [(column key, type)],
-    None] for a statement of a driver run here (the last item becomes the
-    result processors once a result's column types are seen); None when it
-    needs what only SQLAlchemy's execution does."""
+def _plan(conn: Connection, statement: Any) -> _Plan | None:
+    """The statement compiled for a driver run here; None when it needs what
+    only SQLAlchemy's execution does."""
     positional = _DRIVERS.get((conn.dialect.name, conn.dialect.driver))
     if positional is None:
         return None
@@ -51,11 +72,11 @@ def _plan(conn: Connection, statement: Any) -> list | None:
         if bind.callable is not None:
             return None
         binds.append((name, processors.get(name), _MISSING if bind.required else bind.effective_value))
-    columns = [(column.keyname, column.type) for column in compiled._result_columns]
-    return [compiled.string, positional, binds, columns, None]
+    return _Plan(compiled.string, positional, binds,
+                 [(column.keyname, column.type) for column in compiled._result_columns])
 
 
-def _run(conn: Connection, statement: Any, params: dict) -> tuple[Any, list] | None:
+def _run(conn: Connection, statement: Any, params: dict) -> tuple[Any, _Plan] | None:
     key = (id(statement), conn.dialect.name)
     entry = _PLANS.get(key)
     if entry is None or entry[0] is not statement:
@@ -63,23 +84,15 @@ def _run(conn: Connection, statement: Any, params: dict) -> tuple[Any, list] | N
     plan = entry[1]
     if plan is None:
         return None
-    sql, positional, binds = plan[:3]
-    values = []
-    for name, processor, default in binds:
-        value = params.get(name, default)
-        if value is _MISSING:
-            raise KeyError(f"statement parameter {name!r} not given")
-        values.append(value if processor is None else processor(value))
-    args = values if positional else dict(zip((name for name, _, _ in binds), values))
-    driver = conn.connection.driver_connection
+    args = plan.args(params)
     try:
-        return driver.execute(sql, args), plan
+        return conn.connection.driver_connection.execute(plan.sql, args), plan
     except conn.dialect.loaded_dbapi.Error as error:
         # as SQLAlchemy's own execution does: a lost connection is not given back to the pool
         lost = conn.dialect.is_disconnect(error, conn.connection.dbapi_connection, None)
         if lost:
             conn.invalidate(error)
-        raise DBAPIError.instance(sql, args, error, conn.dialect.loaded_dbapi.Error,
+        raise DBAPIError.instance(plan.sql, args, error, conn.dialect.loaded_dbapi.Error,
                                   connection_invalidated=lost) from error
 
 
@@ -120,9 +133,8 @@ def mappings(conn: Connection, statement: Any, params: dict) -> list[dict]:
     if ran is None:
         return [dict(row) for row in conn.execute(statement, params).mappings()]
     cursor, plan = ran
-    if plan[4] is None:  # a result processor may depend on the column's type as the driver reports it
-        plan[4] = [(key, type_._cached_result_processor(conn.dialect, column[1]))
-                   for (key, type_), column in zip(plan[3], cursor.description)]
-    columns = plan[4]
+    if plan.processors is None:
+        plan.processors = [(key, type_._cached_result_processor(conn.dialect, column[1]))
+                           for (key, type_), column in zip(plan.columns, cursor.description)]
     return [{key: value if processor is None else processor(value)
-             for (key, processor), value in zip(columns, row)} for row in _fetch(cursor)]
+             for (key, processor), value in zip(plan.processors, row)} for row in _fetch(cursor)]

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
 from taskvisor.db import direct
-from taskvisor.db.models import RESOURCE_TABLES, task_steps, tasks
+from taskvisor.db.models import ACTIVE_TASKS, RESOURCE_TABLES, UNFINISHED_TASKS, task_steps, tasks
 from taskvisor.db.session import Database, utcnow
 from taskvisor.tasks.flow import Fenced, Superseded
 
@@ -78,12 +78,12 @@ _older = tasks.alias("older")
 # Literal, not bound: the planners use a partial index only when they can see
 # that the query's condition is the index's (a bound IN list is also expanded
 # at each execution, which db/direct does not do).
-IS_ACTIVE = text("tasks.status IN ('queued', 'running', 'reverting')")
+IS_ACTIVE = text("tasks." + ACTIVE_TASKS)
 # The same set, spelled as "not finished" as ix_tasks_unfinished_resource is:
 # were it spelled as IS_ACTIVE, ix_tasks_active would answer the probe too,
 # and a planner that thinks both empty (statistics taken with no task
 # running) may take it, reading every older unfinished task per candidate.
-OLDER_IS_UNFINISHED = text("older.status NOT IN ('succeeded', 'failed', 'reverted', 'cancelled')")
+OLDER_IS_UNFINISHED = text("older." + UNFINISHED_TASKS)
 _OLDER_UNFINISHED = select(literal_column("1")).select_from(_older).where(
     _older.c.resource_id == tasks.c.resource_id, _older.c.created_ts < tasks.c.created_ts, OLDER_IS_UNFINISHED)
 
@@ -111,6 +111,16 @@ _RUNNABLE = _runnable(_OLDER_UNFINISHED)
 # claim on PostgreSQL").
 _RUNNABLE_FOR_UPDATE = _runnable(_OLDER_UNFINISHED.offset(0)).with_for_update(skip_locked=True, of=tasks)
 _NO_SORT = text("SET LOCAL enable_sort = off")
+
+
+def _claim_look(conn: Connection, is_sqlite: bool) -> Any:
+    """The look a claim's write transaction runs, made ready on ``conn``:
+    SQLite's pinned one; PostgreSQL's locking one, sorting turned off first
+    for the rest of the transaction."""
+    if is_sqlite:
+        return _RUNNABLE_SQLITE
+    conn.execute(_NO_SORT)
+    return _RUNNABLE_FOR_UPDATE
 
 
 def _pinned_to(index: str, statement: Select) -> TextualSelect:
@@ -230,11 +240,9 @@ class TaskStore:
                     return []
         claims = []
         with self.db.write() as conn:
-            if not self.db.is_sqlite:
-                conn.execute(_NO_SORT)
             now = utcnow()
-            runnable = [(r["id"], r["generation"]) for r in direct.mappings(
-                conn, _RUNNABLE_FOR_UPDATE if not self.db.is_sqlite else _RUNNABLE_SQLITE, look)]
+            runnable = [(r["id"], r["generation"])
+                        for r in direct.mappings(conn, _claim_look(conn, self.db.is_sqlite), look)]
             for task_id, generation in runnable:
                 rows = direct.mappings(conn, _CLAIM, {"p_id": task_id, "p_gen": generation, "p_owner": self.owner,
                                                       "p_inst": self.instance, "p_lease": look["p_now"] + self.lease,

@@ -20,7 +20,7 @@ from taskvisor.db import migrate
 from taskvisor.db.models import ACTIVE_TASKS, UNFINISHED_TASKS, tasks
 from taskvisor.db.session import Database
 from taskvisor.tasks import store
-from tests.dbs import create_postgres_database, drop_postgres_database
+from tests.dbs import postgres_database
 
 LOOK = {"p_owner": "c1", "p_inst": "i1", "p_limit": 16}
 
@@ -80,8 +80,7 @@ def _pg_look(db: Database) -> dict:
     """EXPLAIN ANALYZE of the look as ``TaskStore.claim`` runs it: in a
     write transaction that first turns sorting off."""
     with db.write() as conn:
-        conn.execute(store._NO_SORT)
-        sql = store._RUNNABLE_FOR_UPDATE.compile(dialect=conn.dialect)
+        sql = store._claim_look(conn, db.is_sqlite).compile(dialect=conn.dialect)
         cursor = conn.connection.driver_connection.cursor()
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + str(sql),
                        sql.construct_params({**LOOK, "p_now": time.time()}))
@@ -95,10 +94,7 @@ def _nodes(plan: dict) -> list[dict]:
 
 @pytest.mark.parametrize("analyzed_when_idle", [False, True])
 def test_the_postgresql_look_reads_the_front_of_the_queue_only(analyzed_when_idle):
-    url = create_postgres_database()
-    db = Database(url)
-    try:
-        migrate.upgrade(db)
+    with postgres_database() as db:
         if analyzed_when_idle:  # statistics of a long history and an empty queue, then a burst
             _queue(db, queued=0, running_elsewhere=0, finished=3000)
             with db.write() as conn:
@@ -125,9 +121,6 @@ def test_the_postgresql_look_reads_the_front_of_the_queue_only(analyzed_when_idl
         waiting, *queued = [r for r in rows if r["status"] == "queued"]  # the first waits for a running one
         assert waiting["action"] == "delete"
         assert [c.task["id"] for c in claims] == [r["id"] for r in queued[:16]]
-    finally:
-        db.dispose()
-        drop_postgres_database(url)
 
 
 def test_unfinished_is_every_status_but_the_finished_ones():

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from taskvisor.db import direct, migrate
+from taskvisor.db import direct
 from taskvisor.db.models import task_steps, tasks
 from taskvisor.db.session import Database, utcnow
 from taskvisor.tasks import store
-from tests.dbs import create_postgres_database, database, drop_postgres_database  # noqa: F401  (database: a fixture)
+from tests.dbs import database, postgres_database  # noqa: F401  (database: a fixture)
 
 
 @pytest.fixture
@@ -83,14 +83,8 @@ def test_the_plan_runs_on_the_driver_not_through_sqlalchemy(db):
 
 @pytest.fixture
 def postgres():
-    url = create_postgres_database()
-    database = Database(url)
-    try:
-        migrate.upgrade(database)
-        yield database
-    finally:
-        database.dispose()
-        drop_postgres_database(url)
+    with postgres_database() as db:
+        yield db
 
 
 def test_a_connection_postgresql_lost_is_invalidated_not_pooled(postgres):
