@@ -6,7 +6,7 @@ import os
 import re
 import sys
 
-from taskvisor.db.session import Database
+from taskvisor.db.session import Database, begin_sqlite
 
 
 def _import_alembic():
@@ -42,6 +42,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
     # Run on the reader engine: on SQLite its BEGIN is deferred, and Alembic's
     # batch mode toggles PRAGMAs that must not sit inside BEGIN IMMEDIATE.
     with db.reader.begin() as conn:
+        if db.is_sqlite:
+            begin_sqlite(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
