@@ -11,6 +11,7 @@ import time
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
+from taskvisor.db import direct
 from taskvisor.db.models import services
 from taskvisor.db.session import Database, utcnow
 
@@ -44,8 +45,7 @@ _BY_BINARY = _ALL.where(services.c.binary == bindparam("binary"))
 
 
 def list_services(conn: Connection, binary: str | None = None) -> list[dict]:
-    rows = conn.execute(_BY_BINARY, {"binary": binary}) if binary else conn.execute(_ALL)
-    return [dict(r) for r in rows.mappings()]
+    return direct.mappings(conn, _BY_BINARY, {"binary": binary}) if binary else direct.mappings(conn, _ALL, {})
 
 
 _ONE = select(services).where(services.c.binary == bindparam("binary"), services.c.host == bindparam("host"))
@@ -65,16 +65,16 @@ def service_version(db: Database, host: str, binary: str = COMPUTE_BINARY) -> in
 def compute_is_up(db: Database, host: str, conf) -> bool:
     """Whether the compute on ``host`` reported within [DEFAULT] service_down_time."""
     with db.read() as conn:
-        row = conn.execute(_LIVENESS, {"binary": "taskvisor-compute", "host": host}).mappings().first()
-    return row is not None and is_up(dict(row), conf.DEFAULT.service_down_time)
+        row = direct.mapping(conn, _LIVENESS, {"binary": COMPUTE_BINARY, "host": host})
+    return row is not None and is_up(row, conf.DEFAULT.service_down_time)
 
 
 def compute_takes_new_work(db: Database, host: str, conf) -> bool:
     """Up, enabled and not draining: a host the scheduler may still choose."""
     with db.read() as conn:
-        row = conn.execute(_LIVENESS, {"binary": "taskvisor-compute", "host": host}).mappings().first()
+        row = direct.mapping(conn, _LIVENESS, {"binary": COMPUTE_BINARY, "host": host})
     return (row is not None and not row["disabled"] and row["state"] == "running"
-            and is_up(dict(row), conf.DEFAULT.service_down_time))
+            and is_up(row, conf.DEFAULT.service_down_time))
 
 
 def running_compute_versions(db: Database, conf) -> list[int]:

@@ -1,4 +1,6 @@
-"""The engine's hottest statements, run on the database driver directly.
+"""The hottest statements (the engine's checkpoints, a boot's scheduling
+reads, a create's and a delete's reads in the API), run on the database
+driver directly.
 
 A checkpoint's statements are tiny: SQLite runs one in a few microseconds,
 while SQLAlchemy's per-execution set-up (the compiled cache's look-up, the
@@ -123,6 +125,17 @@ def first(conn: Connection, statement: Any, params: dict) -> tuple | None:
         row = conn.execute(statement, params).first()
         return None if row is None else tuple(row)
     rows = _fetch(ran[0])
+    return rows[0] if rows else None
+
+
+def rows(conn: Connection, statement: Any, params: dict) -> list[tuple]:
+    """Run a statement; its rows as tuples of the values ``mappings`` gives."""
+    return [tuple(row.values()) for row in mappings(conn, statement, params)]
+
+
+def mapping(conn: Connection, statement: Any, params: dict) -> dict | None:
+    """Run a statement; its first row as ``mappings`` gives it, or None."""
+    rows = mappings(conn, statement, params)
     return rows[0] if rows else None
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection
 
+from taskvisor.db import direct
 from taskvisor.db.models import aggregate_hosts, aggregate_metadata
 
 AZ_KEY = "availability_zone"
@@ -30,5 +31,5 @@ def zone_of(zones: dict[str, str], host: str, default: str) -> str:
 
 
 def zone_of_host(conn: Connection, host: str, default: str) -> str:
-    row = conn.execute(_ZONE_OF_HOST, {"host": host}).first()
+    row = direct.first(conn, _ZONE_OF_HOST, {"host": host})
     return row[1] if row else default

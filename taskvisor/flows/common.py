@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 
 from taskvisor import servicegroup
+from taskvisor.db import direct
 from taskvisor.db.models import images
 from taskvisor.db.session import utcnow  # noqa: F401  (flows stamp times with it)
 from taskvisor.scheduler.hosts import select_host
@@ -33,7 +34,7 @@ def image_for(ctx: Any, image_id: str | None) -> dict:
     row = None
     if image_id:
         with ctx.runtime.db.read() as conn:
-            row = conn.execute(_IMAGE, {"image_id": image_id}).mappings().first()
+            row = direct.mapping(conn, _IMAGE, {"image_id": image_id})
     if row is None:
         return {"id": image_id, "properties": ctx.server.get("image_properties") or {}}
     return {"id": row["id"], "name": row["name"], "min_disk": row["min_disk"], "min_ram": row["min_ram"],

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import bindparam, select, text, update
 
 from taskvisor import servicegroup
+from taskvisor.db import direct
 from taskvisor.db.models import server_group_members, server_groups, servers
 from taskvisor.db.session import Database
 from taskvisor.db.zones import zone_of_host
@@ -38,11 +39,11 @@ _SET_HOST = (update(servers).where(servers.c.id == bindparam("sid"), servers.c.t
 
 def group_of(conn, server_id: str) -> tuple[dict | None, list[tuple[str, str]]]:
     """The server's group, and (member id, host) of its other live members that have a host."""
-    group = conn.execute(_GROUP, {"server_id": server_id}).mappings().first()
+    group = direct.mapping(conn, _GROUP, {"server_id": server_id})
     if group is None:
         return None, []
-    rows = conn.execute(_MEMBERS, {"group_id": group["id"], "server_id": server_id}).all()
-    return dict(group), [(r.id, r.host) for r in rows]
+    rows = direct.mappings(conn, _MEMBERS, {"group_id": group["id"], "server_id": server_id})
+    return group, [(r["id"], r["host"]) for r in rows]
 
 
 def _anti(group: dict) -> bool:

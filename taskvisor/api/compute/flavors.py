@@ -15,6 +15,7 @@ from taskvisor.api.policy import authorize
 from taskvisor.api.context import RequestContext, get_context
 from taskvisor.api.errors import BadRequest, Conflict, NotFound
 from taskvisor.api.validation import NAME, json_body, page_limit, strict_query, validate
+from taskvisor.db import direct
 from taskvisor.db.models import flavor_projects, flavors
 from taskvisor.db.session import utcnow
 
@@ -327,7 +328,5 @@ _PROJECT_FLAVOR = _FLAVOR.where(or_(flavors.c.is_public.is_(True), _shared_with(
 def visible_flavor(conn, ctx: RequestContext, flavor_id: str) -> dict | None:
     """The flavor a server create may use: public, shared with the caller's project, or any for an admin."""
     if ctx.is_admin:
-        row = conn.execute(_FLAVOR, {"flavor_id": flavor_id}).mappings().first()
-    else:
-        row = conn.execute(_PROJECT_FLAVOR, {"flavor_id": flavor_id, "project_id": ctx.project_id}).mappings().first()
-    return dict(row) if row else None
+        return direct.mapping(conn, _FLAVOR, {"flavor_id": flavor_id})
+    return direct.mapping(conn, _PROJECT_FLAVOR, {"flavor_id": flavor_id, "project_id": ctx.project_id})

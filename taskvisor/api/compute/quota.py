@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, select, text
 
 from taskvisor.api.errors import ApiError
+from taskvisor.db import direct
 from taskvisor.db.models import key_pairs, quota_classes, quotas, server_group_members, server_groups, servers
 
 # resource -> its [quota] option (None: a retired nova-network quota, always unlimited)
@@ -64,7 +65,7 @@ _USER_SERVERS = _PROJECT_SERVERS.where(servers.c.user_id == bindparam("user_id")
 def class_limits(conn, conf, class_name: str = "default") -> dict[str, int]:
     limits = {name: (conf.get("quota", opt) if opt else -1) for name, opt in RESOURCES.items()}
     if class_name == "default":
-        for resource, limit in conn.execute(_CLASS_ROWS, {"class_name": class_name}):
+        for resource, limit in direct.rows(conn, _CLASS_ROWS, {"class_name": class_name}):
             if resource in limits:
                 limits[resource] = limit
     return limits
@@ -74,7 +75,7 @@ def limits_of(conn, conf, project_id: str, user_id: str | None = None) -> tuple[
     """The project's limits, and its user's (the project's with the user's
     own rows on top), read in two queries."""
     project = class_limits(conn, conf)
-    rows = conn.execute(_QUOTA_ROWS, {"project_id": project_id, "project_row": "", "user_id": user_id or ""}).all()
+    rows = direct.rows(conn, _QUOTA_ROWS, {"project_id": project_id, "project_row": "", "user_id": user_id or ""})
     for row_user, resource, limit in rows:
         if row_user == "" and resource in project:
             project[resource] = limit

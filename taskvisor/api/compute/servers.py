@@ -27,6 +27,7 @@ from taskvisor.api.short_reads import short_read
 from taskvisor.api.tasks_view import load_steps, load_task, load_tasks, load_visible_task, render_task
 from taskvisor.api.validation import NAME, json_body, page_limit, validate
 from taskvisor.baremetal.placement import flow_for
+from taskvisor.db import direct
 from taskvisor.db.models import images, server_tags, servers
 from taskvisor.db.session import utcnow
 from taskvisor.states import power
@@ -115,7 +116,7 @@ def create_server(request: Request, body=Depends(json_body)):
             raise BadRequest(f"Flavor {_ref_id(spec['flavorRef'])} could not be found.")
         image = None
         if spec.get("imageRef"):
-            image = conn.execute(_IMAGE, {"image_id": _ref_id(spec["imageRef"])}).mappings().first()
+            image = direct.mapping(conn, _IMAGE, {"image_id": _ref_id(spec["imageRef"])})
             if image is None:
                 raise BadRequest(f"Image {_ref_id(spec['imageRef'])} could not be found.")
             if image["status"] != "active":

@@ -14,6 +14,7 @@ from sqlalchemy.sql.dml import Update
 
 from taskvisor.api.context import RequestContext
 from taskvisor.api.errors import Conflict, NotFound
+from taskvisor.db import direct
 from taskvisor.db.models import servers
 from taskvisor.db.session import utcnow
 from taskvisor.api.task_start import TASK_HEADER, start_task  # noqa: F401  (TASK_HEADER is imported from here)
@@ -55,12 +56,12 @@ _PROJECT_SERVER = _SERVER.where(servers.c.project_id == bindparam("project_id"))
 
 def get_server(conn: Connection, ctx: RequestContext, server_id: str) -> dict:
     if ctx.is_admin:
-        row = conn.execute(_SERVER, {"server_id": server_id}).mappings().first()
+        row = direct.mapping(conn, _SERVER, {"server_id": server_id})
     else:
-        row = conn.execute(_PROJECT_SERVER, {"server_id": server_id, "project_id": ctx.project_id}).mappings().first()
+        row = direct.mapping(conn, _PROJECT_SERVER, {"server_id": server_id, "project_id": ctx.project_id})
     if row is None:
         raise NotFound(f"Instance {server_id} could not be found.")
-    return dict(row)
+    return row
 
 
 def task_url(request: Request, server_id: str, task_id: str) -> str:
