@@ -69,10 +69,10 @@ STATEMENTS = [
         .limit(100), {})),
     ("GET /baremetal/v1/nodes?limit=100", lambda: (
         select(nodes).order_by(nodes.c.created_at, nodes.c.id).limit(100), {})),
-    ("POST /servers: the quota count (one project's instances, cores, RAM)", lambda: (
+    ("POST /servers: the quota count (one project's instances, cores, RAM, kept per user)", lambda: (
         quota._PROJECT_SERVERS, {"project_id": "p1"})),
-    ("boot's schedule step: each host's usage (servers, vcpus, RAM, disk)", lambda: (
-        hosts._USAGE, {"hosts": ["h0", "h1"]})),
+    ("boot's schedule step: each host's usage (servers, vcpus, RAM, disk; kept per host)", lambda: (
+        hosts._USAGE, {})),
     ("a server's tasks (instance actions, faults)", lambda: (
         select(tasks).where(tasks.c.resource_id == "s").order_by(tasks.c.created_ts.desc()), {})),
 ]

@@ -80,6 +80,7 @@ def main() -> None:
             ("boot: compute is up", lambda: servicegroup.compute_is_up(db, "compute-1", conf)),
             ("create: visible_flavor", read(lambda c: visible_flavor(c, user, "1"))),
             ("create: limits", read(lambda c: quota.limits_of(c, conf, "p", "u"))),
+            ("create: usage (server_usage)", read(lambda c: quota.server_usage(c, "p", "u"))),
             ("delete: get_server", read(lambda c: get_server(c, user, ids[1]))),
         ]
         figures: dict[str, list[float]] = {name: [] for name, _ in cases}

@@ -5,7 +5,9 @@ Times are naive UTC datetimes for display; leases and ordering use float
 epoch seconds, which compare cheaply and identically on SQLite and PostgreSQL.
 """
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint, text)
+                        Table, Text, UniqueConstraint, event, text)
+
+from taskvisor.db import usage_counts
 
 ACTIVE_TASKS = "status IN ('queued', 'running', 'reverting')"
 # The same set spelled as "not finished": a query naming it can be answered by
@@ -575,3 +577,25 @@ Index("ix_servers_quota", servers.c.project_id, servers.c.deleted, servers.c.vcp
 # SQLite); servers-on-a-host lookups use its prefix
 servers.append_column(Column("disk", Integer, nullable=False, server_default="0"))
 Index("ix_servers_usage", servers.c.host, servers.c.deleted, servers.c.vcpus, servers.c.ram, servers.c.disk)
+
+# usage_counts (0017): per host and per (project, user), the count and sums of
+# the live servers, kept by triggers on servers (db/usage_counts.py): the
+# scheduler's and the quota's reads no longer grow with the servers
+host_usage = Table(
+    "host_usage", metadata,
+    Column("host", String(255), primary_key=True),
+    *[Column(name, Integer, nullable=False) for name in usage_counts.HOST_USAGE_COLUMNS],
+)
+project_usage = Table(
+    "project_usage", metadata,
+    Column("project_id", String(255), primary_key=True),
+    Column("user_id", String(255), primary_key=True),
+    *[Column(name, Integer, nullable=False) for name in usage_counts.PROJECT_USAGE_COLUMNS],
+)
+
+
+@event.listens_for(metadata, "after_create")
+def _usage_triggers(_target, connection, **_kw) -> None:
+    """A schema made by ``metadata.create_all`` (tests) gets the triggers Alembic's 0017 makes."""
+    for statement in usage_counts.ddl(connection.dialect.name):
+        connection.exec_driver_sql(statement)

@@ -2,21 +2,19 @@
 accepting work, among those where the flavor still fits."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import select
 
 from taskvisor import servicegroup
-from taskvisor.db.models import servers
+from taskvisor.db import direct
+from taskvisor.db.models import host_usage
 from taskvisor.db.session import Database
 from taskvisor.db.zones import host_zones, zone_of
 from taskvisor.servicegroup import COMPUTE_BINARY
 from taskvisor.tasks.flow import StepFailed
 
-# Built once (statement construction costs more than the query). It reads
-# only ix_servers_usage: no row and no JSON, whatever the number of servers.
-_USAGE = (select(servers.c.host, func.count(), func.sum(servers.c.vcpus), func.sum(servers.c.ram),
-                 func.sum(servers.c.disk))
-          .where(servers.c.host.in_(bindparam("hosts", expanding=True)), servers.c.deleted.is_(False))
-          .group_by(servers.c.host))
+# Every host's usage: a row per host, kept by the database (db/usage_counts.py),
+# whatever the number of servers.
+_USAGE = select(host_usage.c.host, host_usage.c.servers, host_usage.c.vcpus, host_usage.c.ram, host_usage.c.disk)
 
 
 class NoValidHost(StepFailed):
@@ -41,8 +39,9 @@ def choose_host(conn, flavor: dict, down_time: float, exclude: tuple[str, ...] =
         raise NoValidHost("There are not enough hosts available.")
     hosts = [s["host"] for s in candidates]
     used = {h: {"count": 0, "vcpus": 0, "ram": 0, "disk": 0} for h in hosts}
-    for host, count, vcpus, ram, disk in conn.execute(_USAGE, {"hosts": hosts}):
-        used[host] = {"count": count, "vcpus": vcpus or 0, "ram": ram or 0, "disk": disk or 0}
+    for host, count, vcpus, ram, disk in direct.rows(conn, _USAGE, {}):
+        if host in used:
+            used[host] = {"count": count, "vcpus": vcpus, "ram": ram, "disk": disk}
     fitting = []
     for svc in candidates:
         cap, u = svc["capabilities"] or {}, used[svc["host"]]

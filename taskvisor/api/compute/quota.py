@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select, text
 
 from taskvisor.api.errors import ApiError
 from taskvisor.db import direct
-from taskvisor.db.models import key_pairs, quota_classes, quotas, server_group_members, server_groups, servers
+from taskvisor.db.models import key_pairs, project_usage, quota_classes, quotas, server_group_members, server_groups
 
 # resource -> its [quota] option (None: a retired nova-network quota, always unlimited)
 RESOURCES = {
@@ -57,9 +57,10 @@ _QUOTA_ROWS = select(quotas.c.user_id, quotas.c.resource, quotas.c.hard_limit).w
     # the project's rows (user_id '') and the user's: two fixed binds, not an expanding IN (re-rendered per call)
     quotas.c.project_id == bindparam("project_id"), quotas.c.user_id.in_([bindparam("project_row"),
                                                                           bindparam("user_id")]))
-_PROJECT_SERVERS = select(func.count(), func.sum(servers.c.vcpus), func.sum(servers.c.ram)).where(
-    servers.c.project_id == bindparam("project_id"), servers.c.deleted == False)  # noqa: E712
-_USER_SERVERS = _PROJECT_SERVERS.where(servers.c.user_id == bindparam("user_id"))
+# The project's servers, cores and ram: its users' rows of the counts the database keeps (db/usage_counts.py)
+_PROJECT_SERVERS = select(func.sum(project_usage.c.servers), func.sum(project_usage.c.vcpus),
+                          func.sum(project_usage.c.ram)).where(project_usage.c.project_id == bindparam("project_id"))
+_USER_SERVERS = _PROJECT_SERVERS.where(project_usage.c.user_id == bindparam("user_id"))
 
 
 def class_limits(conn, conf, class_name: str = "default") -> dict[str, int]:
@@ -92,13 +93,11 @@ def project_limits(conn, conf, project_id: str, user_id: str | None = None) -> d
 
 
 def server_usage(conn, project_id: str, user_id: str | None = None) -> dict[str, int]:
-    """Instances, cores and ram the project (or one of its users) holds: one
-    query summing integer columns."""
+    """Instances, cores and ram the project (or one of its users) holds."""
     if user_id:
-        row = conn.execute(_USER_SERVERS, {"project_id": project_id, "user_id": user_id}).one()
+        count, cores, ram = direct.rows(conn, _USER_SERVERS, {"project_id": project_id, "user_id": user_id})[0]
     else:
-        row = conn.execute(_PROJECT_SERVERS, {"project_id": project_id}).one()
-    count, cores, ram = row
+        count, cores, ram = direct.rows(conn, _PROJECT_SERVERS, {"project_id": project_id})[0]
     return {"instances": count or 0, "cores": cores or 0, "ram": ram or 0}
 
 
