@@ -114,9 +114,13 @@ def cloud_factory(tmp_path) -> Iterator:
         started.append(node)
         return Cloud(node, TestClient(node.app()))
 
+    def stop_all() -> None:
+        while started:
+            started.pop().stop(wait=1)
+
+    start.stop_all = stop_all  # for a fixture that must stop the clouds before it tears down what they use
     yield start
-    for node in started:
-        node.stop(wait=1)
+    stop_all()
     from tests.guests import kill_guests
     kill_guests(tmp_path)  # process guests outlive their compute, never their test
 
@@ -130,6 +134,7 @@ def any_db_cloud(request, cloud_factory):
     url = create_postgres_database()
     try:
         yield cloud_factory(database__connection=url)
+        cloud_factory.stop_all()  # before its database goes: a conductor still running would meet a dropped database
     finally:
         drop_postgres_database(url)
 
