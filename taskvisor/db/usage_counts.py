@@ -36,9 +36,16 @@ def _upsert(table: str, keys: tuple[str, ...], columns: tuple[str, ...], row: st
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sums};")
 
 
+def _host_part(row: str, sign: str) -> str:
+    return _upsert("host_usage", ("host",), HOST_USAGE_COLUMNS, row, sign)
+
+
+def _project_part(row: str, sign: str) -> str:
+    return _upsert("project_usage", ("project_id", "user_id"), PROJECT_USAGE_COLUMNS, row, sign)
+
+
 def _parts(row: str, sign: str) -> list[str]:
-    return [_upsert("host_usage", ("host",), HOST_USAGE_COLUMNS, row, sign),
-            _upsert("project_usage", ("project_id", "user_id"), PROJECT_USAGE_COLUMNS, row, sign)]
+    return [_host_part(row, sign), _project_part(row, sign)]
 
 
 def _changed(differ: str) -> str:
@@ -56,19 +63,28 @@ def sqlite_ddl() -> list[str]:
 
 
 def postgresql_ddl() -> list[str]:
-    subtract, add = _parts("OLD", "-"), _parts("NEW", "")
     # OLD is NULL on INSERT and NEW on DELETE: their parts then add nothing.
-    # An UPDATE that moves a server between two hosts locks both rows; taken
-    # in host order, two moves the opposite way cannot deadlock.
+    # Rows are locked in one order, whatever moves: the host rows by host,
+    # then the project rows by (project, user); so two transactions changing
+    # servers the opposite ways (a move from host a to b beside one from b to
+    # a, or beside a resize on b of a server of the same project) cannot
+    # deadlock.
     return [
         f"""CREATE FUNCTION servers_usage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'UPDATE' AND OLD.host > NEW.host THEN
-    {' '.join(add)}
-    {' '.join(subtract)}
+    {_host_part("NEW", "")}
+    {_host_part("OLD", "-")}
   ELSE
-    {' '.join(subtract)}
-    {' '.join(add)}
+    {_host_part("OLD", "-")}
+    {_host_part("NEW", "")}
+  END IF;
+  IF TG_OP = 'UPDATE' AND (OLD.project_id, OLD.user_id) > (NEW.project_id, NEW.user_id) THEN
+    {_project_part("NEW", "")}
+    {_project_part("OLD", "-")}
+  ELSE
+    {_project_part("OLD", "-")}
+    {_project_part("NEW", "")}
   END IF;
   RETURN NULL;
 END $$""",
