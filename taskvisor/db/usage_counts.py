@@ -62,6 +62,18 @@ def sqlite_ddl() -> list[str]:
     ]
 
 
+def _in_key_order(new_sorts_first: str, part) -> str:
+    """PL/pgSQL: the old row's part subtracted and the new row's added, the
+    one whose key sorts first first."""
+    return f"""IF TG_OP = 'UPDATE' AND {new_sorts_first} THEN
+    {part("NEW", "")}
+    {part("OLD", "-")}
+  ELSE
+    {part("OLD", "-")}
+    {part("NEW", "")}
+  END IF;"""
+
+
 def postgresql_ddl() -> list[str]:
     # OLD is NULL on INSERT and NEW on DELETE: their parts then add nothing.
     # Rows are locked in one order, whatever moves: the host rows by host,
@@ -72,20 +84,8 @@ def postgresql_ddl() -> list[str]:
     return [
         f"""CREATE FUNCTION servers_usage() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' AND OLD.host > NEW.host THEN
-    {_host_part("NEW", "")}
-    {_host_part("OLD", "-")}
-  ELSE
-    {_host_part("OLD", "-")}
-    {_host_part("NEW", "")}
-  END IF;
-  IF TG_OP = 'UPDATE' AND (OLD.project_id, OLD.user_id) > (NEW.project_id, NEW.user_id) THEN
-    {_project_part("NEW", "")}
-    {_project_part("OLD", "-")}
-  ELSE
-    {_project_part("OLD", "-")}
-    {_project_part("NEW", "")}
-  END IF;
+  {_in_key_order("OLD.host > NEW.host", _host_part)}
+  {_in_key_order("(OLD.project_id, OLD.user_id) > (NEW.project_id, NEW.user_id)", _project_part)}
   RETURN NULL;
 END $$""",
         "CREATE TRIGGER servers_usage_insert_delete AFTER INSERT OR DELETE ON servers "
