@@ -2,7 +2,9 @@
 ram (and, per host, disk) sums of the servers not deleted, kept by triggers
 on servers (taskvisor/db/usage_counts.py), and filled from the servers as
 they stand. The scheduler's host choice and the quota's count read these
-instead of summing every server of the host or project
+instead of summing every server of the host or project; ix_servers_quota,
+the covering index the quota's sum read, goes (nothing else reads it, and
+every server write kept it)
 
 Revision ID: 0017_usage_counts
 Revises: 0016_unfinished_resource
@@ -34,9 +36,11 @@ def upgrade() -> None:
                          f"{usage_counts.PROJECT_COUNTS}")
     for statement in usage_counts.ddl(conn.dialect.name):
         conn.exec_driver_sql(statement)
+    op.drop_index("ix_servers_quota", table_name="servers")
 
 
 def downgrade() -> None:
+    op.create_index("ix_servers_quota", "servers", ["project_id", "deleted", "vcpus", "ram"])
     conn = op.get_bind()
     for statement in usage_counts.drop_ddl(conn.dialect.name):
         conn.exec_driver_sql(statement)
