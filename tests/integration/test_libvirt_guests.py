@@ -48,9 +48,16 @@ def console(cloud, server_id: str) -> str:
     return resp.json()["output"]
 
 
+def complete_lines(out: str) -> str:
+    """The console up to its last newline: a line the guest is still writing
+    is not read (a wait for "disk vdb" once matched "disk vdb size_kb=1048576 labe")."""
+    return out[:out.rfind("\n") + 1]
+
+
 def wait_console(cloud, server_id: str, text: str, count: int = 1, timeout: float = BOOT_TIMEOUT) -> str:
-    return wait_for(lambda: (out := console(cloud, server_id)).count(text) >= count and out, timeout,
-                    f"{count}x {text!r} on the console of {server_id}")
+    """The console's complete lines, once ``text`` stands in ``count`` of them."""
+    return wait_for(lambda: (out := complete_lines(console(cloud, server_id))).count(text) >= count and out,
+                    timeout, f"{count}x {text!r} on the console of {server_id}")
 
 
 def boot(cloud, image: str, flavor: str = "1") -> str:
