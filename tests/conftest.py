@@ -134,8 +134,8 @@ def any_db_cloud(request, cloud_factory):
     url = create_postgres_database()
     try:
         yield cloud_factory(database__connection=url)
-        cloud_factory.stop_all()  # before its database goes: a conductor still running would meet a dropped database
     finally:
+        cloud_factory.stop_all()  # before its database goes: a conductor still running would meet a dropped database
         drop_postgres_database(url)
 
 

@@ -5,7 +5,7 @@ Times are naive UTC datetimes for display; leases and ordering use float
 epoch seconds, which compare cheaply and identically on SQLite and PostgreSQL.
 """
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint, event, text)
+                        Table, Text, UniqueConstraint, text)
 
 from taskvisor.db import usage_counts
 
@@ -592,9 +592,3 @@ project_usage = Table(
     *[Column(name, Integer, nullable=False) for name in usage_counts.PROJECT_USAGE_COLUMNS],
 )
 
-
-@event.listens_for(metadata, "after_create")
-def _usage_triggers(_target, connection, **_kw) -> None:
-    """A schema made by ``metadata.create_all`` (tests) gets the triggers Alembic's 0017 makes."""
-    for statement in usage_counts.ddl(connection.dialect.name):
-        connection.exec_driver_sql(statement)

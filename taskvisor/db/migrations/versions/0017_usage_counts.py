@@ -31,6 +31,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(255), primary_key=True),
         *[sa.Column(name, sa.Integer, nullable=False) for name in usage_counts.PROJECT_USAGE_COLUMNS])
     conn = op.get_bind()
+    if conn.dialect.name == "postgresql":
+        # no server written between the counts' fill and their triggers (an
+        # older process may still be running): held until the migration commits
+        conn.exec_driver_sql("LOCK TABLE servers IN SHARE ROW EXCLUSIVE MODE")
     conn.exec_driver_sql(f"INSERT INTO host_usage (host, servers, vcpus, ram, disk) {usage_counts.HOST_COUNTS}")
     conn.exec_driver_sql(f"INSERT INTO project_usage (project_id, user_id, servers, vcpus, ram) "
                          f"{usage_counts.PROJECT_COUNTS}")
