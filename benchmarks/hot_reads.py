@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 import types
-import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sqlalchemy import insert  # noqa: E402
@@ -32,10 +31,11 @@ from taskvisor.api.context import RequestContext  # noqa: E402
 from taskvisor.config import Config  # noqa: E402
 from taskvisor.db import migrate  # noqa: E402
 from taskvisor.db.models import images, servers  # noqa: E402
-from taskvisor.db.session import Database, utcnow  # noqa: E402
+from taskvisor.db.session import Database  # noqa: E402
 from taskvisor.flows.common import image_for  # noqa: E402
 from taskvisor.scheduler.groups import select_host_in_group  # noqa: E402
 from taskvisor.seed import seed  # noqa: E402
+from tests.dbs import server_row  # noqa: E402
 
 
 def main() -> None:
@@ -54,15 +54,10 @@ def main() -> None:
         with db.read() as conn:
             image_id = conn.execute(images.select()).mappings().first()["id"]
         flavor = {"vcpus": 1, "ram": 512, "disk": 1, "name": "m1.tiny"}
-        now = utcnow()
-        ids = [str(uuid.uuid4()) for _ in range(args.servers)]
+        rows = [server_row("compute-1", flavor=flavor, image_id=image_id) for _ in range(args.servers)]
+        ids = [row["id"] for row in rows]
         with db.write() as conn:
-            conn.execute(insert(servers), [{
-                "id": sid, "name": f"s{n}", "project_id": "p", "user_id": "u", "vm_state": "active",
-                "power_state": 1, "flavor": flavor, "vcpus": 1, "ram": 512, "disk": 1, "image_id": image_id,
-                "image_properties": {}, "metadata": {}, "addresses": {}, "system_metadata": {},
-                "host": "compute-1", "node": "compute-1", "progress": 100, "created_at": now, "updated_at": now,
-                "deleted": False} for n, sid in enumerate(ids)])
+            conn.execute(insert(servers), rows)
         user = RequestContext(project_id="p", user_id="u", roles=["member"])
         user._is_admin = False
         step = types.SimpleNamespace(runtime=types.SimpleNamespace(db=db), server={"image_properties": {}})

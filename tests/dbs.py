@@ -40,28 +40,48 @@ def drop_postgres_database(url: str) -> None:
 
 
 @contextlib.contextmanager
-def postgres_database() -> Iterator[Database]:
-    """A migrated Database on a new PostgreSQL database, dropped afterwards."""
+def postgres_database(revision: str = "head") -> Iterator[Database]:
+    """A Database on a new PostgreSQL database migrated to ``revision``, dropped afterwards."""
     url = create_postgres_database()
     db = Database(url)
     try:
-        migrate.upgrade(db)
+        migrate.upgrade(db, revision)
         yield db
     finally:
         db.dispose()
         drop_postgres_database(url)
 
 
+@contextlib.contextmanager
+def sqlite_database(directory, revision: str = "head") -> Iterator[Database]:
+    """A Database on a new SQLite file in ``directory`` migrated to ``revision``."""
+    db = Database(f"sqlite:///{directory}/engine.sqlite")
+    try:
+        migrate.upgrade(db, revision)
+        yield db
+    finally:
+        db.dispose()
+
+
+def migrated_database(kind: str, directory, revision: str = "head"):
+    """``sqlite_database`` or ``postgres_database``, by ``kind``."""
+    return sqlite_database(directory, revision) if kind == "sqlite" else postgres_database(revision)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request, tmp_path):
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path}/engine.sqlite")
-        migrate.upgrade(db)
+    with migrated_database(request.param, tmp_path) as db:
         yield db
-        db.dispose()
-        return
-    with postgres_database() as db:
-        yield db
+
+
+def server_row(host: str | None = None, project: str = "p", user: str = "u", vcpus: int = 1, ram: int = 512,
+               disk: int = 1, deleted: bool = False, **fields) -> dict:
+    """A servers row, not deleted and ACTIVE unless told (``fields`` overrides any column)."""
+    now = utcnow()
+    return {"id": str(uuid.uuid4()), "name": "s", "project_id": project, "user_id": user, "vm_state": "active",
+            "power_state": 1, "flavor": {}, "vcpus": vcpus, "ram": ram, "disk": disk, "image_id": "i",
+            "image_properties": {}, "metadata": {}, "addresses": {}, "system_metadata": {}, "host": host,
+            "node": host, "progress": 0, "created_at": now, "updated_at": now, "deleted": deleted, **fields}
 
 
 def queue_server_task(db: Database, flow: str, flow_version: int, params: dict | None = None) -> dict:

@@ -128,26 +128,42 @@ def first(conn: Connection, statement: Any, params: dict) -> tuple | None:
     return rows[0] if rows else None
 
 
-def rows(conn: Connection, statement: Any, params: dict) -> list[tuple]:
-    """Run a statement; its rows as tuples of the values ``mappings`` gives."""
-    return [tuple(row.values()) for row in mappings(conn, statement, params)]
-
-
-def mapping(conn: Connection, statement: Any, params: dict) -> dict | None:
-    """Run a statement; its first row as ``mappings`` gives it, or None."""
-    rows = mappings(conn, statement, params)
-    return rows[0] if rows else None
+def _read(conn: Connection, statement: Any, params: dict) -> tuple[list[tuple[str, Any]], list[tuple]] | None:
+    """Run a statement; (key, result processor) per column and its rows as
+    the driver gives them, or None when SQLAlchemy must run it."""
+    ran = _run(conn, statement, params)
+    if ran is None:
+        return None
+    cursor, plan = ran
+    if plan.processors is None:
+        plan.processors = [(key, type_._cached_result_processor(conn.dialect, column[1]))
+                           for (key, type_), column in zip(plan.columns, cursor.description)]
+    return plan.processors, _fetch(cursor)
 
 
 def mappings(conn: Connection, statement: Any, params: dict) -> list[dict]:
     """Run a statement; its rows as dicts, each value as SQLAlchemy reads it
     (JSON decoded, datetimes parsed, booleans)."""
-    ran = _run(conn, statement, params)
-    if ran is None:
+    read = _read(conn, statement, params)
+    if read is None:
         return [dict(row) for row in conn.execute(statement, params).mappings()]
-    cursor, plan = ran
-    if plan.processors is None:
-        plan.processors = [(key, type_._cached_result_processor(conn.dialect, column[1]))
-                           for (key, type_), column in zip(plan.columns, cursor.description)]
+    processors, found = read
     return [{key: value if processor is None else processor(value)
-             for (key, processor), value in zip(plan.processors, row)} for row in _fetch(cursor)]
+             for (key, processor), value in zip(processors, row)} for row in found]
+
+
+def rows(conn: Connection, statement: Any, params: dict) -> list[tuple]:
+    """Run a statement; its rows as tuples of the values ``mappings`` gives
+    (made directly: no dict per row, and no two columns of one key merged)."""
+    read = _read(conn, statement, params)
+    if read is None:
+        return [tuple(row) for row in conn.execute(statement, params)]
+    processors, found = read
+    return [tuple([value if processor is None else processor(value) for (_, processor), value in zip(processors, row)])
+            for row in found]
+
+
+def mapping(conn: Connection, statement: Any, params: dict) -> dict | None:
+    """Run a statement; its first row as ``mappings`` gives it, or None."""
+    found = mappings(conn, statement, params)
+    return found[0] if found else None

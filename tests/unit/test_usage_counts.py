@@ -4,8 +4,6 @@ any mix of creates, moves, resizes, soft and hard deletes, and after the
 migration that fills them from servers made before it."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,8 +11,8 @@ from sqlalchemy import delete, insert, text, update
 
 from taskvisor.db import migrate, usage_counts
 from taskvisor.db.models import servers
-from taskvisor.db.session import Database, utcnow
-from tests.dbs import create_postgres_database, database, drop_postgres_database  # noqa: F401  (a fixture)
+from taskvisor.db.session import Database
+from tests.dbs import database, migrated_database, server_row  # noqa: F401  (database: a fixture)
 
 HOSTS = st.sampled_from([None, "host-a", "host-b", "host-c"])
 CHANGES = st.one_of(
@@ -31,14 +29,6 @@ OPERATIONS = st.lists(st.one_of(
     st.tuples(st.just("change"), st.integers(0, 30), st.lists(CHANGES, min_size=1, max_size=2)),
     st.tuples(st.just("purge"), st.integers(0, 30)),
 ), max_size=40)
-
-
-def server_row(host, project, user, vcpus, ram, disk, deleted) -> dict:
-    now = utcnow()
-    return {"id": str(uuid.uuid4()), "name": "s", "project_id": project, "user_id": user, "vm_state": "active",
-            "power_state": 1, "flavor": {}, "vcpus": vcpus, "ram": ram, "disk": disk, "image_id": "i",
-            "image_properties": {}, "metadata": {}, "addresses": {}, "system_metadata": {}, "host": host,
-            "node": host, "progress": 0, "created_at": now, "updated_at": now, "deleted": deleted}
 
 
 def kept_and_summed(db: Database) -> tuple[tuple[set, set], tuple[set, set]]:
@@ -103,10 +93,7 @@ def test_a_server_moved_between_hosts_moves_its_count(database):
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_the_migration_counts_the_servers_made_before_it(kind, tmp_path):
-    url = f"sqlite:///{tmp_path}/before.sqlite" if kind == "sqlite" else create_postgres_database()
-    db = Database(url)
-    try:
-        migrate.upgrade(db, "0016_unfinished_resource")
+    with migrated_database(kind, tmp_path, "0016_unfinished_resource") as db:
         with db.write() as conn:
             conn.execute(insert(servers), [server_row("host-a", "p1", "u1", 2, 512, 1, False),
                                            server_row("host-a", "p1", "u2", 4, 1024, 10, False),
@@ -117,7 +104,3 @@ def test_the_migration_counts_the_servers_made_before_it(kind, tmp_path):
         assert kept == summed
         assert kept[0] == {("host-a", 2, 6, 1536, 11)}
         assert kept[1] == {("p1", "u1", 1, 2, 512), ("p1", "u2", 1, 4, 1024), ("p2", "u1", 1, 8, 8192)}
-    finally:
-        db.dispose()
-        if kind == "postgres":
-            drop_postgres_database(url)
