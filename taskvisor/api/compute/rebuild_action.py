@@ -18,6 +18,7 @@ from taskvisor.api.errors import BadRequest, Conflict
 from taskvisor.api.validation import NAME
 from taskvisor.baremetal.placement import flow_for
 from taskvisor.db.models import images
+from taskvisor.db.session import utcnow
 from taskvisor.states import server as states
 
 _FIELDS = {"imageRef": {"type": "string", "minLength": 1}, "name": NAME, "adminPass": {"type": "string"},
@@ -80,12 +81,16 @@ def rebuild(request, ctx, server_id, body):
     if flow is None:
         raise Conflict(f"Cannot 'rebuild' instance {server_id}: a bare-metal server does not support it")
     password = args.get("adminPass") or uuid.uuid4().hex[:12]
-    _, url = start_server_task(request, ctx, server_id, action=spec.instance_action, flow=flow,
+    updates["updated_at"] = utcnow()  # the compare-and-swap's stamp, named here so the answer shows it
+    task, url = start_server_task(request, ctx, server_id, action=spec.instance_action, flow=flow,
         task_state=spec.task_states[0],
         params={"source": server["vm_state"]}, vm_states=[server["vm_state"]], action_label=spec.label,
         updates=updates, unlocked=not ctx.is_admin)
+    # The answer is the server as this request left it (REBUILD), not as a
+    # read a moment later finds it: a quick rebuild may already have ended.
+    server = {**server, **updates, "task_state": spec.task_states[0], "task_id": task["id"]}
     with request.app.state.tv.db.read() as conn:
-        server = attach(conn, [get_server(conn, ctx, server_id)])[0]
+        attach(conn, [server])
     base = str(request.base_url).rstrip("/")
     view = action_view(server_detail(server, ctx, base), ctx, rebuild=True)
     view["adminPass"] = password
